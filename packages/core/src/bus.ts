@@ -1,0 +1,266 @@
+import { hostname } from 'node:os';
+import { CleanupProcessor } from './cleanup.js';
+import { Consumer } from './consumer.js';
+import { ConverterRegistry } from './converters.js';
+import { BusStateError, ConfigurationError } from './errors.js';
+import type { EventType } from './event.js';
+import type { EventLogConfig } from './event-log.js';
+import type { HandlerRegistry } from './handlers.js';
+import { InboxRetryProcessor } from './inbox-processor.js';
+import { InProcessTransport } from './memory/in-process-transport.js';
+import { type BusEventListener, type BusEventName, Monitor } from './monitoring.js';
+import type { HeraldOptions } from './options.js';
+import type { DistributedLock } from './ports/lock.js';
+import type { Logger } from './ports/logger.js';
+import type { SubscriptionHandle, Transport } from './ports/transport.js';
+import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
+import { type PreparedEvent, type PublishOptions, Publisher } from './publisher.js';
+import { OutboxRelay } from './relay.js';
+import { LeaseKeeper } from './runtime/lease-keeper.js';
+import { sleep } from './runtime/timers.js';
+import type { Serializer } from './serializer.js';
+import { uuidv7 } from './uuid.js';
+import { fromWire } from './wire.js';
+
+/** Everything the builder resolved. */
+export interface BusSettings {
+  readonly service: string;
+  readonly options: Readonly<HeraldOptions>;
+  readonly transport: Transport;
+  readonly eventLogs: readonly EventLogConfig[];
+  readonly lock: DistributedLock | undefined;
+  readonly unitOfWork: UnitOfWorkAccessor | undefined;
+  readonly serializer: Serializer;
+  readonly logger: Logger;
+  readonly registry: HandlerRegistry;
+  readonly converters: ConverterRegistry;
+  readonly monitor: Monitor;
+  /** In-process transport with the embedded event log: handlers run inside the unit of work. */
+  readonly inlineInUnitOfWork: boolean;
+}
+
+type BusState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * A configured integration event bus: publish events, and run the relay,
+ * consumers and background processors between `start()` and `stop()`.
+ */
+export class IntegrationEventBus {
+  readonly service: string;
+  readonly options: Readonly<HeraldOptions>;
+  readonly transport: Transport;
+  readonly eventLogs: readonly EventLogConfig[];
+  /** Instance id used as the claim owner and in logs. */
+  readonly instanceId: string;
+  readonly #settings: BusSettings;
+  readonly #publisher: Publisher;
+  readonly #consumer: Consumer;
+  readonly #relays = new Map<EventLogConfig, OutboxRelay>();
+  readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
+  readonly #cleanup: CleanupProcessor;
+  #subscriptions: SubscriptionHandle[] = [];
+  #state: BusState = 'created';
+  #stopping: Promise<void> | undefined;
+
+  constructor(settings: BusSettings) {
+    this.#settings = settings;
+    this.service = settings.service;
+    this.options = settings.options;
+    this.transport = settings.transport;
+    this.eventLogs = settings.eventLogs;
+    this.instanceId = `${settings.service}@${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
+
+    this.#consumer = new Consumer({
+      registry: settings.registry,
+      serializer: settings.serializer,
+      options: settings.options,
+      monitor: settings.monitor,
+      logger: settings.logger,
+      inboxFor: (handler) => this.#inboxFor(handler.name),
+      publish: (event, options) => this.publish(event, options),
+      sharesOutboxWith: (inbox) => settings.eventLogs.some((c) => c.outbox && c.outbox.databaseName === inbox.databaseName && c.outbox.transactional),
+      onRetryScheduled: (config, at) => this.#inboxProcessors.get(config)?.wakeAt(at),
+      onFollowUpCommitted: () => {
+        for (const relay of this.#relays.values()) relay.wake();
+      },
+    });
+    this.#publisher = new Publisher({
+      service: settings.service,
+      serializer: settings.serializer,
+      transport: settings.transport,
+      eventLogs: settings.eventLogs,
+      unitOfWork: settings.unitOfWork,
+      monitor: settings.monitor,
+      knownEvent: (type: EventType) => settings.registry.registerEvent(type),
+      onStored: (config, committed) => {
+        const relay = this.#relays.get(config);
+        if (committed) relay?.wake();
+        else relay?.nudge();
+      },
+      inlineDispatch: settings.inlineInUnitOfWork ? (events, tx) => this.#dispatchInline(events, tx) : undefined,
+    });
+    for (const config of settings.eventLogs) {
+      if (config.outbox && config.sending) {
+        this.#relays.set(
+          config,
+          new OutboxRelay({
+            config,
+            transport: settings.transport,
+            options: settings.options,
+            monitor: settings.monitor,
+            logger: settings.logger,
+            owner: this.instanceId,
+            ...(settings.lock ? { lease: this.#leaseKeeper('outbox', config) } : {}),
+          }),
+        );
+      }
+      if (config.inbox && config.processing) {
+        this.#inboxProcessors.set(
+          config,
+          new InboxRetryProcessor({
+            config,
+            consumer: this.#consumer,
+            options: settings.options,
+            monitor: settings.monitor,
+            logger: settings.logger,
+            owner: this.instanceId,
+            ...(settings.lock ? { lease: this.#leaseKeeper('inbox', config) } : {}),
+          }),
+        );
+      }
+    }
+    this.#cleanup = new CleanupProcessor({ configs: settings.eventLogs, options: settings.options, monitor: settings.monitor });
+  }
+
+  /** `created` → `starting` → `running` → `stopping` → `stopped`. */
+  get state(): BusState {
+    return this.#state;
+  }
+
+  /**
+   * Publishes one event or several. With `{ tx }` (or inside a unit of work)
+   * the outbox records commit with the caller's transaction; otherwise they
+   * are stored on their own and relayed at once. Schema violations and other
+   * bad input reject with a typed error before anything is stored.
+   */
+  publish(events: object | readonly object[], options?: PublishOptions): Promise<void> {
+    return this.#publisher.publish(events, options);
+  }
+
+  /** Converts domain events with the registered converters and publishes the results. */
+  async publishDomainEvents(domainEvents: object | readonly object[], options?: PublishOptions): Promise<void> {
+    const list = Array.isArray(domainEvents) ? domainEvents : [domainEvents];
+    const integrationEvents = list.flatMap((domainEvent) => this.#settings.converters.convert(domainEvent as object));
+    if (integrationEvents.length > 0) await this.publish(integrationEvents, options);
+  }
+
+  /** Listens to a monitoring event (`sent`, `received`, `failed`, `dead-lettered`, `duplicate`, `error`). */
+  on<K extends BusEventName>(name: K, listener: BusEventListener<K>): () => void {
+    return this.#settings.monitor.on(name, listener);
+  }
+
+  /** Connects the transport and starts relays, consumers and background processors. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new BusStateError(`The bus cannot start from state "${this.#state}"`);
+    this.#state = 'starting';
+    try {
+      await this.transport.start();
+      for (const relay of this.#relays.values()) relay.start();
+      for (const [group, eventNames] of this.#settings.registry.groups()) {
+        this.#subscriptions.push(
+          await this.transport.subscribe({ group, eventNames }, this.#consumer.deliveryHandler(group)),
+        );
+      }
+      for (const processor of this.#inboxProcessors.values()) processor.start();
+      this.#cleanup.start();
+      this.#state = 'running';
+    } catch (error) {
+      this.#state = 'running';
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Stops receiving, lets in-flight work finish, hands claimed records back, and disconnects. */
+  stop(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = 'stopping';
+    const subscriptions = this.#subscriptions;
+    this.#subscriptions = [];
+    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
+    await this.#consumer.stop();
+    await Promise.allSettled([...this.#inboxProcessors.values()].map((processor) => processor.stop()));
+    await Promise.allSettled([...this.#relays.values()].map((relay) => relay.stop()));
+    await this.#cleanup.stop();
+    await this.transport.stop().catch((error) => this.#settings.logger.warn('Transport stop failed', { error }));
+    this.#state = 'stopped';
+  }
+
+  /**
+   * Waits until this bus has nothing left to do: the outboxes have no due
+   * record, nothing is in flight, no inbox retry is due and (with the
+   * in-process transport) no delivery is queued. Records scheduled for a later
+   * retry do not count. Rejects after `timeoutMs`.
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#state !== 'running') throw new BusStateError(`drain() needs a running bus (state: ${this.#state})`);
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    let quietRounds = 0;
+    while (quietRounds < 2) {
+      if (Date.now() > deadline) throw new BusStateError(`The bus did not become idle within ${options.timeoutMs ?? 10_000} ms`);
+      const remaining = Math.max(1, deadline - Date.now());
+      const waitAll = Promise.all([
+        ...[...this.#relays.values()].map((relay) => relay.whenIdle()),
+        ...[...this.#inboxProcessors.values()].map((processor) => processor.whenIdle()),
+        this.#consumer.whenIdle(),
+        this.transport instanceof InProcessTransport ? this.transport.broker.whenIdle() : Promise.resolve(),
+      ]);
+      const finished = await Promise.race([waitAll.then(() => true), sleep(remaining).then(() => false)]);
+      if (!finished) continue;
+      const quiet =
+        this.#consumer.inFlight === 0 &&
+        [...this.#relays.values()].every((relay) => relay.idle) &&
+        [...this.#inboxProcessors.values()].every((processor) => processor.idle) &&
+        !(this.transport instanceof InProcessTransport && this.transport.broker.pending > 0);
+      quietRounds = quiet ? quietRounds + 1 : 0;
+    }
+  }
+
+  /** Runs one cleanup pass now (also runs every `cleaningExpireInterval`). */
+  cleanupNow(now?: Date): Promise<number> {
+    return this.#cleanup.runOnce(now);
+  }
+
+  #inboxFor(handlerName: string): EventLogConfig {
+    const handler = this.#settings.registry.handler(handlerName);
+    const config = this.eventLogs.find((candidate) => candidate.inbox && handler && candidate.handlerSelector(handler));
+    if (!config) throw new ConfigurationError(`No inbox accepts handler "${handlerName}"`);
+    return config;
+  }
+
+  #leaseKeeper(kind: 'outbox' | 'inbox', config: EventLogConfig): LeaseKeeper {
+    const store = kind === 'outbox' ? config.outbox! : config.inbox!;
+    return new LeaseKeeper({
+      lock: this.#settings.lock!,
+      key: `herald:${kind}:${store.databaseName}:${config.name}`,
+      ttlMs: this.options.distributedLockTtl,
+      waitMs: this.options.distributedLockWaitDuration,
+      logger: this.#settings.logger,
+    });
+  }
+
+  async #dispatchInline(events: readonly PreparedEvent[], tx: unknown): Promise<void> {
+    for (const event of events) {
+      const received = fromWire(event.message.headers, event.message.body, this.#settings.serializer);
+      await this.#consumer.dispatchInline(received, tx);
+    }
+  }
+}

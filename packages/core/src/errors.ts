@@ -1,0 +1,109 @@
+/**
+ * Every error Herald raises is a `HeraldError` with a stable `code`, so callers
+ * can branch on `error.code` instead of parsing messages, and dead letters can
+ * record why a message was rejected.
+ */
+export class HeraldError extends Error {
+  /** Stable, machine-readable identifier of the failure. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The builder or `.configure()` received an invalid option. */
+export class ConfigurationError extends HeraldError {
+  constructor(message: string) {
+    super('HERALD_CONFIGURATION', message);
+  }
+}
+
+/** An event payload did not match the event's schema (on publish or on receive). */
+export class SchemaValidationError extends HeraldError {
+  readonly eventName: string;
+  readonly issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>;
+
+  constructor(eventName: string, issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>) {
+    const detail = issues
+      .slice(0, 5)
+      .map((issue) => (issue.path?.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message))
+      .join('; ');
+    super('HERALD_SCHEMA_VALIDATION', `Event "${eventName}" does not match its schema: ${detail}`);
+    this.eventName = eventName;
+    this.issues = issues;
+  }
+}
+
+/** A message body or its headers could not be decoded into an envelope. */
+export class MalformedMessageError extends HeraldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HERALD_MALFORMED_MESSAGE', message, options);
+  }
+}
+
+/** A payload exceeded `maxPayloadBytes` when encoding or decoding. */
+export class PayloadTooLargeError extends HeraldError {
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(size: number, limit: number) {
+    super('HERALD_PAYLOAD_TOO_LARGE', `Payload of ${size} bytes exceeds the limit of ${limit} bytes`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A message arrived for an event name this service has no handler or definition for. */
+export class UnknownEventError extends HeraldError {
+  readonly eventName: string;
+
+  constructor(eventName: string) {
+    super('HERALD_UNKNOWN_EVENT', `No handler is registered for event "${eventName}"`);
+    this.eventName = eventName;
+  }
+}
+
+/** A message carries an event version that cannot be read by this service. */
+export class UnsupportedEventVersionError extends HeraldError {
+  constructor(eventName: string, version: number, message: string) {
+    super('HERALD_UNSUPPORTED_VERSION', `Event "${eventName}" version ${version}: ${message}`);
+  }
+}
+
+/** A handler did not settle within `handlerTimeout`. */
+export class HandlerTimeoutError extends HeraldError {
+  constructor(handler: string, timeoutMs: number) {
+    super('HERALD_HANDLER_TIMEOUT', `Handler "${handler}" did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** An operation was attempted while the bus is not running (or already stopping). */
+export class BusStateError extends HeraldError {
+  constructor(message: string) {
+    super('HERALD_BUS_STATE', message);
+  }
+}
+
+/** A transport could not publish; `retriable` tells the relay whether retrying can help. */
+export class TransportError extends HeraldError {
+  readonly retriable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super('HERALD_TRANSPORT', message, options);
+    this.retriable = options?.retriable ?? true;
+  }
+}
+
+/** Turns anything thrown into a short, storable description. */
+export function describeError(error: unknown): string {
+  if (error instanceof HeraldError) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  try {
+    return `Non-error thrown: ${JSON.stringify(error)}`;
+  } catch {
+    return `Non-error thrown: ${String(error)}`;
+  }
+}

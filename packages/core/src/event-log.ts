@@ -1,0 +1,35 @@
+import type { EventDescriptor } from './event.js';
+import type { HandlerRegistration } from './handlers.js';
+import type { InboxStore } from './ports/inbox-store.js';
+import type { OutboxStore } from './ports/outbox-store.js';
+
+/** An outbox and/or inbox living in one database, as returned by a store adapter. */
+export interface EventLog {
+  readonly outbox?: OutboxStore;
+  readonly inbox?: InboxStore;
+}
+
+/** Options of `builder.useEventLog(log, options)` (ABP's named outbox/inbox configurations). */
+export interface EventLogOptions {
+  /** Configuration name; default `Default`. */
+  name?: string;
+  /** Events this outbox stores (default: all not taken by an earlier configuration). */
+  selector?: (event: EventDescriptor) => boolean;
+  /** Handlers whose inbox lives here (default: all not taken by an earlier configuration). */
+  handlerSelector?: (handler: HandlerRegistration) => boolean;
+  /** Set false to store events without relaying them from this replica (ABP's IsSendingEnabled). */
+  sending?: boolean;
+  /** Set false to receive without running persistent inbox retries here (ABP's IsProcessingEnabled). */
+  processing?: boolean;
+}
+
+/** A resolved event-log configuration. */
+export interface EventLogConfig {
+  readonly name: string;
+  readonly outbox: OutboxStore | undefined;
+  readonly inbox: InboxStore | undefined;
+  readonly selector: (event: EventDescriptor) => boolean;
+  readonly handlerSelector: (handler: HandlerRegistration) => boolean;
+  readonly sending: boolean;
+  readonly processing: boolean;
+}

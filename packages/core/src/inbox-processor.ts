@@ -1,0 +1,141 @@
+import type { Consumer } from './consumer.js';
+import type { EventLogConfig } from './event-log.js';
+import type { Monitor } from './monitoring.js';
+import type { HeraldOptions } from './options.js';
+import type { Logger } from './ports/logger.js';
+import { KeyedQueue } from './runtime/keyed-queue.js';
+import type { LeaseKeeper } from './runtime/lease-keeper.js';
+import { sleep } from './runtime/timers.js';
+import { WakeSignal } from './runtime/wake-signal.js';
+
+/**
+ * The persistent level of the inbox's two-level retry: claims failed (or
+ * waiting) entries when they are due and runs them again, keeping per-key
+ * order, until they succeed or are dead-lettered.
+ */
+export class InboxRetryProcessor {
+  readonly #config: EventLogConfig;
+  readonly #consumer: Consumer;
+  readonly #options: Readonly<HeraldOptions>;
+  readonly #monitor: Monitor;
+  readonly #logger: Logger;
+  readonly #owner: string;
+  readonly #lease: LeaseKeeper | undefined;
+  readonly #wake = new WakeSignal();
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #dueTimer: NodeJS.Timeout | undefined;
+  #dueAt = Number.POSITIVE_INFINITY;
+  #busy = false;
+  #emptyClaims = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(deps: {
+    config: EventLogConfig;
+    consumer: Consumer;
+    options: Readonly<HeraldOptions>;
+    monitor: Monitor;
+    logger: Logger;
+    owner: string;
+    lease?: LeaseKeeper;
+  }) {
+    this.#config = deps.config;
+    this.#consumer = deps.consumer;
+    this.#options = deps.options;
+    this.#monitor = deps.monitor;
+    this.#logger = deps.logger;
+    this.#owner = deps.owner;
+    this.#lease = deps.lease;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  wake(): void {
+    this.#emptyClaims = 0;
+    this.#wake.notify();
+  }
+
+  /** Wakes when the earliest scheduled retry is due. */
+  wakeAt(at: Date): void {
+    const time = at.getTime();
+    if (time <= Date.now()) return this.wake();
+    if (time >= this.#dueAt) return;
+    clearTimeout(this.#dueTimer);
+    this.#dueAt = time;
+    this.#dueTimer = setTimeout(() => {
+      this.#dueAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, time - Date.now() + 1);
+    this.#dueTimer.unref?.();
+  }
+
+  get idle(): boolean {
+    return !this.#busy && this.#emptyClaims > 0;
+  }
+
+  whenIdle(): Promise<void> {
+    this.wake();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    clearTimeout(this.#dueTimer);
+    await this.#loop;
+    await this.#lease?.release();
+    this.#resolveIdle();
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    const inbox = this.#config.inbox!;
+    let failures = 0;
+    while (!stop.aborted) {
+      try {
+        if (this.#lease && !(await this.#lease.hold(stop))) break;
+        this.#busy = true;
+        const records = await inbox.claimDue({
+          limit: this.#options.retryBatchSize,
+          leaseMs: this.#options.minimumRetryInterval,
+          owner: this.#owner,
+          now: new Date(),
+        });
+        if (records.length > 0) {
+          this.#emptyClaims = 0;
+          const queue = new KeyedQueue(this.#options.concurrency);
+          await Promise.all(
+            records.map((record) =>
+              queue.run(
+                record.orderingKey === null ? undefined : `${record.handler}\u0000${record.orderingKey}`,
+                () => this.#consumer.handleStored(this.#config, record),
+              ),
+            ),
+          );
+          this.#busy = false;
+          failures = 0;
+          continue;
+        }
+        this.#busy = false;
+        this.#emptyClaims++;
+        failures = 0;
+        this.#resolveIdle();
+        const signals = this.#lease ? AbortSignal.any([stop, this.#lease.signal]) : stop;
+        await this.#wake.wait(this.#options.pollingInterval, signals);
+      } catch (error) {
+        this.#busy = false;
+        failures++;
+        this.#monitor.emit('error', { where: `inbox retry processor "${this.#config.name}"`, error });
+        this.#logger.error('Inbox retry iteration failed; retrying', { inbox: this.#config.name, error });
+        await sleep(Math.min(this.#options.pollingInterval * failures, 30_000), stop);
+      }
+    }
+  }
+
+  #resolveIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * A tiny in-memory database with transactions, for the embedded default, for
+ * demos and for tests. Writes made through a transaction are applied together
+ * on commit and dropped on rollback; that is all the isolation it offers.
+ */
+export class MemoryDatabase {
+  readonly name: string;
+  readonly #tables = new Map<string, Map<string, unknown>>();
+
+  constructor(name = 'memory') {
+    this.name = name;
+  }
+
+  /** Runs `work` in a transaction: commits when it resolves, rolls back when it rejects. */
+  async transaction<T>(work: (tx: MemoryTransaction) => Promise<T>): Promise<T> {
+    const tx = new MemoryTransaction(this);
+    let result: T;
+    try {
+      result = await work(tx);
+    } catch (error) {
+      tx.rollback();
+      throw error;
+    }
+    tx.commit();
+    return result;
+  }
+
+  /** Reads a committed row. */
+  get<T>(table: string, key: string): T | undefined {
+    return this.#tables.get(table)?.get(key) as T | undefined;
+  }
+
+  /** All committed rows of a table, in insertion order. */
+  all<T>(table: string): T[] {
+    return [...(this.#tables.get(table)?.values() ?? [])] as T[];
+  }
+
+  /** Writes a row outside any transaction. */
+  put(table: string, key: string, value: unknown): void {
+    let rows = this.#tables.get(table);
+    if (!rows) this.#tables.set(table, (rows = new Map()));
+    rows.set(key, value);
+  }
+
+  delete(table: string, key: string): void {
+    this.#tables.get(table)?.delete(key);
+  }
+}
+
+/** A transaction of a {@link MemoryDatabase}. */
+export class MemoryTransaction {
+  readonly database: MemoryDatabase;
+  #state: 'open' | 'committed' | 'rolled-back' = 'open';
+  readonly #writes = new Map<string, Map<string, { value: unknown; deleted: boolean }>>();
+  readonly #onCommit: Array<() => void> = [];
+  readonly #onRollback: Array<() => void> = [];
+
+  constructor(database: MemoryDatabase) {
+    this.database = database;
+  }
+
+  get state(): 'open' | 'committed' | 'rolled-back' {
+    return this.#state;
+  }
+
+  /** Stages a row write. */
+  put(table: string, key: string, value: unknown): void {
+    this.#assertOpen();
+    let rows = this.#writes.get(table);
+    if (!rows) this.#writes.set(table, (rows = new Map()));
+    rows.set(key, { value, deleted: false });
+  }
+
+  /** Stages a row deletion. */
+  delete(table: string, key: string): void {
+    this.#assertOpen();
+    let rows = this.#writes.get(table);
+    if (!rows) this.#writes.set(table, (rows = new Map()));
+    rows.set(key, { value: undefined, deleted: true });
+  }
+
+  /** Reads a row, seeing this transaction's own writes. */
+  get<T>(table: string, key: string): T | undefined {
+    const staged = this.#writes.get(table)?.get(key);
+    if (staged) return staged.deleted ? undefined : (staged.value as T);
+    return this.database.get<T>(table, key);
+  }
+
+  /** Runs `callback` when the transaction commits (stores use this to apply their own writes). */
+  onCommit(callback: () => void): void {
+    this.#assertOpen();
+    this.#onCommit.push(callback);
+  }
+
+  /** Runs `callback` when the transaction rolls back. */
+  onRollback(callback: () => void): void {
+    this.#assertOpen();
+    this.#onRollback.push(callback);
+  }
+
+  commit(): void {
+    this.#assertOpen();
+    this.#state = 'committed';
+    for (const [table, rows] of this.#writes) {
+      for (const [key, write] of rows) {
+        if (write.deleted) this.database.delete(table, key);
+        else this.database.put(table, key, write.value);
+      }
+    }
+    for (const callback of this.#onCommit) callback();
+  }
+
+  rollback(): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'rolled-back';
+    for (const callback of this.#onRollback) callback();
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw new Error(`The transaction is already ${this.#state}`);
+  }
+}
+
+/** True when `tx` is a memory transaction (stores accept nothing else as `tx`). */
+export function isMemoryTransaction(tx: unknown): tx is MemoryTransaction {
+  return tx instanceof MemoryTransaction;
+}

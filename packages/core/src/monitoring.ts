@@ -1,0 +1,73 @@
+import type { Envelope } from './envelope.js';
+import type { Logger } from './ports/logger.js';
+import type { WireMessage } from './wire.js';
+
+/** Where a sent/received event went through (ABP's DistributedEventSent/Received `Source`). */
+export type EventSource = 'direct' | 'outbox' | 'inbox';
+
+/** The monitoring events a bus emits (`bus.on(name, listener)`). */
+export interface BusEventMap {
+  /** A message was confirmed by the transport. */
+  sent: { source: Exclude<EventSource, 'inbox'>; eventName: string; messageId: string; message: WireMessage };
+  /** A handler finished an event successfully. */
+  received: { source: Exclude<EventSource, 'outbox'>; eventName: string; messageId: string; handler: string; envelope: Envelope };
+  /** A publish or handle attempt failed; `willRetry` tells whether another attempt is planned. */
+  failed: {
+    stage: 'publish' | 'handle';
+    eventName: string;
+    messageId: string;
+    handler?: string;
+    error: unknown;
+    attempt: number;
+    willRetry: boolean;
+    nextAttemptAt?: Date;
+  };
+  /** A message was given up on, with the reason. */
+  'dead-lettered': {
+    stage: 'publish' | 'receive' | 'handle';
+    eventName?: string;
+    messageId?: string;
+    handler?: string;
+    reason: string;
+  };
+  /** A duplicate delivery was absorbed by the inbox. */
+  duplicate: { eventName: string; messageId: string; handler: string };
+  /** A background loop hit an infrastructure error (it keeps running and retries). */
+  error: { where: string; error: unknown };
+}
+
+export type BusEventName = keyof BusEventMap;
+export type BusEventListener<K extends BusEventName> = (event: BusEventMap[K]) => void;
+
+/** Typed, synchronous event emitter whose listeners can never break the data path. */
+export class Monitor {
+  readonly #listeners = new Map<BusEventName, Set<(event: never) => void>>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  on<K extends BusEventName>(name: K, listener: BusEventListener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) this.#listeners.set(name, (set = new Set()));
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  hasListeners(name: BusEventName): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<K extends BusEventName>(name: K, event: BusEventMap[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as BusEventListener<K>)(event);
+      } catch (error) {
+        this.#logger.error(`A "${name}" listener threw; ignoring`, { error });
+      }
+    }
+  }
+}

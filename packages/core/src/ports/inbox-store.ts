@@ -1,0 +1,90 @@
+import type { WireMessage } from '../wire.js';
+import type { RecordQuery } from './outbox-store.js';
+
+/** Life of an inbox entry for one (message, handler) pair. */
+export type InboxStatus = 'processing' | 'processed' | 'failed' | 'dead';
+
+/** Identifies one handling: a message id and the handler's stable name. */
+export interface InboxKey {
+  readonly messageId: string;
+  readonly handler: string;
+}
+
+/** Result of {@link InboxStore.tryBegin}. */
+export type BeginResult =
+  /** The caller owns this handling now. */
+  | 'begun'
+  /** Already handled, or owned by the persistent retry queue: acknowledge and skip. */
+  | 'duplicate'
+  /** Another consumer is handling it right now (live lease): redeliver later. */
+  | 'busy';
+
+/** One inbox row. */
+export interface InboxRecord extends InboxKey {
+  readonly eventName: string;
+  readonly orderingKey: string | null;
+  /** Arrival order within the store. */
+  readonly sequence: number;
+  readonly status: InboxStatus;
+  /** Failed handlings that were persisted. */
+  readonly attempts: number;
+  readonly receivedAt: Date;
+  readonly nextAttemptAt: Date | null;
+  readonly lastError: string | null;
+  /** The message, kept while a retry is pending (null once processed). */
+  readonly message: WireMessage | null;
+}
+
+/** A handling that failed (or must wait behind an earlier message of its key). */
+export interface InboxFailure extends InboxKey {
+  readonly eventName: string;
+  readonly orderingKey: string | null;
+  readonly message: WireMessage;
+  readonly attempts: number;
+  readonly error: string;
+  /** When to try again; `null` makes the entry `dead`. */
+  readonly nextAttemptAt: Date | null;
+}
+
+/**
+ * The port an inbox database adapter implements. The inbox absorbs duplicate
+ * deliveries and keeps failed handlings for persistent retries. When the
+ * handler writes through `tx`, its side effects and the inbox row commit
+ * together: effectively-once.
+ *
+ * The claim rule for retries mirrors the outbox: an entry is claimable when
+ * it is `failed` with `nextAttemptAt <= now` (or `processing` with an expired
+ * lease) and no entry of the same handler and ordering key with a lower
+ * sequence is unfinished (`processing`, `failed` or leased).
+ */
+export interface InboxStore {
+  readonly name: string;
+  readonly databaseName: string;
+  /** True when `tx` from {@link transaction} makes handler writes and inbox writes atomic. */
+  readonly transactional: boolean;
+  /** Durable across process restarts (false for the in-memory store). */
+  readonly durable: boolean;
+  /** Runs `work` in a database transaction of this store; `tx` is handed to handlers. */
+  transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T>;
+  /**
+   * Starts handling: inserts a `processing` entry with a lease of `leaseMs`.
+   * Returns `duplicate` for processed/failed/dead entries, `busy` under a live
+   * lease, and takes over a `processing` entry whose lease expired.
+   */
+  tryBegin(key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date }, tx?: unknown): Promise<BeginResult>;
+  /** Marks the entry processed (inside the handler's transaction). */
+  complete(key: InboxKey, now: Date, tx?: unknown): Promise<void>;
+  /** Stores a failure or a waiting message (upsert), outside any handler transaction. */
+  fail(failure: InboxFailure, now: Date): Promise<void>;
+  /** True when the handler has an unfinished earlier entry for this ordering key (a parked key). */
+  isKeyBlocked(handler: string, orderingKey: string): Promise<boolean>;
+  /** Leases due entries for the retry processor, in sequence order (see the claim rule). */
+  claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]>;
+  /** Deletes up to `limit` processed entries older than `before`; returns how many. */
+  deleteExpired(before: Date, limit: number): Promise<number>;
+  /** Operators: list entries. */
+  list(query: RecordQuery & { handler?: string }): Promise<InboxRecord[]>;
+  /** Operators: make failed/dead entries due now; returns how many changed. */
+  requeue(keys: readonly InboxKey[], now: Date): Promise<number>;
+  close?(): Promise<void>;
+}

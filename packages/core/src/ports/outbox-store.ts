@@ -1,0 +1,93 @@
+import type { WireMessage } from '../wire.js';
+
+/**
+ * Life of an outbox record: `pending` → `published`, or `pending` → `failed`
+ * (waiting for a persistent retry) → … → `published` | `dead`.
+ */
+export type OutboxStatus = 'pending' | 'failed' | 'published' | 'dead';
+
+/** One outbox row. */
+export interface OutboxRecord {
+  readonly message: WireMessage;
+  /** Insert order within the store; per ordering key it decides delivery order. */
+  readonly sequence: number;
+  /** Shard bucket (0…1023) of the ordering key (or of the id when there is none). */
+  readonly bucket: number;
+  readonly status: OutboxStatus;
+  /** Failed publish attempts that were persisted (local retries are not counted). */
+  readonly attempts: number;
+  readonly createdAt: Date;
+  readonly nextAttemptAt: Date | null;
+  readonly lastError: string | null;
+  readonly publishedAt: Date | null;
+}
+
+/** Ask for the next records to relay. */
+export interface ClaimRequest {
+  readonly limit: number;
+  /** The claim is exclusive until `now + leaseMs`; after that another relay may take it. */
+  readonly leaseMs: number;
+  /** Identifies the claiming relay (diagnostics). */
+  readonly owner: string;
+  readonly now: Date;
+  /** Only records whose bucket satisfies `bucket % count === index` (sharded relays). */
+  readonly shard?: { readonly index: number; readonly count: number };
+}
+
+/** A failed publish to record: with `nextAttemptAt: null` the record becomes `dead`. */
+export interface OutboxFailure {
+  readonly id: string;
+  readonly error: string;
+  readonly nextAttemptAt: Date | null;
+}
+
+/** Filter for operators' listings (both stores). */
+export interface RecordQuery {
+  readonly status?: string;
+  readonly eventName?: string;
+  readonly limit?: number;
+  /** Only records created/received before this instant. */
+  readonly before?: Date;
+}
+
+/**
+ * The port an outbox database adapter implements. Stores translate; the relay
+ * in core decides what to claim, send, retry and dead-letter.
+ *
+ * The claim rule every store implements (the conformance suite checks it):
+ * a record is claimable when it is `pending`, or `failed` with
+ * `nextAttemptAt <= now`, and not under a live lease, and no record with the
+ * same ordering key and a lower sequence is `pending`, `failed` or leased.
+ * Claimed records come back in sequence order.
+ */
+export interface OutboxStore {
+  /** Engine name for logs, e.g. `prisma-postgresql`. */
+  readonly name: string;
+  /** Identity of the database (ABP's DatabaseName): part of lock keys. */
+  readonly databaseName: string;
+  /** True when `add` with a `tx` commits with the caller's transaction. */
+  readonly transactional: boolean;
+  /**
+   * Writes messages as `pending`. With `tx`, inside the caller's transaction;
+   * without, atomically on its own. `bucket` is precomputed by core.
+   */
+  add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void>;
+  /** Leases and returns the next claimable records (see the claim rule above). */
+  claim(request: ClaimRequest): Promise<OutboxRecord[]>;
+  /** Marks records published and ends their lease. One statement per call. */
+  markPublished(ids: readonly string[], now: Date): Promise<void>;
+  /** Records failures (never downgrades a `published` record) and ends their lease. */
+  markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void>;
+  /** Ends the lease of claimed records without counting an attempt (graceful stop). */
+  release(ids: readonly string[]): Promise<void>;
+  /** Deletes up to `limit` `published` records published before `before`; returns how many. */
+  deleteExpired(before: Date, limit: number): Promise<number>;
+  /** Subscribes to "new records committed" wake-ups where the engine has them; returns an unsubscribe. */
+  onWake?(listener: () => void): () => void;
+  /** Operators: list records. */
+  list(query: RecordQuery): Promise<OutboxRecord[]>;
+  /** Operators: make `failed`/`dead` records pending and due now; returns how many changed. */
+  requeue(ids: readonly string[], now: Date): Promise<number>;
+  /** Releases connections the store opened itself (never the user's client). */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,95 @@
+import type { WireMessage } from '../wire.js';
+
+/**
+ * What a transport can promise. The testkit conformance suite reads these to
+ * decide which guarantees to check, and core reads them to pick its strategy.
+ */
+export interface TransportCapabilities {
+  /** Messages with the same ordering key reach a consumer group in publish order, one at a time. */
+  readonly orderedByKey: boolean;
+  /** Messages survive a restart of the broker and of the consumer process. */
+  readonly persistent: boolean;
+  /** Rejected messages are kept in a dead-letter store with the reason. */
+  readonly deadLetter: boolean;
+  /** `publish` sends many messages in one round trip (or a windowed pipeline). */
+  readonly batchPublish: boolean;
+  /** `retry` dispositions are honoured with the requested delay (otherwise: as soon as possible). */
+  readonly delayedRedelivery: boolean;
+  /** Members of one consumer group share the messages (each message goes to one member). */
+  readonly consumerGroups: boolean;
+}
+
+/** The broker's verdict on one published message. */
+export type PublishOutcome =
+  | { readonly id: string; readonly ok: true }
+  | { readonly id: string; readonly ok: false; readonly error: unknown };
+
+/** One delivery handed to core by a transport. */
+export interface IncomingMessage {
+  /** Exactly the headers the publisher's `WireMessage` carried. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Exactly the body the publisher's `WireMessage` carried. */
+  readonly body: Uint8Array;
+  /** 1 on first delivery; higher when the transport knows this is a redelivery. */
+  readonly deliveryAttempt: number;
+}
+
+/** What core decided for a delivery; the transport carries it out. */
+export type Disposition =
+  /** Handled (or safely recorded): remove it from the broker. */
+  | { readonly kind: 'ack' }
+  /** Deliver it again after `delayMs` (transient trouble such as a store outage, or a busy inbox entry). */
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly reason: string }
+  /** Never deliver again: move it to the dead-letter store with the reason. */
+  | { readonly kind: 'dead-letter'; readonly reason: string };
+
+/** Messages of these event names, shared by the members of `group`. */
+export interface Subscription {
+  /** Consumer group: `service` or `service.group`. One queue / consumer group / subscription each. */
+  readonly group: string;
+  readonly eventNames: readonly string[];
+}
+
+/**
+ * Called for each delivery. Core's handler never rejects; a transport that
+ * sees a rejection anyway must treat it as `retry`.
+ */
+export type DeliveryHandler = (message: IncomingMessage) => Promise<Disposition>;
+
+/** A running subscription. */
+export interface SubscriptionHandle {
+  /** Stops new deliveries and resolves when in-flight deliveries have been disposed. */
+  close(): Promise<void>;
+}
+
+/** A dead-lettered message as the transport stores it (for tests and operators). */
+export interface DeadLetter {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  readonly reason: string;
+}
+
+/**
+ * The port every message broker adapter implements. Transports translate;
+ * retries, ordering, dedup and dead-letter decisions live in core.
+ */
+export interface Transport {
+  /** Short engine name for logs, e.g. `rabbitmq`. */
+  readonly name: string;
+  readonly capabilities: TransportCapabilities;
+  /** Connects. Called once by `bus.start()` before any publish or subscribe. */
+  start(): Promise<void>;
+  /**
+   * Sends the messages and resolves once the broker has confirmed each one,
+   * with one outcome per message in input order. Messages with the same
+   * ordering key are sent in array order. Rejects only when nothing could be
+   * attempted (then every message counts as failed).
+   */
+  publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]>;
+  /** Starts delivering messages of the subscription to `handler`. */
+  subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle>;
+  /** Reads dead-lettered messages of a group (optional; used by tests and the operations console). */
+  readDeadLetters?(group: string, limit: number): Promise<DeadLetter[]>;
+  /** Closes subscriptions and connections; resolves when nothing is in flight. */
+  stop(): Promise<void>;
+}

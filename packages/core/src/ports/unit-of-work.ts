@@ -1,0 +1,17 @@
+/**
+ * The ambient unit of work core publishes into (implemented by `@herald/uow`).
+ * Stores receive `tx` as the transaction to write with.
+ */
+export interface UnitOfWorkScope {
+  /** The database transaction of this unit of work (passed to stores as `tx`). */
+  readonly tx: unknown;
+  /** Runs `work` when the unit of work completes, before it commits; a rejection rolls it back. */
+  beforeComplete(work: () => Promise<void>): void;
+  /** Runs after a successful commit. */
+  afterCommit(callback: () => void): void;
+}
+
+/** Finds the current unit of work, if any (usually AsyncLocalStorage based). */
+export interface UnitOfWorkAccessor {
+  current(): UnitOfWorkScope | undefined;
+}

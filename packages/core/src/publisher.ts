@@ -1,0 +1,177 @@
+import type { Envelope, EnvelopeOverrides } from './envelope.js';
+import { ConfigurationError, HeraldError, TransportError, describeError } from './errors.js';
+import { type EventDescriptor, type EventType, describeEvent, payloadOf, validatePayload } from './event.js';
+import type { EventLogConfig } from './event-log.js';
+import type { Monitor } from './monitoring.js';
+import type { Transport } from './ports/transport.js';
+import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.js';
+import { bucketOf } from './runtime/bucket.js';
+import type { Serializer } from './serializer.js';
+import { isUuid, uuidv7 } from './uuid.js';
+import { type WireMessage, isReservedHeader, toWire } from './wire.js';
+
+/** Options of `bus.publish()`. */
+export interface PublishOptions extends EnvelopeOverrides {
+  /**
+   * The caller's database transaction (e.g. the `tx` of `prisma.$transaction`):
+   * the outbox record commits with it, or not at all.
+   */
+  tx?: unknown;
+  /** `false` sends straight to the transport, bypassing the outbox (ABP's `useOutbox`). */
+  useOutbox?: boolean;
+  /**
+   * Inside a unit of work, events are written when it completes (default,
+   * ABP's behaviour). `false` writes them at once, still in its transaction.
+   */
+  onUnitOfWorkComplete?: boolean;
+}
+
+/** An event ready to leave: validated, enveloped and encoded. */
+export interface PreparedEvent {
+  readonly descriptor: EventDescriptor;
+  readonly envelope: Envelope;
+  readonly message: WireMessage;
+}
+
+/** What the publisher needs from the bus. */
+export interface PublisherDeps {
+  readonly service: string;
+  readonly serializer: Serializer;
+  readonly transport: Transport;
+  readonly eventLogs: readonly EventLogConfig[];
+  readonly unitOfWork: UnitOfWorkAccessor | undefined;
+  readonly monitor: Monitor;
+  /** Called after records were written: `committed` false means "the caller's tx may not have committed yet". */
+  readonly onStored: (config: EventLogConfig, committed: boolean) => void;
+  /** In-process monolith mode: run handlers inside the unit of work instead of going through the outbox. */
+  readonly inlineDispatch: ((events: readonly PreparedEvent[], tx: unknown) => Promise<void>) | undefined;
+  readonly knownEvent: (type: EventType) => EventDescriptor;
+}
+
+/**
+ * The first arrow of the data path: validates events, builds envelopes and
+ * writes them to the outbox in the caller's transaction (or hands them to the
+ * unit of work, or straight to the transport when asked).
+ */
+export class Publisher {
+  readonly #deps: PublisherDeps;
+
+  constructor(deps: PublisherDeps) {
+    this.#deps = deps;
+  }
+
+  async publish(events: object | readonly object[], options: PublishOptions = {}): Promise<void> {
+    const list = Array.isArray(events) ? events : [events];
+    if (list.length === 0) return;
+    const prepared = await Promise.all(list.map((event) => this.prepare(event as object, options)));
+
+    if (options.useOutbox === false) return this.#sendDirect(prepared);
+
+    const scope = options.tx === undefined ? this.#deps.unitOfWork?.current() : undefined;
+    if (scope && options.onUnitOfWorkComplete !== false) {
+      scope.beforeComplete(() => this.#storeInScope(prepared, scope));
+      return;
+    }
+    if (scope) return this.#storeInScope(prepared, scope);
+    await this.#store(prepared, options.tx, options.tx === undefined);
+  }
+
+  /** Validates and encodes one event. Throws typed errors for bad input. */
+  async prepare(event: object, options: EnvelopeOverrides = {}): Promise<PreparedEvent> {
+    if (event === null || typeof event !== 'object') {
+      throw new ConfigurationError(`publish() expects an event object, got ${event === null ? 'null' : typeof event}`);
+    }
+    const descriptor = this.#deps.knownEvent(event.constructor as EventType);
+    const payload = await validatePayload(descriptor, payloadOf(event));
+    const headers = options.headers ?? {};
+    for (const [key, value] of Object.entries(headers)) {
+      if (isReservedHeader(key)) throw new ConfigurationError(`Header "${key}" is reserved by Herald`);
+      if (typeof value !== 'string') throw new ConfigurationError(`Header "${key}" must be a string`);
+    }
+    if (options.id !== undefined && !isUuid(options.id)) {
+      throw new ConfigurationError(`Message id "${options.id}" is not a UUID`);
+    }
+    const envelope: Envelope = {
+      id: options.id ?? uuidv7(),
+      name: descriptor.name,
+      version: descriptor.version,
+      occurredAt: new Date().toISOString(),
+      source: this.#deps.service,
+      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
+      ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),
+      ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
+      ...(options.traceparent !== undefined ? { traceparent: options.traceparent } : {}),
+      ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
+      ...(options.orderingKey !== undefined ? { orderingKey: options.orderingKey } : {}),
+      headers: { ...headers },
+      payload,
+    };
+    return { descriptor, envelope, message: toWire(envelope, this.#deps.serializer) };
+  }
+
+  async #storeInScope(prepared: readonly PreparedEvent[], scope: UnitOfWorkScope): Promise<void> {
+    if (this.#deps.inlineDispatch) return this.#deps.inlineDispatch(prepared, scope.tx);
+    const configs = await this.#store(prepared, scope.tx, false);
+    scope.afterCommit(() => {
+      for (const config of configs) this.#deps.onStored(config, true);
+    });
+  }
+
+  async #store(prepared: readonly PreparedEvent[], tx: unknown, ownTransaction: boolean): Promise<EventLogConfig[]> {
+    const byConfig = new Map<EventLogConfig, PreparedEvent[]>();
+    for (const item of prepared) {
+      const config = this.#outboxFor(item.descriptor);
+      const list = byConfig.get(config) ?? [];
+      list.push(item);
+      byConfig.set(config, list);
+    }
+    if (tx !== undefined && byConfig.size > 1) {
+      throw new ConfigurationError(
+        'One transaction cannot write to several outboxes; publish these events in separate calls',
+      );
+    }
+    for (const [config, items] of byConfig) {
+      const outbox = config.outbox!;
+      if (tx !== undefined && !outbox.transactional) {
+        throw new ConfigurationError(`Outbox "${config.name}" (${outbox.name}) cannot join a caller's transaction`);
+      }
+      await outbox.add(
+        items.map((item) => ({ message: item.message, bucket: bucketOf(item.envelope.orderingKey ?? item.envelope.id) })),
+        tx,
+      );
+      this.#deps.onStored(config, ownTransaction);
+    }
+    return [...byConfig.keys()];
+  }
+
+  #outboxFor(descriptor: EventDescriptor): EventLogConfig {
+    const config = this.#deps.eventLogs.find((candidate) => candidate.outbox && candidate.selector(descriptor));
+    if (!config) {
+      throw new ConfigurationError(`No outbox accepts event "${descriptor.name}"; check the event-log selectors`);
+    }
+    return config;
+  }
+
+  async #sendDirect(prepared: readonly PreparedEvent[]): Promise<void> {
+    const outcomes = await this.#deps.transport.publish(prepared.map((item) => item.message)).catch((error) => {
+      throw error instanceof HeraldError ? error : new TransportError(describeError(error), { cause: error });
+    });
+    const failed = outcomes.filter((outcome) => !outcome.ok);
+    for (const item of prepared) {
+      if (outcomes.find((outcome) => outcome.id === item.message.id)?.ok) {
+        this.#deps.monitor.emit('sent', {
+          source: 'direct',
+          eventName: item.message.name,
+          messageId: item.message.id,
+          message: item.message,
+        });
+      }
+    }
+    if (failed.length > 0) {
+      const first = failed[0] as { error: unknown };
+      throw new TransportError(`${failed.length} of ${prepared.length} messages were not confirmed: ${describeError(first.error)}`, {
+        cause: first.error,
+      });
+    }
+  }
+}

@@ -1,0 +1,284 @@
+import { describeError } from './errors.js';
+import type { EventLogConfig } from './event-log.js';
+import type { Monitor } from './monitoring.js';
+import type { HeraldOptions } from './options.js';
+import type { Logger } from './ports/logger.js';
+import type { OutboxRecord, OutboxStore } from './ports/outbox-store.js';
+import type { PublishOutcome, Transport } from './ports/transport.js';
+import type { LeaseKeeper } from './runtime/lease-keeper.js';
+import { sleep } from './runtime/timers.js';
+import { WakeSignal } from './runtime/wake-signal.js';
+
+interface LocalRetry {
+  record: OutboxRecord;
+  localAttempts: number;
+  timer: NodeJS.Timeout;
+  lastError: unknown;
+}
+
+/** Quick re-checks after a publish whose transaction commits later than we can see. */
+const NUDGE_DELAYS_MS = [2, 10, 50, 200];
+
+/**
+ * The second arrow of the data path: claims outbox records, sends them through
+ * the transport, marks them published once confirmed, and retries failures —
+ * first locally, then persistently with backoff — until they are dead-lettered.
+ */
+export class OutboxRelay {
+  readonly #config: EventLogConfig;
+  readonly #outbox: OutboxStore;
+  readonly #transport: Transport;
+  readonly #options: Readonly<HeraldOptions>;
+  readonly #monitor: Monitor;
+  readonly #logger: Logger;
+  readonly #owner: string;
+  readonly #lease: LeaseKeeper | undefined;
+  readonly #wake = new WakeSignal();
+  readonly #localRetries = new Map<string, LocalRetry>();
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #busy = false;
+  #dueTimer: NodeJS.Timeout | undefined;
+  #dueAt = Number.POSITIVE_INFINITY;
+  #unsubscribeWake: (() => void) | undefined;
+  #idleWaiters: Array<() => void> = [];
+  #emptyClaims = 0;
+
+  constructor(deps: {
+    config: EventLogConfig;
+    transport: Transport;
+    options: Readonly<HeraldOptions>;
+    monitor: Monitor;
+    logger: Logger;
+    owner: string;
+    lease?: LeaseKeeper;
+  }) {
+    this.#config = deps.config;
+    this.#outbox = deps.config.outbox!;
+    this.#transport = deps.transport;
+    this.#options = deps.options;
+    this.#monitor = deps.monitor;
+    this.#logger = deps.logger;
+    this.#owner = deps.owner;
+    this.#lease = deps.lease;
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#unsubscribeWake = this.#outbox.onWake?.(() => this.wake());
+    this.#loop = this.#run();
+  }
+
+  /** New records were committed: look now. */
+  wake(): void {
+    this.#emptyClaims = 0;
+    this.#wake.notify();
+  }
+
+  /** Records were written in a transaction that commits later: look a few times soon. */
+  nudge(): void {
+    this.wake();
+    for (const delay of NUDGE_DELAYS_MS) setTimeout(() => this.wake(), delay).unref?.();
+  }
+
+  /** True when the last claim found nothing and nothing is in flight or waiting for a local retry. */
+  get idle(): boolean {
+    return !this.#busy && this.#localRetries.size === 0 && this.#emptyClaims > 0;
+  }
+
+  /** Resolves after the relay has looked at the outbox and found nothing to do. */
+  whenIdle(): Promise<void> {
+    this.wake();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops claiming, waits for the batch in flight, and hands local retries back to the store. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#unsubscribeWake?.();
+    clearTimeout(this.#dueTimer);
+    await this.#loop;
+    const pending = [...this.#localRetries.values()];
+    this.#localRetries.clear();
+    for (const retry of pending) clearTimeout(retry.timer);
+    if (pending.length > 0) {
+      await this.#outbox.release(pending.map((retry) => retry.record.message.id)).catch((error) => {
+        this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
+      });
+    }
+    await this.#lease?.release();
+    this.#resolveIdle();
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    let failures = 0;
+    while (!stop.aborted) {
+      try {
+        if (this.#lease && !(await this.#lease.hold(stop))) break;
+        const leadership = this.#lease?.signal;
+        this.#busy = true;
+        const records = await this.#outbox.claim({
+          limit: this.#options.batchSize,
+          leaseMs: this.#options.minimumRetryInterval,
+          owner: this.#owner,
+          now: new Date(),
+        });
+        if (records.length > 0) {
+          this.#emptyClaims = 0;
+          await this.#send(records);
+          this.#busy = false;
+          failures = 0;
+          if (leadership?.aborted) continue;
+          continue;
+        }
+        this.#busy = false;
+        this.#emptyClaims++;
+        failures = 0;
+        if (this.#localRetries.size === 0) this.#resolveIdle();
+        const wakeSignals = leadership ? AbortSignal.any([stop, leadership]) : stop;
+        await this.#wake.wait(this.#options.pollingInterval, wakeSignals);
+      } catch (error) {
+        this.#busy = false;
+        failures++;
+        this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
+        this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
+        await sleep(Math.min(this.#options.pollingInterval * failures, 30_000), stop);
+      }
+    }
+  }
+
+  async #send(records: readonly OutboxRecord[]): Promise<void> {
+    const outcomes = await this.#publish(records);
+    const published: string[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.ok) published.push(record.message.id);
+      else this.#failedOnce(record, outcome.error, 1);
+    }
+    if (published.length > 0) await this.#markPublished(records.filter((r) => published.includes(r.message.id)));
+  }
+
+  async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
+    try {
+      const outcomes = await this.#transport.publish(records.map((record) => record.message));
+      return records.map(
+        (record, index) =>
+          outcomes[index]?.id === record.message.id
+            ? outcomes[index]!
+            : (outcomes.find((o) => o.id === record.message.id) ?? {
+                id: record.message.id,
+                ok: false,
+                error: new Error('The transport returned no outcome for this message'),
+              }),
+      );
+    } catch (error) {
+      return records.map((record) => ({ id: record.message.id, ok: false, error }));
+    }
+  }
+
+  async #markPublished(records: readonly OutboxRecord[]): Promise<void> {
+    try {
+      await this.#outbox.markPublished(
+        records.map((record) => record.message.id),
+        new Date(),
+      );
+    } catch (error) {
+      // Sent but not marked: the lease expires and the records are sent again; the inbox absorbs the copies.
+      this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markPublished`, error });
+      this.#logger.error('Could not mark records published; they will be sent again after the lease', { error });
+      return;
+    }
+    if (this.#monitor.hasListeners('sent')) {
+      for (const record of records) {
+        this.#monitor.emit('sent', {
+          source: 'outbox',
+          eventName: record.message.name,
+          messageId: record.message.id,
+          message: record.message,
+        });
+      }
+    }
+  }
+
+  /** A send failed `localAttempts` times in this claim: retry locally, or persist the failure. */
+  #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number): void {
+    const canRetryLocally = localAttempts <= this.#options.localRetryTimes && !this.#stop.signal.aborted;
+    this.#monitor.emit('failed', {
+      stage: 'publish',
+      eventName: record.message.name,
+      messageId: record.message.id,
+      error,
+      attempt: record.attempts * (this.#options.localRetryTimes + 1) + localAttempts,
+      willRetry: canRetryLocally || record.attempts < this.#options.maxRetryTimes,
+    });
+    if (!canRetryLocally) {
+      void this.#persistFailure(record, error);
+      return;
+    }
+    const timer = setTimeout(() => void this.#retryLocally(record.message.id), this.#options.localFailedRetryInterval);
+    timer.unref?.();
+    this.#localRetries.set(record.message.id, { record, localAttempts, timer, lastError: error });
+  }
+
+  async #retryLocally(id: string): Promise<void> {
+    const retry = this.#localRetries.get(id);
+    if (!retry || this.#stop.signal.aborted) return;
+    const [outcome] = await this.#publish([retry.record]);
+    if (!this.#localRetries.has(id)) return; // stopped meanwhile and released
+    this.#localRetries.delete(id);
+    if (outcome?.ok) await this.#markPublished([retry.record]);
+    else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1);
+    if (this.#localRetries.size === 0 && this.#emptyClaims > 0) this.#resolveIdle();
+  }
+
+  async #persistFailure(record: OutboxRecord, error: unknown): Promise<void> {
+    const attempts = record.attempts + 1;
+    const dead = attempts > this.#options.maxRetryTimes;
+    const now = new Date();
+    const nextAttemptAt = dead ? null : new Date(now.getTime() + this.#options.retryBackoff(attempts, this.#options));
+    try {
+      await this.#outbox.markFailed([{ id: record.message.id, error: describeError(error), nextAttemptAt }], now);
+    } catch (storeError) {
+      this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
+      return; // The lease expires and the record is claimed again.
+    }
+    if (dead) {
+      this.#monitor.emit('dead-lettered', {
+        stage: 'publish',
+        eventName: record.message.name,
+        messageId: record.message.id,
+        reason: describeError(error),
+      });
+    } else if (nextAttemptAt) {
+      this.#wakeAt(nextAttemptAt.getTime());
+    }
+    // The failed record no longer blocks its key's successors.
+    this.wake();
+  }
+
+  #wakeAt(at: number): void {
+    if (at >= this.#dueAt) return;
+    clearTimeout(this.#dueTimer);
+    this.#dueAt = at;
+    this.#dueTimer = setTimeout(
+      () => {
+        this.#dueAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.max(0, at - Date.now()) + 1,
+    );
+    this.#dueTimer.unref?.();
+  }
+
+  #resolveIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Shared Vitest settings for every package. Tests talk to real engines, so the
+ * timeouts are generous and files run one at a time per package to keep a
+ * 2-core machine from thrashing.
+ */
+export const sharedTestConfig = defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    fileParallelism: false,
+    reporters: ['default'],
+    passWithNoTests: false,
+  },
+});
