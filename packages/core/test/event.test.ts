@@ -39,7 +39,7 @@ describe('event definitions', () => {
 
   it('reports schema issues with their path', async () => {
     const Shipped = defineEvent('shipped', { schema: z.object({ address: z.object({ zip: z.string() }) }) });
-    const error = await validatePayload(describeEvent(Shipped), { address: { zip: 5 } }).catch((e) => e);
+    const error = (await validatePayload(describeEvent(Shipped), { address: { zip: 5 } }).catch((e: unknown) => e)) as SchemaValidationError;
     expect(error).toBeInstanceOf(SchemaValidationError);
     expect(error.message).toContain('address.zip');
     expect(error.code).toBe('HERALD_SCHEMA_VALIDATION');

@@ -1,0 +1,177 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type BusEventMap,
+  createIntegrationEventBus,
+  silentLogger,
+  defineEvent,
+  InProcessBroker,
+  InProcessTransport,
+  type IntegrationEventBus,
+  memoryEventLog,
+  MemoryLock,
+  type PublishOutcome,
+  type WireMessage,
+} from '../src/index.js';
+import { eventually, testBuilder } from './helpers.js';
+
+const Ping = defineEvent<{ n: number }>('ping');
+
+/** An in-process transport whose broker refuses messages while `down` is true. */
+class FlakyTransport extends InProcessTransport {
+  down = false;
+  rejectIds = new Set<number>();
+  attempts = 0;
+  override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    this.attempts += messages.length;
+    if (this.down) throw new Error('connection refused');
+    const outcomes = await super.publish(messages.filter((m) => !this.rejectIds.has(nOf(m))));
+    return messages.map(
+      (m) => outcomes.find((o) => o.id === m.id) ?? { id: m.id, ok: false, error: new Error('nacked by broker') },
+    );
+  }
+}
+const nOf = (m: WireMessage) => JSON.parse(new TextDecoder().decode(m.body)).n as number;
+
+const running: IntegrationEventBus[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((bus) => bus.stop()));
+});
+
+function events<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K): BusEventMap[K][] {
+  const seen: BusEventMap[K][] = [];
+  bus.on(name, (event) => seen.push(event));
+  return seen;
+}
+
+describe('outbox relay', () => {
+  it('keeps records through a broker outage and sends them once it is back', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .configure({ localRetryTimes: 1, localFailedRetryInterval: 5, failedRetryInterval: 30, retryBackoff: () => 30, maxRetryTimes: 50, pollingInterval: 50, minimumRetryInterval: 500 })
+      .build();
+    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
+    running.push(sender, receiver);
+    await receiver.start();
+    await sender.start();
+    transport.down = true;
+    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+    await eventually(() => transport.attempts > 40);
+    expect(got).toEqual([]);
+    expect((await log.outbox.list({ status: 'failed' })).length).toBeGreaterThan(0);
+    transport.down = false;
+    await eventually(() => got.length === 20, 5000);
+    expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    await sender.drain();
+    expect(await log.outbox.list({ status: 'published', limit: 100 })).toHaveLength(20);
+  });
+
+  it('dead-letters a record the broker keeps rejecting, with the last error, and lets others through', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    transport.rejectIds.add(13);
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .configure({ localRetryTimes: 2, localFailedRetryInterval: 1, failedRetryInterval: 5, retryBackoff: () => 5, maxRetryTimes: 3, pollingInterval: 50, minimumRetryInterval: 500 })
+      .build();
+    const dead = events(sender, 'dead-lettered');
+    const failed = events(sender, 'failed');
+    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
+    running.push(sender, receiver);
+    await receiver.start();
+    await sender.start();
+    await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
+    await eventually(() => dead.length === 1);
+    expect(failed.filter((f) => f.stage === 'publish')).toHaveLength(12); // (1 + 2 local) × (1 + 3 persistent)
+    const [record] = await log.outbox.list({ status: 'dead' });
+    expect(record!.lastError).toContain('nacked by broker');
+    expect(record!.attempts).toBe(4);
+    await receiver.drain();
+    expect(got.sort()).toEqual([12, 14]);
+  });
+
+  it('never lets two relays with a shared lock send the same record', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const lock = new MemoryLock();
+    const seen = new Map<number, number>();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void seen.set(e.n, (seen.get(e.n) ?? 0) + 1))
+      .build();
+    const sent: string[] = [];
+    const relays = [1, 2, 3].map(() => {
+      const bus = testBuilder(`relay`, broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20 }).build();
+      bus.on('sent', (e) => sent.push(e.messageId));
+      return bus;
+    });
+    running.push(receiver, ...relays);
+    await receiver.start();
+    for (const relay of relays) await relay.start();
+    for (let batch = 0; batch < 10; batch++) {
+      await relays[batch % 3]!.publish(Array.from({ length: 50 }, (_, k) => new Ping({ n: batch * 50 + k })));
+    }
+    await eventually(() => seen.size === 500, 5000);
+    expect(sent).toHaveLength(500);
+    expect(new Set(sent).size).toBe(500);
+  });
+
+  it('hands over to another replica when the lock holder stops', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const lock = new MemoryLock();
+    const got: number[] = [];
+    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
+    const first = testBuilder('relay', broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 }).build();
+    const second = testBuilder('relay', broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 }).build();
+    const firstSent = events(first, 'sent');
+    const secondSent = events(second, 'sent');
+    running.push(receiver, second);
+    await receiver.start();
+    await first.start();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await second.start();
+    await first.publish(new Ping({ n: 1 }));
+    await eventually(() => got.length === 1);
+    await first.stop();
+    await second.publish(new Ping({ n: 2 }));
+    await eventually(() => got.length === 2, 3000);
+    expect(firstSent.length + secondSent.length).toBe(2);
+    expect(secondSent.map((s) => s.eventName)).toContain('ping');
+  });
+
+  it('deletes expired published records in batches', async () => {
+    const log = memoryEventLog();
+    const bus = testBuilder('svc').useEventLog(log).configure({ deleteBatchCount: 7, publishedExpireTime: 0 }).build();
+    running.push(bus);
+    await bus.start();
+    await bus.publish(Array.from({ length: 30 }, (_, n) => new Ping({ n })));
+    await bus.drain();
+    expect(await log.outbox.list({ status: 'published', limit: 100 })).toHaveLength(30);
+    const deleted = await bus.cleanupNow(new Date(Date.now() + 1000));
+    expect(deleted).toBe(30);
+    expect(await log.outbox.list({ limit: 100 })).toHaveLength(0);
+  });
+
+  it('does no work while idle: no claims beyond the polling interval', async () => {
+    const log = memoryEventLog();
+    let claims = 0;
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = async (request) => {
+      claims++;
+      return claim(request);
+    };
+    const bus = testBuilder('svc').useEventLog(log).configure({ pollingInterval: 100 }).build();
+    running.push(bus);
+    await bus.start();
+    await new Promise((resolve) => setTimeout(resolve, 550));
+    expect(claims).toBeLessThanOrEqual(7);
+    expect(claims).toBeGreaterThanOrEqual(4);
+  });
+});
