@@ -9,9 +9,9 @@ import { MemoryDatabase } from './memory/memory-database.js';
 import { MemoryInboxStore } from './memory/memory-inbox.js';
 import { MemoryOutboxStore } from './memory/memory-outbox.js';
 import { type BusEventListener, type BusEventName, Monitor } from './monitoring.js';
-import { type HeraldOptions, defaultOptions, validateOptions } from './options.js';
+import { defaultOptions, type HeraldOptions, validateOptions } from './options.js';
 import type { DistributedLock } from './ports/lock.js';
-import { type Logger, consoleLogger } from './ports/logger.js';
+import { consoleLogger, type Logger } from './ports/logger.js';
 import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
 import { JsonSerializer, type Serializer } from './serializer.js';
@@ -32,7 +32,7 @@ export interface CreateBusSettings {
   logger?: Logger;
 }
 
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$/;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /**
  * Chained configuration of a bus. Adapters are values passed to `useX()`
@@ -81,7 +81,8 @@ export class IntegrationEventBusBuilder {
    * databases. Default: an in-memory event log.
    */
   useEventLog(log: EventLog, options: EventLogOptions = {}): this {
-    if (!log || (!log.outbox && !log.inbox)) throw new ConfigurationError('useEventLog() expects { outbox?, inbox? }');
+    if (!log || (!log.outbox && !log.inbox))
+      throw new ConfigurationError('useEventLog() expects { outbox?, inbox? }');
     const name = options.name ?? 'Default';
     if (this.#eventLogs.some((entry) => (entry.options.name ?? 'Default') === name)) {
       throw new ConfigurationError(`An event log named "${name}" is already configured`);
@@ -92,7 +93,8 @@ export class IntegrationEventBusBuilder {
 
   /** Coordinates relays and inbox processors across replicas with a distributed lock. */
   useLock(lock: DistributedLock): this {
-    if (!lock || typeof lock.acquire !== 'function') throw new ConfigurationError('useLock() expects a DistributedLock');
+    if (!lock || typeof lock.acquire !== 'function')
+      throw new ConfigurationError('useLock() expects a DistributedLock');
     this.#lock = lock;
     return this;
   }
@@ -118,8 +120,10 @@ export class IntegrationEventBusBuilder {
 
   /** Applies a plugin once. */
   use(plugin: HeraldPlugin): this {
-    if (!plugin || typeof plugin.install !== 'function') throw new ConfigurationError('use() expects a plugin with install()');
-    if (this.#plugins.has(plugin.name)) throw new ConfigurationError(`Plugin "${plugin.name}" is already installed`);
+    if (!plugin || typeof plugin.install !== 'function')
+      throw new ConfigurationError('use() expects a plugin with install()');
+    if (this.#plugins.has(plugin.name))
+      throw new ConfigurationError(`Plugin "${plugin.name}" is already installed`);
     this.#plugins.add(plugin.name);
     plugin.install(this);
     return this;
@@ -136,13 +140,20 @@ export class IntegrationEventBusBuilder {
    * Registers a handler for one event type or several. A handler is a function
    * `(event, context) => …` or an object with `handle(event, context)`.
    */
-  handle<T>(events: EventType<T> | readonly EventType<T>[], handler: Handler<T>, options?: HandlerOptions): this {
+  handle<T>(
+    events: EventType<T> | readonly EventType<T>[],
+    handler: Handler<T>,
+    options?: HandlerOptions,
+  ): this {
     this.#registry.register(events, handler, options);
     return this;
   }
 
   /** Registers a domain → integration event converter (used by `bus.publishDomainEvents`). */
-  convert<D extends object>(domainEvent: new (...args: any[]) => D, converter: DomainEventConverter<D>): this {
+  convert<D extends object>(
+    domainEvent: new (...args: any[]) => D,
+    converter: DomainEventConverter<D>,
+  ): this {
     this.#converters.register(domainEvent, converter);
     return this;
   }

@@ -1,20 +1,20 @@
 import { hostname } from 'node:os';
 import { CleanupProcessor } from './cleanup.js';
 import { Consumer } from './consumer.js';
-import { ConverterRegistry } from './converters.js';
+import type { ConverterRegistry } from './converters.js';
 import { BusStateError, ConfigurationError } from './errors.js';
 import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { HandlerRegistry } from './handlers.js';
 import { InboxRetryProcessor } from './inbox-processor.js';
 import { InProcessTransport } from './memory/in-process-transport.js';
-import { type BusEventListener, type BusEventName, Monitor } from './monitoring.js';
+import type { BusEventListener, BusEventName, Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { DistributedLock } from './ports/lock.js';
 import type { Logger } from './ports/logger.js';
 import type { SubscriptionHandle, Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
-import { type PreparedEvent, type PublishOptions, Publisher } from './publisher.js';
+import { type PreparedEvent, Publisher, type PublishOptions } from './publisher.js';
 import { OutboxRelay } from './relay.js';
 import { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
@@ -78,7 +78,10 @@ export class IntegrationEventBus {
       logger: settings.logger,
       inboxFor: (handler) => this.#inboxFor(handler.name),
       publish: (event, options) => this.publish(event, options),
-      sharesOutboxWith: (inbox) => settings.eventLogs.some((c) => c.outbox && c.outbox.databaseName === inbox.databaseName && c.outbox.transactional),
+      sharesOutboxWith: (inbox) =>
+        settings.eventLogs.some(
+          (c) => c.outbox && c.outbox.databaseName === inbox.databaseName && c.outbox.transactional,
+        ),
       onRetryScheduled: (config, at) => this.#inboxProcessors.get(config)?.wakeAt(at),
       onFollowUpCommitted: () => {
         for (const relay of this.#relays.values()) relay.wake();
@@ -97,7 +100,9 @@ export class IntegrationEventBus {
         if (committed) relay?.wake();
         else relay?.nudge();
       },
-      inlineDispatch: settings.inlineInUnitOfWork ? (events, tx) => this.#dispatchInline(events, tx) : undefined,
+      inlineDispatch: settings.inlineInUnitOfWork
+        ? (events, tx) => this.#dispatchInline(events, tx)
+        : undefined,
     });
     for (const config of settings.eventLogs) {
       if (config.outbox && config.sending) {
@@ -129,7 +134,11 @@ export class IntegrationEventBus {
         );
       }
     }
-    this.#cleanup = new CleanupProcessor({ configs: settings.eventLogs, options: settings.options, monitor: settings.monitor });
+    this.#cleanup = new CleanupProcessor({
+      configs: settings.eventLogs,
+      options: settings.options,
+      monitor: settings.monitor,
+    });
   }
 
   /** `created` → `starting` → `running` → `stopping` → `stopped`. */
@@ -148,9 +157,14 @@ export class IntegrationEventBus {
   }
 
   /** Converts domain events with the registered converters and publishes the results. */
-  async publishDomainEvents(domainEvents: object | readonly object[], options?: PublishOptions): Promise<void> {
+  async publishDomainEvents(
+    domainEvents: object | readonly object[],
+    options?: PublishOptions,
+  ): Promise<void> {
     const list = Array.isArray(domainEvents) ? domainEvents : [domainEvents];
-    const integrationEvents = list.flatMap((domainEvent) => this.#settings.converters.convert(domainEvent as object));
+    const integrationEvents = list.flatMap((domainEvent) =>
+      this.#settings.converters.convert(domainEvent as object),
+    );
     if (integrationEvents.length > 0) await this.publish(integrationEvents, options);
   }
 
@@ -161,7 +175,8 @@ export class IntegrationEventBus {
 
   /** Connects the transport and starts relays, consumers and background processors. */
   async start(): Promise<void> {
-    if (this.#state !== 'created') throw new BusStateError(`The bus cannot start from state "${this.#state}"`);
+    if (this.#state !== 'created')
+      throw new BusStateError(`The bus cannot start from state "${this.#state}"`);
     this.#state = 'starting';
     try {
       await this.transport.start();
@@ -200,7 +215,9 @@ export class IntegrationEventBus {
     await Promise.allSettled([...this.#inboxProcessors.values()].map((processor) => processor.stop()));
     await Promise.allSettled([...this.#relays.values()].map((relay) => relay.stop()));
     await this.#cleanup.stop();
-    await this.transport.stop().catch((error) => this.#settings.logger.warn('Transport stop failed', { error }));
+    await this.transport
+      .stop()
+      .catch((error) => this.#settings.logger.warn('Transport stop failed', { error }));
     this.#state = 'stopped';
   }
 
@@ -211,11 +228,13 @@ export class IntegrationEventBus {
    * retry do not count. Rejects after `timeoutMs`.
    */
   async drain(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#state !== 'running') throw new BusStateError(`drain() needs a running bus (state: ${this.#state})`);
+    if (this.#state !== 'running')
+      throw new BusStateError(`drain() needs a running bus (state: ${this.#state})`);
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     let quietRounds = 0;
     while (quietRounds < 2) {
-      if (Date.now() > deadline) throw new BusStateError(`The bus did not become idle within ${options.timeoutMs ?? 10_000} ms`);
+      if (Date.now() > deadline)
+        throw new BusStateError(`The bus did not become idle within ${options.timeoutMs ?? 10_000} ms`);
       const remaining = Math.max(1, deadline - Date.now());
       const waitAll = Promise.all([
         ...[...this.#relays.values()].map((relay) => relay.whenIdle()),
@@ -241,7 +260,9 @@ export class IntegrationEventBus {
 
   #inboxFor(handlerName: string): EventLogConfig {
     const handler = this.#settings.registry.handler(handlerName);
-    const config = this.eventLogs.find((candidate) => candidate.inbox && handler && candidate.handlerSelector(handler));
+    const config = this.eventLogs.find(
+      (candidate) => candidate.inbox && handler && candidate.handlerSelector(handler),
+    );
     if (!config) throw new ConfigurationError(`No inbox accepts handler "${handlerName}"`);
     return config;
   }

@@ -15,7 +15,11 @@ export class CleanupProcessor {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
 
-  constructor(deps: { configs: readonly EventLogConfig[]; options: Readonly<HeraldOptions>; monitor: Monitor }) {
+  constructor(deps: {
+    configs: readonly EventLogConfig[];
+    options: Readonly<HeraldOptions>;
+    monitor: Monitor;
+  }) {
     this.#configs = deps.configs;
     this.#options = deps.options;
     this.#monitor = deps.monitor;

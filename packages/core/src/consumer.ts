@@ -1,24 +1,24 @@
 import type { Envelope } from './envelope.js';
 import {
+  describeError,
   HandlerTimeoutError,
   HeraldError,
   UnknownEventError,
   UnsupportedEventVersionError,
-  describeError,
 } from './errors.js';
 import { type EventDescriptor, instantiate, validatePayload } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { HandlerContext, HandlerRegistration, HandlerRegistry } from './handlers.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
-import type { PublishOptions } from './publisher.js';
 import type { InboxRecord, InboxStore } from './ports/inbox-store.js';
 import type { Logger } from './ports/logger.js';
 import type { Disposition, IncomingMessage } from './ports/transport.js';
+import type { PublishOptions } from './publisher.js';
 import { KeyedQueue } from './runtime/keyed-queue.js';
 import { sleep, withTimeout } from './runtime/timers.js';
 import type { Serializer } from './serializer.js';
-import { type WireMessage, fromWire } from './wire.js';
+import { fromWire, type WireMessage } from './wire.js';
 
 /** Wraps an error thrown by user handler code (as opposed to the store or transport). */
 class HandlerFailure extends Error {
@@ -82,10 +82,16 @@ export class Consumer {
     return (message) => {
       const orderingKey = message.headers['herald-ordering-key'];
       return this.#queue
-        .run(orderingKey === undefined ? undefined : `${group}\u0000${orderingKey}`, () => this.#deliver(group, message))
+        .run(orderingKey === undefined ? undefined : `${group}\u0000${orderingKey}`, () =>
+          this.#deliver(group, message),
+        )
         .catch((error) => {
           this.#deps.logger.error('Unexpected error while handling a delivery', { error });
-          return { kind: 'retry', delayMs: this.#deps.options.localFailedRetryInterval, reason: describeError(error) };
+          return {
+            kind: 'retry',
+            delayMs: this.#deps.options.localFailedRetryInterval,
+            reason: describeError(error),
+          };
         });
     };
   }
@@ -95,9 +101,14 @@ export class Consumer {
     try {
       envelope = fromWire(incoming.headers, incoming.body, this.#deps.serializer);
     } catch (error) {
-      return this.#deadLetter(error, { messageId: incoming.headers['herald-id'], eventName: incoming.headers['herald-name'] });
+      return this.#deadLetter(error, {
+        messageId: incoming.headers['herald-id'],
+        eventName: incoming.headers['herald-name'],
+      });
     }
-    const handlers = this.#deps.registry.handlersFor(envelope.name).filter((handler) => handler.group === group);
+    const handlers = this.#deps.registry
+      .handlersFor(envelope.name)
+      .filter((handler) => handler.group === group);
     let event: unknown;
     try {
       if (handlers.length === 0) throw new UnknownEventError(envelope.name);
@@ -143,7 +154,15 @@ export class Consumer {
     try {
       if (orderingKey !== null && (await inbox.isKeyBlocked(handler.name, orderingKey))) {
         await inbox.fail(
-          { ...key, eventName: envelope.name, orderingKey, message, attempts: 0, error: 'Waiting behind an earlier message with the same ordering key', nextAttemptAt: new Date() },
+          {
+            ...key,
+            eventName: envelope.name,
+            orderingKey,
+            message,
+            attempts: 0,
+            error: 'Waiting behind an earlier message with the same ordering key',
+            nextAttemptAt: new Date(),
+          },
           new Date(),
         );
         this.#deps.onRetryScheduled(config, new Date());
@@ -161,11 +180,18 @@ export class Consumer {
         const result = await this.#runInInbox(inbox, handler, envelope, event, attempt, owned, orderingKey);
         if (result === 'begun-not-transactional') owned = true;
         if (result === 'duplicate') {
-          this.#deps.monitor.emit('duplicate', { eventName: envelope.name, messageId: envelope.id, handler: handler.name });
+          this.#deps.monitor.emit('duplicate', {
+            eventName: envelope.name,
+            messageId: envelope.id,
+            handler: handler.name,
+          });
           return 'duplicate';
         }
         if (result === 'busy') {
-          return { retryAfterMs: this.#deps.options.handlerTimeout, reason: 'Another consumer is handling this message' };
+          return {
+            retryAfterMs: this.#deps.options.handlerTimeout,
+            reason: 'Another consumer is handling this message',
+          };
         }
         if (result === 'handled') {
           this.#received('inbox', handler, envelope);
@@ -198,9 +224,31 @@ export class Consumer {
     const handler = this.#deps.registry.handler(record.handler);
     const message = record.message;
     if (!handler || !message) {
-      const reason = !handler ? `Handler "${record.handler}" is no longer registered` : 'The stored message is missing';
-      await inbox.fail({ ...record, message: message ?? { id: record.messageId, name: record.eventName, headers: {}, body: new Uint8Array() }, attempts: record.attempts, error: reason, nextAttemptAt: null }, new Date());
-      this.#deps.monitor.emit('dead-lettered', { stage: 'handle', eventName: record.eventName, messageId: record.messageId, handler: record.handler, reason });
+      const reason = !handler
+        ? `Handler "${record.handler}" is no longer registered`
+        : 'The stored message is missing';
+      await inbox.fail(
+        {
+          ...record,
+          message: message ?? {
+            id: record.messageId,
+            name: record.eventName,
+            headers: {},
+            body: new Uint8Array(),
+          },
+          attempts: record.attempts,
+          error: reason,
+          nextAttemptAt: null,
+        },
+        new Date(),
+      );
+      this.#deps.monitor.emit('dead-lettered', {
+        stage: 'handle',
+        eventName: record.eventName,
+        messageId: record.messageId,
+        handler: record.handler,
+        reason,
+      });
       return;
     }
     let envelope: Envelope;
@@ -209,8 +257,17 @@ export class Consumer {
       envelope = fromWire(message.headers, message.body, this.#deps.serializer);
       event = await this.materialize(envelope);
     } catch (error) {
-      await inbox.fail({ ...record, message, attempts: record.attempts, error: describeError(error), nextAttemptAt: null }, new Date());
-      this.#deps.monitor.emit('dead-lettered', { stage: 'handle', eventName: record.eventName, messageId: record.messageId, handler: record.handler, reason: describeError(error) });
+      await inbox.fail(
+        { ...record, message, attempts: record.attempts, error: describeError(error), nextAttemptAt: null },
+        new Date(),
+      );
+      this.#deps.monitor.emit('dead-lettered', {
+        stage: 'handle',
+        eventName: record.eventName,
+        messageId: record.messageId,
+        handler: record.handler,
+        reason: describeError(error),
+      });
       return;
     }
     const attempt = record.attempts === 0 ? 1 : this.#deps.options.localRetryTimes + 1 + record.attempts;
@@ -346,7 +403,9 @@ export class Consumer {
     const attempts = previousAttempts + 1;
     const dead = attempts > this.#deps.options.maxRetryTimes;
     const now = new Date();
-    const nextAttemptAt = dead ? null : new Date(now.getTime() + this.#deps.options.retryBackoff(attempts, this.#deps.options));
+    const nextAttemptAt = dead
+      ? null
+      : new Date(now.getTime() + this.#deps.options.retryBackoff(attempts, this.#deps.options));
     try {
       await config.inbox!.fail(
         {
@@ -381,10 +440,16 @@ export class Consumer {
   #storeTrouble(error: unknown): Outcome {
     this.#deps.monitor.emit('error', { where: 'inbox', error });
     this.#deps.logger.error('Inbox store failed; the message will be redelivered', { error });
-    return { retryAfterMs: this.#deps.options.localFailedRetryInterval, reason: `Inbox unavailable: ${describeError(error)}` };
+    return {
+      retryAfterMs: this.#deps.options.localFailedRetryInterval,
+      reason: `Inbox unavailable: ${describeError(error)}`,
+    };
   }
 
-  #deadLetter(error: unknown, at: { messageId?: string | undefined; eventName?: string | undefined }): Disposition {
+  #deadLetter(
+    error: unknown,
+    at: { messageId?: string | undefined; eventName?: string | undefined },
+  ): Disposition {
     const reason = describeError(error);
     this.#deps.monitor.emit('dead-lettered', {
       stage: 'receive',
@@ -392,7 +457,8 @@ export class Consumer {
       ...(at.messageId !== undefined ? { messageId: at.messageId } : {}),
       reason,
     });
-    if (!(error instanceof HeraldError)) this.#deps.logger.warn('Unexpected error while decoding a message', { error });
+    if (!(error instanceof HeraldError))
+      this.#deps.logger.warn('Unexpected error while decoding a message', { error });
     return { kind: 'dead-letter', reason };
   }
 

@@ -26,10 +26,15 @@ export class SchemaValidationError extends HeraldError {
   readonly eventName: string;
   readonly issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>;
 
-  constructor(eventName: string, issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>) {
+  constructor(
+    eventName: string,
+    issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>,
+  ) {
     const detail = issues
       .slice(0, 5)
-      .map((issue) => (issue.path?.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message))
+      .map((issue) =>
+        issue.path?.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
+      )
       .join('; ');
     super('HERALD_SCHEMA_VALIDATION', `Event "${eventName}" does not match its schema: ${detail}`);
     this.eventName = eventName;

@@ -57,7 +57,9 @@ export function describeEvent<T>(type: EventType<T>): EventDescriptor<T> {
   }
   const version = type.eventVersion ?? 1;
   if (!Number.isInteger(version) || version < 1) {
-    throw new ConfigurationError(`Event "${name}" has an invalid eventVersion ${version}; use an integer ≥ 1`);
+    throw new ConfigurationError(
+      `Event "${name}" has an invalid eventVersion ${version}; use an integer ≥ 1`,
+    );
   }
   const upcasters = type.upcasters ?? {};
   for (let v = 1; v < version; v++) {

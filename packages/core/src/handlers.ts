@@ -69,12 +69,17 @@ export class HandlerRegistry {
     this.#service = service;
   }
 
-  register<T>(types: EventType<T> | readonly EventType<T>[], handler: Handler<T>, options: HandlerOptions = {}): void {
+  register<T>(
+    types: EventType<T> | readonly EventType<T>[],
+    handler: Handler<T>,
+    options: HandlerOptions = {},
+  ): void {
     const list = (Array.isArray(types) ? types : [types]) as EventType<T>[];
     if (list.length === 0) throw new ConfigurationError('handle() needs at least one event type');
     const descriptors = list.map((type) => describeEvent(type));
     const invoke = toInvoker(handler);
-    const name = options.name ?? inferName(handler) ?? (descriptors.length === 1 ? descriptors[0]!.name : undefined);
+    const name =
+      options.name ?? inferName(handler) ?? (descriptors.length === 1 ? descriptors[0]!.name : undefined);
     if (!name) {
       throw new ConfigurationError(
         'An anonymous handler for several events needs a stable { name } (it is the inbox dedup key)',
@@ -145,7 +150,9 @@ function toInvoker<T>(handler: Handler<T>): HandlerRegistration['invoke'] {
   if (handler && typeof handler.handle === 'function') {
     return async (event, context) => handler.handle(event as T, context);
   }
-  throw new ConfigurationError('A handler must be a function or an object with a handle(event, context) method');
+  throw new ConfigurationError(
+    'A handler must be a function or an object with a handle(event, context) method',
+  );
 }
 
 function inferName(handler: unknown): string | undefined {

@@ -60,14 +60,20 @@ export class InboxRetryProcessor {
   /** Wakes when the earliest scheduled retry is due. */
   wakeAt(at: Date): void {
     const time = at.getTime();
-    if (time <= Date.now()) return this.wake();
+    if (time <= Date.now()) {
+      this.wake();
+      return;
+    }
     if (time >= this.#dueAt) return;
     clearTimeout(this.#dueTimer);
     this.#dueAt = time;
-    this.#dueTimer = setTimeout(() => {
-      this.#dueAt = Number.POSITIVE_INFINITY;
-      this.wake();
-    }, time - Date.now() + 1);
+    this.#dueTimer = setTimeout(
+      () => {
+        this.#dueAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      time - Date.now() + 1,
+    );
     this.#dueTimer.unref?.();
   }
 

@@ -10,7 +10,13 @@ export interface BusEventMap {
   /** A message was confirmed by the transport. */
   sent: { source: Exclude<EventSource, 'inbox'>; eventName: string; messageId: string; message: WireMessage };
   /** A handler finished an event successfully. */
-  received: { source: Exclude<EventSource, 'outbox'>; eventName: string; messageId: string; handler: string; envelope: Envelope };
+  received: {
+    source: Exclude<EventSource, 'outbox'>;
+    eventName: string;
+    messageId: string;
+    handler: string;
+    envelope: Envelope;
+  };
   /** A publish or handle attempt failed; `willRetry` tells whether another attempt is planned. */
   failed: {
     stage: 'publish' | 'handle';
@@ -49,8 +55,8 @@ export class Monitor {
   }
 
   on<K extends BusEventName>(name: K, listener: BusEventListener<K>): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) this.#listeners.set(name, (set = new Set()));
+    const set = this.#listeners.get(name) ?? new Set<(event: never) => void>();
+    this.#listeners.set(name, set);
     set.add(listener as (event: never) => void);
     return () => set.delete(listener as (event: never) => void);
   }

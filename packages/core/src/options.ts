@@ -107,7 +107,8 @@ const DURATION_MIN: Array<[keyof HeraldOptions, number]> = [
 export function validateOptions(options: HeraldOptions): Readonly<HeraldOptions> {
   const known = new Set(Object.keys(defaultOptions()));
   for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new ConfigurationError(`Unknown option "${key}". Known options: ${[...known].join(', ')}`);
+    if (!known.has(key))
+      throw new ConfigurationError(`Unknown option "${key}". Known options: ${[...known].join(', ')}`);
   }
   for (const [key, min] of INTEGER_MIN) {
     const value = options[key];
@@ -124,7 +125,9 @@ export function validateOptions(options: HeraldOptions): Readonly<HeraldOptions>
     }
   }
   if (typeof options.retryBackoff !== 'function') {
-    throw new ConfigurationError('Option "retryBackoff" must be a function (attempt, options) => milliseconds');
+    throw new ConfigurationError(
+      'Option "retryBackoff" must be a function (attempt, options) => milliseconds',
+    );
   }
   if (options.minimumRetryInterval <= options.localRetryTimes * options.localFailedRetryInterval) {
     throw new ConfigurationError(

@@ -1,6 +1,6 @@
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
-import { ConfigurationError, HeraldError, TransportError, describeError } from './errors.js';
-import { type EventDescriptor, type EventType, describeEvent, payloadOf, validatePayload } from './event.js';
+import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
+import { describeEvent, type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { Transport } from './ports/transport.js';
@@ -8,7 +8,7 @@ import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.j
 import { bucketOf } from './runtime/bucket.js';
 import type { Serializer } from './serializer.js';
 import { isUuid, uuidv7 } from './uuid.js';
-import { type WireMessage, isReservedHeader, toWire } from './wire.js';
+import { isReservedHeader, toWire, type WireMessage } from './wire.js';
 
 /** Options of `bus.publish()`. */
 export interface PublishOptions extends EnvelopeOverrides {
@@ -79,7 +79,9 @@ export class Publisher {
   /** Validates and encodes one event. Throws typed errors for bad input. */
   async prepare(event: object, options: EnvelopeOverrides = {}): Promise<PreparedEvent> {
     if (event === null || typeof event !== 'object') {
-      throw new ConfigurationError(`publish() expects an event object, got ${event === null ? 'null' : typeof event}`);
+      throw new ConfigurationError(
+        `publish() expects an event object, got ${event === null ? 'null' : typeof event}`,
+      );
     }
     const descriptor = this.#deps.knownEvent(event.constructor as EventType);
     const payload = await validatePayload(descriptor, payloadOf(event));
@@ -117,7 +119,11 @@ export class Publisher {
     });
   }
 
-  async #store(prepared: readonly PreparedEvent[], tx: unknown, ownTransaction: boolean): Promise<EventLogConfig[]> {
+  async #store(
+    prepared: readonly PreparedEvent[],
+    tx: unknown,
+    ownTransaction: boolean,
+  ): Promise<EventLogConfig[]> {
     const byConfig = new Map<EventLogConfig, PreparedEvent[]>();
     for (const item of prepared) {
       const config = this.#outboxFor(item.descriptor);
@@ -133,10 +139,15 @@ export class Publisher {
     for (const [config, items] of byConfig) {
       const outbox = config.outbox!;
       if (tx !== undefined && !outbox.transactional) {
-        throw new ConfigurationError(`Outbox "${config.name}" (${outbox.name}) cannot join a caller's transaction`);
+        throw new ConfigurationError(
+          `Outbox "${config.name}" (${outbox.name}) cannot join a caller's transaction`,
+        );
       }
       await outbox.add(
-        items.map((item) => ({ message: item.message, bucket: bucketOf(item.envelope.orderingKey ?? item.envelope.id) })),
+        items.map((item) => ({
+          message: item.message,
+          bucket: bucketOf(item.envelope.orderingKey ?? item.envelope.id),
+        })),
         tx,
       );
       this.#deps.onStored(config, ownTransaction);
@@ -145,17 +156,25 @@ export class Publisher {
   }
 
   #outboxFor(descriptor: EventDescriptor): EventLogConfig {
-    const config = this.#deps.eventLogs.find((candidate) => candidate.outbox && candidate.selector(descriptor));
+    const config = this.#deps.eventLogs.find(
+      (candidate) => candidate.outbox && candidate.selector(descriptor),
+    );
     if (!config) {
-      throw new ConfigurationError(`No outbox accepts event "${descriptor.name}"; check the event-log selectors`);
+      throw new ConfigurationError(
+        `No outbox accepts event "${descriptor.name}"; check the event-log selectors`,
+      );
     }
     return config;
   }
 
   async #sendDirect(prepared: readonly PreparedEvent[]): Promise<void> {
-    const outcomes = await this.#deps.transport.publish(prepared.map((item) => item.message)).catch((error) => {
-      throw error instanceof HeraldError ? error : new TransportError(describeError(error), { cause: error });
-    });
+    const outcomes = await this.#deps.transport
+      .publish(prepared.map((item) => item.message))
+      .catch((error) => {
+        throw error instanceof HeraldError
+          ? error
+          : new TransportError(describeError(error), { cause: error });
+      });
     const failed = outcomes.filter((outcome) => !outcome.ok);
     for (const item of prepared) {
       if (outcomes.find((outcome) => outcome.id === item.message.id)?.ok) {
@@ -169,9 +188,12 @@ export class Publisher {
     }
     if (failed.length > 0) {
       const first = failed[0] as { error: unknown };
-      throw new TransportError(`${failed.length} of ${prepared.length} messages were not confirmed: ${describeError(first.error)}`, {
-        cause: first.error,
-      });
+      throw new TransportError(
+        `${failed.length} of ${prepared.length} messages were not confirmed: ${describeError(first.error)}`,
+        {
+          cause: first.error,
+        },
+      );
     }
   }
 }

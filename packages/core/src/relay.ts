@@ -161,21 +161,21 @@ export class OutboxRelay {
       if (outcome.ok) published.push(record.message.id);
       else this.#failedOnce(record, outcome.error, 1);
     }
-    if (published.length > 0) await this.#markPublished(records.filter((r) => published.includes(r.message.id)));
+    if (published.length > 0)
+      await this.#markPublished(records.filter((r) => published.includes(r.message.id)));
   }
 
   async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
     try {
       const outcomes = await this.#transport.publish(records.map((record) => record.message));
-      return records.map(
-        (record, index) =>
-          outcomes[index]?.id === record.message.id
-            ? outcomes[index]!
-            : (outcomes.find((o) => o.id === record.message.id) ?? {
-                id: record.message.id,
-                ok: false,
-                error: new Error('The transport returned no outcome for this message'),
-              }),
+      return records.map((record, index) =>
+        outcomes[index]?.id === record.message.id
+          ? outcomes[index]!
+          : (outcomes.find((o) => o.id === record.message.id) ?? {
+              id: record.message.id,
+              ok: false,
+              error: new Error('The transport returned no outcome for this message'),
+            }),
       );
     } catch (error) {
       return records.map((record) => ({ id: record.message.id, ok: false, error }));
@@ -191,7 +191,9 @@ export class OutboxRelay {
     } catch (error) {
       // Sent but not marked: the lease expires and the records are sent again; the inbox absorbs the copies.
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markPublished`, error });
-      this.#logger.error('Could not mark records published; they will be sent again after the lease', { error });
+      this.#logger.error('Could not mark records published; they will be sent again after the lease', {
+        error,
+      });
       return;
     }
     if (this.#monitor.hasListeners('sent')) {
@@ -221,7 +223,10 @@ export class OutboxRelay {
       void this.#persistFailure(record, error);
       return;
     }
-    const timer = setTimeout(() => void this.#retryLocally(record.message.id), this.#options.localFailedRetryInterval);
+    const timer = setTimeout(
+      () => void this.#retryLocally(record.message.id),
+      this.#options.localFailedRetryInterval,
+    );
     timer.unref?.();
     this.#localRetries.set(record.message.id, { record, localAttempts, timer, lastError: error });
   }
@@ -241,9 +246,14 @@ export class OutboxRelay {
     const attempts = record.attempts + 1;
     const dead = attempts > this.#options.maxRetryTimes;
     const now = new Date();
-    const nextAttemptAt = dead ? null : new Date(now.getTime() + this.#options.retryBackoff(attempts, this.#options));
+    const nextAttemptAt = dead
+      ? null
+      : new Date(now.getTime() + this.#options.retryBackoff(attempts, this.#options));
     try {
-      await this.#outbox.markFailed([{ id: record.message.id, error: describeError(error), nextAttemptAt }], now);
+      await this.#outbox.markFailed(
+        [{ id: record.message.id, error: describeError(error), nextAttemptAt }],
+        now,
+      );
     } catch (storeError) {
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
       return; // The lease expires and the record is claimed again.

@@ -34,7 +34,8 @@ export class JsonSerializer implements Serializer {
         cause: error,
       });
     }
-    if (text === undefined) throw new MalformedMessageError('Payload serialized to nothing (undefined or a function)');
+    if (text === undefined)
+      throw new MalformedMessageError('Payload serialized to nothing (undefined or a function)');
     const bytes = encoder.encode(text);
     if (bytes.byteLength > this.#maxBytes) throw new PayloadTooLargeError(bytes.byteLength, this.#maxBytes);
     return bytes;
@@ -51,7 +52,9 @@ export class JsonSerializer implements Serializer {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new MalformedMessageError(`Body is not valid JSON: ${(error as Error).message}`, { cause: error });
+      throw new MalformedMessageError(`Body is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 }

@@ -75,7 +75,11 @@ export function withSequence(message: WireMessage, sequence: number): WireMessag
 }
 
 /** Decodes the envelope's metadata and payload, rejecting anything incomplete with a typed error. */
-export function fromWire(headers: Readonly<Record<string, string>>, body: Uint8Array, serializer: Serializer): Envelope {
+export function fromWire(
+  headers: Readonly<Record<string, string>>,
+  body: Uint8Array,
+  serializer: Serializer,
+): Envelope {
   const required = (field: 'id' | 'name' | 'version' | 'occurredAt' | 'source'): string => {
     const value = headers[WireHeaders[field]];
     if (typeof value !== 'string' || value.length === 0) {
@@ -107,7 +111,9 @@ export function fromWire(headers: Readonly<Record<string, string>>, body: Uint8A
   }
   const sequenceText = headers[WireHeaders.sequence];
   const sequence = sequenceText === undefined ? undefined : Number(sequenceText);
-  const pick = (field: 'correlationId' | 'causationId' | 'tenantId' | 'orderingKey' | 'traceparent' | 'tracestate') => {
+  const pick = (
+    field: 'correlationId' | 'causationId' | 'tenantId' | 'orderingKey' | 'traceparent' | 'tracestate',
+  ) => {
     const value = headers[WireHeaders[field]];
     return value === undefined ? {} : { [field]: value };
   };

@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  type BusEventMap,
   ConfigurationError,
   defineEvent,
-  type IntegrationEventBus,
   InProcessBroker,
+  type IntegrationEventBus,
+  JsonSerializer,
   memoryEventLog,
   SchemaValidationError,
   toWire,
-  JsonSerializer,
   uuidv7,
-  type BusEventMap,
 } from '../src/index.js';
 import { eventually, testBuilder } from './helpers.js';
 
@@ -82,7 +82,9 @@ describe('publish → outbox → relay → transport → inbox → handler', () 
   });
 
   it('rejects a schema violation on publish before anything is stored', async () => {
-    const bus = testBuilder('ordering').handle(OrderPlaced, async () => {}).build();
+    const bus = testBuilder('ordering')
+      .handle(OrderPlaced, async () => {})
+      .build();
     const sent = record(bus, 'sent');
     await started(bus);
     await expect(bus.publish(new OrderPlaced({ orderId: 'x', total: -1 }))).rejects.toBeInstanceOf(
@@ -169,11 +171,18 @@ describe('bad input never stops the consumer', () => {
 
   it('dead-letters an unknown event name, a schema violation, a missing header and an oversized payload', async () => {
     const { bus, broker, handled, good } = await consumerWithDeadLetters();
-    const unknown = { ...good('u'), headers: { ...good('u').headers, 'herald-name': 'nobody.knows' }, name: 'ordering.order-placed' };
+    const unknown = {
+      ...good('u'),
+      headers: { ...good('u').headers, 'herald-name': 'nobody.knows' },
+      name: 'ordering.order-placed',
+    };
     const invalid = { ...good('i'), body: new TextEncoder().encode('{"orderId": 5}') };
     const { 'herald-id': _id, ...noId } = good('n').headers;
     const missing = { ...good('n'), headers: noId };
-    const oversized = { ...good('o'), body: new TextEncoder().encode(JSON.stringify({ orderId: 'x'.repeat(2 * 1024 * 1024), total: 1 })) };
+    const oversized = {
+      ...good('o'),
+      body: new TextEncoder().encode(JSON.stringify({ orderId: 'x'.repeat(2 * 1024 * 1024), total: 1 })),
+    };
     await bus.transport.publish([unknown, invalid, missing, oversized, good('ok')]);
     await bus.drain();
     expect(handled).toEqual(['ok']);
@@ -203,7 +212,10 @@ describe('bad input never stops the consumer', () => {
     const deadLettered = record(bus, 'dead-lettered');
     const received = record(bus, 'received');
     await started(bus);
-    await bus.publish([new OrderPlaced({ orderId: 'poison', total: 1 }), new OrderPlaced({ orderId: 'fine', total: 1 })]);
+    await bus.publish([
+      new OrderPlaced({ orderId: 'poison', total: 1 }),
+      new OrderPlaced({ orderId: 'fine', total: 1 }),
+    ]);
     await eventually(() => deadLettered.length === 1);
     // 1 first try + 2 local retries, then 2 persistent retries (maxRetryTimes = 2).
     expect(attempts).toBe(5);
@@ -217,7 +229,9 @@ describe('bad input never stops the consumer', () => {
 
     // The cause is fixed and an operator re-queues the dead entry: it is handled once.
     healthy = true;
-    expect(await log.inbox.requeue([{ messageId: dead[0]!.messageId, handler: dead[0]!.handler }], new Date())).toBe(1);
+    expect(
+      await log.inbox.requeue([{ messageId: dead[0]!.messageId, handler: dead[0]!.handler }], new Date()),
+    ).toBe(1);
     await eventually(() => received.length === 2);
     expect(await log.inbox.list({ status: 'dead' })).toHaveLength(0);
     expect(attempts).toBe(5);
@@ -239,7 +253,10 @@ describe('bad input never stops the consumer', () => {
       .build();
     const deadLettered = record(bus, 'dead-lettered');
     await started(bus);
-    await bus.publish([new OrderPlaced({ orderId: 'hang', total: 1 }), new OrderPlaced({ orderId: 'next', total: 1 })]);
+    await bus.publish([
+      new OrderPlaced({ orderId: 'hang', total: 1 }),
+      new OrderPlaced({ orderId: 'next', total: 1 }),
+    ]);
     await eventually(() => deadLettered.length === 1 && handled.length === 1);
     expect(handled).toEqual(['next']);
     expect(deadLettered[0]!.reason).toMatch(/HERALD_HANDLER_TIMEOUT/);
@@ -263,7 +280,10 @@ describe('ordering', () => {
     await started(bus);
     const events = [];
     for (let n = 1; n <= 4; n++) {
-      events.push({ event: new Step({ key: 'a', n }), key: 'a' }, { event: new Step({ key: 'b', n }), key: 'b' });
+      events.push(
+        { event: new Step({ key: 'a', n }), key: 'a' },
+        { event: new Step({ key: 'b', n }), key: 'b' },
+      );
     }
     for (const { event, key } of events) await bus.publish(event, { orderingKey: key });
     await eventually(() => seen.filter((s) => s.startsWith('b')).length === 4);
@@ -323,7 +343,9 @@ describe('transactions', () => {
     const log = memoryEventLog();
     const handled: string[] = [];
     const producer = testBuilder('ordering', broker).useEventLog(log).build();
-    const consumer = testBuilder('billing', broker).handle(OrderPlaced, async (e) => void handled.push(e.orderId)).build();
+    const consumer = testBuilder('billing', broker)
+      .handle(OrderPlaced, async (e) => void handled.push(e.orderId))
+      .build();
     await started(consumer, producer);
     await expect(
       log.database.transaction(async (tx) => {
@@ -371,7 +393,9 @@ describe('transactions', () => {
   it('sends directly with useOutbox: false', async () => {
     const broker = new InProcessBroker();
     const handled: string[] = [];
-    const bus = testBuilder('svc', broker).handle(OrderPlaced, async (e) => void handled.push(e.orderId)).build();
+    const bus = testBuilder('svc', broker)
+      .handle(OrderPlaced, async (e) => void handled.push(e.orderId))
+      .build();
     const sent = record(bus, 'sent');
     await started(bus);
     await bus.publish(new OrderPlaced({ orderId: 'direct', total: 1 }), { useOutbox: false });

@@ -1,8 +1,8 @@
 import {
   createIntegrationEventBus,
+  type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
-  type HeraldOptions,
   type IntegrationEventBusBuilder,
   silentLogger,
 } from '../src/index.js';

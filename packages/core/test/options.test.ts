@@ -25,7 +25,9 @@ describe('options', () => {
     expect(() => build({ maxRetryTimes: 1.5 })).toThrow(/maxRetryTimes/);
     expect(() => build({ failedRetryInterval: 'soon' })).toThrow(/failedRetryInterval/);
     expect(() => build({ maxRetryTime: 3 })).toThrow(/Unknown option "maxRetryTime"/);
-    expect(() => build({ localRetryTimes: 5, localFailedRetryInterval: 20_000 })).toThrow(/minimumRetryInterval/);
+    expect(() => build({ localRetryTimes: 5, localFailedRetryInterval: 20_000 })).toThrow(
+      /minimumRetryInterval/,
+    );
   });
 
   it('accepts a mutating callback like MASA', () => {

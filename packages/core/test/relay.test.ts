@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BusEventMap,
   createIntegrationEventBus,
-  silentLogger,
   defineEvent,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
-  memoryEventLog,
   MemoryLock,
+  memoryEventLog,
   type PublishOutcome,
+  silentLogger,
   type WireMessage,
 } from '../src/index.js';
 import { eventually, testBuilder } from './helpers.js';
@@ -26,7 +26,8 @@ class FlakyTransport extends InProcessTransport {
     if (this.down) throw new Error('connection refused');
     const outcomes = await super.publish(messages.filter((m) => !this.rejectIds.has(nOf(m))));
     return messages.map(
-      (m) => outcomes.find((o) => o.id === m.id) ?? { id: m.id, ok: false, error: new Error('nacked by broker') },
+      (m) =>
+        outcomes.find((o) => o.id === m.id) ?? { id: m.id, ok: false, error: new Error('nacked by broker') },
     );
   }
 }
@@ -52,9 +53,19 @@ describe('outbox relay', () => {
     const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
       .useTransport(transport)
       .useEventLog(log)
-      .configure({ localRetryTimes: 1, localFailedRetryInterval: 5, failedRetryInterval: 30, retryBackoff: () => 30, maxRetryTimes: 50, pollingInterval: 50, minimumRetryInterval: 500 })
+      .configure({
+        localRetryTimes: 1,
+        localFailedRetryInterval: 5,
+        failedRetryInterval: 30,
+        retryBackoff: () => 30,
+        maxRetryTimes: 50,
+        pollingInterval: 50,
+        minimumRetryInterval: 500,
+      })
       .build();
-    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
     running.push(sender, receiver);
     await receiver.start();
     await sender.start();
@@ -79,11 +90,21 @@ describe('outbox relay', () => {
     const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
       .useTransport(transport)
       .useEventLog(log)
-      .configure({ localRetryTimes: 2, localFailedRetryInterval: 1, failedRetryInterval: 5, retryBackoff: () => 5, maxRetryTimes: 3, pollingInterval: 50, minimumRetryInterval: 500 })
+      .configure({
+        localRetryTimes: 2,
+        localFailedRetryInterval: 1,
+        failedRetryInterval: 5,
+        retryBackoff: () => 5,
+        maxRetryTimes: 3,
+        pollingInterval: 50,
+        minimumRetryInterval: 500,
+      })
       .build();
     const dead = events(sender, 'dead-lettered');
     const failed = events(sender, 'failed');
-    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
     running.push(sender, receiver);
     await receiver.start();
     await sender.start();
@@ -107,7 +128,11 @@ describe('outbox relay', () => {
       .build();
     const sent: string[] = [];
     const relays = [1, 2, 3].map(() => {
-      const bus = testBuilder(`relay`, broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20 }).build();
+      const bus = testBuilder(`relay`, broker)
+        .useEventLog(log)
+        .useLock(lock)
+        .configure({ distributedLockWaitDuration: 20 })
+        .build();
       bus.on('sent', (e) => sent.push(e.messageId));
       return bus;
     });
@@ -127,9 +152,19 @@ describe('outbox relay', () => {
     const log = memoryEventLog();
     const lock = new MemoryLock();
     const got: number[] = [];
-    const receiver = testBuilder('receiver', broker).handle(Ping, async (e) => void got.push(e.n)).build();
-    const first = testBuilder('relay', broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 }).build();
-    const second = testBuilder('relay', broker).useEventLog(log).useLock(lock).configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 }).build();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
+    const first = testBuilder('relay', broker)
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 })
+      .build();
+    const second = testBuilder('relay', broker)
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({ distributedLockWaitDuration: 20, distributedLockTtl: 200 })
+      .build();
     const firstSent = events(first, 'sent');
     const secondSent = events(second, 'sent');
     running.push(receiver, second);
@@ -148,7 +183,10 @@ describe('outbox relay', () => {
 
   it('deletes expired published records in batches', async () => {
     const log = memoryEventLog();
-    const bus = testBuilder('svc').useEventLog(log).configure({ deleteBatchCount: 7, publishedExpireTime: 0 }).build();
+    const bus = testBuilder('svc')
+      .useEventLog(log)
+      .configure({ deleteBatchCount: 7, publishedExpireTime: 0 })
+      .build();
     running.push(bus);
     await bus.start();
     await bus.publish(Array.from({ length: 30 }, (_, n) => new Ping({ n })));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type Envelope,
   fromWire,
   isUuid,
   JsonSerializer,
@@ -7,7 +8,6 @@ import {
   PayloadTooLargeError,
   toWire,
   uuidv7,
-  type Envelope,
 } from '../src/index.js';
 
 const serializer = new JsonSerializer({ maxPayloadBytes: 1024 });
@@ -49,16 +49,22 @@ describe('wire codec', () => {
 
   it('rejects malformed JSON, bad UTF-8, missing headers and oversized bodies with typed errors', () => {
     const wire = toWire(envelope, serializer);
-    expect(() => fromWire(wire.headers, new TextEncoder().encode('{nope'), serializer)).toThrow(MalformedMessageError);
+    expect(() => fromWire(wire.headers, new TextEncoder().encode('{nope'), serializer)).toThrow(
+      MalformedMessageError,
+    );
     expect(() => fromWire(wire.headers, new Uint8Array([0xff, 0xfe]), serializer)).toThrow(/UTF-8/);
     const { 'herald-name': _omit, ...withoutName } = wire.headers;
     expect(() => fromWire(withoutName, wire.body, serializer)).toThrow(/herald-name/);
-    expect(() => fromWire({ ...wire.headers, 'herald-version': 'x' }, wire.body, serializer)).toThrow(MalformedMessageError);
-    expect(() => fromWire(wire.headers, new Uint8Array(2048), serializer)).toThrow(PayloadTooLargeError);
-    expect(() => toWire({ ...envelope, payload: { big: 'x'.repeat(2000) } }, serializer)).toThrow(PayloadTooLargeError);
-    expect(() => fromWire({ ...wire.headers, 'content-type': 'application/xml' }, wire.body, serializer)).toThrow(
-      /content type/i,
+    expect(() => fromWire({ ...wire.headers, 'herald-version': 'x' }, wire.body, serializer)).toThrow(
+      MalformedMessageError,
     );
+    expect(() => fromWire(wire.headers, new Uint8Array(2048), serializer)).toThrow(PayloadTooLargeError);
+    expect(() => toWire({ ...envelope, payload: { big: 'x'.repeat(2000) } }, serializer)).toThrow(
+      PayloadTooLargeError,
+    );
+    expect(() =>
+      fromWire({ ...wire.headers, 'content-type': 'application/xml' }, wire.body, serializer),
+    ).toThrow(/content type/i);
   });
 
   it('rejects payloads JSON cannot represent', () => {

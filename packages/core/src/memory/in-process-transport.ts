@@ -1,15 +1,15 @@
-import { bucketOf } from '../runtime/bucket.js';
 import type {
   DeadLetter,
   DeliveryHandler,
   Disposition,
   IncomingMessage,
-  SubscriptionHandle,
+  PublishOutcome,
   Subscription,
+  SubscriptionHandle,
   Transport,
   TransportCapabilities,
 } from '../ports/transport.js';
-import type { PublishOutcome } from '../ports/transport.js';
+import { bucketOf } from '../runtime/bucket.js';
 import type { WireMessage } from '../wire.js';
 
 interface Member {
@@ -71,7 +71,11 @@ export class InProcessBroker {
   publish(message: WireMessage): void {
     for (const group of this.#groups.values()) {
       if (!group.names.has(message.name)) continue;
-      const copy: IncomingMessage = { headers: { ...message.headers }, body: message.body.slice(), deliveryAttempt: 1 };
+      const copy: IncomingMessage = {
+        headers: { ...message.headers },
+        body: message.body.slice(),
+        deliveryAttempt: 1,
+      };
       this.#enqueue(group, message.orderingKey, copy);
     }
   }
@@ -104,7 +108,10 @@ export class InProcessBroker {
       this.#redeliverLater(group, orderingKey, message, 50, false);
       return;
     }
-    const index = orderingKey === undefined ? Math.floor(Math.random() * members.length) : bucketOf(orderingKey) % members.length;
+    const index =
+      orderingKey === undefined
+        ? Math.floor(Math.random() * members.length)
+        : bucketOf(orderingKey) % members.length;
     const member = members[index]!;
     member.inFlight++;
     let disposition: Disposition;
@@ -128,7 +135,13 @@ export class InProcessBroker {
     this.#settled();
   }
 
-  #redeliverLater(group: Group, key: string | undefined, message: IncomingMessage, delayMs: number, counts: boolean): void {
+  #redeliverLater(
+    group: Group,
+    key: string | undefined,
+    message: IncomingMessage,
+    delayMs: number,
+    counts: boolean,
+  ): void {
     const next: IncomingMessage = { ...message, deliveryAttempt: message.deliveryAttempt + (counts ? 1 : 0) };
     const timer = setTimeout(() => {
       this.#enqueue(group, key, next);
@@ -181,7 +194,8 @@ export class InProcessTransport implements Transport {
 
   async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
     return messages.map((message) => {
-      if (!this.#started) return { id: message.id, ok: false, error: new Error('The in-process transport is not started') };
+      if (!this.#started)
+        return { id: message.id, ok: false, error: new Error('The in-process transport is not started') };
       this.broker.publish(message);
       return { id: message.id, ok: true };
     });

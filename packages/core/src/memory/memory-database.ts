@@ -35,10 +35,15 @@ export class MemoryDatabase {
     return [...(this.#tables.get(table)?.values() ?? [])] as T[];
   }
 
+  /** Keys of a table's committed rows, in insertion order. */
+  keys(table: string): string[] {
+    return [...(this.#tables.get(table)?.keys() ?? [])];
+  }
+
   /** Writes a row outside any transaction. */
   put(table: string, key: string, value: unknown): void {
-    let rows = this.#tables.get(table);
-    if (!rows) this.#tables.set(table, (rows = new Map()));
+    const rows = this.#tables.get(table) ?? new Map<string, unknown>();
+    this.#tables.set(table, rows);
     rows.set(key, value);
   }
 
@@ -66,17 +71,13 @@ export class MemoryTransaction {
   /** Stages a row write. */
   put(table: string, key: string, value: unknown): void {
     this.#assertOpen();
-    let rows = this.#writes.get(table);
-    if (!rows) this.#writes.set(table, (rows = new Map()));
-    rows.set(key, { value, deleted: false });
+    this.#staged(table).set(key, { value, deleted: false });
   }
 
   /** Stages a row deletion. */
   delete(table: string, key: string): void {
     this.#assertOpen();
-    let rows = this.#writes.get(table);
-    if (!rows) this.#writes.set(table, (rows = new Map()));
-    rows.set(key, { value: undefined, deleted: true });
+    this.#staged(table).set(key, { value: undefined, deleted: true });
   }
 
   /** Reads a row, seeing this transaction's own writes. */
@@ -114,6 +115,12 @@ export class MemoryTransaction {
     if (this.#state !== 'open') return;
     this.#state = 'rolled-back';
     for (const callback of this.#onRollback) callback();
+  }
+
+  #staged(table: string): Map<string, { value: unknown; deleted: boolean }> {
+    const rows = this.#writes.get(table) ?? new Map<string, { value: unknown; deleted: boolean }>();
+    this.#writes.set(table, rows);
+    return rows;
   }
 
   #assertOpen(): void {

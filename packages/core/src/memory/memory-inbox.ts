@@ -133,9 +133,16 @@ export class MemoryInboxStore implements InboxStore {
     return false;
   }
 
-  async claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]> {
+  async claimDue(request: {
+    limit: number;
+    leaseMs: number;
+    owner: string;
+    now: Date;
+  }): Promise<InboxRecord[]> {
     const now = request.now.getTime();
-    const rows = [...this.#rows.values()].filter((row) => row.status === 'failed' || row.status === 'processing');
+    const rows = [...this.#rows.values()].filter(
+      (row) => row.status === 'failed' || row.status === 'processing',
+    );
     rows.sort((a, b) => a.sequence - b.sequence);
     const blocked = new Set<string>();
     const claimed: InboxRecord[] = [];

@@ -1,5 +1,11 @@
 import { ConfigurationError } from '../errors.js';
-import type { ClaimRequest, OutboxFailure, OutboxRecord, OutboxStore, RecordQuery } from '../ports/outbox-store.js';
+import type {
+  ClaimRequest,
+  OutboxFailure,
+  OutboxRecord,
+  OutboxStore,
+  RecordQuery,
+} from '../ports/outbox-store.js';
 import { type WireMessage, withSequence } from '../wire.js';
 import { isMemoryTransaction, type MemoryDatabase } from './memory-database.js';
 
@@ -161,7 +167,9 @@ export class MemoryOutboxStore implements OutboxStore {
       if (closed) {
         // Re-enter the open set in sequence order.
         this.#closed.delete(id);
-        const entries = [...this.#open.entries(), [id, row] as [string, Row]].sort((a, b) => a[1].sequence - b[1].sequence);
+        const entries = [...this.#open.entries(), [id, row] as [string, Row]].sort(
+          (a, b) => a[1].sequence - b[1].sequence,
+        );
         this.#open.clear();
         for (const [key, value] of entries) this.#open.set(key, value);
       }

@@ -71,7 +71,10 @@ export interface InboxStore {
    * Returns `duplicate` for processed/failed/dead entries, `busy` under a live
    * lease, and takes over a `processing` entry whose lease expired.
    */
-  tryBegin(key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date }, tx?: unknown): Promise<BeginResult>;
+  tryBegin(
+    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
+    tx?: unknown,
+  ): Promise<BeginResult>;
   /** Marks the entry processed (inside the handler's transaction). */
   complete(key: InboxKey, now: Date, tx?: unknown): Promise<void>;
   /** Stores a failure or a waiting message (upsert), outside any handler transaction. */

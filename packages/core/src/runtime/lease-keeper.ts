@@ -1,5 +1,5 @@
-import type { Logger } from '../ports/logger.js';
 import type { DistributedLock, LockLease } from '../ports/lock.js';
+import type { Logger } from '../ports/logger.js';
 import { sleep } from './timers.js';
 
 /**
@@ -17,7 +17,13 @@ export class LeaseKeeper {
   #lost = new AbortController();
   #renewTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: { lock: DistributedLock; key: string; ttlMs: number; waitMs: number; logger: Logger }) {
+  constructor(options: {
+    lock: DistributedLock;
+    key: string;
+    ttlMs: number;
+    waitMs: number;
+    logger: Logger;
+  }) {
     this.#lock = options.lock;
     this.#key = options.key;
     this.#ttlMs = options.ttlMs;

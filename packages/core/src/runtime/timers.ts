@@ -1,9 +1,8 @@
-/** Resolves after `ms`, or early (without rejecting) when `signal` aborts. Never keeps the process alive. */
+/** Resolves after `ms`, or early (without rejecting) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted || ms <= 0) return resolve();
     const timer = setTimeout(done, ms);
-    timer.unref?.();
     signal?.addEventListener('abort', done, { once: true });
     function done() {
       clearTimeout(timer);

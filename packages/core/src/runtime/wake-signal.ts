@@ -30,8 +30,8 @@ export class WakeSignal {
       };
       const onNotify = () => finish(true);
       const onAbort = () => finish(false);
+      // Deliberately not unref'd: a running bus keeps its process alive, like a server.
       const timer = setTimeout(() => finish(false), timeoutMs);
-      timer.unref?.();
       if (signal?.aborted) return finish(false);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiter = onNotify;

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// The two commands of the README: `npm run demo` and `npm test`.
+// Works on a fresh clone with only Node and npm: it fetches the pinned
+// toolchain (Node 24 when the running Node is older than 22, and pnpm) from
+// the npm registry into .herald/toolchain, installs dependencies, builds,
+// starts the local engines the tests need, and runs everything through turbo.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '');
+const toolchain = join(root, '.herald', 'toolchain');
+const toolBin = join(toolchain, 'bin');
+const command = process.argv[2];
+const extraArgs = process.argv.slice(3);
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env: process.env, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function must(cmd, args, options) {
+  const status = run(cmd, args, options);
+  if (status !== 0) {
+    console.error(`\n✖ ${cmd} ${args.join(' ')} failed with exit code ${status}`);
+    process.exit(status);
+  }
+}
+
+function output(cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, env: process.env, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Node ≥ 22 and the pinned pnpm on PATH, fetched from the npm registry when missing. */
+function ensureToolchain() {
+  process.env.PATH = `${toolBin}:${process.env.PATH}`;
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  const needNode = nodeMajor < 22;
+  const havePnpm = output('pnpm', ['--version']) === pnpmVersion;
+  if (needNode || !havePnpm) {
+    const wanted = [...(needNode ? ['node@24'] : []), ...(!havePnpm ? [`pnpm@${pnpmVersion}`] : [])];
+    console.log(`› fetching ${wanted.join(' and ')} from the npm registry into .herald/toolchain`);
+    mkdirSync(toolchain, { recursive: true });
+    must('npm', [
+      'install',
+      '--global',
+      '--prefix',
+      toolchain,
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      ...wanted,
+    ]);
+  }
+  if (needNode) {
+    // Re-run this script on Node 24.
+    const status = run(join(toolBin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+    process.exit(status);
+  }
+}
+
+function install() {
+  const frozen = process.env.CI ? ['--frozen-lockfile'] : [];
+  must('pnpm', ['install', ...frozen, '--reporter=append-only']);
+}
+
+/** Loads the env file written by tooling/services/up.sh. */
+function loadServiceEnv() {
+  const dir = process.env.HERALD_SERVICES_DIR ?? '/var/tmp/herald-services';
+  const file = join(dir, 'env.sh');
+  if (!existsSync(file)) return;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^export\s+([A-Z0-9_]+)=["']?(.*?)["']?$/.exec(line.trim());
+    if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
+  }
+}
+
+/** Sums the per-package Vitest JSON reports into one closing line. */
+function summarize() {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const group of ['packages', 'apps']) {
+    const base = join(root, group);
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) {
+      const report = join(base, name, '.herald-test-results.json');
+      if (!existsSync(report)) continue;
+      const data = JSON.parse(readFileSync(report, 'utf8'));
+      passed += data.numPassedTests ?? 0;
+      failed += data.numFailedTests ?? 0;
+      skipped += (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+    }
+  }
+  return { passed, failed, skipped };
+}
+
+function clearReports() {
+  for (const group of ['packages', 'apps']) {
+    const base = join(root, group);
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base))
+      rmSync(join(base, name, '.herald-test-results.json'), { force: true });
+  }
+}
+
+ensureToolchain();
+
+if (command === 'demo') {
+  install();
+  must('pnpm', ['turbo', 'run', 'build', '--filter=@herald/demo...', '--output-logs=errors-only']);
+  must('pnpm', ['--filter', '@herald/demo', 'run', 'start', ...extraArgs]);
+} else if (command === 'test') {
+  install();
+  const services = existsSync(join(root, 'tooling/services/up.sh'));
+  if (services && !process.env.HERALD_SKIP_SERVICES) must('bash', ['tooling/services/up.sh']);
+  loadServiceEnv();
+  clearReports();
+  must('pnpm', ['turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
+  must('pnpm', ['exec', 'biome', 'check', '.']);
+  const status = run('pnpm', ['turbo', 'run', 'test', '--concurrency=1', ...extraArgs]);
+  const { passed, failed, skipped } = summarize();
+  console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
+} else {
+  console.error('usage: node tooling/scripts/herald-dev.mjs <demo|test> [args]');
+  process.exit(2);
+}
