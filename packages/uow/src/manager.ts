@@ -19,9 +19,13 @@ import { type UnitOfWork, UnitOfWorkImpl } from './unit-of-work.js';
  * transaction errors, such as MongoDB's `withTransaction`): every call starts
  * a fresh unit of work, and only the last one counts.
  *
+ * Written as a generic function, `Tx` is inferred from a bound method such as
+ * `db.transaction.bind(db)`; for an arrow function, give the manager's type
+ * argument (`createUnitOfWorkManager<Prisma.TransactionClient>(…)`).
+ *
  * @typeParam Tx - the transaction object handed to `work`.
  */
-export type TransactionRunner<Tx> = (work: (tx: Tx) => Promise<unknown>) => PromiseLike<unknown>;
+export type TransactionRunner<Tx> = <R>(work: (tx: Tx) => Promise<R>) => PromiseLike<R>;
 
 /** Settings of {@link createUnitOfWorkManager}. */
 export interface UnitOfWorkManagerOptions<Tx> {
