@@ -55,7 +55,7 @@ export class IntegrationEventBus {
   readonly #settings: BusSettings;
   readonly #publisher: Publisher;
   readonly #consumer: Consumer;
-  readonly #relays = new Map<EventLogConfig, OutboxRelay>();
+  readonly #relays = new Map<EventLogConfig, OutboxRelay[]>();
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
   #subscriptions: SubscriptionHandle[] = [];
@@ -84,7 +84,7 @@ export class IntegrationEventBus {
         ),
       onRetryScheduled: (config, at) => this.#inboxProcessors.get(config)?.wakeAt(at),
       onFollowUpCommitted: () => {
-        for (const relay of this.#relays.values()) relay.wake();
+        for (const relay of this.#allRelays()) relay.wake();
       },
     });
     this.#publisher = new Publisher({
@@ -96,29 +96,17 @@ export class IntegrationEventBus {
       monitor: settings.monitor,
       knownEvent: (type: EventType) => settings.registry.registerEvent(type),
       onStored: (config, committed) => {
-        const relay = this.#relays.get(config);
-        if (committed) relay?.wake();
-        else relay?.nudge();
+        for (const relay of this.#relays.get(config) ?? []) {
+          if (committed) relay.wake();
+          else relay.nudge();
+        }
       },
       inlineDispatch: settings.inlineInUnitOfWork
         ? (events, tx) => this.#dispatchInline(events, tx)
         : undefined,
     });
     for (const config of settings.eventLogs) {
-      if (config.outbox && config.sending) {
-        this.#relays.set(
-          config,
-          new OutboxRelay({
-            config,
-            transport: settings.transport,
-            options: settings.options,
-            monitor: settings.monitor,
-            logger: settings.logger,
-            owner: this.instanceId,
-            ...(settings.lock ? { lease: this.#leaseKeeper('outbox', config) } : {}),
-          }),
-        );
-      }
+      if (config.outbox && config.sending) this.#relays.set(config, this.#createRelays(config));
       if (config.inbox && config.processing) {
         this.#inboxProcessors.set(
           config,
@@ -180,7 +168,7 @@ export class IntegrationEventBus {
     this.#state = 'starting';
     try {
       await this.transport.start();
-      for (const relay of this.#relays.values()) relay.start();
+      for (const relay of this.#allRelays()) relay.start();
       for (const [group, eventNames] of this.#settings.registry.groups()) {
         this.#subscriptions.push(
           await this.transport.subscribe({ group, eventNames }, this.#consumer.deliveryHandler(group)),
@@ -213,7 +201,7 @@ export class IntegrationEventBus {
     await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
     await this.#consumer.stop();
     await Promise.allSettled([...this.#inboxProcessors.values()].map((processor) => processor.stop()));
-    await Promise.allSettled([...this.#relays.values()].map((relay) => relay.stop()));
+    await Promise.allSettled(this.#allRelays().map((relay) => relay.stop()));
     await this.#cleanup.stop();
     await this.transport
       .stop()
@@ -237,7 +225,7 @@ export class IntegrationEventBus {
         throw new BusStateError(`The bus did not become idle within ${options.timeoutMs ?? 10_000} ms`);
       const remaining = Math.max(1, deadline - Date.now());
       const waitAll = Promise.all([
-        ...[...this.#relays.values()].map((relay) => relay.whenIdle()),
+        ...this.#allRelays().map((relay) => relay.whenIdle()),
         ...[...this.#inboxProcessors.values()].map((processor) => processor.whenIdle()),
         this.#consumer.whenIdle(),
         this.transport instanceof InProcessTransport ? this.transport.broker.whenIdle() : Promise.resolve(),
@@ -246,7 +234,7 @@ export class IntegrationEventBus {
       if (!finished) continue;
       const quiet =
         this.#consumer.inFlight === 0 &&
-        [...this.#relays.values()].every((relay) => relay.idle) &&
+        this.#allRelays().every((relay) => relay.idle) &&
         [...this.#inboxProcessors.values()].every((processor) => processor.idle) &&
         !(this.transport instanceof InProcessTransport && this.transport.broker.pending > 0);
       quietRounds = quiet ? quietRounds + 1 : 0;
@@ -258,6 +246,33 @@ export class IntegrationEventBus {
     return this.#cleanup.runOnce(now);
   }
 
+  #allRelays(): OutboxRelay[] {
+    return [...this.#relays.values()].flat();
+  }
+
+  /** One relay per outbox, or one per shard (each under its own lease) with `relayShards` > 1. */
+  #createRelays(config: EventLogConfig): OutboxRelay[] {
+    const count = this.options.relayShards;
+    const relays: OutboxRelay[] = [];
+    const held = () => relays.filter((relay) => relay.holdsLease).length;
+    for (let index = 0; index < count; index++) {
+      const shard = count > 1 ? { index, count } : undefined;
+      relays.push(
+        new OutboxRelay({
+          config,
+          transport: this.transport,
+          options: this.options,
+          monitor: this.#settings.monitor,
+          logger: this.#settings.logger,
+          owner: this.instanceId,
+          ...(this.#settings.lock ? { lease: this.#leaseKeeper('outbox', config, shard) } : {}),
+          ...(shard ? { shard, shardLoad: held } : {}),
+        }),
+      );
+    }
+    return relays;
+  }
+
   #inboxFor(handlerName: string): EventLogConfig {
     const handler = this.#settings.registry.handler(handlerName);
     const config = this.eventLogs.find(
@@ -267,11 +282,16 @@ export class IntegrationEventBus {
     return config;
   }
 
-  #leaseKeeper(kind: 'outbox' | 'inbox', config: EventLogConfig): LeaseKeeper {
+  #leaseKeeper(
+    kind: 'outbox' | 'inbox',
+    config: EventLogConfig,
+    shard?: { index: number; count: number },
+  ): LeaseKeeper {
     const store = kind === 'outbox' ? config.outbox! : config.inbox!;
+    const suffix = shard ? `:shard-${shard.index}-of-${shard.count}` : '';
     return new LeaseKeeper({
       lock: this.#settings.lock!,
-      key: `herald:${kind}:${store.databaseName}:${config.name}`,
+      key: `herald:${kind}:${store.databaseName}:${config.name}${suffix}`,
       ttlMs: this.options.distributedLockTtl,
       waitMs: this.options.distributedLockWaitDuration,
       logger: this.#settings.logger,

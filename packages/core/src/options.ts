@@ -38,6 +38,15 @@ export interface HeraldOptions {
   distributedLockWaitDuration: number;
   /** Lifetime of distributed lock leases (extended automatically while held). Default 30 s. */
   distributedLockTtl: number;
+  /**
+   * Split each outbox into this many shards by ordering-key hash, each relayed
+   * under its own lock lease, so several replicas relay in parallel (per-key
+   * order holds: a key always maps to one shard). Default 1 (ABP: one relay per
+   * database). Needs `useLock()` to spread across replicas.
+   */
+  relayShards: number;
+  /** How long a replica keeps a shard before handing it back for rebalancing. Default 30 s. */
+  shardTenure: number;
   /** A handler still running after this is failed with `HandlerTimeoutError`. Default 30 s. */
   handlerTimeout: number;
   /** Messages a consumer handles at once (different ordering keys). Default 16. */
@@ -74,6 +83,8 @@ export function defaultOptions(): HeraldOptions {
     pollingInterval: 2_000,
     distributedLockWaitDuration: 15_000,
     distributedLockTtl: 30_000,
+    relayShards: 1,
+    shardTenure: 30_000,
     handlerTimeout: 30_000,
     concurrency: 16,
     maxPayloadBytes: 1024 * 1024,
@@ -87,6 +98,7 @@ const INTEGER_MIN: Array<[keyof HeraldOptions, number]> = [
   ['retryBatchSize', 1],
   ['deleteBatchCount', 1],
   ['batchSize', 1],
+  ['relayShards', 1],
   ['concurrency', 1],
   ['maxPayloadBytes', 1],
 ];
@@ -101,6 +113,7 @@ const DURATION_MIN: Array<[keyof HeraldOptions, number]> = [
   ['distributedLockWaitDuration', 1],
   ['distributedLockTtl', 100],
   ['handlerTimeout', 1],
+  ['shardTenure', 10],
 ];
 
 /** Checks options and explains what is wrong; returns a frozen copy. */

@@ -1,6 +1,6 @@
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
-import { describeEvent, type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
+import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { Transport } from './ports/transport.js';

@@ -43,6 +43,8 @@ export class OutboxRelay {
   #unsubscribeWake: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   #emptyClaims = 0;
+  readonly #shard: { index: number; count: number } | undefined;
+  readonly #shardLoad: (() => number) | undefined;
 
   constructor(deps: {
     config: EventLogConfig;
@@ -52,6 +54,10 @@ export class OutboxRelay {
     logger: Logger;
     owner: string;
     lease?: LeaseKeeper;
+    /** Relay only this shard of the outbox (`bucket % count === index`). */
+    shard?: { index: number; count: number };
+    /** Shards this replica currently holds (for sharded rotation). */
+    shardLoad?: () => number;
   }) {
     this.#config = deps.config;
     this.#outbox = deps.config.outbox!;
@@ -61,10 +67,17 @@ export class OutboxRelay {
     this.#logger = deps.logger;
     this.#owner = deps.owner;
     this.#lease = deps.lease;
+    this.#shard = deps.shard;
+    this.#shardLoad = deps.shardLoad;
+  }
+
+  /** True while this relay holds its lock (always true without a lock). */
+  get holdsLease(): boolean {
+    return this.#lease ? this.#lease.lease !== undefined && !this.#lease.signal.aborted : true;
   }
 
   get name(): string {
-    return this.#config.name;
+    return this.#shard ? `${this.#config.name}#${this.#shard.index}` : this.#config.name;
   }
 
   start(): void {
@@ -102,14 +115,9 @@ export class OutboxRelay {
     this.#unsubscribeWake?.();
     clearTimeout(this.#dueTimer);
     await this.#loop;
-    const pending = [...this.#localRetries.values()];
-    this.#localRetries.clear();
-    for (const retry of pending) clearTimeout(retry.timer);
-    if (pending.length > 0) {
-      await this.#outbox.release(pending.map((retry) => retry.record.message.id)).catch((error) => {
-        this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
-      });
-    }
+    await this.#drainLocalRetries().catch((error) => {
+      this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
+    });
     await this.#lease?.release();
     this.#resolveIdle();
   }
@@ -120,6 +128,7 @@ export class OutboxRelay {
     while (!stop.aborted) {
       try {
         if (this.#lease && !(await this.#lease.hold(stop))) break;
+        if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
         const leadership = this.#lease?.signal;
         this.#busy = true;
         const records = await this.#outbox.claim({
@@ -127,6 +136,7 @@ export class OutboxRelay {
           leaseMs: this.#options.minimumRetryInterval,
           owner: this.#owner,
           now: new Date(),
+          ...(this.#shard ? { shard: this.#shard } : {}),
         });
         if (records.length > 0) {
           this.#emptyClaims = 0;
@@ -150,6 +160,31 @@ export class OutboxRelay {
         await sleep(Math.min(this.#options.pollingInterval * failures, 30_000), stop);
       }
     }
+  }
+
+  /**
+   * Sharded relays hand their shard back after `shardTenure` (at a batch
+   * boundary, so per-key order holds) and wait longer the more shards this
+   * replica holds: shards drift towards replicas that hold fewer, which is how
+   * load spreads when a replica joins. A replica that leaves simply lets its
+   * leases expire. Returns true when the shard was handed back.
+   */
+  async #rotateShard(stop: AbortSignal): Promise<boolean> {
+    const lease = this.#lease!.lease;
+    if (!lease || Date.now() - this.#lease!.heldSince < this.#options.shardTenure) return false;
+    await this.#drainLocalRetries();
+    await this.#lease!.release();
+    const load = this.#shardLoad?.() ?? 0;
+    await sleep(50 + load * 100 + Math.random() * 100, stop);
+    return true;
+  }
+
+  /** Hands records waiting for a local retry back to the store (they stay due). */
+  async #drainLocalRetries(): Promise<void> {
+    const pending = [...this.#localRetries.values()];
+    this.#localRetries.clear();
+    for (const retry of pending) clearTimeout(retry.timer);
+    if (pending.length > 0) await this.#outbox.release(pending.map((retry) => retry.record.message.id));
   }
 
   async #send(records: readonly OutboxRecord[]): Promise<void> {

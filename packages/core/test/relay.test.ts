@@ -181,6 +181,46 @@ describe('outbox relay', () => {
     expect(secondSent.map((s) => s.eventName)).toContain('ping');
   });
 
+  it('spreads outbox shards over replicas, keeping per-key order and sending each record once', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const lock = new MemoryLock();
+    const Keyed = defineEvent<{ key: string; n: number }>('keyed');
+    const perKey = new Map<string, number[]>();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Keyed, async (e) => {
+        perKey.set(e.key, [...(perKey.get(e.key) ?? []), e.n]);
+      })
+      .build();
+    const sentBy = new Map<string, number>();
+    const sentIds: string[] = [];
+    const replicas = [0, 1, 2, 3].map((r) => {
+      const bus = testBuilder('relay', broker)
+        .useEventLog(log)
+        .useLock(lock)
+        .configure({ relayShards: 8, shardTenure: 40, distributedLockWaitDuration: 10, batchSize: 20 })
+        .build();
+      bus.on('sent', (e) => {
+        sentIds.push(e.messageId);
+        sentBy.set(`r${r}`, (sentBy.get(`r${r}`) ?? 0) + 1);
+      });
+      return bus;
+    });
+    running.push(receiver, ...replicas);
+    await receiver.start();
+    for (const replica of replicas) await replica.start();
+    for (let n = 0; n < 40; n++) {
+      for (let k = 0; k < 25; k++) {
+        await replicas[(n + k) % 4]!.publish(new Keyed({ key: `k${k}`, n }), { orderingKey: `k${k}` });
+      }
+    }
+    await eventually(() => [...perKey.values()].reduce((sum, list) => sum + list.length, 0) === 1000, 10_000);
+    for (const list of perKey.values()) expect(list).toEqual([...list].sort((a, b) => a - b));
+    expect(new Set(sentIds).size).toBe(1000);
+    expect(sentIds).toHaveLength(1000);
+    expect(sentBy.size).toBeGreaterThan(1);
+  });
+
   it('deletes expired published records in batches', async () => {
     const log = memoryEventLog();
     const bus = testBuilder('svc')

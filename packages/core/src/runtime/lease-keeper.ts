@@ -16,6 +16,7 @@ export class LeaseKeeper {
   #lease: LockLease | undefined;
   #lost = new AbortController();
   #renewTimer: NodeJS.Timeout | undefined;
+  #heldSince = 0;
 
   constructor(options: {
     lock: DistributedLock;
@@ -36,6 +37,11 @@ export class LeaseKeeper {
     return this.#lease;
   }
 
+  /** When the current lease was acquired (epoch ms; 0 when not held). */
+  get heldSince(): number {
+    return this.#lease ? this.#heldSince : 0;
+  }
+
   /** Aborted when the current lease is lost; replaced on the next acquisition. */
   get signal(): AbortSignal {
     return this.#lost.signal;
@@ -49,6 +55,7 @@ export class LeaseKeeper {
         const lease = await this.#lock.acquire(this.#key, this.#ttlMs);
         if (lease) {
           this.#lease = lease;
+          this.#heldSince = Date.now();
           this.#lost = new AbortController();
           this.#scheduleRenewal();
           this.#logger.debug('Lock acquired', { key: this.#key, fencingToken: String(lease.fencingToken) });
