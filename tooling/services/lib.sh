@@ -144,7 +144,7 @@ apt_update_once() {
   local stamp="$HERALD_SERVICES_DIR/.apt-updated"
   if [[ "${HERALD_APT_UPDATED:-}" == 1 ]]; then return 0; fi
   if [[ -f "$stamp" ]] && [[ -n "$(find "$stamp" -mmin -360 2>/dev/null)" ]] \
-     && compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
+     && compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
     export HERALD_APT_UPDATED=1; return 0
   fi
   log "apt-get update"
