@@ -1,5 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ConfigurationError, type Logger, type UnitOfWorkAccessor, consoleLogger, uuidv7 } from '@herald/core';
+import {
+  ConfigurationError,
+  consoleLogger,
+  type Logger,
+  type UnitOfWorkAccessor,
+  uuidv7,
+} from '@herald/core';
 import { UnitOfWorkStateError } from './errors.js';
 import { type UnitOfWork, UnitOfWorkImpl } from './unit-of-work.js';
 
@@ -126,7 +132,8 @@ class AsyncLocalUnitOfWorkManager<Tx> implements UnitOfWorkManager<Tx> {
 
   requireCurrent(): UnitOfWork<Tx> {
     const current = this.#storage.getStore();
-    if (!current) throw new UnitOfWorkStateError('No unit of work is active here; wrap the call in manager.run(…)');
+    if (!current)
+      throw new UnitOfWorkStateError('No unit of work is active here; wrap the call in manager.run(…)');
     return current;
   }
 
@@ -153,7 +160,9 @@ class AsyncLocalUnitOfWorkManager<Tx> implements UnitOfWorkManager<Tx> {
       const previous = attempt;
       if (previous && previous.uow.state !== 'failed') {
         // The runner retries (e.g. a transient transaction error): the previous attempt is void.
-        await previous.uow.failed(previous.failure?.error ?? new Error('The transaction runner retried the unit of work'));
+        await previous.uow.failed(
+          previous.failure?.error ?? new Error('The transaction runner retried the unit of work'),
+        );
       }
       const uow = new UnitOfWorkImpl<Tx>({
         id: uuidv7(),
@@ -199,11 +208,14 @@ class AsyncLocalUnitOfWorkManager<Tx> implements UnitOfWorkManager<Tx> {
           { unitOfWork: uow.id, error },
         );
       } else if (runnerFailure.error !== error) {
-        this.#logger.warn('The transaction runner rejected with a different error; re-throwing the original one', {
-          unitOfWork: uow.id,
-          error,
-          runnerError: runnerFailure.error,
-        });
+        this.#logger.warn(
+          'The transaction runner rejected with a different error; re-throwing the original one',
+          {
+            unitOfWork: uow.id,
+            error,
+            runnerError: runnerFailure.error,
+          },
+        );
       }
       await uow.failed(error);
       throw error;

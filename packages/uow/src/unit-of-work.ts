@@ -132,7 +132,9 @@ export class UnitOfWorkImpl<Tx> implements UnitOfWork<Tx> {
   afterCommit(callback: () => Promise<void> | void): void {
     if (typeof callback !== 'function') throw new TypeError('afterCommit() expects a function');
     if (this.#state === 'failed' || (this.#state === 'committed' && !this.#runningAfterCommit)) {
-      throw new UnitOfWorkStateError(`Unit of work ${this.id} is ${this.#state}; it no longer accepts afterCommit callbacks`);
+      throw new UnitOfWorkStateError(
+        `Unit of work ${this.id} is ${this.#state}; it no longer accepts afterCommit callbacks`,
+      );
     }
     this.#afterCommit.push(callback);
   }
@@ -140,7 +142,9 @@ export class UnitOfWorkImpl<Tx> implements UnitOfWork<Tx> {
   onFailure(callback: (error: unknown) => Promise<void> | void): void {
     if (typeof callback !== 'function') throw new TypeError('onFailure() expects a function');
     if (this.#state === 'committed' || this.#state === 'failed') {
-      throw new UnitOfWorkStateError(`Unit of work ${this.id} is ${this.#state}; it no longer accepts onFailure callbacks`);
+      throw new UnitOfWorkStateError(
+        `Unit of work ${this.id} is ${this.#state}; it no longer accepts onFailure callbacks`,
+      );
     }
     this.#onFailure.push(callback);
   }
@@ -158,7 +162,8 @@ export class UnitOfWorkImpl<Tx> implements UnitOfWork<Tx> {
     this.#state = 'completing';
     let ran = 0;
     while (this.#beforeComplete.length > 0) {
-      if (ran >= this.#maxCompletionCallbacks) throw new UnitOfWorkCompletionLoopError(this.#maxCompletionCallbacks);
+      if (ran >= this.#maxCompletionCallbacks)
+        throw new UnitOfWorkCompletionLoopError(this.#maxCompletionCallbacks);
       const next = this.#beforeComplete.shift()!;
       ran++;
       await next();

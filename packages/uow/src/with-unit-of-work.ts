@@ -28,7 +28,10 @@ export type UnitOfWorkWrapper = <This, Args extends unknown[], R>(
  * }
  * ```
  */
-export function withUnitOfWork<Tx>(manager: UnitOfWorkManager<Tx>, options?: RunOptions<Tx>): UnitOfWorkWrapper {
+export function withUnitOfWork<Tx>(
+  manager: UnitOfWorkManager<Tx>,
+  options?: RunOptions<Tx>,
+): UnitOfWorkWrapper {
   return <This, Args extends unknown[], R>(fn: (this: This, ...args: Args) => R) => {
     if (typeof fn !== 'function') throw new TypeError('withUnitOfWork(…)(fn) expects a function');
     const wrapped = function (this: This, ...args: Args): Promise<Awaited<R>> {

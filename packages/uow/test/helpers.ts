@@ -1,10 +1,10 @@
 import {
   createIntegrationEventBus,
-  type IntegrationEventBus,
-  type IntegrationEventBusBuilder,
   type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
+  type IntegrationEventBus,
+  type IntegrationEventBusBuilder,
   type Logger,
   type OutboxStore,
   silentLogger,
@@ -24,7 +24,10 @@ export const fastOptions: Partial<HeraldOptions> = {
 };
 
 /** A builder on the given in-process broker with fast options. */
-export function testBuilder(service: string, broker: InProcessBroker = new InProcessBroker()): IntegrationEventBusBuilder {
+export function testBuilder(
+  service: string,
+  broker: InProcessBroker = new InProcessBroker(),
+): IntegrationEventBusBuilder {
   return createIntegrationEventBus({ service, logger: silentLogger })
     .useTransport(new InProcessTransport({ broker }))
     .configure(fastOptions);
@@ -43,7 +46,9 @@ afterEach(async () => {
 });
 
 /** A logger that keeps what it was told. */
-export function recordingLogger(): Logger & { entries: Array<{ level: string; message: string; context?: Record<string, unknown> }> } {
+export function recordingLogger(): Logger & {
+  entries: Array<{ level: string; message: string; context?: Record<string, unknown> }>;
+} {
   const entries: Array<{ level: string; message: string; context?: Record<string, unknown> }> = [];
   const at = (level: string) => (message: string, context?: Record<string, unknown>) => {
     entries.push({ level, message, ...(context ? { context } : {}) });
@@ -89,7 +94,10 @@ export function withoutWakeUps(outbox: OutboxStore): OutboxStore {
 }
 
 /** The same outbox, recording every `add` call (with its `tx`) as it happens. */
-export function spyingOutbox(outbox: OutboxStore): { outbox: OutboxStore; adds: Array<{ ids: string[]; tx: unknown }> } {
+export function spyingOutbox(outbox: OutboxStore): {
+  outbox: OutboxStore;
+  adds: Array<{ ids: string[]; tx: unknown }>;
+} {
   const adds: Array<{ ids: string[]; tx: unknown }> = [];
   const spied = new Proxy(outbox, {
     get(target, property) {

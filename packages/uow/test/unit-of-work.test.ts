@@ -1,11 +1,11 @@
 import { ConfigurationError, MemoryDatabase, type MemoryTransaction, silentLogger } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import {
+  createUnitOfWorkManager,
   type TransactionRunner,
   type UnitOfWork,
   UnitOfWorkCompletionLoopError,
   UnitOfWorkStateError,
-  createUnitOfWorkManager,
 } from '../src/index.js';
 import { recordingLogger, sleep } from './helpers.js';
 
@@ -103,7 +103,14 @@ describe('completion inside the transaction', () => {
       });
       log.push('work');
     });
-    expect(log).toEqual(['begin tx', 'work', 'beforeComplete 1', 'beforeComplete 2', 'commit tx', 'afterCommit']);
+    expect(log).toEqual([
+      'begin tx',
+      'work',
+      'beforeComplete 1',
+      'beforeComplete 2',
+      'commit tx',
+      'afterCommit',
+    ]);
   });
 
   it('also runs beforeComplete callbacks registered while callbacks run, before the commit', async () => {
@@ -341,7 +348,10 @@ describe('nesting', () => {
 
   it('ignores the transaction option of a joining call', async () => {
     const log: string[] = [];
-    const manager = createUnitOfWorkManager({ transaction: loggingRunner(log, 'outer'), logger: silentLogger });
+    const manager = createUnitOfWorkManager({
+      transaction: loggingRunner(log, 'outer'),
+      logger: silentLogger,
+    });
     await manager.run(async (outer) => {
       await manager.run(
         async (uow) => {
@@ -412,7 +422,10 @@ describe('nesting', () => {
 describe('transaction options', () => {
   it('uses a per-run runner, and transaction: false runs without one', async () => {
     const log: string[] = [];
-    const manager = createUnitOfWorkManager({ transaction: loggingRunner(log, 'default'), logger: silentLogger });
+    const manager = createUnitOfWorkManager({
+      transaction: loggingRunner(log, 'default'),
+      logger: silentLogger,
+    });
     await manager.run(async (uow) => expect(uow.tx).toEqual({ name: 'special' }), {
       transaction: loggingRunner(log, 'special'),
     });
@@ -491,7 +504,9 @@ describe('transaction options', () => {
     expect(() => createUnitOfWorkManager({ maxCompletionCallbacks: 0 })).toThrow(ConfigurationError);
     const manager = createUnitOfWorkManager({ logger: silentLogger });
     return Promise.all([
-      expect(manager.run(async () => 1, { transaction: 42 as never })).rejects.toBeInstanceOf(ConfigurationError),
+      expect(manager.run(async () => 1, { transaction: 42 as never })).rejects.toBeInstanceOf(
+        ConfigurationError,
+      ),
       expect(manager.run(undefined as never)).rejects.toBeInstanceOf(TypeError),
     ]);
   });
@@ -588,7 +603,9 @@ describe('finished units of work', () => {
     await manager.run(async (uow) => {
       uow.items.set('user', 'alice');
       await manager.run(async (joined) => expect(joined.items.get('user')).toBe('alice'));
-      await manager.run(async (separate) => expect(separate.items.has('user')).toBe(false), { requiresNew: true });
+      await manager.run(async (separate) => expect(separate.items.has('user')).toBe(false), {
+        requiresNew: true,
+      });
     });
   });
 });
