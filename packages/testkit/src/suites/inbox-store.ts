@@ -1,0 +1,400 @@
+import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore } from '@herald/core';
+import { uuidv7 } from '@herald/core';
+import { describe, expect, it } from 'vitest';
+import { uniqueSuffix } from '../internal/random.js';
+import { sleep } from '../internal/wait.js';
+import { RollbackSignal, expectSameMessage } from './assertions.js';
+import type { ConformanceCase } from './case.js';
+import { testWireMessage, uniqueEventName } from './messages.js';
+
+/** What each inbox case receives: a store over empty tables. */
+export interface InboxStoreFixture {
+  /** The store under test. Its tables must be empty (truncate them in `create`). */
+  readonly store: InboxStore;
+  /** Called after each case (close clients, drop data). */
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** Options of {@link describeInboxStoreConformance}. */
+export interface InboxStoreConformanceOptions {
+  /** Shown in the vitest `describe` title. */
+  readonly name: string;
+  /** Creates a fresh fixture for one case. */
+  readonly create: () => Promise<InboxStoreFixture>;
+  /** Per-case vitest timeout; default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+type InboxCase = ConformanceCase<InboxStoreFixture>;
+
+/** One (message, handler) pair plus what `tryBegin` and `fail` need to know about it. */
+interface Entry extends InboxKey {
+  readonly eventName: string;
+  readonly orderingKey: string | null;
+}
+
+const LONG_LEASE = 60_000;
+
+function clock() {
+  const now = new Date();
+  return { now, at: (offsetMs: number) => new Date(now.getTime() + offsetMs) };
+}
+
+function handlerName(): string {
+  return `testkit-handler-${uniqueSuffix()}`;
+}
+
+function entry(handler: string, orderingKey: string | null = null, eventName = 'testkit.inbox-event'): Entry {
+  return { messageId: uuidv7(), handler, eventName, orderingKey };
+}
+
+function begin(store: InboxStore, e: Entry, options: { now: Date; leaseMs?: number; tx?: unknown }): Promise<BeginResult> {
+  return store.tryBegin({ ...e, leaseMs: options.leaseMs ?? LONG_LEASE, now: options.now }, options.tx);
+}
+
+function failure(e: Entry, fields: { attempts?: number; error?: string; nextAttemptAt: Date | null }): InboxFailure {
+  const message = testWireMessage({
+    id: e.messageId,
+    name: e.eventName,
+    ...(e.orderingKey !== null ? { orderingKey: e.orderingKey } : {}),
+    headers: { 'x-trace-note': 'kept for the retry' },
+  });
+  return {
+    messageId: e.messageId,
+    handler: e.handler,
+    eventName: e.eventName,
+    orderingKey: e.orderingKey,
+    message,
+    attempts: fields.attempts ?? 1,
+    error: fields.error ?? 'Error: handler failed',
+    nextAttemptAt: fields.nextAttemptAt,
+  };
+}
+
+async function processed(store: InboxStore, e: Entry, at: Date): Promise<void> {
+  await store.transaction(async (tx) => {
+    expect(await begin(store, e, { now: at, tx })).toBe('begun');
+    await store.complete(e, at, tx);
+  });
+}
+
+async function find(store: InboxStore, e: InboxKey): Promise<InboxRecord | undefined> {
+  return (await store.list({ handler: e.handler, limit: 10_000 })).find((r) => r.messageId === e.messageId);
+}
+
+function keysOf(records: readonly InboxRecord[]): string[] {
+  return records.map((record) => `${record.handler}/${record.messageId}`);
+}
+
+function keys(...entries: readonly Entry[]): string[] {
+  return entries.map((e) => `${e.handler}/${e.messageId}`);
+}
+
+const claim = (store: InboxStore, now: Date, limit = 1000, leaseMs = LONG_LEASE) =>
+  store.claimDue({ limit, leaseMs, owner: 'testkit-inbox', now });
+
+const beginCompleteDuplicate: InboxCase = {
+  name: "tryBegin answers 'begun', and 'duplicate' once the handling completed (per handler)",
+  async run({ store }) {
+    const { now } = clock();
+    const e = entry(handlerName());
+    await store.transaction(async (tx) => {
+      expect(await begin(store, e, { now, tx })).toBe('begun');
+      await store.complete(e, now, tx);
+    });
+    expect(await begin(store, e, { now })).toBe('duplicate');
+    expect(await store.transaction((tx) => begin(store, e, { now, tx }))).toBe('duplicate');
+    expect((await find(store, e))?.status).toBe('processed');
+    const otherHandler = { ...e, handler: handlerName() };
+    expect(await begin(store, otherHandler, { now }), 'another handler of the same message is independent').toBe('begun');
+  },
+};
+
+const concurrentBegin: InboxCase = {
+  name: 'concurrent tryBegin of one key in two transactions: exactly one begins',
+  async run({ store }) {
+    const { now } = clock();
+    const e = entry(handlerName());
+    const attempt = () =>
+      store.transaction(async (tx) => {
+        const result = await begin(store, e, { now, tx });
+        if (result === 'begun') {
+          await sleep(50);
+          await store.complete(e, now, tx);
+        }
+        return result;
+      });
+    const results = await Promise.all([attempt(), attempt()]);
+    expect(results.filter((r) => r === 'begun')).toHaveLength(1);
+    expect(results.filter((r) => r !== 'begun')[0]).toMatch(/^(duplicate|busy)$/);
+    expect(await begin(store, e, { now })).toBe('duplicate');
+  },
+};
+
+const rollbackRedelivery: InboxCase = {
+  name: "rolling back the handler's transaction removes the entry, so a redelivery begins again",
+  async run({ store }) {
+    const { now, at } = clock();
+    const e = entry(handlerName());
+    await expect(
+      store.transaction(async (tx) => {
+        expect(await begin(store, e, { now, tx })).toBe('begun');
+        await store.complete(e, now, tx);
+        throw new RollbackSignal();
+      }),
+    ).rejects.toThrow('deliberate rollback');
+    expect((await find(store, e))?.status).not.toBe('processed');
+    expect(await store.transaction((tx) => begin(store, e, { now: at(10), tx }))).toBe('begun');
+  },
+};
+
+const busy: InboxCase = {
+  name: "a live 'processing' lease answers 'busy'",
+  async run({ store }) {
+    const { now, at } = clock();
+    const e = entry(handlerName());
+    expect(await begin(store, e, { now, leaseMs: 10_000 })).toBe('begun');
+    expect(await begin(store, e, { now: at(1_000) })).toBe('busy');
+    expect(await begin(store, e, { now: at(9_000) })).toBe('busy');
+  },
+};
+
+const takeover: InboxCase = {
+  name: "an expired 'processing' lease is taken over ('begun' again) with a new lease",
+  async run({ store }) {
+    const { now, at } = clock();
+    const e = entry(handlerName());
+    expect(await begin(store, e, { now, leaseMs: 100 })).toBe('begun');
+    expect(await begin(store, e, { now: at(1_000), leaseMs: 10_000 })).toBe('begun');
+    expect(await begin(store, e, { now: at(2_000) }), 'the new owner holds a live lease').toBe('busy');
+  },
+};
+
+const failStores: InboxCase = {
+  name: 'fail stores the message, error, attempts and nextAttemptAt; tryBegin then answers duplicate',
+  async run({ store }) {
+    const { now, at } = clock();
+    const e = entry(handlerName(), `order-${uniqueSuffix()}`, uniqueEventName('inbox'));
+    expect(await begin(store, e, { now })).toBe('begun');
+    const failed = failure(e, { attempts: 2, error: 'Error: database is down', nextAttemptAt: at(5_000) });
+    await store.fail(failed, now);
+    const record = await find(store, e);
+    expect(record).toBeDefined();
+    expect(record!.status).toBe('failed');
+    expect(record!.attempts).toBe(2);
+    expect(record!.lastError).toBe('Error: database is down');
+    expect(record!.nextAttemptAt?.getTime()).toBe(at(5_000).getTime());
+    expect(record!.eventName).toBe(e.eventName);
+    expect(record!.orderingKey).toBe(e.orderingKey);
+    expectSameMessage(record!.message!, failed.message);
+    expect(await begin(store, e, { now: at(100) }), 'the retry queue owns it now').toBe('duplicate');
+  },
+};
+
+const claimDueOrder: InboxCase = {
+  name: 'claimDue returns due failed entries in sequence order, respects limit and leases',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const [e1, e2, e3, later] = [entry(h), entry(h), entry(h), entry(h)];
+    const failures = [e1, e2, e3].map((e) => failure(e, { nextAttemptAt: now }));
+    for (const f of failures) await store.fail(f, now);
+    await store.fail(failure(later, { nextAttemptAt: at(60_000) }), now);
+
+    const first = await claim(store, now, 2, 1_000);
+    expect(keysOf(first)).toEqual(keys(e1, e2));
+    expect(first[1]!.sequence).toBeGreaterThan(first[0]!.sequence);
+    expectSameMessage(first[0]!.message!, failures[0]!.message);
+    expect(keysOf(await claim(store, now, 10, 1_000))).toEqual(keys(e3));
+    expect(await claim(store, now, 10, 1_000), 'all due entries are leased').toEqual([]);
+    expect(keysOf(await claim(store, at(1_500), 10, 1_000)), 'leases expired').toEqual(keys(e1, e2, e3));
+    expect(keysOf(await claim(store, at(61_000), 10, 1_000))).toEqual(keys(e1, e2, e3, later));
+  },
+};
+
+const claimDueKeyOrder: InboxCase = {
+  name: 'claimDue keeps order per (handler, ordering key): an unfinished earlier entry blocks later ones',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [h, h2] = [handlerName(), handlerName()];
+    const key = `k-${uniqueSuffix()}`;
+    const e1 = entry(h, key);
+    const e2 = entry(h, key);
+    const sameKeyOtherHandler = entry(h2, key);
+    const unkeyed = entry(h);
+    await store.fail(failure(e1, { nextAttemptAt: at(5_000) }), now);
+    await store.fail(failure(e2, { attempts: 0, nextAttemptAt: now }), now);
+    await store.fail(failure(sameKeyOtherHandler, { nextAttemptAt: now }), now);
+    await store.fail(failure(unkeyed, { nextAttemptAt: now }), now);
+
+    expect(keysOf(await claim(store, now)), 'e2 waits behind failed e1').toEqual(keys(sameKeyOtherHandler, unkeyed));
+    expect(keysOf(await claim(store, at(5_000))), 'e1 is due; e2 still waits').toEqual(keys(e1));
+    expect(await claim(store, at(5_000)), 'e2 waits behind leased e1').toEqual([]);
+    await store.transaction((tx) => store.complete(e1, at(5_000), tx));
+    expect(keysOf(await claim(store, at(5_000)))).toEqual(keys(e2));
+  },
+};
+
+const deadEntries: InboxCase = {
+  name: 'fail with nextAttemptAt null makes the entry dead: kept, never claimed, not blocking its key',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const key = `k-${uniqueSuffix()}`;
+    const poison = entry(h, key);
+    const next = entry(h, key);
+    await store.fail(failure(poison, { attempts: 11, error: 'SchemaValidationError: bad', nextAttemptAt: null }), now);
+    const record = await find(store, poison);
+    expect(record?.status).toBe('dead');
+    expect(record?.lastError).toBe('SchemaValidationError: bad');
+    expect(record?.message).not.toBeNull();
+    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    expect(await claim(store, at(24 * 3_600_000))).toEqual([]);
+    await store.fail(failure(next, { nextAttemptAt: now }), now);
+    expect(keysOf(await claim(store, now))).toEqual(keys(next));
+  },
+};
+
+const keyBlocked: InboxCase = {
+  name: 'isKeyBlocked is true while a failed entry exists for the handler and key, false for dead or processed',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [h, h2] = [handlerName(), handlerName()];
+    const key = `k-${uniqueSuffix()}`;
+    const otherKey = `k-${uniqueSuffix()}`;
+    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    const failed = entry(h, key);
+    await store.fail(failure(failed, { nextAttemptAt: at(5_000) }), now);
+    expect(await store.isKeyBlocked(h, key)).toBe(true);
+    expect(await store.isKeyBlocked(h2, key)).toBe(false);
+    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+    await store.transaction((tx) => store.complete(failed, at(5_000), tx));
+    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    await processed(store, entry(h, otherKey), now);
+    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+    await store.fail(failure(entry(h, otherKey), { nextAttemptAt: null }), now);
+    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+  },
+};
+
+const completeInTransaction: InboxCase = {
+  name: 'complete inside a transaction is invisible outside it until commit',
+  async run({ store }) {
+    const { now } = clock();
+    const e = entry(handlerName());
+    await store.transaction(async (tx) => {
+      expect(await begin(store, e, { now, tx })).toBe('begun');
+      await store.complete(e, now, tx);
+      const seenOutside = await find(store, e);
+      expect(seenOutside?.status).not.toBe('processed');
+    });
+    expect((await find(store, e))?.status).toBe('processed');
+  },
+};
+
+const deleteExpired: InboxCase = {
+  name: 'deleteExpired deletes only processed entries older than `before`, at most `limit` per call',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const old = [entry(h), entry(h), entry(h)];
+    for (const e of old) await processed(store, e, at(-7_200_000));
+    const recent = entry(h);
+    await processed(store, recent, now);
+    const failed = entry(h);
+    const dead = entry(h);
+    await store.fail(failure(failed, { nextAttemptAt: at(60_000) }), at(-7_200_000));
+    await store.fail(failure(dead, { nextAttemptAt: null }), at(-7_200_000));
+    const before = at(-3_600_000);
+    expect(await store.deleteExpired(before, 2)).toBe(2);
+    expect(await store.deleteExpired(before, 2)).toBe(1);
+    expect(await store.deleteExpired(before, 2)).toBe(0);
+    const left = await store.list({ handler: h, limit: 100 });
+    expect(new Set(keysOf(left))).toEqual(new Set(keys(recent, failed, dead)));
+  },
+};
+
+const listAndRequeue: InboxCase = {
+  name: 'list filters by status, eventName and handler; requeue makes failed and dead entries due now',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const [nameA, nameB] = [uniqueEventName('inbox-a'), uniqueEventName('inbox-b')];
+    const done = entry(h, null, nameA);
+    const failed = entry(h, null, nameA);
+    const dead = entry(h, null, nameB);
+    await processed(store, done, now);
+    await store.fail(failure(failed, { nextAttemptAt: at(24 * 3_600_000) }), now);
+    await store.fail(failure(dead, { nextAttemptAt: null }), now);
+
+    expect(keysOf(await store.list({ handler: h }))).toEqual(keys(done, failed, dead));
+    expect(keysOf(await store.list({ eventName: nameB }))).toEqual(keys(dead));
+    expect(keysOf(await store.list({ status: 'processed', handler: h }))).toEqual(keys(done));
+    expect(keysOf(await store.list({ status: 'failed', eventName: nameA }))).toEqual(keys(failed));
+    expect(keysOf(await store.list({ handler: h, limit: 2 }))).toEqual(keys(done, failed));
+    expect(await store.list({ handler: handlerName() })).toEqual([]);
+
+    expect(await store.requeue([failed, dead, done], at(1_000))).toBe(2);
+    expect(new Set(keysOf(await claim(store, at(1_000))))).toEqual(new Set(keys(failed, dead)));
+    expect((await find(store, done))?.status).toBe('processed');
+  },
+};
+
+/**
+ * Every check an {@link InboxStore} must pass. Each case gets a fresh fixture
+ * whose tables are empty; times are passed explicitly, so lease and retry
+ * checks never sleep. The transaction cases use the store's own
+ * `transaction`; the visibility case reads outside an open transaction, so
+ * the store must serve a read while a transaction is open (every server
+ * database does; SQLite needs WAL and a second connection).
+ */
+export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
+  beginCompleteDuplicate,
+  concurrentBegin,
+  rollbackRedelivery,
+  busy,
+  takeover,
+  failStores,
+  claimDueOrder,
+  claimDueKeyOrder,
+  deadEntries,
+  keyBlocked,
+  completeInTransaction,
+  deleteExpired,
+  listAndRequeue,
+];
+
+/** Runs one inbox case against a fresh fixture from `create`, always calling its cleanup. */
+export async function runInboxStoreCase(
+  testCase: ConformanceCase<InboxStoreFixture>,
+  create: () => Promise<InboxStoreFixture>,
+): Promise<void> {
+  const fixture = await create();
+  try {
+    await testCase.run(fixture);
+  } finally {
+    await fixture.cleanup?.();
+  }
+}
+
+/**
+ * Registers the inbox conformance suite with vitest: one `it` per case in
+ * {@link inboxStoreCases}.
+ *
+ * ```ts
+ * describeInboxStoreConformance({
+ *   name: 'prisma-postgresql',
+ *   create: async () => {
+ *     await prisma.$executeRaw`TRUNCATE herald_inbox`;
+ *     return { store: prismaInbox(prisma) };
+ *   },
+ * });
+ * ```
+ */
+export function describeInboxStoreConformance(options: InboxStoreConformanceOptions): void {
+  describe(`InboxStore conformance: ${options.name}`, () => {
+    for (const testCase of inboxStoreCases) {
+      it(testCase.name, () => runInboxStoreCase(testCase, options.create), options.timeoutMs ?? 30_000);
+    }
+  });
+}

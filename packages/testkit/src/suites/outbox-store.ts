@@ -1,0 +1,483 @@
+import type { OutboxRecord, OutboxStore, WireMessage } from '@herald/core';
+import { describe, expect, it } from 'vitest';
+import { uniqueSuffix } from '../internal/random.js';
+import { RollbackSignal, expectSameMessage, idsOf } from './assertions.js';
+import type { ConformanceCase } from './case.js';
+import { outboxEntry, testWireMessage, uniqueEventName } from './messages.js';
+
+/** What each outbox case receives: a store over empty tables, and how to open a transaction on its database. */
+export interface OutboxStoreFixture {
+  /** The store under test. Its tables must be empty (truncate them in `create`). */
+  readonly store: OutboxStore;
+  /**
+   * Runs `work` in a transaction of the store's database, committing when it
+   * resolves and rolling back when it rejects; `tx` is what `store.add(…, tx)`
+   * accepts. Required when `store.transactional` is true.
+   */
+  readonly transaction?: <T>(work: (tx: unknown) => Promise<T>) => Promise<T>;
+  /** Called after each case (close clients, drop data). */
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** Options of {@link describeOutboxStoreConformance}. */
+export interface OutboxStoreConformanceOptions {
+  /** Shown in the vitest `describe` title, e.g. `prisma-postgresql`. */
+  readonly name: string;
+  /** Creates a fresh fixture for one case. */
+  readonly create: () => Promise<OutboxStoreFixture>;
+  /** Per-case vitest timeout; default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+type OutboxCase = ConformanceCase<OutboxStoreFixture>;
+
+const LONG_LEASE = 60_000;
+const OWNER = 'testkit-relay';
+
+function clock() {
+  const now = new Date();
+  return { now, at: (offsetMs: number) => new Date(now.getTime() + offsetMs) };
+}
+
+function messages(count: number, options: { name?: string; key?: (index: number) => string | undefined } = {}) {
+  const name = options.name ?? uniqueEventName('outbox');
+  return Array.from({ length: count }, (_, index) => {
+    const orderingKey = options.key?.(index);
+    return testWireMessage({ name, payload: { index }, ...(orderingKey !== undefined ? { orderingKey } : {}) });
+  });
+}
+
+async function add(store: OutboxStore, list: readonly WireMessage[], tx?: unknown): Promise<void> {
+  await store.add(list.map(outboxEntry), tx);
+}
+
+async function claimAll(store: OutboxStore, now: Date, limit = 1000): Promise<OutboxRecord[]> {
+  return store.claim({ limit, leaseMs: LONG_LEASE, owner: OWNER, now });
+}
+
+async function findRecord(store: OutboxStore, id: string): Promise<OutboxRecord | undefined> {
+  return (await store.list({ limit: 10_000 })).find((record) => record.message.id === id);
+}
+
+function needsTransaction(fixture: OutboxStoreFixture): OutboxStoreFixture['transaction'] {
+  if (fixture.transaction) return fixture.transaction;
+  if (fixture.store.transactional) {
+    throw new Error('This case needs `transaction` in the fixture, because the store declares transactional: true');
+  }
+  return undefined;
+}
+
+const roundTrip: OutboxCase = {
+  name: 'add then claim returns each message exactly (headers, body bytes, ordering key) with a sequence header',
+  async run({ store }) {
+    const { now } = clock();
+    const keyed = testWireMessage({
+      name: uniqueEventName('outbox'),
+      orderingKey: `order-${uniqueSuffix()}`,
+      headers: { 'x-note': 'ünïcödé ✓ "quoted"', 'x-empty': '' },
+      payload: { text: 'naïve café 🚀', amount: 12.5, nested: { list: [1, 2, 3] } },
+    });
+    const unkeyed = testWireMessage({
+      name: uniqueEventName('outbox'),
+      body: Uint8Array.from([0, 255, 128, 10, 13, 0, 34, 92]),
+    });
+    await add(store, [keyed, unkeyed]);
+    const claimed = await claimAll(store, now);
+    expect(idsOf(claimed)).toEqual([keyed.id, unkeyed.id]);
+    const [first, second] = claimed as [OutboxRecord, OutboxRecord];
+    for (const record of claimed) {
+      expect(typeof record.sequence).toBe('number');
+      expect(Number.isInteger(record.sequence)).toBe(true);
+      expect(record.status).toBe('pending');
+      expect(record.attempts).toBe(0);
+      expect(record.lastError).toBeNull();
+      expect(record.publishedAt).toBeNull();
+      expect(record.createdAt).toBeInstanceOf(Date);
+    }
+    expect(second.sequence).toBeGreaterThan(first.sequence);
+    expectSameMessage(first.message, keyed, first.sequence);
+    expectSameMessage(second.message, unkeyed, second.sequence);
+    expect(first.bucket).toBe(outboxEntry(keyed).bucket);
+    expect(second.bucket).toBe(outboxEntry(unkeyed).bucket);
+  },
+};
+
+const sequenceOrderAndLimit: OutboxCase = {
+  name: 'claim returns records in sequence order and respects limit',
+  async run({ store }) {
+    const { now } = clock();
+    const all = messages(10, { key: (i) => (i % 3 === 0 ? undefined : `key-${i}-${uniqueSuffix()}`) });
+    await add(store, all.slice(0, 3));
+    await add(store, all.slice(3, 7));
+    await add(store, all.slice(7));
+    const firstBatch = await store.claim({ limit: 4, leaseMs: LONG_LEASE, owner: OWNER, now });
+    expect(idsOf(firstBatch)).toEqual(idsOf(all.slice(0, 4)));
+    const rest = await claimAll(store, now);
+    expect(idsOf(rest)).toEqual(idsOf(all.slice(4)));
+    const sequences = [...firstBatch, ...rest].map((record) => record.sequence);
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    expect(new Set(sequences).size).toBe(10);
+  },
+};
+
+const leases: OutboxCase = {
+  name: 'a leased record is not claimed again until its lease expires',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    expect(idsOf(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-a', now }))).toEqual([message!.id]);
+    expect(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now })).toEqual([]);
+    expect(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now: at(900) })).toEqual([]);
+    const again = await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now: at(1_100) });
+    expect(idsOf(again)).toEqual([message!.id]);
+    expect(again[0]!.attempts).toBe(0);
+  },
+};
+
+const concurrentClaims: OutboxCase = {
+  name: 'concurrent claims never return the same record twice',
+  async run({ store }) {
+    const { now } = clock();
+    const all = messages(200);
+    await add(store, all);
+    const seen: string[] = [];
+    for (let round = 0; round < 10 && seen.length < all.length; round++) {
+      const batches = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store.claim({ limit: 50, leaseMs: LONG_LEASE, owner: `relay-${i}`, now }),
+        ),
+      );
+      for (const batch of batches) seen.push(...idsOf(batch));
+    }
+    const duplicates = seen.filter((id, index) => seen.indexOf(id) !== index);
+    expect(duplicates).toEqual([]);
+    expect(new Set(seen)).toEqual(new Set(idsOf(all)));
+  },
+};
+
+const perKeyOrder: OutboxCase = {
+  name: 'an unfinished record (pending, failed or leased) blocks later records of its ordering key; other keys flow',
+  async run({ store }) {
+    const { now, at } = clock();
+    const name = uniqueEventName('outbox');
+    const a = `a-${uniqueSuffix()}`;
+    const b = `b-${uniqueSuffix()}`;
+    const [a1, a2, b1, c1] = [
+      testWireMessage({ name, orderingKey: a }),
+      testWireMessage({ name, orderingKey: a }),
+      testWireMessage({ name, orderingKey: b }),
+      testWireMessage({ name }),
+    ] as [WireMessage, WireMessage, WireMessage, WireMessage];
+    await add(store, [a1, a2, b1, c1]);
+    expect(idsOf(await claimAll(store, now)), 'a2 waits behind pending a1').toEqual([a1.id, b1.id, c1.id]);
+    expect(await claimAll(store, now), 'a2 waits behind leased a1').toEqual([]);
+
+    const b2 = testWireMessage({ name, orderingKey: b });
+    await add(store, [b2]);
+    expect(await claimAll(store, now), 'b2 waits behind leased b1').toEqual([]);
+    await store.markPublished([b1.id, c1.id], now);
+    expect(idsOf(await claimAll(store, now)), 'key b flows while key a is blocked').toEqual([b2.id]);
+
+    await store.markFailed([{ id: a1.id, error: 'broker down', nextAttemptAt: at(10_000) }], now);
+    expect(await claimAll(store, now), 'a2 waits behind failed a1').toEqual([]);
+    expect(idsOf(await claimAll(store, at(10_000))), 'a1 is due; a2 still waits').toEqual([a1.id]);
+    await store.markPublished([a1.id], at(10_000));
+    expect(idsOf(await claimAll(store, at(10_000)))).toEqual([a2.id]);
+  },
+};
+
+const failedUntilDue: OutboxCase = {
+  name: 'a failed record is not claimable before nextAttemptAt, then is claimable with its attempt counted',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    await claimAll(store, now);
+    await store.markFailed([{ id: message!.id, error: 'transient: timeout', nextAttemptAt: at(5_000) }], now);
+    const stored = await findRecord(store, message!.id);
+    expect(stored?.status).toBe('failed');
+    expect(stored?.nextAttemptAt?.getTime()).toBe(at(5_000).getTime());
+    expect(await claimAll(store, now)).toEqual([]);
+    expect(await claimAll(store, at(4_000))).toEqual([]);
+    const due = await claimAll(store, at(6_000));
+    expect(idsOf(due)).toEqual([message!.id]);
+    expect(due[0]!.status).toBe('failed');
+    expect(due[0]!.attempts).toBe(1);
+    expect(due[0]!.lastError).toBe('transient: timeout');
+    expectSameMessage(due[0]!.message, message!, due[0]!.sequence);
+  },
+};
+
+const deadRecords: OutboxCase = {
+  name: 'markFailed with nextAttemptAt null makes the record dead: kept with its error, never claimed, not blocking its key',
+  async run({ store }) {
+    const { now, at } = clock();
+    const key = `k-${uniqueSuffix()}`;
+    const [k1, k2] = messages(2, { key: () => key });
+    await add(store, [k1!, k2!]);
+    expect(idsOf(await claimAll(store, now))).toEqual([k1!.id]);
+    await store.markFailed([{ id: k1!.id, error: 'poison: rejected by broker', nextAttemptAt: null }], now);
+    const dead = await store.list({ status: 'dead', limit: 100 });
+    expect(idsOf(dead)).toEqual([k1!.id]);
+    expect(dead[0]!.lastError).toBe('poison: rejected by broker');
+    expect(dead[0]!.attempts).toBe(1);
+    expect(idsOf(await claimAll(store, now)), 'the dead record no longer blocks k2').toEqual([k2!.id]);
+    expect(idsOf(await claimAll(store, at(24 * 3_600_000)))).not.toContain(k1!.id);
+  },
+};
+
+const neverDowngrade: OutboxCase = {
+  name: 'markFailed never downgrades a published record',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    await claimAll(store, now);
+    await store.markPublished([message!.id], now);
+    await store.markFailed([{ id: message!.id, error: 'late failure', nextAttemptAt: at(1_000) }], now);
+    await store.markFailed([{ id: message!.id, error: 'late failure', nextAttemptAt: null }], now);
+    const record = await findRecord(store, message!.id);
+    expect(record?.status).toBe('published');
+    expect(record?.publishedAt?.getTime()).toBe(now.getTime());
+    expect(await claimAll(store, at(24 * 3_600_000))).toEqual([]);
+  },
+};
+
+const deleteExpired: OutboxCase = {
+  name: 'deleteExpired deletes only published records published before `before`, at most `limit` per call',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [p1, p2, p3, recent, dead, pending] = messages(6);
+    await add(store, [p1!, p2!, p3!, recent!, dead!, pending!]);
+    await claimAll(store, now);
+    await store.markPublished([p1!.id, p2!.id, p3!.id], at(-7_200_000));
+    await store.markPublished([recent!.id], now);
+    await store.markFailed([{ id: dead!.id, error: 'dead', nextAttemptAt: null }], now);
+    const before = at(-3_600_000);
+    expect(await store.deleteExpired(before, 2)).toBe(2);
+    expect(await store.deleteExpired(before, 2)).toBe(1);
+    expect(await store.deleteExpired(before, 2)).toBe(0);
+    const left = new Set(idsOf(await store.list({ limit: 100 })));
+    expect(left).toEqual(new Set([recent!.id, dead!.id, pending!.id]));
+  },
+};
+
+const release: OutboxCase = {
+  name: 'release ends a lease without counting an attempt',
+  async run({ store }) {
+    const { now } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    expect(idsOf(await claimAll(store, now))).toEqual([message!.id]);
+    await store.release([message!.id]);
+    const again = await claimAll(store, now);
+    expect(idsOf(again)).toEqual([message!.id]);
+    expect(again[0]!.status).toBe('pending');
+    expect(again[0]!.attempts).toBe(0);
+  },
+};
+
+const rollback: OutboxCase = {
+  name: 'add inside a transaction that rolls back leaves nothing behind',
+  async run(fixture) {
+    const transaction = needsTransaction(fixture);
+    if (!transaction) {
+      expect(fixture.store.transactional).toBe(false);
+      return;
+    }
+    const { store } = fixture;
+    const { now } = clock();
+    const list = messages(3);
+    await expect(
+      transaction(async (tx) => {
+        await add(store, list, tx);
+        throw new RollbackSignal();
+      }),
+    ).rejects.toThrow('deliberate rollback');
+    expect(await claimAll(store, now)).toEqual([]);
+    expect(await store.list({ limit: 100 })).toEqual([]);
+  },
+};
+
+const commit: OutboxCase = {
+  name: 'add inside a committed transaction is visible afterwards',
+  async run(fixture) {
+    const transaction = needsTransaction(fixture);
+    if (!transaction) {
+      expect(fixture.store.transactional).toBe(false);
+      return;
+    }
+    const { store } = fixture;
+    const { now } = clock();
+    const list = messages(2, { key: () => `k-${uniqueSuffix()}` });
+    await transaction(async (tx) => add(store, list, tx));
+    const claimed = await claimAll(store, now);
+    expect(idsOf(claimed)).toEqual(idsOf(list));
+    claimed.forEach((record, i) => expectSameMessage(record.message, list[i]!, record.sequence));
+  },
+};
+
+const idempotentAdd: OutboxCase = {
+  name: 'adding the same message id again never creates a second record',
+  async run({ store }) {
+    const { now } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    await add(store, [message!]).catch(() => undefined);
+    expect(idsOf(await claimAll(store, now))).toEqual([message!.id]);
+    await store.markPublished([message!.id], now);
+    await add(store, [message!]).catch(() => undefined);
+    const copies = (await store.list({ limit: 10_000 })).filter((record) => record.message.id === message!.id);
+    expect(copies).toHaveLength(1);
+    expect(copies[0]!.status).toBe('published');
+    expect(await claimAll(store, now)).toEqual([]);
+  },
+};
+
+const listing: OutboxCase = {
+  name: 'list filters by status, eventName, before and limit, in sequence order',
+  async run({ store }) {
+    const { now } = clock();
+    const nameA = uniqueEventName('outbox-a');
+    const nameB = uniqueEventName('outbox-b');
+    const as = messages(3, { name: nameA });
+    const bs = messages(2, { name: nameB });
+    await add(store, [as[0]!, bs[0]!, as[1]!, bs[1]!, as[2]!]);
+    await claimAll(store, now);
+    await store.markPublished([as[1]!.id], now);
+    expect(idsOf(await store.list({ eventName: nameA }))).toEqual(idsOf(as));
+    expect(idsOf(await store.list({ status: 'published' }))).toEqual([as[1]!.id]);
+    expect(idsOf(await store.list({ status: 'pending', eventName: nameA }))).toEqual([as[0]!.id, as[2]!.id]);
+    expect(idsOf(await store.list({ eventName: nameB, limit: 1 }))).toEqual([bs[0]!.id]);
+    expect(await store.list({ before: new Date(now.getTime() - 3_600_000) })).toEqual([]);
+    expect(await store.list({ before: new Date(now.getTime() + 3_600_000) })).toHaveLength(5);
+  },
+};
+
+const requeue: OutboxCase = {
+  name: 'requeue makes failed and dead records pending and due now; other records are left alone',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [dead, failed, pending, published] = messages(4);
+    await add(store, [dead!, failed!, pending!, published!]);
+    await claimAll(store, now);
+    await store.markFailed(
+      [
+        { id: dead!.id, error: 'dead', nextAttemptAt: null },
+        { id: failed!.id, error: 'failed', nextAttemptAt: at(24 * 3_600_000) },
+      ],
+      now,
+    );
+    await store.markPublished([published!.id], now);
+    await store.release([pending!.id]);
+    const changed = await store.requeue([dead!.id, failed!.id, pending!.id, published!.id], at(1_000));
+    expect(changed).toBe(2);
+    expect((await findRecord(store, dead!.id))?.status).toBe('pending');
+    expect((await findRecord(store, failed!.id))?.status).toBe('pending');
+    expect((await findRecord(store, published!.id))?.status).toBe('published');
+    const claimed = new Set(idsOf(await claimAll(store, at(1_000))));
+    expect(claimed).toEqual(new Set([dead!.id, failed!.id, pending!.id]));
+  },
+};
+
+const shards: OutboxCase = {
+  name: 'a shard filter returns only records whose bucket matches; every record belongs to exactly one shard',
+  async run({ store }) {
+    const { now } = clock();
+    const all = messages(40, { key: (i) => `customer-${i}-${uniqueSuffix()}` });
+    await add(store, all);
+    const count = 4;
+    const seen: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const claimed = await store.claim({ limit: 1000, leaseMs: LONG_LEASE, owner: OWNER, now, shard: { index, count } });
+      for (const record of claimed) {
+        expect(record.bucket % count).toBe(index);
+        expect(record.bucket).toBe(outboxEntry(record.message).bucket);
+      }
+      seen.push(...idsOf(claimed));
+    }
+    expect(seen.sort()).toEqual(idsOf(all).sort());
+  },
+};
+
+const bucketPersisted: OutboxCase = {
+  name: 'the bucket given to add is persisted as is (not recomputed)',
+  async run({ store }) {
+    const { now } = clock();
+    const list = messages(3);
+    const buckets = [0, 513, 1023];
+    await store.add(list.map((message, i) => ({ message, bucket: buckets[i]! })));
+    const listed = await store.list({ limit: 100 });
+    expect(listed.map((record) => record.bucket)).toEqual(buckets);
+    const shard = await store.claim({
+      limit: 10,
+      leaseMs: LONG_LEASE,
+      owner: OWNER,
+      now,
+      shard: { index: 1023 % 8, count: 8 },
+    });
+    expect(idsOf(shard)).toEqual([list[2]!.id]);
+  },
+};
+
+/**
+ * Every check an {@link OutboxStore} must pass. Each case gets a fresh
+ * fixture whose tables are empty; times are passed explicitly (`now`), so
+ * lease and retry checks never sleep.
+ */
+export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = [
+  roundTrip,
+  sequenceOrderAndLimit,
+  leases,
+  concurrentClaims,
+  perKeyOrder,
+  failedUntilDue,
+  deadRecords,
+  neverDowngrade,
+  deleteExpired,
+  release,
+  rollback,
+  commit,
+  idempotentAdd,
+  listing,
+  requeue,
+  shards,
+  bucketPersisted,
+];
+
+/** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */
+export async function runOutboxStoreCase(
+  testCase: ConformanceCase<OutboxStoreFixture>,
+  create: () => Promise<OutboxStoreFixture>,
+): Promise<void> {
+  const fixture = await create();
+  try {
+    await testCase.run(fixture);
+  } finally {
+    await fixture.cleanup?.();
+  }
+}
+
+/**
+ * Registers the outbox conformance suite with vitest: one `it` per case in
+ * {@link outboxStoreCases}. Call it from an adapter package's
+ * `test/conformance.test.ts`.
+ *
+ * ```ts
+ * describeOutboxStoreConformance({
+ *   name: 'prisma-postgresql',
+ *   create: async () => {
+ *     await prisma.$executeRaw`TRUNCATE herald_outbox`;
+ *     return { store: prismaOutbox(prisma), transaction: (work) => prisma.$transaction(work) };
+ *   },
+ * });
+ * ```
+ */
+export function describeOutboxStoreConformance(options: OutboxStoreConformanceOptions): void {
+  describe(`OutboxStore conformance: ${options.name}`, () => {
+    for (const testCase of outboxStoreCases) {
+      it(testCase.name, () => runOutboxStoreCase(testCase, options.create), options.timeoutMs ?? 30_000);
+    }
+  });
+}

@@ -1,0 +1,7 @@
+import { MemoryInboxStore } from '@herald/core';
+import { describeInboxStoreConformance } from '../src/index.js';
+
+describeInboxStoreConformance({
+  name: 'memory',
+  create: async () => ({ store: new MemoryInboxStore() }),
+});
