@@ -1,0 +1,251 @@
+import { type DeliveryHandler, type Disposition, type IncomingMessage, KeyedQueue, TransportError, WireHeaders, describeError } from '@herald/core';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { ConfirmPublisher } from './confirm-publisher.js';
+import type { ConnectionManager, Session } from './connection.js';
+import type { ResolvedOptions } from './options.js';
+import type { GroupQueues, Topology } from './topology.js';
+import { TransportHeaders, copyForRequeue, deliveryAttemptOf, fromAmqp } from './wire-mapping.js';
+
+interface Deps {
+  readonly options: ResolvedOptions;
+  readonly connection: ConnectionManager;
+  readonly topology: Topology;
+  readonly publisher: ConfirmPublisher;
+  readonly group: string;
+  readonly eventNames: readonly string[];
+  readonly handler: DeliveryHandler;
+}
+
+/** Counters for operators and tests. */
+export interface ConsumerMetrics {
+  delivered: number;
+  acked: number;
+  retried: number;
+  deadLettered: number;
+  /** Dispositions that could not be carried out (the message was handed back to the queue instead). */
+  requeued: number;
+}
+
+/**
+ * Consumes one group queue with manual acks and a prefetch window, hands
+ * each delivery to core and carries out the disposition: ack; retry → a copy
+ * into the retry tier queue (TTL, then back into the group queue) with the
+ * attempt count in a header; dead-letter → a copy into the group's DLQ with
+ * the reason. The copy is confirmed before the original is acked, so a crash
+ * in between duplicates rather than loses. Survives reconnects and channel
+ * drops by reopening on the next session.
+ */
+export class GroupConsumer {
+  readonly #deps: Deps;
+  readonly queues: GroupQueues;
+  readonly metrics: ConsumerMetrics = { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 };
+  // Deliveries with the same ordering key are handed to core one at a time, in arrival order.
+  readonly #order: KeyedQueue;
+  #channel: Channel | undefined;
+  #consumerTag: string | undefined;
+  #opening: Promise<void> | undefined;
+  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenAttempt = 0;
+  #closing = false;
+  #unregister: (() => void) | undefined;
+
+  constructor(deps: Deps) {
+    this.#deps = deps;
+    this.queues = deps.topology.queuesOf(deps.group);
+    this.#order = new KeyedQueue(deps.options.prefetch);
+  }
+
+  get group(): string {
+    return this.#deps.group;
+  }
+
+  /** Declares the group's topology and starts consuming; errors (e.g. an incompatible existing queue) reject. */
+  async start(): Promise<void> {
+    const session = await this.#deps.connection.whenOpen(this.#deps.options.publishTimeoutMs);
+    try {
+      await this.#open(session);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    this.#unregister = this.#deps.connection.onSession((next) => this.#openOrRetry(next));
+  }
+
+  /** Stops new deliveries, waits for in-flight ones to be disposed, closes the channel. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#unregister?.();
+    clearTimeout(this.#reopenTimer);
+    await this.#opening?.catch(() => undefined);
+    const channel = this.#channel;
+    if (channel && this.#consumerTag) {
+      // After cancel-ok no delivery arrives; those already received are still handled below.
+      await channel.cancel(this.#consumerTag).catch(() => undefined);
+    }
+    await this.#order.onIdle();
+    this.#channel = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  async #openOrRetry(session: Session): Promise<void> {
+    if (this.#closing) return;
+    try {
+      await this.#open(session);
+      this.#reopenAttempt = 0;
+    } catch (error) {
+      this.#deps.options.logger.warn('Could not resume a RabbitMQ consumer; retrying', { group: this.#deps.group, error });
+      this.#scheduleReopen();
+    }
+  }
+
+  /** Reopens on the live session after a backoff (a consumer channel dropped, or reopening failed). */
+  #scheduleReopen(): void {
+    if (this.#closing || this.#reopenTimer) return;
+    const { initialDelayMs, factor, maxDelayMs } = this.#deps.options.reconnect;
+    const delay = Math.min(initialDelayMs * factor ** this.#reopenAttempt++, maxDelayMs);
+    this.#reopenTimer = setTimeout(() => {
+      this.#reopenTimer = undefined;
+      const session = this.#deps.connection.current;
+      // No session: the connection's own hook reopens us when it is back.
+      if (session && !this.#channel) void this.#openOrRetry(session);
+    }, delay);
+    this.#reopenTimer.unref();
+  }
+
+  #open(session: Session): Promise<void> {
+    const opening = (this.#opening ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.#openNow(session));
+    this.#opening = opening;
+    return opening.finally(() => {
+      if (this.#opening === opening) this.#opening = undefined;
+    });
+  }
+
+  async #openNow(session: Session): Promise<void> {
+    if (this.#closing) return;
+    const old = this.#channel;
+    this.#channel = undefined;
+    await old?.close().catch(() => undefined);
+    // Declarations on their own channel: a precondition failure closes only that channel.
+    const setup = await session.model.createChannel();
+    setup.on('error', () => undefined);
+    try {
+      await this.#deps.topology.declareGroup(setup, this.#deps.group, this.#deps.eventNames);
+    } catch (error) {
+      throw new TransportError(`Could not declare the RabbitMQ queues of group "${this.#deps.group}": ${describeError(error)}`, {
+        cause: error,
+        retriable: false,
+      });
+    } finally {
+      await setup.close().catch(() => undefined);
+    }
+    const channel = await session.model.createChannel();
+    channel.on('error', (error: Error) => this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }));
+    channel.once('close', () => {
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
+      this.#consumerTag = undefined;
+      // Unacked deliveries go back to the queue; resume on this connection if it is still up.
+      if (!this.#closing && this.#deps.connection.current === session) this.#scheduleReopen();
+    });
+    await channel.prefetch(this.#deps.options.prefetch);
+    this.#channel = channel;
+    const { consumerTag } = await channel.consume(this.queues.queue, (message) => this.#onMessage(channel, message), { noAck: false });
+    this.#consumerTag = consumerTag;
+  }
+
+  #onMessage(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted or failed over): declare again and resume.
+      if (this.#channel === channel) {
+        this.#channel = undefined;
+        channel.close().catch(() => undefined);
+        this.#scheduleReopen();
+      }
+      return;
+    }
+    this.metrics.delivered++;
+    let incoming: IncomingMessage;
+    try {
+      incoming = {
+        headers: fromAmqp(message),
+        body: new Uint8Array(message.content),
+        deliveryAttempt: deliveryAttemptOf(message),
+      };
+    } catch (error) {
+      // Should not happen (mapping only stringifies), but never let a bad message stop the consumer.
+      void this.#settle(channel, message, { kind: 'dead-letter', reason: `Unreadable AMQP message: ${describeError(error)}` }, 1);
+      return;
+    }
+    const key = incoming.headers[WireHeaders.orderingKey];
+    void this.#order.run(key, async () => {
+      let disposition: Disposition;
+      try {
+        disposition = await this.#deps.handler(incoming);
+      } catch (error) {
+        // Core's handler never rejects; if it does anyway, the contract says: retry.
+        disposition = { kind: 'retry', delayMs: this.#deps.options.retryDelays[0]!, reason: describeError(error) };
+      }
+      await this.#settle(channel, message, disposition, incoming.deliveryAttempt);
+    });
+  }
+
+  async #settle(channel: Channel, message: ConsumeMessage, disposition: Disposition, attempt: number): Promise<void> {
+    try {
+      if (disposition.kind === 'ack') {
+        this.#ack(channel, message);
+        this.metrics.acked++;
+        return;
+      }
+      const target =
+        disposition.kind === 'retry'
+          ? this.#deps.topology.retryQueueFor(this.#deps.group, disposition.delayMs).queue
+          : this.queues.deadLetter;
+      const extra: Record<string, string | number> =
+        disposition.kind === 'retry'
+          ? { [TransportHeaders.attempt]: attempt + 1, [TransportHeaders.retryReason]: truncate(disposition.reason) }
+          : {
+              [TransportHeaders.attempt]: attempt,
+              [TransportHeaders.deadLetterReason]: truncate(disposition.reason),
+              [TransportHeaders.deadLetteredAt]: new Date().toISOString(),
+            };
+      // The default exchange routes straight to the named queue.
+      const [confirmation] = await this.#deps.publisher.publish([
+        { exchange: '', routingKey: target, content: message.content, options: copyForRequeue(message, extra) },
+      ]);
+      if (!confirmation?.ok) throw confirmation?.error ?? new Error('no confirmation');
+      this.#ack(channel, message);
+      if (disposition.kind === 'retry') this.metrics.retried++;
+      else this.metrics.deadLettered++;
+    } catch (error) {
+      // The copy did not make it: hand the original back rather than lose it.
+      this.metrics.requeued++;
+      this.#deps.options.logger.warn('Could not move a message to its retry/dead-letter queue; requeueing it', {
+        group: this.#deps.group,
+        disposition: disposition.kind,
+        error,
+      });
+      // A short pause, so a persistent failure does not spin through the queue.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, this.#deps.options.retryDelays[0]!)));
+      try {
+        channel.nack(message, false, true);
+      } catch {
+        // Channel gone: the broker requeues unacked messages by itself.
+      }
+    }
+  }
+
+  #ack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel closed meanwhile: the broker redelivers the message; the inbox absorbs the duplicate.
+    }
+  }
+}
+
+// Header values are long strings, but a reason the size of a stack trace helps nobody.
+function truncate(reason: string): string {
+  return reason.length > 4_000 ? `${reason.slice(0, 4_000)}…` : reason;
+}
