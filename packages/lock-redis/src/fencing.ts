@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { withDeadline } from './deadline.js';
 import { RedisLockError } from './errors.js';
+import { collectQuorum } from './quorum.js';
 
 /** An ioredis connection to one independent Redis node (or one Redis Cluster). */
 export type RedisClient = Redis | Cluster;
@@ -67,49 +67,37 @@ export async function issueFencingToken(request: FenceRequest): Promise<bigint |
   const { clients, lockKey, fenceKey, lockValue } = request;
   const quorum = Math.floor(clients.length / 2) + 1;
 
-  const proposals = await Promise.allSettled(
-    clients.map((client) =>
-      withDeadline(
-        client.eval(PROPOSE, 2, lockKey, fenceKey, lockValue) as Promise<string | null>,
-        request.budgetMs(),
-        'Fencing token proposal',
-      ),
-    ),
+  const proposals = await collectQuorum(
+    clients.map((client) => () => client.eval(PROPOSE, 2, lockKey, fenceKey, lockValue) as Promise<unknown>),
+    quorum,
+    request.budgetMs(),
+    (value) => typeof value === 'string',
   );
-  const holders: RedisClient[] = [];
-  const errors: unknown[] = [];
+  if (proposals.agreed.length < quorum)
+    return undecided(proposals.errors, 'read', proposals.agreed.length, quorum);
   let token = 0n;
-  proposals.forEach((outcome, index) => {
-    if (outcome.status === 'rejected') errors.push(outcome.reason);
-    else if (typeof outcome.value === 'string') {
-      holders.push(clients[index]!);
-      const proposed = BigInt(outcome.value);
-      if (proposed > token) token = proposed;
-    }
-  });
-  if (holders.length < quorum) return undecided(errors, 'read', holders.length, quorum);
-
-  const commits = await Promise.allSettled(
-    holders.map((client) =>
-      withDeadline(
-        client.eval(COMMIT, 2, lockKey, fenceKey, lockValue, token.toString()) as Promise<number>,
-        request.budgetMs(),
-        'Fencing token commit',
-      ),
-    ),
-  );
-  const committed = commits.filter((outcome) => outcome.status === 'fulfilled' && outcome.value === 1);
-  if (committed.length < quorum) {
-    const commitErrors = commits.flatMap((outcome) =>
-      outcome.status === 'rejected' ? [outcome.reason] : [],
-    );
-    return undecided(commitErrors, 'commit', committed.length, quorum);
+  for (const { value } of proposals.agreed) {
+    const proposed = BigInt(value as string);
+    if (proposed > token) token = proposed;
   }
+
+  // Every node is asked; the script refuses wherever the key is not ours.
+  const commits = await collectQuorum(
+    clients.map(
+      (client) => () =>
+        client.eval(COMMIT, 2, lockKey, fenceKey, lockValue, token.toString()) as Promise<unknown>,
+    ),
+    quorum,
+    request.budgetMs(),
+    (value) => value === 1,
+  );
+  if (commits.agreed.length < quorum)
+    return undecided(commits.errors, 'commit', commits.agreed.length, quorum);
   return token;
 }
 
 /** Too few nodes agreed: lost to someone else (null) unless Redis errors are to blame (throw). */
-function undecided(errors: unknown[], phase: string, agreed: number, quorum: number): null {
+function undecided(errors: readonly unknown[], phase: string, agreed: number, quorum: number): null {
   if (errors.length === 0) return null;
   throw new RedisLockError(
     `Could not ${phase} the fencing token on a quorum (${agreed} of ${quorum} needed): ${describe(errors[0])}`,
