@@ -71,6 +71,7 @@ export class IntegrationEventBus {
     this.instanceId = `${settings.service}@${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
 
     this.#consumer = new Consumer({
+      instanceId: this.instanceId,
       registry: settings.registry,
       serializer: settings.serializer,
       options: settings.options,
@@ -89,6 +90,7 @@ export class IntegrationEventBus {
     });
     this.#publisher = new Publisher({
       service: settings.service,
+      instanceId: this.instanceId,
       serializer: settings.serializer,
       transport: settings.transport,
       eventLogs: settings.eventLogs,

@@ -20,6 +20,9 @@ import { sleep, withTimeout } from './runtime/timers.js';
 import type { Serializer } from './serializer.js';
 import { fromWire, type WireMessage } from './wire.js';
 
+/** Marks a message whose publishing bus already handled it inline (value: that bus's instance id). */
+export const INLINE_HEADER = 'herald-handled-inline-by';
+
 /** Wraps an error thrown by user handler code (as opposed to the store or transport). */
 class HandlerFailure extends Error {
   constructor(readonly original: unknown) {
@@ -31,6 +34,8 @@ type Outcome = 'handled' | 'duplicate' | 'stored-for-retry' | { retryAfterMs: nu
 
 /** What the consumer needs from the bus. */
 export interface ConsumerDeps {
+  /** The owning bus's instance id (see {@link INLINE_HEADER}). */
+  readonly instanceId: string;
   readonly registry: HandlerRegistry;
   readonly serializer: Serializer;
   readonly options: Readonly<HeraldOptions>;
@@ -97,6 +102,8 @@ export class Consumer {
   }
 
   async #deliver(group: string, incoming: IncomingMessage): Promise<Disposition> {
+    // This bus already ran its handlers inside the publishing unit of work (monolith mode).
+    if (incoming.headers[INLINE_HEADER] === this.#deps.instanceId) return { kind: 'ack' };
     let envelope: Envelope;
     try {
       envelope = fromWire(incoming.headers, incoming.body, this.#deps.serializer);
@@ -357,7 +364,8 @@ export class Consumer {
     const onStop = () => controller.abort(new Error('The bus is stopping'));
     this.#stop.signal.addEventListener('abort', onStop, { once: true });
     let published = false;
-    const shareTx = inbox === undefined || this.#deps.sharesOutboxWith(inbox);
+    // Inline (unit-of-work) handlers publish follow-ups into the ambient unit of work, not with its tx.
+    const shareTx = inbox !== undefined && this.#deps.sharesOutboxWith(inbox);
     const context: HandlerContext = {
       envelope,
       tx,

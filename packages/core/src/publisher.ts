@@ -1,3 +1,4 @@
+import { INLINE_HEADER } from './consumer.js';
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
 import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
@@ -36,6 +37,8 @@ export interface PreparedEvent {
 /** What the publisher needs from the bus. */
 export interface PublisherDeps {
   readonly service: string;
+  /** The owning bus's instance id (marks inline-dispatched messages). */
+  readonly instanceId: string;
   readonly serializer: Serializer;
   readonly transport: Transport;
   readonly eventLogs: readonly EventLogConfig[];
@@ -65,9 +68,16 @@ export class Publisher {
     if (list.length === 0) return;
     const prepared = await Promise.all(list.map((event) => this.prepare(event as object, options)));
 
-    if (options.useOutbox === false) return this.#sendDirect(prepared);
-
     const scope = options.tx === undefined ? this.#deps.unitOfWork?.current() : undefined;
+    if (options.useOutbox === false) {
+      // ABP: even without the outbox, publishing waits for the unit of work to complete.
+      if (scope && options.onUnitOfWorkComplete !== false) {
+        scope.beforeComplete(() => this.#sendDirect(prepared));
+        return;
+      }
+      return this.#sendDirect(prepared);
+    }
+
     if (scope && options.onUnitOfWorkComplete !== false) {
       scope.beforeComplete(() => this.#storeInScope(prepared, scope));
       return;
@@ -112,7 +122,24 @@ export class Publisher {
   }
 
   async #storeInScope(prepared: readonly PreparedEvent[], scope: UnitOfWorkScope): Promise<void> {
-    if (this.#deps.inlineDispatch) return this.#deps.inlineDispatch(prepared, scope.tx);
+    if (this.#deps.inlineDispatch) {
+      // Monolith mode: this bus's handlers run now, inside the unit of work; once it has
+      // committed, the events still travel to every other bus on the broker.
+      await this.#deps.inlineDispatch(prepared, scope.tx);
+      const marked = prepared.map((item) => ({
+        ...item,
+        message: {
+          ...item.message,
+          headers: { ...item.message.headers, [INLINE_HEADER]: this.#deps.instanceId },
+        },
+      }));
+      scope.afterCommit(() => {
+        this.#store(marked, undefined, true).catch((error) =>
+          this.#deps.monitor.emit('error', { where: 'publish after commit', error }),
+        );
+      });
+      return;
+    }
     const configs = await this.#store(prepared, scope.tx, false);
     scope.afterCommit(() => {
       for (const config of configs) this.#deps.onStored(config, true);

@@ -25,6 +25,8 @@ interface Group {
   /** Per ordering key: the tail of its delivery chain, so one key is delivered in order. */
   chains: Map<string, Promise<void>>;
   deadLetters: DeadLetter[];
+  /** Messages that arrived while the group had no member, kept like a durable queue would. */
+  parked: Array<{ key: string | undefined; message: IncomingMessage }>;
 }
 
 /**
@@ -37,7 +39,7 @@ export class InProcessBroker {
   #pending = 0;
   #idleWaiters: Array<() => void> = [];
 
-  /** Deliveries not yet disposed (including scheduled redeliveries). */
+  /** Deliveries not yet disposed (including scheduled redeliveries; not messages parked for absent groups). */
   get pending(): number {
     return this.#pending;
   }
@@ -51,12 +53,13 @@ export class InProcessBroker {
   join(subscription: Subscription, handler: DeliveryHandler): Member {
     let group = this.#groups.get(subscription.group);
     if (!group) {
-      group = { names: new Set(), members: [], chains: new Map(), deadLetters: [] };
+      group = { names: new Set(), members: [], chains: new Map(), deadLetters: [], parked: [] };
       this.#groups.set(subscription.group, group);
     }
     for (const name of subscription.eventNames) group.names.add(name);
     const member: Member = { handler, closed: false, inFlight: 0, idle: [] };
     group.members.push(member);
+    for (const { key, message } of group.parked.splice(0)) this.#enqueue(group, key, message);
     return member;
   }
 
@@ -104,8 +107,9 @@ export class InProcessBroker {
   async #deliver(group: Group, orderingKey: string | undefined, message: IncomingMessage): Promise<void> {
     const members = group.members.filter((member) => !member.closed);
     if (members.length === 0) {
-      // No consumer right now: keep it, like a durable queue would, and try again shortly.
-      this.#redeliverLater(group, orderingKey, message, 50, false);
+      // No consumer right now: park it until a member joins (not counted as pending work).
+      group.parked.push({ key: orderingKey, message });
+      this.#settled();
       return;
     }
     const index =
@@ -126,7 +130,7 @@ export class InProcessBroker {
       }
     }
     if (disposition.kind === 'retry') {
-      this.#redeliverLater(group, orderingKey, message, disposition.delayMs, true);
+      this.#redeliverLater(group, orderingKey, message, disposition.delayMs);
       return;
     }
     if (disposition.kind === 'dead-letter') {
@@ -135,14 +139,8 @@ export class InProcessBroker {
     this.#settled();
   }
 
-  #redeliverLater(
-    group: Group,
-    key: string | undefined,
-    message: IncomingMessage,
-    delayMs: number,
-    counts: boolean,
-  ): void {
-    const next: IncomingMessage = { ...message, deliveryAttempt: message.deliveryAttempt + (counts ? 1 : 0) };
+  #redeliverLater(group: Group, key: string | undefined, message: IncomingMessage, delayMs: number): void {
+    const next: IncomingMessage = { ...message, deliveryAttempt: message.deliveryAttempt + 1 };
     const timer = setTimeout(() => {
       this.#enqueue(group, key, next);
       this.#settled();

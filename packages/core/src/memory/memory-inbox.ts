@@ -200,7 +200,10 @@ export class MemoryInboxStore implements InboxStore {
   #tx(tx: unknown): MemoryTransaction | undefined {
     if (tx === undefined) return undefined;
     if (!isMemoryTransaction(tx) || tx.database !== this.database) {
-      throw new ConfigurationError('The memory inbox only joins transactions of its own MemoryDatabase');
+      throw new ConfigurationError(
+        'The in-memory inbox can only join transactions of its own MemoryDatabase. ' +
+          'To publish in your database transaction, configure an event log for that database with useEventLog().',
+      );
     }
     return tx;
   }

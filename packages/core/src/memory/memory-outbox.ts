@@ -47,7 +47,10 @@ export class MemoryOutboxStore implements OutboxStore {
   async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
     if (tx !== undefined) {
       if (!isMemoryTransaction(tx) || (this.#database && tx.database !== this.#database)) {
-        throw new ConfigurationError('The memory outbox only joins transactions of its own MemoryDatabase');
+        throw new ConfigurationError(
+          'The in-memory outbox can only join transactions of its own MemoryDatabase. ' +
+            'To publish in your database transaction, configure an event log for that database with useEventLog().',
+        );
       }
       tx.onCommit(() => this.#insert(messages));
       return;
