@@ -1,0 +1,31 @@
+import { TransportError } from '@herald/core';
+
+/** No broker of `brokers` answered within the start timeout (wrong address, broker down, firewall). */
+export class KafkaBrokerUnreachableError extends TransportError {
+  readonly brokers: readonly string[];
+
+  constructor(brokers: readonly string[], timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `No Kafka broker of [${brokers.join(', ')}] could be reached within ${timeoutMs} ms` +
+        (options?.cause instanceof Error ? ` (${options.cause.message})` : ''),
+      { ...options, retriable: true },
+    );
+    this.brokers = brokers;
+  }
+}
+
+/** Topics a publish or subscription needs do not exist and `autoCreateTopics` is off. */
+export class KafkaTopicMissingError extends TransportError {
+  readonly topics: readonly string[];
+
+  constructor(topics: readonly string[]) {
+    super(
+      `Kafka topic${topics.length === 1 ? '' : 's'} ${topics.map((t) => `"${t}"`).join(', ')} ` +
+        `${topics.length === 1 ? 'does' : 'do'} not exist and autoCreateTopics is off: create ` +
+        `${topics.length === 1 ? 'it' : 'them'} (or enable autoCreateTopics)`,
+      // An operator may create the topic later, so the relay's retries can still succeed.
+      { retriable: true },
+    );
+    this.topics = topics;
+  }
+}

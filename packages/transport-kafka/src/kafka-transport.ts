@@ -1,0 +1,289 @@
+import {
+  type DeadLetter,
+  type DeliveryHandler,
+  HeraldError,
+  type PublishOutcome,
+  type Subscription,
+  type SubscriptionHandle,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type WireMessage,
+  describeError,
+} from '@herald/core';
+import { type Admin, Kafka, type Message, Partitioners, type Producer, logLevel } from 'kafkajs';
+import { type DeadLetterSource, deadLetterRecord, readDeadLetterTopic } from './dead-letters.js';
+import { KafkaBrokerUnreachableError } from './errors.js';
+import { toKafkaHeaders } from './headers.js';
+import { kafkajsLogCreator } from './kafkajs-logger.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import { KafkaSubscription } from './subscription.js';
+import { TopicManager } from './topics.js';
+
+/** Turns anything kafkajs throws into a `TransportError` that keeps kafkajs' retriable verdict. */
+function asTransportError(error: unknown, doing: string): HeraldError {
+  if (error instanceof HeraldError) return error;
+  const retriable = (error as { retriable?: unknown } | null)?.retriable;
+  return new TransportError(`Kafka ${doing} failed: ${describeError(error)}`, {
+    cause: error,
+    retriable: retriable !== false,
+  });
+}
+
+/** The Kafka record of a Herald message: key = ordering key (or id), value = body, headers as they are. */
+function toRecord(message: WireMessage): Message {
+  return {
+    key: message.orderingKey ?? message.id,
+    value: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    headers: toKafkaHeaders(message.headers),
+  };
+}
+
+/**
+ * Herald's {@link Transport} on Apache Kafka through kafkajs: one topic per
+ * event name (or `topicFor`), the ordering key as record key, one consumer
+ * group per subscription group, an idempotent producer writing with
+ * `acks = -1`, pause-based redelivery and a dead-letter topic per group.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly capabilities: TransportCapabilities = {
+    orderedByKey: true,
+    persistent: true,
+    deadLetter: true,
+    batchPublish: true,
+    delayedRedelivery: true,
+    consumerGroups: true,
+  };
+  readonly options: ResolvedKafkaOptions;
+  readonly #kafka: Kafka;
+  readonly #admin: Admin;
+  readonly #producer: Producer;
+  readonly #topics: TopicManager;
+  readonly #subscriptions = new Set<KafkaSubscription>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #state: 'created' | 'starting' | 'started' | 'stopping' | 'stopped' = 'created';
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ResolvedKafkaOptions) {
+    this.options = options;
+    this.#kafka = new Kafka({
+      brokers: options.brokers,
+      clientId: options.clientId,
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+      ...(options.sasl !== undefined ? { sasl: options.sasl } : {}),
+      connectionTimeout: options.connectionTimeout,
+      requestTimeout: options.requestTimeout,
+      // Bounded, so start() and admin calls fail within seconds when the cluster is away.
+      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
+      logLevel: logLevel.WARN,
+      logCreator: kafkajsLogCreator(options.logger),
+    });
+    this.#admin = this.#kafka.admin({ retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 } });
+    this.#producer = this.#kafka.producer({
+      idempotent: true,
+      // One request in flight per broker: a retried batch can never be overtaken by a later one.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: options.producer.retry,
+      metadataMaxAge: options.producer.metadataMaxAge,
+      // Java-compatible murmur2 on the key: the same key lands on the same partition from any client.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.#topics = new TopicManager(this.#admin, options);
+  }
+
+  /** Connects the admin client and the producer; rejects with `KafkaBrokerUnreachableError` after `startTimeout`. */
+  start(): Promise<void> {
+    if (this.#state === 'started') return Promise.resolve();
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.reject(new TransportError('The Kafka transport was stopped; create a new one', { retriable: false }));
+    }
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    const connecting = (async () => {
+      await this.#admin.connect();
+      await this.#admin.describeCluster();
+      await this.#producer.connect();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.startTimeout);
+    });
+    try {
+      const result = await Promise.race([connecting.then(() => 'connected' as const), timeout]);
+      if (result === 'timeout') throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout);
+      this.#state = 'started';
+    } catch (error) {
+      connecting.catch(() => undefined); // may still settle after the timeout
+      this.#state = 'created';
+      await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
+      if (error instanceof HeraldError) throw error;
+      if ((error as { name?: string } | null)?.name === 'KafkaJSSASLAuthenticationError') {
+        throw new TransportError(`Kafka authentication failed: ${describeError(error)}`, { cause: error, retriable: false });
+      }
+      throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Sends the messages in one `sendBatch` (grouped by topic, array order kept
+   * per topic) with the idempotent producer and `acks = -1`, and resolves
+   * once the broker confirmed them. A topic that is missing (and may not be
+   * created) fails only its own messages.
+   */
+  async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    if (this.#state !== 'started') {
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+    }
+    if (messages.length === 0) return [];
+    const work = this.#publish(messages);
+    this.#inFlight.add(work);
+    try {
+      return await work;
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  }
+
+  async #publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    const failed = new Map<number, HeraldError>();
+    const byTopic = new Map<string, number[]>();
+    messages.forEach((message, index) => {
+      try {
+        const topic = this.options.topicFor(message.name);
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), index]);
+      } catch (error) {
+        failed.set(index, asTransportError(error, `topicFor("${message.name}")`));
+      }
+    });
+    await Promise.all(
+      [...byTopic].map(async ([topic, indexes]) => {
+        try {
+          await this.#topics.ensure([topic], 'event');
+        } catch (error) {
+          const reason = asTransportError(error, `checking topic "${topic}"`);
+          for (const index of indexes) failed.set(index, reason);
+          byTopic.delete(topic);
+        }
+      }),
+    );
+    if (byTopic.size > 0) {
+      try {
+        await this.#producer.sendBatch({
+          acks: -1,
+          timeout: this.options.producer.timeout,
+          ...(this.options.producer.compression !== undefined ? { compression: this.options.producer.compression } : {}),
+          topicMessages: [...byTopic].map(([topic, indexes]) => ({
+            topic,
+            messages: indexes.map((index) => toRecord(messages[index]!)),
+          })),
+        });
+      } catch (error) {
+        // kafkajs reports a batch as a whole; some records may have been written (at-least-once: the inbox absorbs them).
+        const reason = asTransportError(error, 'publish');
+        for (const [topic, indexes] of byTopic) {
+          this.#topics.forget(topic);
+          for (const index of indexes) failed.set(index, reason);
+        }
+      }
+    }
+    return messages.map((message, index) => {
+      const error = failed.get(index);
+      return error ? { id: message.id, ok: false, error } : { id: message.id, ok: true };
+    });
+  }
+
+  /** Joins the consumer group `subscription.group`; resolves once partitions are assigned. */
+  async subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle> {
+    if (this.#state !== 'started') {
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+    }
+    if (subscription.eventNames.length === 0) {
+      throw new TransportError(`Subscription of group "${subscription.group}" names no events`, { retriable: false });
+    }
+    let member: KafkaSubscription;
+    try {
+      member = await KafkaSubscription.open(subscription, handler, {
+        kafka: this.#kafka,
+        options: this.options,
+        topics: this.#topics,
+        logger: this.options.logger,
+        deadLetter: (source, reason) => this.#deadLetter(source, reason),
+      });
+    } catch (error) {
+      throw asTransportError(error, `subscribing group "${subscription.group}"`);
+    }
+    this.#subscriptions.add(member);
+    return {
+      close: async () => {
+        this.#subscriptions.delete(member);
+        await member.close();
+      },
+    };
+  }
+
+  async #deadLetter(source: DeadLetterSource, reason: string): Promise<void> {
+    const topic = this.options.deadLetterTopicFor(source.group);
+    await this.#topics.ensure([topic], 'dead-letter');
+    await this.#producer.send({
+      topic,
+      acks: -1,
+      timeout: this.options.producer.timeout,
+      messages: [deadLetterRecord(source, reason)],
+    });
+  }
+
+  /**
+   * Reads up to `limit` dead letters of `group` from its dead-letter topic,
+   * oldest first: the original headers and body, and the reason.
+   */
+  async readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
+    if (this.#state !== 'started') {
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+    }
+    const topic = this.options.deadLetterTopicFor(group);
+    try {
+      if (!(await this.#admin.listTopics()).includes(topic)) return [];
+      return await readDeadLetterTopic(this.#kafka, this.#admin, topic, limit, {
+        timeoutMs: this.options.readTimeout,
+        logger: this.options.logger,
+      });
+    } catch (error) {
+      throw asTransportError(error, `reading dead letters of group "${group}"`);
+    }
+  }
+
+  /** Closes every subscription (waiting for records in hand), waits for publishes in flight and disconnects. */
+  stop(): Promise<void> {
+    if (this.#state === 'created' || this.#state === 'stopped') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    this.#state = 'stopping';
+    const members = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    const closed = await Promise.allSettled(members.map((member) => member.close()));
+    for (const result of closed) {
+      if (result.status === 'rejected') this.options.logger.warn('A Kafka consumer did not close cleanly', { error: result.reason });
+    }
+    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
+    this.#state = 'stopped';
+  }
+}

@@ -1,0 +1,200 @@
+import { ConfigurationError, type Logger, consoleLogger } from '@herald/core';
+import type { CompressionTypes, KafkaConfig, RetryOptions } from 'kafkajs';
+import { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
+
+/**
+ * Consumer settings, named as in kafkajs' `ConsumerConfig` / `consumer.run()`.
+ * Durations are milliseconds.
+ */
+export interface KafkaConsumerOptions {
+  /** A member that sends no heartbeat for this long is removed from its group. Default 30 000 (broker minimum is usually 6 000). */
+  sessionTimeout?: number;
+  /**
+   * How long the group waits for members to re-join during a rebalance. A
+   * member finishes (and commits) the message in hand before re-joining, so
+   * keep it above the bus' `handlerTimeout`. Default 60 000.
+   */
+  rebalanceTimeout?: number;
+  /** Heartbeat period; about a third of `sessionTimeout`. Default 3 000. */
+  heartbeatInterval?: number;
+  /** How long the broker holds an empty fetch; also bounds how long `close()` waits for an idle fetch. Default 1 000. */
+  maxWaitTimeInMs?: number;
+  /** How often topic metadata is refreshed (new partitions are noticed). Default 300 000. */
+  metadataMaxAge?: number;
+  /** Fetch size limit per partition. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Partitions handled at the same time (each partition is still handled one message at a time). Default 4. */
+  partitionsConsumedConcurrently?: number;
+  /** Commit handled offsets at least this often. Default 1 000 (offsets are also committed at the end of every fetched batch and before a rebalance). */
+  autoCommitInterval?: number;
+  /** Commit after this many handled messages. Default 100. */
+  autoCommitThreshold?: number;
+  /** A new group (no committed offset) starts at the oldest retained message (`true`, as CAP does) or only sees new ones. Default true. */
+  fromBeginning?: boolean;
+  /** How long `subscribe()` waits for the group join before failing. Default `rebalanceTimeout` + 10 000. */
+  joinTimeout?: number;
+}
+
+/** Producer settings, named as in kafkajs' `ProducerConfig` / `producer.send()`. */
+export interface KafkaProducerOptions {
+  /** kafkajs retry settings of a send. Default `{ retries: 5, initialRetryTime: 100, maxRetryTime: 2 000 }`: bounded, so a publish during an outage fails and the outbox retries it. */
+  retry?: RetryOptions;
+  /** How long the broker may take to replicate a write (acks = all). Default 30 000. */
+  timeout?: number;
+  /** Record batch compression. Default none. */
+  compression?: CompressionTypes;
+  /** How often topic metadata is refreshed. Default 300 000. */
+  metadataMaxAge?: number;
+}
+
+/** Settings of topics the transport creates. */
+export interface KafkaTopicOptions {
+  /** Partitions of a created event topic: the unit of parallelism per consumer group. Default 3. */
+  numPartitions?: number;
+  /** Replication factor of created topics; -1 takes the broker's `default.replication.factor`. Default -1. */
+  replicationFactor?: number;
+  /** Topic configs of created event topics, e.g. `{ 'retention.ms': '604800000' }`. */
+  configEntries?: Record<string, string>;
+  /** Partitions of a created dead-letter topic. Default 1 (dead letters read back in the order they died). */
+  deadLetterPartitions?: number;
+}
+
+/**
+ * Options of {@link kafkaTransport}. Connection options keep kafkajs' names
+ * (`brokers`, `clientId`, `ssl`, `sasl`, `connectionTimeout`, …) so a kafkajs
+ * configuration carries over.
+ */
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']` or `'a:9092,b:9092'`. */
+  brokers: string[] | string;
+  /** Client id shown in broker logs and quotas. Default `herald`. */
+  clientId?: string;
+  ssl?: KafkaConfig['ssl'];
+  sasl?: KafkaConfig['sasl'];
+  /** Per-socket connect timeout. Default 3 000. */
+  connectionTimeout?: number;
+  /** Per-request timeout. Default 30 000. */
+  requestTimeout?: number;
+  /** Upper bound for `start()` (connect and check the cluster); past it `start()` rejects with `KafkaBrokerUnreachableError`. Default 10 000. */
+  startTimeout?: number;
+  /** Upper bound for one `readDeadLetters()` call. Default 15 000. */
+  readTimeout?: number;
+  /**
+   * The topic of an event name. Default: the event name made legal for Kafka
+   * (see `kafkaTopicName`), after `topicPrefix`. Several event names may share
+   * a topic (for example one topic per aggregate, which keeps the order of
+   * all of its events); subscribers skip the names they did not ask for.
+   */
+  topicFor?: (eventName: string) => string;
+  /** Prepended to default topic names (environments sharing a cluster, tests). Default ''. */
+  topicPrefix?: string;
+  /** The dead-letter topic of a consumer group. Default `herald.dlq.<group>` after `topicPrefix`. */
+  deadLetterTopicFor?: (group: string) => string;
+  /** Create missing topics on publish / subscribe (`true`), or fail with `KafkaTopicMissingError` (`false`). Default true. */
+  autoCreateTopics?: boolean;
+  topics?: KafkaTopicOptions;
+  consumer?: KafkaConsumerOptions;
+  producer?: KafkaProducerOptions;
+  /** Where the transport and kafkajs log. Default: core's console logger (warnings and errors). */
+  logger?: Logger;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedKafkaOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  readonly ssl: KafkaConfig['ssl'];
+  readonly sasl: KafkaConfig['sasl'];
+  readonly connectionTimeout: number;
+  readonly requestTimeout: number;
+  readonly startTimeout: number;
+  readonly readTimeout: number;
+  readonly topicFor: (eventName: string) => string;
+  readonly deadLetterTopicFor: (group: string) => string;
+  readonly autoCreateTopics: boolean;
+  readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries'>> & { configEntries: Record<string, string> };
+  readonly consumer: Required<KafkaConsumerOptions>;
+  readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & { compression: CompressionTypes | undefined };
+  readonly logger: Logger;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new ConfigurationError(`kafkaTransport: "${name}" must be a number ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks the options and fills in defaults; bad values throw `ConfigurationError`. */
+export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('kafkaTransport() expects options with brokers');
+  const brokers = (typeof options.brokers === 'string' ? options.brokers.split(',') : (options.brokers ?? []))
+    .map((broker) => String(broker).trim())
+    .filter((broker) => broker.length > 0);
+  if (brokers.length === 0) throw new ConfigurationError('kafkaTransport: "brokers" must name at least one host:port');
+  for (const broker of brokers) {
+    if (!/^[^\s:]+:\d+$/.test(broker) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(broker)) {
+      throw new ConfigurationError(`kafkaTransport: broker "${broker}" is not host:port`);
+    }
+  }
+  const prefix = options.topicPrefix ?? '';
+  const topicFor = options.topicFor ?? ((eventName: string) => defaultTopicFor(`${prefix}${eventName}`));
+  const deadLetterTopicFor =
+    options.deadLetterTopicFor ?? ((group: string) => (prefix ? kafkaTopicName(`${prefix}${defaultDeadLetterTopicFor(group)}`) : defaultDeadLetterTopicFor(group)));
+
+  const consumer = options.consumer ?? {};
+  const sessionTimeout = positive('consumer.sessionTimeout', consumer.sessionTimeout, 30_000);
+  const rebalanceTimeout = positive('consumer.rebalanceTimeout', consumer.rebalanceTimeout, 60_000);
+  const heartbeatInterval = positive('consumer.heartbeatInterval', consumer.heartbeatInterval, Math.min(3_000, Math.floor(sessionTimeout / 3)));
+  if (heartbeatInterval >= sessionTimeout) {
+    throw new ConfigurationError('kafkaTransport: "consumer.heartbeatInterval" must be lower than "consumer.sessionTimeout"');
+  }
+  const producer = options.producer ?? {};
+  const topics = options.topics ?? {};
+  const replicationFactor = topics.replicationFactor ?? -1;
+  if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
+    throw new ConfigurationError('kafkaTransport: "topics.replicationFactor" must be -1 (broker default) or ≥ 1');
+  }
+  return {
+    brokers,
+    clientId: options.clientId ?? 'herald',
+    ssl: options.ssl,
+    sasl: options.sasl,
+    connectionTimeout: positive('connectionTimeout', options.connectionTimeout, 3_000),
+    requestTimeout: positive('requestTimeout', options.requestTimeout, 30_000),
+    startTimeout: positive('startTimeout', options.startTimeout, 10_000),
+    readTimeout: positive('readTimeout', options.readTimeout, 15_000),
+    topicFor,
+    deadLetterTopicFor,
+    autoCreateTopics: options.autoCreateTopics ?? true,
+    topics: {
+      numPartitions: Math.floor(positive('topics.numPartitions', topics.numPartitions, 3)),
+      replicationFactor,
+      configEntries: { ...(topics.configEntries ?? {}) },
+      deadLetterPartitions: Math.floor(positive('topics.deadLetterPartitions', topics.deadLetterPartitions, 1)),
+    },
+    consumer: {
+      sessionTimeout,
+      rebalanceTimeout,
+      heartbeatInterval,
+      maxWaitTimeInMs: positive('consumer.maxWaitTimeInMs', consumer.maxWaitTimeInMs, 1_000, 0),
+      metadataMaxAge: positive('consumer.metadataMaxAge', consumer.metadataMaxAge, 300_000, 0),
+      maxBytesPerPartition: positive('consumer.maxBytesPerPartition', consumer.maxBytesPerPartition, 1024 * 1024),
+      partitionsConsumedConcurrently: Math.floor(
+        positive('consumer.partitionsConsumedConcurrently', consumer.partitionsConsumedConcurrently, 4),
+      ),
+      autoCommitInterval: positive('consumer.autoCommitInterval', consumer.autoCommitInterval, 1_000),
+      autoCommitThreshold: Math.floor(positive('consumer.autoCommitThreshold', consumer.autoCommitThreshold, 100)),
+      fromBeginning: consumer.fromBeginning ?? true,
+      joinTimeout: positive('consumer.joinTimeout', consumer.joinTimeout, rebalanceTimeout + 10_000),
+    },
+    producer: {
+      retry: producer.retry ?? { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      timeout: positive('producer.timeout', producer.timeout, 30_000),
+      compression: producer.compression,
+      metadataMaxAge: positive('producer.metadataMaxAge', producer.metadataMaxAge, 300_000, 0),
+    },
+    logger: options.logger ?? consoleLogger(),
+  };
+}
