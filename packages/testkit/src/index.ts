@@ -18,3 +18,19 @@ export {
 export type { TransportConformanceOptions, TransportTestContext } from './suites/transport.js';
 export { describeLockConformance, lockCases, runLockCase } from './suites/lock.js';
 export type { LockConformanceOptions, LockTestContext } from './suites/lock.js';
+export { ChaosError, type ChaosOptions } from './chaos/options.js';
+export { ChaosTransport, chaosTransport, shuffleAcrossKeys } from './chaos/chaos-transport.js';
+export { ChaosOutboxStore } from './chaos/chaos-outbox.js';
+export { ChaosInboxStore } from './chaos/chaos-inbox.js';
+export { chaosEventLog } from './chaos/chaos-event-log.js';
+export { HARNESS_DEFAULTS, applyHarnessOptions, type TestHarnessOptions } from './harness/options.js';
+export type { DrainOptions } from './harness/drain.js';
+export type {
+  AbsorbedDuplicate,
+  BusError,
+  ConsumedMessage,
+  DeadLetteredMessage,
+  FailedAttempt,
+  PublishedMessage,
+} from './harness/records.js';
+export { HARNESS_EVENT_LOG, TestHarness, createTestHarness, type EventRef } from './harness/test-harness.js';

@@ -32,6 +32,8 @@ export interface TransportTestContext {
   readonly quietMs: number;
   /** Whether redeliveries carry a higher `deliveryAttempt`. */
   readonly countsDeliveryAttempts: boolean;
+  /** Whether a `retry` of a keyed message holds back later messages of its key (checked when orderedByKey). */
+  readonly retryKeepsKeyOrder: boolean;
   /** Restarts the broker (and must leave it reachable again when it resolves). */
   readonly restart: (() => Promise<void>) | undefined;
 }
@@ -54,6 +56,12 @@ export interface TransportConformanceOptions {
   readonly quietMs?: number;
   /** Whether redeliveries carry a higher `deliveryAttempt`; default true. */
   readonly countsDeliveryAttempts?: boolean;
+  /**
+   * Whether a `retry` disposition of a keyed message holds back the later
+   * messages of its key until the redelivery (what `orderedByKey` promises);
+   * default true. Set false only for a transport that documents this gap.
+   */
+  readonly retryKeepsKeyOrder?: boolean;
 }
 
 type TransportCase = ConformanceCase<TransportTestContext>;
@@ -228,6 +236,35 @@ const ordering: TransportCase = {
   },
 };
 
+const retryKeepsOrder: TransportCase = {
+  name: "a 'retry' of a keyed message holds back the later messages of its key (when orderedByKey)",
+  async run(ctx) {
+    const name = ctx.eventName();
+    const key = `k-${uniqueSuffix()}`;
+    const sent = [0, 1, 2].map((index) => testWireMessage({ name, orderingKey: key, payload: { index } }));
+    const got = new Deliveries();
+    await ctx.transport.subscribe(
+      { group: ctx.group(), eventNames: [name] },
+      got.handler('member', (message, index) =>
+        message.headers['herald-id'] === sent[0]!.id && index === 0
+          ? { kind: 'retry', delayMs: 50, reason: 'testkit: transient' }
+          : ACK,
+      ),
+    );
+    expectAllOk(await ctx.transport.publish(sent), sent);
+    await waitFor(() => got.of(sent[0]!.id).length >= 2 && got.distinctIds().size === 3, {
+      timeoutMs: ctx.timeoutMs,
+      describe: () => `deliveries so far: ${got.items.length}`,
+    });
+    await sleep(ctx.quietMs);
+    const order = got.items.map((item) => sent.findIndex((message) => message.id === item.id));
+    expect(order.filter((index) => index === 0), 'the first message was redelivered once').toHaveLength(2);
+    if (ctx.capabilities.orderedByKey && ctx.retryKeepsKeyOrder) {
+      expect(order, 'later messages of the key overtook the retried one').toEqual([0, 0, 1, 2]);
+    }
+  },
+};
+
 const consumerGroups: TransportCase = {
   name: 'members of one group share the messages (each once); another group gets all of them',
   async run(ctx) {
@@ -361,6 +398,7 @@ export const transportCases: readonly ConformanceCase<TransportTestContext>[] = 
   retry,
   deadLetter,
   ordering,
+  retryKeepsOrder,
   consumerGroups,
   malformed,
   stop,
@@ -394,6 +432,7 @@ export async function runTransportCase(
       timeoutMs: options.timeoutMs ?? 10_000,
       quietMs: options.quietMs ?? 300,
       countsDeliveryAttempts: options.countsDeliveryAttempts ?? true,
+      retryKeepsKeyOrder: options.retryKeepsKeyOrder ?? true,
       restart: options.restart,
     });
   } finally {

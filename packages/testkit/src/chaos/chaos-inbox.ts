@@ -1,0 +1,80 @@
+import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore, RecordQuery } from '@herald/core';
+import { ChaosError, type ChaosOptions } from './options.js';
+
+/**
+ * An {@link InboxStore} wrapper whose `complete` fails once per handling —
+ * after the handler ran, before its transaction commits — as if the process
+ * crashed there. The transaction rolls back and the message is handled again.
+ */
+export class ChaosInboxStore implements InboxStore {
+  readonly name: string;
+  readonly databaseName: string;
+  readonly transactional: boolean;
+  readonly durable: boolean;
+  /** The wrapped store. */
+  readonly inner: InboxStore;
+  readonly #options: ChaosOptions;
+  readonly #crashed = new Set<string>();
+
+  constructor(inner: InboxStore, options: ChaosOptions) {
+    this.inner = inner;
+    this.name = `chaos(${inner.name})`;
+    this.databaseName = inner.databaseName;
+    this.transactional = inner.transactional;
+    this.durable = inner.durable;
+    this.#options = options;
+  }
+
+  /** Handlings (`handler/messageId`) whose completion was made to fail. */
+  get crashedHandlings(): ReadonlySet<string> {
+    return this.#crashed;
+  }
+
+  transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T> {
+    return this.inner.transaction(work);
+  }
+
+  tryBegin(
+    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
+    tx?: unknown,
+  ): Promise<BeginResult> {
+    return this.inner.tryBegin(key, tx);
+  }
+
+  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+    const handling = `${key.handler}/${key.messageId}`;
+    if (this.#options.crashAfterHandler && !this.#crashed.has(handling)) {
+      this.#crashed.add(handling);
+      throw new ChaosError(`crashed after handler "${key.handler}" ran, before its inbox entry committed`);
+    }
+    return this.inner.complete(key, now, tx);
+  }
+
+  fail(failure: InboxFailure, now: Date): Promise<void> {
+    return this.inner.fail(failure, now);
+  }
+
+  isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
+    return this.inner.isKeyBlocked(handler, orderingKey);
+  }
+
+  claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]> {
+    return this.inner.claimDue(request);
+  }
+
+  deleteExpired(before: Date, limit: number): Promise<number> {
+    return this.inner.deleteExpired(before, limit);
+  }
+
+  list(query: RecordQuery & { handler?: string }): Promise<InboxRecord[]> {
+    return this.inner.list(query);
+  }
+
+  requeue(keys: readonly InboxKey[], now: Date): Promise<number> {
+    return this.inner.requeue(keys, now);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}

@@ -1,0 +1,222 @@
+import {
+  type DistributedLock,
+  type InboxStore,
+  InProcessBroker,
+  InProcessTransport,
+  MemoryDatabase,
+  MemoryInboxStore,
+  MemoryLock,
+  MemoryOutboxStore,
+  type OutboxStore,
+  type Transport,
+  type WireMessage,
+} from '@herald/core';
+import { describe, expect, it } from 'vitest';
+import {
+  type ConformanceCase,
+  inboxStoreCases,
+  lockCases,
+  outboxStoreCases,
+  runInboxStoreCase,
+  runLockCase,
+  runOutboxStoreCase,
+  runTransportCase,
+  transportCases,
+} from '../src/index.js';
+
+/**
+ * Each test wraps a correct in-memory adapter in a deliberately broken one
+ * and proves that the conformance case guarding that behaviour rejects —
+ * and that the same case passes on the unbroken adapter, so the failure is
+ * caused by the defect and nothing else.
+ */
+
+function caseNamed<C>(cases: readonly ConformanceCase<C>[], fragment: string): ConformanceCase<C> {
+  const found = cases.find((testCase) => testCase.name.includes(fragment));
+  if (!found) throw new Error(`No case matches "${fragment}"`);
+  return found;
+}
+
+/** The inner object with some members replaced (methods keep their own `this`). */
+function override<T extends object>(inner: T, overrides: Partial<T>): T {
+  return new Proxy(inner, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof T];
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function memoryOutbox(broken: (store: MemoryOutboxStore, database: MemoryDatabase) => OutboxStore) {
+  return async () => {
+    const database = new MemoryDatabase();
+    const store = new MemoryOutboxStore({ database });
+    return { store: broken(store, database), transaction: <T>(work: (tx: unknown) => Promise<T>) => database.transaction(work) };
+  };
+}
+
+describe('the outbox suite catches broken stores', () => {
+  const correct = memoryOutbox((store) => store);
+
+  it('a store whose claim ignores leases fails the lease and concurrency cases', async () => {
+    const leaseless = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claim(request) {
+          const records = await store.claim(request);
+          await store.release(records.map((record) => record.message.id));
+          return records;
+        },
+      }),
+    );
+    for (const fragment of ['not claimed again until its lease expires', 'concurrent claims never return']) {
+      const testCase = caseNamed(outboxStoreCases, fragment);
+      await expect(runOutboxStoreCase(testCase, leaseless)).rejects.toThrow();
+      await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+    }
+  });
+
+  it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
+    const eager = memoryOutbox((store) => override<OutboxStore>(store, { add: (messages) => store.add(messages) }));
+    const testCase = caseNamed(outboxStoreCases, 'rolls back leaves nothing behind');
+    await expect(runOutboxStoreCase(testCase, eager)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store that ignores ordering keys fails the per-key order case', async () => {
+    const unordered = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        add: (messages, tx) =>
+          store.add(
+            messages.map(({ message, bucket }) => {
+              const { orderingKey: _dropped, ...rest } = message;
+              return { message: rest as WireMessage, bucket };
+            }),
+            tx,
+          ),
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'blocks later records of its ordering key');
+    await expect(runOutboxStoreCase(testCase, unordered)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+});
+
+describe('the inbox suite catches broken stores', () => {
+  const correct = async () => ({ store: new MemoryInboxStore() as InboxStore });
+
+  it("a store whose tryBegin always answers 'begun' fails the dedup and concurrency cases", async () => {
+    const forgetful = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          async tryBegin(key, tx) {
+            await store.tryBegin(key, tx);
+            return 'begun';
+          },
+        }),
+      };
+    };
+    for (const fragment of ["'duplicate' once the handling completed", 'exactly one begins', "answers 'busy'"]) {
+      const testCase = caseNamed(inboxStoreCases, fragment);
+      await expect(runInboxStoreCase(testCase, forgetful)).rejects.toThrow();
+      await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+    }
+  });
+
+  it('a store whose claimDue ignores leases fails the claimDue case', async () => {
+    const leaseless = async () => {
+      const store = new MemoryInboxStore();
+      return { store: override<InboxStore>(store, { claimDue: (request) => store.claimDue({ ...request, leaseMs: 0 }) }) };
+    };
+    const testCase = caseNamed(inboxStoreCases, 'respects limit and leases');
+    await expect(runInboxStoreCase(testCase, leaseless)).rejects.toThrow();
+    await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+});
+
+describe('the transport suite catches broken transports', () => {
+  const fast = { timeoutMs: 1_000, quietMs: 100 };
+
+  function inProcess(broken: (transport: InProcessTransport) => Transport) {
+    const broker = new InProcessBroker();
+    return { ...fast, create: async () => broken(new InProcessTransport({ broker })) };
+  }
+
+  it('a transport that silently drops every 10th message fails the batch case', async () => {
+    const lossy = inProcess((transport) => {
+      let count = 0;
+      return override<Transport>(transport, {
+        async publish(messages) {
+          const kept = messages.filter(() => ++count % 10 !== 0);
+          await transport.publish(kept);
+          return messages.map((message) => ({ id: message.id, ok: true as const }));
+        },
+      });
+    });
+    const testCase = caseNamed(transportCases, 'a batch of 500');
+    await expect(runTransportCase(testCase, lossy)).rejects.toThrow(/never delivered/);
+    await expect(runTransportCase(testCase, inProcess((t) => t))).resolves.toBeUndefined();
+  });
+
+  it('a transport that reorders a key while claiming orderedByKey fails the ordering case', async () => {
+    const shuffling = inProcess((transport) =>
+      override<Transport>(transport, {
+        async publish(messages) {
+          const outcomes = await transport.publish([...messages].reverse());
+          return [...outcomes].reverse();
+        },
+      }),
+    );
+    const testCase = caseNamed(transportCases, 'in publish order');
+    await expect(runTransportCase(testCase, shuffling)).rejects.toThrow(/order of key/);
+    await expect(runTransportCase(testCase, inProcess((t) => t))).resolves.toBeUndefined();
+  });
+
+  it('a transport that changes headers fails the round-trip case', async () => {
+    const lossyHeaders = inProcess((transport) =>
+      override<Transport>(transport, {
+        publish: (messages) =>
+          transport.publish(messages.map((message) => ({ ...message, headers: { ...message.headers, 'x-note': 'changed' } }))),
+      }),
+    );
+    const testCase = caseNamed(transportCases, 'exactly the headers and body bytes');
+    await expect(runTransportCase(testCase, lossyHeaders)).rejects.toThrow();
+  });
+});
+
+describe('the lock suite catches broken locks', () => {
+  const correct = () => {
+    const lock = new MemoryLock();
+    return { create: async () => lock as DistributedLock, shortTtlMs: 100 };
+  };
+
+  it('a lock that never excludes fails the exclusivity and race cases', async () => {
+    const lock = new MemoryLock();
+    let next = 0;
+    const permissive = override<DistributedLock>(lock, {
+      async acquire(key, ttlMs) {
+        const lease = await lock.acquire(`${key}#${++next}`, ttlMs);
+        return lease && { ...lease, key, extend: lease.extend, release: lease.release };
+      },
+    });
+    for (const fragment of ['cannot be acquired again', 'exactly one wins']) {
+      const testCase = caseNamed(lockCases, fragment);
+      await expect(runLockCase(testCase, { create: async () => permissive, shortTtlMs: 100 })).rejects.toThrow();
+      await expect(runLockCase(testCase, correct())).resolves.toBeUndefined();
+    }
+  });
+
+  it('a lock whose fencing token does not increase fails the fencing case', async () => {
+    const lock = new MemoryLock();
+    const constant = override<DistributedLock>(lock, {
+      async acquire(key, ttlMs) {
+        const lease = await lock.acquire(key, ttlMs);
+        return lease && { key, fencingToken: 1n, expiresAt: lease.expiresAt, extend: lease.extend, release: lease.release };
+      },
+    });
+    const testCase = caseNamed(lockCases, 'fencing tokens strictly increase');
+    await expect(runLockCase(testCase, { create: async () => constant, shortTtlMs: 100 })).rejects.toThrow();
+    await expect(runLockCase(testCase, correct())).resolves.toBeUndefined();
+  });
+});
