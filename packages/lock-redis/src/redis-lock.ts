@@ -172,7 +172,9 @@ class RedisLease implements LockLease {
       this.#expiresAt = extended.expiration;
       return true;
     } catch (error) {
-      if (error instanceof DeadlineExceeded) {
+      if (error instanceof DeadlineExceeded && this.#expiresAt <= Date.now()) {
+        // No answer before the lease ran out: it is lost. Should the
+        // extension still land, give the key back instead of blocking others.
         this.#over = true;
         attempt.then(
           (late) => late.release().catch(() => undefined),
@@ -184,6 +186,7 @@ class RedisLease implements LockLease {
         this.#over = true;
         return false;
       }
+      // Redis did not say no, it failed to answer: the caller decides (core's LeaseKeeper stops).
       throw new RedisLockError(`Could not extend "${this.key}": ${describe(error)}`, { cause: error });
     }
   }
