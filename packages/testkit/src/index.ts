@@ -1,30 +1,10 @@
-export type { ConformanceCase } from './suites/case.js';
-export { testWireMessage, outboxEntry, uniqueEventName, payloadOfTestMessage } from './suites/messages.js';
-export type { TestMessageOptions } from './suites/messages.js';
-export {
-  describeOutboxStoreConformance,
-  outboxStoreCases,
-  runOutboxStoreCase,
-} from './suites/outbox-store.js';
-export type { OutboxStoreConformanceOptions, OutboxStoreFixture } from './suites/outbox-store.js';
-export { describeInboxStoreConformance, inboxStoreCases, runInboxStoreCase } from './suites/inbox-store.js';
-export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
-export {
-  describeTransportConformance,
-  runTransportCase,
-  transportCases,
-  transportRestartCase,
-} from './suites/transport.js';
-export type { TransportConformanceOptions, TransportTestContext } from './suites/transport.js';
-export { describeLockConformance, lockCases, runLockCase } from './suites/lock.js';
-export type { LockConformanceOptions, LockTestContext } from './suites/lock.js';
-export { ChaosError, type ChaosOptions } from './chaos/options.js';
-export { ChaosTransport, chaosTransport, shuffleAcrossKeys } from './chaos/chaos-transport.js';
-export { ChaosOutboxStore } from './chaos/chaos-outbox.js';
-export { ChaosInboxStore } from './chaos/chaos-inbox.js';
 export { chaosEventLog } from './chaos/chaos-event-log.js';
-export { HARNESS_DEFAULTS, applyHarnessOptions, type TestHarnessOptions } from './harness/options.js';
+export { ChaosInboxStore } from './chaos/chaos-inbox.js';
+export { ChaosOutboxStore } from './chaos/chaos-outbox.js';
+export { ChaosTransport, chaosTransport, shuffleAcrossKeys } from './chaos/chaos-transport.js';
+export { ChaosError, type ChaosOptions } from './chaos/options.js';
 export type { DrainOptions } from './harness/drain.js';
+export { applyHarnessOptions, HARNESS_DEFAULTS, type TestHarnessOptions } from './harness/options.js';
 export type {
   AbsorbedDuplicate,
   BusError,
@@ -33,4 +13,24 @@ export type {
   FailedAttempt,
   PublishedMessage,
 } from './harness/records.js';
-export { HARNESS_EVENT_LOG, TestHarness, createTestHarness, type EventRef } from './harness/test-harness.js';
+export { createTestHarness, type EventRef, HARNESS_EVENT_LOG, TestHarness } from './harness/test-harness.js';
+export type { ConformanceCase } from './suites/case.js';
+export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
+export { describeInboxStoreConformance, inboxStoreCases, runInboxStoreCase } from './suites/inbox-store.js';
+export type { LockConformanceOptions, LockTestContext } from './suites/lock.js';
+export { describeLockConformance, lockCases, runLockCase } from './suites/lock.js';
+export type { TestMessageOptions } from './suites/messages.js';
+export { outboxEntry, payloadOfTestMessage, testWireMessage, uniqueEventName } from './suites/messages.js';
+export type { OutboxStoreConformanceOptions, OutboxStoreFixture } from './suites/outbox-store.js';
+export {
+  describeOutboxStoreConformance,
+  outboxStoreCases,
+  runOutboxStoreCase,
+} from './suites/outbox-store.js';
+export type { TransportConformanceOptions, TransportTestContext } from './suites/transport.js';
+export {
+  describeTransportConformance,
+  runTransportCase,
+  transportCases,
+  transportRestartCase,
+} from './suites/transport.js';

@@ -52,7 +52,10 @@ function memoryOutbox(broken: (store: MemoryOutboxStore, database: MemoryDatabas
   return async () => {
     const database = new MemoryDatabase();
     const store = new MemoryOutboxStore({ database });
-    return { store: broken(store, database), transaction: <T>(work: (tx: unknown) => Promise<T>) => database.transaction(work) };
+    return {
+      store: broken(store, database),
+      transaction: <T>(work: (tx: unknown) => Promise<T>) => database.transaction(work),
+    };
   };
 }
 
@@ -77,7 +80,9 @@ describe('the outbox suite catches broken stores', () => {
   });
 
   it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
-    const eager = memoryOutbox((store) => override<OutboxStore>(store, { add: (messages) => store.add(messages) }));
+    const eager = memoryOutbox((store) =>
+      override<OutboxStore>(store, { add: (messages) => store.add(messages) }),
+    );
     const testCase = caseNamed(outboxStoreCases, 'rolls back leaves nothing behind');
     await expect(runOutboxStoreCase(testCase, eager)).rejects.toThrow();
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
@@ -117,7 +122,11 @@ describe('the inbox suite catches broken stores', () => {
         }),
       };
     };
-    for (const fragment of ["'duplicate' once the handling completed", 'exactly one begins', "answers 'busy'"]) {
+    for (const fragment of [
+      "'duplicate' once the handling completed",
+      'exactly one begins',
+      "answers 'busy'",
+    ]) {
       const testCase = caseNamed(inboxStoreCases, fragment);
       await expect(runInboxStoreCase(testCase, forgetful)).rejects.toThrow();
       await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
@@ -127,7 +136,11 @@ describe('the inbox suite catches broken stores', () => {
   it('a store whose claimDue ignores leases fails the claimDue case', async () => {
     const leaseless = async () => {
       const store = new MemoryInboxStore();
-      return { store: override<InboxStore>(store, { claimDue: (request) => store.claimDue({ ...request, leaseMs: 0 }) }) };
+      return {
+        store: override<InboxStore>(store, {
+          claimDue: (request) => store.claimDue({ ...request, leaseMs: 0 }),
+        }),
+      };
     };
     const testCase = caseNamed(inboxStoreCases, 'respects limit and leases');
     await expect(runInboxStoreCase(testCase, leaseless)).rejects.toThrow();
@@ -156,7 +169,12 @@ describe('the transport suite catches broken transports', () => {
     });
     const testCase = caseNamed(transportCases, 'a batch of 500');
     await expect(runTransportCase(testCase, lossy)).rejects.toThrow(/never delivered/);
-    await expect(runTransportCase(testCase, inProcess((t) => t))).resolves.toBeUndefined();
+    await expect(
+      runTransportCase(
+        testCase,
+        inProcess((t) => t),
+      ),
+    ).resolves.toBeUndefined();
   });
 
   it('a transport that reorders a key while claiming orderedByKey fails the ordering case', async () => {
@@ -170,14 +188,21 @@ describe('the transport suite catches broken transports', () => {
     );
     const testCase = caseNamed(transportCases, 'in publish order');
     await expect(runTransportCase(testCase, shuffling)).rejects.toThrow(/order of key/);
-    await expect(runTransportCase(testCase, inProcess((t) => t))).resolves.toBeUndefined();
+    await expect(
+      runTransportCase(
+        testCase,
+        inProcess((t) => t),
+      ),
+    ).resolves.toBeUndefined();
   });
 
   it('a transport that changes headers fails the round-trip case', async () => {
     const lossyHeaders = inProcess((transport) =>
       override<Transport>(transport, {
         publish: (messages) =>
-          transport.publish(messages.map((message) => ({ ...message, headers: { ...message.headers, 'x-note': 'changed' } }))),
+          transport.publish(
+            messages.map((message) => ({ ...message, headers: { ...message.headers, 'x-note': 'changed' } })),
+          ),
       }),
     );
     const testCase = caseNamed(transportCases, 'exactly the headers and body bytes');
@@ -202,7 +227,9 @@ describe('the lock suite catches broken locks', () => {
     });
     for (const fragment of ['cannot be acquired again', 'exactly one wins']) {
       const testCase = caseNamed(lockCases, fragment);
-      await expect(runLockCase(testCase, { create: async () => permissive, shortTtlMs: 100 })).rejects.toThrow();
+      await expect(
+        runLockCase(testCase, { create: async () => permissive, shortTtlMs: 100 }),
+      ).rejects.toThrow();
       await expect(runLockCase(testCase, correct())).resolves.toBeUndefined();
     }
   });
@@ -212,7 +239,15 @@ describe('the lock suite catches broken locks', () => {
     const constant = override<DistributedLock>(lock, {
       async acquire(key, ttlMs) {
         const lease = await lock.acquire(key, ttlMs);
-        return lease && { key, fencingToken: 1n, expiresAt: lease.expiresAt, extend: lease.extend, release: lease.release };
+        return (
+          lease && {
+            key,
+            fencingToken: 1n,
+            expiresAt: lease.expiresAt,
+            extend: lease.extend,
+            release: lease.release,
+          }
+        );
       },
     });
     const testCase = caseNamed(lockCases, 'fencing tokens strictly increase');

@@ -17,8 +17,8 @@ import {
   testWireMessage,
 } from '../src/index.js';
 import { seededRandom } from '../src/internal/random.js';
-import { Deliveries } from '../src/suites/deliveries.js';
 import { waitFor } from '../src/internal/wait.js';
+import { Deliveries } from '../src/suites/deliveries.js';
 
 function keyed(count: number): WireMessage[] {
   return Array.from({ length: count }, (_, index) =>
@@ -73,7 +73,9 @@ describe('ChaosTransport', () => {
   });
 
   it('duplicateDeliveries delivers every acknowledged message once more, after the original was handled', async () => {
-    const chaos = new ChaosTransport(new InProcessTransport({ broker: new InProcessBroker() }), { duplicateDeliveries: true });
+    const chaos = new ChaosTransport(new InProcessTransport({ broker: new InProcessBroker() }), {
+      duplicateDeliveries: true,
+    });
     await chaos.start();
     const got = new Deliveries();
     let running = 0;
@@ -122,7 +124,10 @@ describe('ChaosOutboxStore', () => {
   });
 
   it('with crashRate 0 never fails, and picks the same records for the same seed', async () => {
-    const never = new ChaosOutboxStore(new MemoryOutboxStore(), { crashBetweenPublishAndMark: true, crashRate: 0 });
+    const never = new ChaosOutboxStore(new MemoryOutboxStore(), {
+      crashBetweenPublishAndMark: true,
+      crashRate: 0,
+    });
     await expect(never.markPublished([testWireMessage().id], new Date())).resolves.toBeUndefined();
 
     const ids = Array.from({ length: 40 }, () => testWireMessage().id);

@@ -1,6 +1,6 @@
-import { type MemoryTransaction, createIntegrationEventBus, silentLogger } from '@herald/core';
+import { createIntegrationEventBus, type MemoryTransaction, silentLogger } from '@herald/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChaosOptions, ChaosError, type TestHarness, createTestHarness } from '../src/index.js';
+import { ChaosError, type ChaosOptions, createTestHarness, type TestHarness } from '../src/index.js';
 
 class PaymentRequested {
   static readonly eventName = 'payments.payment-requested';
@@ -72,7 +72,9 @@ describe('chaos mode', () => {
     expect(ledger.every((row) => row.applied === 1)).toBe(true);
     expect(emails).toHaveLength(COUNT);
     expect(harness.consumedOf(PaymentRequested, (_p, m) => m.handler === 'book-payment')).toHaveLength(COUNT);
-    expect(harness.consumedOf(PaymentRequested, (_p, m) => m.handler === 'email-receipt')).toHaveLength(COUNT);
+    expect(harness.consumedOf(PaymentRequested, (_p, m) => m.handler === 'email-receipt')).toHaveLength(
+      COUNT,
+    );
     // The faults really happened: handlers ran more often than there were events.
     expect(runs).toBeGreaterThan(COUNT);
     expect(harness.duplicates.length).toBeGreaterThan(0);
@@ -127,7 +129,9 @@ describe('chaos mode', () => {
       },
       { name: 'per-customer' },
     );
-    harness = await createTestHarness(builder, { chaos: { reorderKeys: true, duplicateDeliveries: true, seed: 9 } });
+    harness = await createTestHarness(builder, {
+      chaos: { reorderKeys: true, duplicateDeliveries: true, seed: 9 },
+    });
     const payments = await publishPayments(harness);
     await harness.drain();
 

@@ -1,13 +1,13 @@
 import {
   ConfigurationError,
-  InProcessTransport,
-  MemoryTransaction,
   createIntegrationEventBus,
+  InProcessTransport,
+  type MemoryTransaction,
   memoryEventLog,
   silentLogger,
 } from '@herald/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TestHarness, chaosEventLog, createTestHarness } from '../src/index.js';
+import { chaosEventLog, createTestHarness, type TestHarness } from '../src/index.js';
 
 class OrderPlaced {
   static readonly eventName = 'ordering.order-placed';
@@ -44,10 +44,15 @@ describe('createTestHarness with one service', () => {
     expect(harness.wasPublished(OrderPlaced, (order) => order.orderId === 'o-1')).toBe(true);
     expect(harness.wasPublished(OrderPlaced, (order) => order.orderId === 'nope')).toBe(false);
     expect(harness.wasPublished('ordering.order-placed')).toBe(true);
-    expect(harness.published.every((message) => message.source === 'outbox' && message.service === 'ordering')).toBe(true);
-    expect(harness.wasConsumed(OrderPlaced, (order, record) => order.total === 20 && record.handler === 'count-orders')).toBe(
-      true,
-    );
+    expect(
+      harness.published.every((message) => message.source === 'outbox' && message.service === 'ordering'),
+    ).toBe(true);
+    expect(
+      harness.wasConsumed(
+        OrderPlaced,
+        (order, record) => order.total === 20 && record.handler === 'count-orders',
+      ),
+    ).toBe(true);
     expect(harness.consumedOf(OrderPlaced)).toHaveLength(2);
     expect(harness.deadLettered).toEqual([]);
   });
@@ -90,7 +95,11 @@ describe('createTestHarness with one service', () => {
     expect(harness.wasConsumed(OrderPlaced)).toBe(false);
     expect(harness.failures.length).toBeGreaterThanOrEqual(3);
     expect(harness.deadLettered).toHaveLength(1);
-    expect(harness.deadLettered[0]).toMatchObject({ stage: 'handle', handler: 'charge', service: 'ordering' });
+    expect(harness.deadLettered[0]).toMatchObject({
+      stage: 'handle',
+      handler: 'charge',
+      service: 'ordering',
+    });
     expect(harness.deadLettered[0]!.reason).toContain('payment provider down');
   });
 
@@ -137,9 +146,12 @@ describe('createTestHarness with several services', () => {
     const issued = harness.publishedOf(InvoiceIssued);
     expect(issued.map((message) => message.service)).toEqual(['billing']);
     expect(issued[0]!.envelope?.causationId).toBe(placed[0]!.messageId);
-    expect(harness.wasConsumed(InvoiceIssued, (event, record) => event.orderId === 'o-7' && record.service === 'ordering')).toBe(
-      true,
-    );
+    expect(
+      harness.wasConsumed(
+        InvoiceIssued,
+        (event, record) => event.orderId === 'o-7' && record.service === 'ordering',
+      ),
+    ).toBe(true);
     expect(harness.database('billing').get('invoices', 'o-7')).toEqual({ total: 70 });
     expect(harness.database('ordering').get('invoices', 'o-7')).toBeUndefined();
   });
@@ -148,18 +160,26 @@ describe('createTestHarness with several services', () => {
 describe('createTestHarness with user-supplied adapters', () => {
   it("keeps a builder's own transport, and refuses delivery chaos it cannot reach", async () => {
     const own = new InProcessTransport();
-    const plain = service('own-transport').useTransport(own).handle(OrderPlaced, () => undefined, { name: 'noop' });
+    const plain = service('own-transport')
+      .useTransport(own)
+      .handle(OrderPlaced, () => undefined, { name: 'noop' });
     harness = await createTestHarness(plain);
     expect(harness.bus.transport).toBe(own);
     await harness.stop();
 
     const chaotic = service('own-transport-chaos').useTransport(new InProcessTransport());
-    await expect(createTestHarness(chaotic, { chaos: { duplicateDeliveries: true } })).rejects.toThrow(ConfigurationError);
+    await expect(createTestHarness(chaotic, { chaos: { duplicateDeliveries: true } })).rejects.toThrow(
+      ConfigurationError,
+    );
   });
 
   it('refuses store chaos on an unwrapped own event log, and accepts it wrapped with chaosEventLog', async () => {
-    const unwrapped = service('own-log').useEventLog(memoryEventLog()).handle(OrderPlaced, () => undefined, { name: 'noop' });
-    await expect(createTestHarness(unwrapped, { chaos: { crashAfterHandler: true } })).rejects.toThrow(/chaosEventLog/);
+    const unwrapped = service('own-log')
+      .useEventLog(memoryEventLog())
+      .handle(OrderPlaced, () => undefined, { name: 'noop' });
+    await expect(createTestHarness(unwrapped, { chaos: { crashAfterHandler: true } })).rejects.toThrow(
+      /chaosEventLog/,
+    );
 
     const log = memoryEventLog();
     let runs = 0;

@@ -22,7 +22,7 @@ describeTransportConformance({
 it('known core gap: the in-process broker lets later messages of a key overtake a retried one', async () => {
   // When core fixes this, this test fails: then drop `retryKeepsKeyOrder: false` above and this test.
   const strict = transportCases.find((testCase) => testCase.name.includes('holds back the later messages'))!;
-  await expect(runTransportCase(strict, { create: async () => new InProcessTransport({ broker }) })).rejects.toThrow(
-    /overtook the retried one/,
-  );
+  await expect(
+    runTransportCase(strict, { create: async () => new InProcessTransport({ broker }) }),
+  ).rejects.toThrow(/overtook the retried one/);
 });

@@ -12,8 +12,12 @@ import type { ChaosOptions } from './options.js';
 export function chaosEventLog(log: EventLog, options: ChaosOptions): EventLog {
   return {
     ...(log.outbox
-      ? { outbox: options.crashBetweenPublishAndMark ? new ChaosOutboxStore(log.outbox, options) : log.outbox }
+      ? {
+          outbox: options.crashBetweenPublishAndMark ? new ChaosOutboxStore(log.outbox, options) : log.outbox,
+        }
       : {}),
-    ...(log.inbox ? { inbox: options.crashAfterHandler ? new ChaosInboxStore(log.inbox, options) : log.inbox } : {}),
+    ...(log.inbox
+      ? { inbox: options.crashAfterHandler ? new ChaosInboxStore(log.inbox, options) : log.inbox }
+      : {}),
   };
 }

@@ -1,4 +1,11 @@
-import type { ClaimRequest, OutboxFailure, OutboxRecord, OutboxStore, RecordQuery, WireMessage } from '@herald/core';
+import type {
+  ClaimRequest,
+  OutboxFailure,
+  OutboxRecord,
+  OutboxStore,
+  RecordQuery,
+  WireMessage,
+} from '@herald/core';
 import { stableChance } from '../internal/random.js';
 import { ChaosError, type ChaosOptions } from './options.js';
 

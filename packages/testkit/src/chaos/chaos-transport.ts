@@ -6,8 +6,8 @@ import {
   type SubscriptionHandle,
   type Transport,
   type TransportCapabilities,
-  type WireMessage,
   WireHeaders,
+  type WireMessage,
 } from '@herald/core';
 import { seededRandom } from '../internal/random.js';
 import type { ChaosOptions } from './options.js';
@@ -50,12 +50,15 @@ export function shuffleAcrossKeys(messages: readonly WireMessage[], random: () =
  * the messages of different ordering keys within each published batch.
  */
 export class ChaosTransport implements Transport {
+  /** `chaos(<inner name>)`. */
   readonly name: string;
+  /** The wrapped transport's capabilities (the faults stay within them). */
   readonly capabilities: TransportCapabilities;
   /** The wrapped transport. */
   readonly inner: Transport;
   /** Deliveries repeated so far (one per acknowledged message and group). */
   duplicatedDeliveries = 0;
+  /** The wrapped transport's dead letters (present when it has them). */
   readonly readDeadLetters?: (group: string, limit: number) => Promise<DeadLetter[]>;
   readonly #options: ChaosOptions;
   readonly #random: () => number;
@@ -85,7 +88,11 @@ export class ChaosTransport implements Transport {
     const byId = new Map(outcomes.map((outcome) => [outcome.id, outcome]));
     return messages.map(
       (message) =>
-        byId.get(message.id) ?? { id: message.id, ok: false, error: new Error('The transport returned no outcome') },
+        byId.get(message.id) ?? {
+          id: message.id,
+          ok: false,
+          error: new Error('The transport returned no outcome'),
+        },
     );
   }
 

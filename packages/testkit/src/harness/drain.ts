@@ -56,7 +56,8 @@ export async function drainAll(
   let reason = 'the buses were still busy';
   while (quietRounds < 2) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new Error(`The harness did not become idle within ${options.timeoutMs} ms: ${reason}`);
+    if (remaining <= 0)
+      throw new Error(`The harness did not become idle within ${options.timeoutMs} ms: ${reason}`);
     await Promise.all(buses.map((bus) => bus.drain({ timeoutMs: remaining })));
     await within(
       Promise.all(brokers.map((broker) => broker.whenIdle())),

@@ -1,10 +1,10 @@
 import {
+  defaultOptions,
   type HeraldOptions,
   type InProcessBroker,
   type IntegrationEventBusBuilder,
   type Logger,
   type Serializer,
-  defaultOptions,
 } from '@herald/core';
 import type { ChaosOptions } from '../chaos/options.js';
 
@@ -44,7 +44,10 @@ export const HARNESS_DEFAULTS: Readonly<Partial<HeraldOptions>> = Object.freeze(
  * caller's `overrides`. Keeps `minimumRetryInterval` above the local retry
  * budget, which core validates.
  */
-export function applyHarnessOptions(builder: IntegrationEventBusBuilder, overrides: Partial<HeraldOptions> = {}): void {
+export function applyHarnessOptions(
+  builder: IntegrationEventBusBuilder,
+  overrides: Partial<HeraldOptions> = {},
+): void {
   const coreDefaults = defaultOptions();
   builder.configure((options) => {
     const target = options as unknown as Record<string, unknown>;
@@ -58,7 +61,11 @@ export function applyHarnessOptions(builder: IntegrationEventBusBuilder, overrid
     }
     Object.assign(options, overrides);
     const budget = options.localRetryTimes * options.localFailedRetryInterval;
-    if (changedMinimum && overrides.minimumRetryInterval === undefined && options.minimumRetryInterval <= budget) {
+    if (
+      changedMinimum &&
+      overrides.minimumRetryInterval === undefined &&
+      options.minimumRetryInterval <= budget
+    ) {
       options.minimumRetryInterval = budget + 100;
     }
   });

@@ -1,9 +1,9 @@
 import {
   type Envelope,
+  fromWire,
   type IntegrationEventBusBuilder,
   JsonSerializer,
   type Serializer,
-  fromWire,
 } from '@herald/core';
 import type {
   AbsorbedDuplicate,

@@ -1,14 +1,14 @@
 import {
   ConfigurationError,
   type EventType,
+  eventNameOf,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
   type IntegrationEventBusBuilder,
   MemoryDatabase,
-  type Transport,
-  eventNameOf,
   memoryEventLog,
+  type Transport,
 } from '@herald/core';
 import { chaosEventLog } from '../chaos/chaos-event-log.js';
 import { ChaosInboxStore } from '../chaos/chaos-inbox.js';
@@ -16,7 +16,8 @@ import { ChaosOutboxStore } from '../chaos/chaos-outbox.js';
 import { ChaosTransport } from '../chaos/chaos-transport.js';
 import { type ChaosOptions, wantsTransportChaos } from '../chaos/options.js';
 import { type DrainOptions, drainAll } from './drain.js';
-import { type TestHarnessOptions, applyHarnessOptions } from './options.js';
+import { applyHarnessOptions, type TestHarnessOptions } from './options.js';
+import { HarnessRecorder } from './recorder.js';
 import type {
   AbsorbedDuplicate,
   BusError,
@@ -25,7 +26,6 @@ import type {
   FailedAttempt,
   PublishedMessage,
 } from './records.js';
-import { HarnessRecorder } from './recorder.js';
 
 /** Name of the in-memory event log the harness adds to every builder. */
 export const HARNESS_EVENT_LOG = 'testkit';
@@ -137,7 +137,10 @@ export class TestHarness {
   }
 
   /** Published messages of an event, optionally filtered by payload. */
-  publishedOf<T>(event: EventRef<T>, predicate?: (payload: T, message: PublishedMessage<T>) => boolean): PublishedMessage<T>[] {
+  publishedOf<T>(
+    event: EventRef<T>,
+    predicate?: (payload: T, message: PublishedMessage<T>) => boolean,
+  ): PublishedMessage<T>[] {
     const name = nameOf(event);
     return (this.#recorder.published as PublishedMessage<T>[]).filter(
       (message) => message.eventName === name && (!predicate || predicate(message.payload, message)),
@@ -145,7 +148,10 @@ export class TestHarness {
   }
 
   /** Handlings of an event, optionally filtered by payload (and handler, service… through the record). */
-  consumedOf<T>(event: EventRef<T>, predicate?: (payload: T, message: ConsumedMessage<T>) => boolean): ConsumedMessage<T>[] {
+  consumedOf<T>(
+    event: EventRef<T>,
+    predicate?: (payload: T, message: ConsumedMessage<T>) => boolean,
+  ): ConsumedMessage<T>[] {
     const name = nameOf(event);
     return (this.#recorder.consumed as ConsumedMessage<T>[]).filter(
       (message) => message.eventName === name && (!predicate || predicate(message.payload, message)),
@@ -153,12 +159,18 @@ export class TestHarness {
   }
 
   /** True when a matching message was sent through a transport. Call after `drain()`. */
-  wasPublished<T>(event: EventRef<T>, predicate?: (payload: T, message: PublishedMessage<T>) => boolean): boolean {
+  wasPublished<T>(
+    event: EventRef<T>,
+    predicate?: (payload: T, message: PublishedMessage<T>) => boolean,
+  ): boolean {
     return this.publishedOf(event, predicate).length > 0;
   }
 
   /** True when a handler finished a matching message. Call after `drain()`. */
-  wasConsumed<T>(event: EventRef<T>, predicate?: (payload: T, message: ConsumedMessage<T>) => boolean): boolean {
+  wasConsumed<T>(
+    event: EventRef<T>,
+    predicate?: (payload: T, message: ConsumedMessage<T>) => boolean,
+  ): boolean {
     return this.consumedOf(event, predicate).length > 0;
   }
 

@@ -1,4 +1,4 @@
-import { type WireMessage, WireHeaders } from '@herald/core';
+import { WireHeaders, type WireMessage } from '@herald/core';
 import { expect } from 'vitest';
 
 /** Bytes as a plain array, so vitest prints a readable diff. */

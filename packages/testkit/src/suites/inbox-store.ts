@@ -3,7 +3,7 @@ import { uuidv7 } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { sleep } from '../internal/wait.js';
-import { RollbackSignal, expectSameMessage } from './assertions.js';
+import { expectSameMessage, RollbackSignal } from './assertions.js';
 import type { ConformanceCase } from './case.js';
 import { testWireMessage, uniqueEventName } from './messages.js';
 
@@ -48,11 +48,18 @@ function entry(handler: string, orderingKey: string | null = null, eventName = '
   return { messageId: uuidv7(), handler, eventName, orderingKey };
 }
 
-function begin(store: InboxStore, e: Entry, options: { now: Date; leaseMs?: number; tx?: unknown }): Promise<BeginResult> {
+function begin(
+  store: InboxStore,
+  e: Entry,
+  options: { now: Date; leaseMs?: number; tx?: unknown },
+): Promise<BeginResult> {
   return store.tryBegin({ ...e, leaseMs: options.leaseMs ?? LONG_LEASE, now: options.now }, options.tx);
 }
 
-function failure(e: Entry, fields: { attempts?: number; error?: string; nextAttemptAt: Date | null }): InboxFailure {
+function failure(
+  e: Entry,
+  fields: { attempts?: number; error?: string; nextAttemptAt: Date | null },
+): InboxFailure {
   const message = testWireMessage({
     id: e.messageId,
     name: e.eventName,
@@ -106,7 +113,10 @@ const beginCompleteDuplicate: InboxCase = {
     expect(await store.transaction((tx) => begin(store, e, { now, tx }))).toBe('duplicate');
     expect((await find(store, e))?.status).toBe('processed');
     const otherHandler = { ...e, handler: handlerName() };
-    expect(await begin(store, otherHandler, { now }), 'another handler of the same message is independent').toBe('begun');
+    expect(
+      await begin(store, otherHandler, { now }),
+      'another handler of the same message is independent',
+    ).toBe('begun');
   },
 };
 
@@ -227,7 +237,9 @@ const claimDueKeyOrder: InboxCase = {
     await store.fail(failure(sameKeyOtherHandler, { nextAttemptAt: now }), now);
     await store.fail(failure(unkeyed, { nextAttemptAt: now }), now);
 
-    expect(keysOf(await claim(store, now)), 'e2 waits behind failed e1').toEqual(keys(sameKeyOtherHandler, unkeyed));
+    expect(keysOf(await claim(store, now)), 'e2 waits behind failed e1').toEqual(
+      keys(sameKeyOtherHandler, unkeyed),
+    );
     expect(keysOf(await claim(store, at(5_000))), 'e1 is due; e2 still waits').toEqual(keys(e1));
     expect(await claim(store, at(5_000)), 'e2 waits behind leased e1').toEqual([]);
     await store.transaction((tx) => store.complete(e1, at(5_000), tx));
@@ -243,7 +255,10 @@ const deadEntries: InboxCase = {
     const key = `k-${uniqueSuffix()}`;
     const poison = entry(h, key);
     const next = entry(h, key);
-    await store.fail(failure(poison, { attempts: 11, error: 'SchemaValidationError: bad', nextAttemptAt: null }), now);
+    await store.fail(
+      failure(poison, { attempts: 11, error: 'SchemaValidationError: bad', nextAttemptAt: null }),
+      now,
+    );
     const record = await find(store, poison);
     expect(record?.status).toBe('dead');
     expect(record?.lastError).toBe('SchemaValidationError: bad');

@@ -148,7 +148,12 @@ export async function runLockCase(
   const prefix = `testkit:lock:${uniqueSuffix()}`;
   let keys = 0;
   try {
-    await testCase.run({ lock, other, key: () => `${prefix}:${++keys}`, shortTtlMs: options.shortTtlMs ?? 300 });
+    await testCase.run({
+      lock,
+      other,
+      key: () => `${prefix}:${++keys}`,
+      shortTtlMs: options.shortTtlMs ?? 300,
+    });
   } finally {
     await Promise.allSettled([lock.close?.(), other.close?.()]);
   }

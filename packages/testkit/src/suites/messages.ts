@@ -1,4 +1,4 @@
-import { type Envelope, JsonSerializer, type WireMessage, bucketOf, toWire, uuidv7 } from '@herald/core';
+import { bucketOf, type Envelope, JsonSerializer, toWire, uuidv7, type WireMessage } from '@herald/core';
 import { uniqueSuffix } from '../internal/random.js';
 
 const serializer = new JsonSerializer();

@@ -1,7 +1,7 @@
 import type { OutboxRecord, OutboxStore, WireMessage } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
-import { RollbackSignal, expectSameMessage, idsOf } from './assertions.js';
+import { expectSameMessage, idsOf, RollbackSignal } from './assertions.js';
 import type { ConformanceCase } from './case.js';
 import { outboxEntry, testWireMessage, uniqueEventName } from './messages.js';
 
@@ -39,11 +39,18 @@ function clock() {
   return { now, at: (offsetMs: number) => new Date(now.getTime() + offsetMs) };
 }
 
-function messages(count: number, options: { name?: string; key?: (index: number) => string | undefined } = {}) {
+function messages(
+  count: number,
+  options: { name?: string; key?: (index: number) => string | undefined } = {},
+) {
   const name = options.name ?? uniqueEventName('outbox');
   return Array.from({ length: count }, (_, index) => {
     const orderingKey = options.key?.(index);
-    return testWireMessage({ name, payload: { index }, ...(orderingKey !== undefined ? { orderingKey } : {}) });
+    return testWireMessage({
+      name,
+      payload: { index },
+      ...(orderingKey !== undefined ? { orderingKey } : {}),
+    });
   });
 }
 
@@ -62,7 +69,9 @@ async function findRecord(store: OutboxStore, id: string): Promise<OutboxRecord 
 function needsTransaction(fixture: OutboxStoreFixture): OutboxStoreFixture['transaction'] {
   if (fixture.transaction) return fixture.transaction;
   if (fixture.store.transactional) {
-    throw new Error('This case needs `transaction` in the fixture, because the store declares transactional: true');
+    throw new Error(
+      'This case needs `transaction` in the fixture, because the store declares transactional: true',
+    );
   }
   return undefined;
 }
@@ -126,7 +135,9 @@ const leases: OutboxCase = {
     const { now, at } = clock();
     const [message] = messages(1);
     await add(store, [message!]);
-    expect(idsOf(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-a', now }))).toEqual([message!.id]);
+    expect(idsOf(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-a', now }))).toEqual([
+      message!.id,
+    ]);
     expect(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now })).toEqual([]);
     expect(await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now: at(900) })).toEqual([]);
     const again = await store.claim({ limit: 10, leaseMs: 1_000, owner: 'relay-b', now: at(1_100) });
@@ -317,7 +328,7 @@ const commit: OutboxCase = {
     await transaction(async (tx) => add(store, list, tx));
     const claimed = await claimAll(store, now);
     expect(idsOf(claimed)).toEqual(idsOf(list));
-    claimed.forEach((record, i) => expectSameMessage(record.message, list[i]!, record.sequence));
+    for (const [i, record] of claimed.entries()) expectSameMessage(record.message, list[i]!, record.sequence);
   },
 };
 
@@ -331,7 +342,9 @@ const idempotentAdd: OutboxCase = {
     expect(idsOf(await claimAll(store, now))).toEqual([message!.id]);
     await store.markPublished([message!.id], now);
     await add(store, [message!]).catch(() => undefined);
-    const copies = (await store.list({ limit: 10_000 })).filter((record) => record.message.id === message!.id);
+    const copies = (await store.list({ limit: 10_000 })).filter(
+      (record) => record.message.id === message!.id,
+    );
     expect(copies).toHaveLength(1);
     expect(copies[0]!.status).toBe('published');
     expect(await claimAll(store, now)).toEqual([]);
@@ -393,7 +406,13 @@ const shards: OutboxCase = {
     const count = 4;
     const seen: string[] = [];
     for (let index = 0; index < count; index++) {
-      const claimed = await store.claim({ limit: 1000, leaseMs: LONG_LEASE, owner: OWNER, now, shard: { index, count } });
+      const claimed = await store.claim({
+        limit: 1000,
+        leaseMs: LONG_LEASE,
+        owner: OWNER,
+        now,
+        shard: { index, count },
+      });
       for (const record of claimed) {
         expect(record.bucket % count).toBe(index);
         expect(record.bucket).toBe(outboxEntry(record.message).bucket);

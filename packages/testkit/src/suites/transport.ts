@@ -3,8 +3,8 @@ import {
   type PublishOutcome,
   type Transport,
   type TransportCapabilities,
-  type WireMessage,
   uuidv7,
+  type WireMessage,
 } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
@@ -72,14 +72,23 @@ function expectAllOk(outcomes: readonly PublishOutcome[], sent: readonly WireMes
   expect(failed, 'every message is confirmed').toEqual([]);
 }
 
-async function readDeadLetters(ctx: TransportTestContext, transport: Transport, group: string, count: number) {
+async function readDeadLetters(
+  ctx: TransportTestContext,
+  transport: Transport,
+  group: string,
+  count: number,
+) {
   let letters: DeadLetter[] = [];
   await waitFor(
     async () => {
       letters = (await transport.readDeadLetters!(group, 100)) ?? [];
       return letters.length >= count;
     },
-    { timeoutMs: ctx.timeoutMs, intervalMs: 20, describe: () => `expected ${count} dead letters, got ${letters.length}` },
+    {
+      timeoutMs: ctx.timeoutMs,
+      intervalMs: 20,
+      describe: () => `expected ${count} dead letters, got ${letters.length}`,
+    },
   );
   return letters;
 }
@@ -115,7 +124,11 @@ const batch: TransportCase = {
     const got = new Deliveries();
     await ctx.transport.subscribe({ group: ctx.group(), eventNames: [name] }, got.handler());
     const sent = Array.from({ length: 500 }, (_, index) =>
-      testWireMessage({ name, payload: { index }, ...(index % 2 === 0 ? { orderingKey: `k${index % 10}` } : {}) }),
+      testWireMessage({
+        name,
+        payload: { index },
+        ...(index % 2 === 0 ? { orderingKey: `k${index % 10}` } : {}),
+      }),
     );
     expectAllOk(await ctx.transport.publish(sent), sent);
     await got.waitForIds(idsOf(sent), ctx.timeoutMs);
@@ -160,7 +173,8 @@ const retry: TransportCase = {
     const [first, second] = got.of(message.id);
     expect({ ...second!.message.headers }).toEqual({ ...message.headers });
     expect(bytes(second!.message.body)).toEqual(bytes(message.body));
-    if (ctx.countsDeliveryAttempts) expect(second!.message.deliveryAttempt).toBeGreaterThan(first!.message.deliveryAttempt);
+    if (ctx.countsDeliveryAttempts)
+      expect(second!.message.deliveryAttempt).toBeGreaterThan(first!.message.deliveryAttempt);
     if (ctx.capabilities.delayedRedelivery) {
       expect(second!.receivedAt - first!.disposedAt).toBeGreaterThanOrEqual(delayMs * 0.75);
     }
@@ -258,7 +272,10 @@ const retryKeepsOrder: TransportCase = {
     });
     await sleep(ctx.quietMs);
     const order = got.items.map((item) => sent.findIndex((message) => message.id === item.id));
-    expect(order.filter((index) => index === 0), 'the first message was redelivered once').toHaveLength(2);
+    expect(
+      order.filter((index) => index === 0),
+      'the first message was redelivered once',
+    ).toHaveLength(2);
     if (ctx.capabilities.orderedByKey && ctx.retryKeepsKeyOrder) {
       expect(order, 'later messages of the key overtook the retried one').toEqual([0, 0, 1, 2]);
     }
@@ -311,7 +328,9 @@ const malformed: TransportCase = {
     await ctx.transport.subscribe(
       { group, eventNames: [name] },
       got.handler('member', (message) =>
-        message.headers['herald-id'] === undefined ? { kind: 'dead-letter', reason: 'testkit: malformed' } : ACK,
+        message.headers['herald-id'] === undefined
+          ? { kind: 'dead-letter', reason: 'testkit: malformed' }
+          : ACK,
       ),
     );
     expectAllOk(await ctx.transport.publish([garbage]), [garbage]);
@@ -378,7 +397,11 @@ const restart: TransportCase = {
         const outcomes = await ctx.transport.publish(after).catch(() => []);
         return outcomes.length === after.length && outcomes.every((outcome) => outcome.ok);
       },
-      { timeoutMs: ctx.timeoutMs, intervalMs: 200, describe: () => 'the transport did not publish after the restart' },
+      {
+        timeoutMs: ctx.timeoutMs,
+        intervalMs: 200,
+        describe: () => 'the transport did not publish after the restart',
+      },
     );
     await got.waitForIds(idsOf(after), ctx.timeoutMs);
     if (ctx.capabilities.persistent) await got.waitForIds(idsOf(before), ctx.timeoutMs);
