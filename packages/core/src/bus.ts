@@ -19,6 +19,7 @@ import { OutboxRelay } from './relay.js';
 import { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
 import type { Serializer } from './serializer.js';
+import { observeBacklog } from './telemetry.js';
 import { uuidv7 } from './uuid.js';
 import { fromWire } from './wire.js';
 
@@ -59,6 +60,7 @@ export class IntegrationEventBus {
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
   #subscriptions: SubscriptionHandle[] = [];
+  #stopObservingBacklog: (() => void) | undefined;
   #state: BusState = 'created';
   #stopping: Promise<void> | undefined;
 
@@ -178,6 +180,7 @@ export class IntegrationEventBus {
       }
       for (const processor of this.#inboxProcessors.values()) processor.start();
       this.#cleanup.start();
+      this.#stopObservingBacklog = observeBacklog(this.service, () => this.#backlog());
       this.#state = 'running';
     } catch (error) {
       this.#state = 'running';
@@ -198,6 +201,7 @@ export class IntegrationEventBus {
 
   async #stop(): Promise<void> {
     this.#state = 'stopping';
+    this.#stopObservingBacklog?.();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
     await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
@@ -246,6 +250,19 @@ export class IntegrationEventBus {
   /** Runs one cleanup pass now (also runs every `cleaningExpireInterval`). */
   cleanupNow(now?: Date): Promise<number> {
     return this.#cleanup.runOnce(now);
+  }
+
+  /** Sum of the outboxes' backlogs (those whose store can tell). */
+  async #backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
+    let pending = 0;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const config of this.eventLogs) {
+      const backlog = await config.outbox?.backlog?.();
+      if (!backlog) continue;
+      pending += backlog.pending;
+      if (backlog.oldestCreatedAt) oldest = Math.min(oldest, backlog.oldestCreatedAt.getTime());
+    }
+    return { pending, oldestAgeSeconds: Number.isFinite(oldest) ? (Date.now() - oldest) / 1000 : 0 };
   }
 
   #allRelays(): OutboxRelay[] {

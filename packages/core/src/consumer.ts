@@ -18,6 +18,7 @@ import type { PublishOptions } from './publisher.js';
 import { KeyedQueue } from './runtime/keyed-queue.js';
 import { sleep, withTimeout } from './runtime/timers.js';
 import type { Serializer } from './serializer.js';
+import { inProcessSpan } from './telemetry.js';
 import { fromWire, type WireMessage } from './wire.js';
 
 /** Marks a message whose publishing bus already handled it inline (value: that bus's instance id). */
@@ -384,7 +385,9 @@ export class Consumer {
         });
       },
     };
-    const running = handler.invoke(event, context);
+    const running = inProcessSpan(envelope, handler.name, handler.group, attempt, () =>
+      handler.invoke(event, context),
+    );
     try {
       await withTimeout(running, this.#deps.options.handlerTimeout, () => {
         const timeout = new HandlerTimeoutError(handler.name, this.#deps.options.handlerTimeout);

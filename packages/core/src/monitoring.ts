@@ -1,5 +1,6 @@
 import type { Envelope } from './envelope.js';
 import type { Logger } from './ports/logger.js';
+import { heraldMetrics } from './telemetry.js';
 import type { WireMessage } from './wire.js';
 
 /** Where a sent/received event went through (ABP's DistributedEventSent/Received `Source`). */
@@ -45,6 +46,17 @@ export interface BusEventMap {
 export type BusEventName = keyof BusEventMap;
 export type BusEventListener<K extends BusEventName> = (event: BusEventMap[K]) => void;
 
+function countMetric<K extends BusEventName>(name: K, event: BusEventMap[K]): void {
+  const e = event as Partial<{ eventName: string; stage: string; willRetry: boolean }>;
+  const attributes = { 'messaging.destination.name': e.eventName ?? 'unknown' };
+  // `sent` is counted where it happens: the relay emits it only when someone listens.
+  if (name === 'duplicate') heraldMetrics().duplicates.add(1, attributes);
+  else if (name === 'dead-lettered')
+    heraldMetrics().deadLettered.add(1, { ...attributes, 'herald.stage': e.stage ?? 'unknown' });
+  else if (name === 'failed' && e.willRetry)
+    heraldMetrics().retried.add(1, { ...attributes, 'herald.stage': e.stage ?? 'unknown' });
+}
+
 /** Typed, synchronous event emitter whose listeners can never break the data path. */
 export class Monitor {
   readonly #listeners = new Map<BusEventName, Set<(event: never) => void>>();
@@ -66,6 +78,7 @@ export class Monitor {
   }
 
   emit<K extends BusEventName>(name: K, event: BusEventMap[K]): void {
+    countMetric(name, event);
     const set = this.#listeners.get(name);
     if (!set) return;
     for (const listener of set) {

@@ -1,3 +1,4 @@
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { INLINE_HEADER } from './consumer.js';
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
@@ -8,6 +9,7 @@ import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.js';
 import { bucketOf } from './runtime/bucket.js';
 import type { Serializer } from './serializer.js';
+import { heraldMetrics, startCreateSpan } from './telemetry.js';
 import { isUuid, uuidv7 } from './uuid.js';
 import { isReservedHeader, toWire, type WireMessage } from './wire.js';
 
@@ -32,6 +34,8 @@ export interface PreparedEvent {
   readonly descriptor: EventDescriptor;
   readonly envelope: Envelope;
   readonly message: WireMessage;
+  /** The OpenTelemetry `create` span (ended when publish returns). */
+  readonly span?: Span;
 }
 
 /** What the publisher needs from the bus. */
@@ -67,7 +71,19 @@ export class Publisher {
     const list = Array.isArray(events) ? events : [events];
     if (list.length === 0) return;
     const prepared = await Promise.all(list.map((event) => this.prepare(event as object, options)));
+    try {
+      await this.#route(prepared, options);
+      heraldMetrics().published.add(prepared.length);
+    } catch (error) {
+      for (const item of prepared)
+        item.span?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      throw error;
+    } finally {
+      for (const item of prepared) item.span?.end();
+    }
+  }
 
+  async #route(prepared: readonly PreparedEvent[], options: PublishOptions): Promise<void> {
     const scope = options.tx === undefined ? this.#deps.unitOfWork?.current() : undefined;
     if (options.useOutbox === false) {
       // ABP: even without the outbox, publishing waits for the unit of work to complete.
@@ -95,6 +111,8 @@ export class Publisher {
     }
     const descriptor = this.#deps.knownEvent(event.constructor as EventType);
     const payload = await validatePayload(descriptor, payloadOf(event));
+    const telemetry =
+      options.traceparent === undefined ? startCreateSpan(descriptor.name, this.#deps.service) : undefined;
     const headers = options.headers ?? {};
     for (const [key, value] of Object.entries(headers)) {
       if (isReservedHeader(key)) throw new ConfigurationError(`Header "${key}" is reserved by Herald`);
@@ -114,11 +132,24 @@ export class Publisher {
       ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
       ...(options.traceparent !== undefined ? { traceparent: options.traceparent } : {}),
       ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
+      ...(telemetry?.traceparent !== undefined ? { traceparent: telemetry.traceparent } : {}),
+      ...(telemetry?.tracestate !== undefined ? { tracestate: telemetry.tracestate } : {}),
       ...(options.orderingKey !== undefined ? { orderingKey: options.orderingKey } : {}),
       headers: { ...headers },
       payload,
     };
-    return { descriptor, envelope, message: toWire(envelope, this.#deps.serializer) };
+    telemetry?.span.setAttribute('messaging.message.id', envelope.id);
+    try {
+      return {
+        descriptor,
+        envelope,
+        message: toWire(envelope, this.#deps.serializer),
+        ...(telemetry ? { span: telemetry.span } : {}),
+      };
+    } catch (error) {
+      telemetry?.span.end();
+      throw error;
+    }
   }
 
   async #storeInScope(prepared: readonly PreparedEvent[], scope: UnitOfWorkScope): Promise<void> {
@@ -203,6 +234,9 @@ export class Publisher {
           : new TransportError(describeError(error), { cause: error });
       });
     const failed = outcomes.filter((outcome) => !outcome.ok);
+    heraldMetrics().sent.add(outcomes.length - failed.length, {
+      'messaging.system': this.#deps.transport.name,
+    });
     for (const item of prepared) {
       if (outcomes.find((outcome) => outcome.id === item.message.id)?.ok) {
         this.#deps.monitor.emit('sent', {

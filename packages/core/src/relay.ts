@@ -8,6 +8,7 @@ import type { PublishOutcome, Transport } from './ports/transport.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
 import { WakeSignal } from './runtime/wake-signal.js';
+import { heraldMetrics, inSendSpan } from './telemetry.js';
 
 interface LocalRetry {
   record: OutboxRecord;
@@ -202,7 +203,10 @@ export class OutboxRelay {
 
   async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
     try {
-      const outcomes = await this.#transport.publish(records.map((record) => record.message));
+      const messages = records.map((record) => record.message);
+      const outcomes = await inSendSpan(this.#transport.name, messages, () =>
+        this.#transport.publish(messages),
+      );
       return records.map((record, index) =>
         outcomes[index]?.id === record.message.id
           ? outcomes[index]!
@@ -231,6 +235,7 @@ export class OutboxRelay {
       });
       return;
     }
+    heraldMetrics().sent.add(records.length, { 'messaging.system': this.#transport.name });
     if (this.#monitor.hasListeners('sent')) {
       for (const record of records) {
         this.#monitor.emit('sent', {

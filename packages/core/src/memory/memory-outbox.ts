@@ -186,6 +186,11 @@ export class MemoryOutboxStore implements OutboxStore {
     return changed;
   }
 
+  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+    const first = this.#open.values().next();
+    return { pending: this.#open.size, oldestCreatedAt: first.done ? null : first.value.createdAt };
+  }
+
   /** Number of rows not yet published or dead (for tests and the harness). */
   get pendingCount(): number {
     return this.#open.size;
