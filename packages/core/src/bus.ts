@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { CleanupProcessor } from './cleanup.js';
 import { Consumer } from './consumer.js';
 import type { ConverterRegistry } from './converters.js';
-import { BusStateError, ConfigurationError } from './errors.js';
+import { BusStateError, ConfigurationError, describeError } from './errors.js';
 import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { HandlerRegistry } from './handlers.js';
@@ -41,6 +41,22 @@ export interface BusSettings {
 }
 
 type BusState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** What {@link IntegrationEventBus.health} reports. */
+export interface BusHealth {
+  readonly state: BusState;
+  /** The process should keep running (liveness). */
+  readonly live: boolean;
+  /** The bus can do its job now (readiness). */
+  readonly ready: boolean;
+  readonly transport: { readonly name: string; readonly connected: boolean; readonly detail?: string };
+  /** Backlog of the outboxes whose store can tell. */
+  readonly outbox:
+    | { readonly pending: number; readonly oldestAgeSeconds: number; readonly lagging: boolean }
+    | undefined;
+  /** Each relay (one per outbox, or per shard) and whether it holds its lock (always true without a lock). */
+  readonly relays: ReadonlyArray<{ readonly name: string; readonly holdsLock: boolean }>;
+}
 
 /**
  * A configured integration event bus: publish events, and run the relay,
@@ -245,6 +261,35 @@ export class IntegrationEventBus {
         !(this.transport instanceof InProcessTransport && this.transport.broker.pending > 0);
       quietRounds = quiet ? quietRounds + 1 : 0;
     }
+  }
+
+  /**
+   * Health for liveness/readiness probes: bus state, broker connectivity,
+   * relay lag (age of the oldest unpublished outbox record) and which locks
+   * this replica holds. `ready` is false while stopped, disconnected, or when
+   * the relay lags more than `maxRelayLagMs` (default 60 s).
+   */
+  async health(options: { maxRelayLagMs?: number } = {}): Promise<BusHealth> {
+    const maxLag = options.maxRelayLagMs ?? 60_000;
+    const transport = this.transport.health
+      ? await this.transport
+          .health()
+          .catch((error: unknown) => ({ connected: false, detail: describeError(error) }))
+      : { connected: this.#state === 'running' };
+    const backlog = await this.#backlog().catch(() => undefined);
+    const relays = this.#allRelays().map((relay) => ({ name: relay.name, holdsLock: relay.holdsLease }));
+    const lagOk = !backlog || backlog.oldestAgeSeconds * 1000 <= maxLag;
+    const live = this.#state === 'running' || this.#state === 'starting';
+    return {
+      state: this.#state,
+      live,
+      ready: this.#state === 'running' && transport.connected && lagOk,
+      transport: { name: this.transport.name, ...transport },
+      outbox: backlog
+        ? { pending: backlog.pending, oldestAgeSeconds: backlog.oldestAgeSeconds, lagging: !lagOk }
+        : undefined,
+      relays,
+    };
   }
 
   /** Runs one cleanup pass now (also runs every `cleaningExpireInterval`). */

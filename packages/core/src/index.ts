@@ -1,6 +1,6 @@
 export type { CreateBusSettings, HeraldPlugin } from './builder.js';
 export { createIntegrationEventBus, IntegrationEventBusBuilder } from './builder.js';
-export type { BusSettings } from './bus.js';
+export type { BusHealth, BusSettings } from './bus.js';
 export { IntegrationEventBus } from './bus.js';
 export type { DomainEventConverter } from './converters.js';
 export type { Envelope, EnvelopeOverrides } from './envelope.js';

@@ -431,3 +431,22 @@ describe('lifecycle', () => {
     await expect(bus.start()).rejects.toThrow(/cannot start/);
   });
 });
+
+describe('health', () => {
+  it('reports readiness, relay lag and lock ownership', async () => {
+    const bus = testBuilder('svc').build();
+    expect((await bus.health()).ready).toBe(false);
+    await started(bus);
+    const health = await bus.health();
+    expect(health).toMatchObject({
+      state: 'running',
+      live: true,
+      ready: true,
+      transport: { name: 'in-process', connected: true },
+    });
+    expect(health.outbox).toMatchObject({ pending: 0, lagging: false });
+    expect(health.relays).toEqual([{ name: 'Default', holdsLock: true }]);
+    await bus.stop();
+    expect(await bus.health()).toMatchObject({ live: false, ready: false });
+  });
+});

@@ -90,6 +90,8 @@ export interface Transport {
   subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle>;
   /** Reads dead-lettered messages of a group (optional; used by tests and the operations console). */
   readDeadLetters?(group: string, limit: number): Promise<DeadLetter[]>;
+  /** Whether the broker connection is up right now (health probes); assumed up when absent. */
+  health?(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
   /** Closes subscriptions and connections; resolves when nothing is in flight. */
   stop(): Promise<void>;
 }
