@@ -159,3 +159,24 @@ describe('ChaosInboxStore', () => {
     expect([...store.crashedHandlings]).toEqual([`h/${key.messageId}`]);
   });
 });
+
+describe('chaos wrappers forward optional port members', () => {
+  it('keeps onWake, backlog, purge, readDeadLetters and health of the wrapped adapters', async () => {
+    const outbox = new ChaosOutboxStore(new MemoryOutboxStore(), { crashBetweenPublishAndMark: true });
+    expect(typeof outbox.onWake).toBe('function');
+    const inner = new InProcessTransport({ broker: new InProcessBroker() });
+    const transport = new ChaosTransport(inner, { reorderKeys: true });
+    expect(typeof transport.readDeadLetters).toBe('function');
+    expect(await transport.readDeadLetters!('nobody', 10)).toEqual([]);
+    for (const [wrapper, wrapped, member] of [
+      [outbox, outbox.inner, 'backlog'],
+      [outbox, outbox.inner, 'purge'],
+      [new ChaosInboxStore(new MemoryInboxStore(), {}), new MemoryInboxStore(), 'purge'],
+      [transport, inner, 'health'],
+    ] as const) {
+      expect(typeof (wrapper as unknown as Record<string, unknown>)[member], member).toBe(
+        typeof (wrapped as unknown as Record<string, unknown>)[member],
+      );
+    }
+  });
+});

@@ -13,6 +13,8 @@ export class ChaosInboxStore implements InboxStore {
   readonly durable: boolean;
   /** The wrapped store. */
   readonly inner: InboxStore;
+  /** Forwarded when the wrapped store has it. */
+  readonly purge?: (keys: readonly InboxKey[]) => Promise<number>;
   readonly #options: ChaosOptions;
   readonly #crashed = new Set<string>();
 
@@ -23,6 +25,8 @@ export class ChaosInboxStore implements InboxStore {
     this.transactional = inner.transactional;
     this.durable = inner.durable;
     this.#options = options;
+    const optional = inner as { purge?: ChaosInboxStore['purge'] };
+    if (optional.purge) this.purge = (keys) => optional.purge!.call(inner, keys);
   }
 
   /** Handlings (`handler/messageId`) whose completion was made to fail. */

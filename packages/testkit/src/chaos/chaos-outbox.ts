@@ -21,7 +21,12 @@ export class ChaosOutboxStore implements OutboxStore {
   readonly transactional: boolean;
   /** The wrapped store. */
   readonly inner: OutboxStore;
+  /** Forwarded when the wrapped store has it. */
   readonly onWake?: (listener: () => void) => () => void;
+  /** Forwarded when the wrapped store has it. */
+  readonly purge?: (ids: readonly string[]) => Promise<number>;
+  /** Forwarded when the wrapped store has it. */
+  readonly backlog?: () => Promise<{ pending: number; oldestCreatedAt: Date | null }>;
   readonly #options: ChaosOptions;
   readonly #crashed = new Set<string>();
 
@@ -32,6 +37,10 @@ export class ChaosOutboxStore implements OutboxStore {
     this.transactional = inner.transactional;
     this.#options = options;
     if (inner.onWake) this.onWake = (listener) => inner.onWake!(listener);
+    // Optional members of newer ports, forwarded without depending on them.
+    const optional = inner as { purge?: ChaosOutboxStore['purge']; backlog?: ChaosOutboxStore['backlog'] };
+    if (optional.purge) this.purge = (ids) => optional.purge!.call(inner, ids);
+    if (optional.backlog) this.backlog = () => optional.backlog!.call(inner);
   }
 
   /** Ids whose `markPublished` was made to fail (each at most once). */

@@ -60,6 +60,8 @@ export class ChaosTransport implements Transport {
   duplicatedDeliveries = 0;
   /** The wrapped transport's dead letters (present when it has them). */
   readonly readDeadLetters?: (group: string, limit: number) => Promise<DeadLetter[]>;
+  /** The wrapped transport's connection health (present when it has it). */
+  readonly health?: () => Promise<{ readonly connected: boolean; readonly detail?: string }>;
   readonly #options: ChaosOptions;
   readonly #random: () => number;
   readonly #duplicated = new Set<string>();
@@ -71,6 +73,8 @@ export class ChaosTransport implements Transport {
     this.#options = options;
     this.#random = seededRandom((options.seed ?? 1) + 0x5eed);
     if (inner.readDeadLetters) this.readDeadLetters = (group, limit) => inner.readDeadLetters!(group, limit);
+    const optional = inner as { health?: ChaosTransport['health'] };
+    if (optional.health) this.health = () => optional.health!.call(inner);
   }
 
   start(): Promise<void> {

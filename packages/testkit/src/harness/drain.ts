@@ -58,7 +58,12 @@ export async function drainAll(
     const remaining = deadline - Date.now();
     if (remaining <= 0)
       throw new Error(`The harness did not become idle within ${options.timeoutMs} ms: ${reason}`);
-    await Promise.all(buses.map((bus) => bus.drain({ timeoutMs: remaining })));
+    await Promise.all(buses.map((bus) => bus.drain({ timeoutMs: remaining }))).catch((error: unknown) => {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new Error(`The harness did not become idle within ${options.timeoutMs} ms: ${detail}`, {
+        cause: error,
+      });
+    });
     await within(
       Promise.all(brokers.map((broker) => broker.whenIdle())),
       Math.max(1, deadline - Date.now()),

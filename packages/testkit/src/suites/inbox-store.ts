@@ -355,6 +355,26 @@ const listAndRequeue: InboxCase = {
   },
 };
 
+const purge: InboxCase = {
+  name: 'purge (optional) deletes entries, so their message is no longer deduplicated',
+  async run({ store }) {
+    const optional = store as InboxStore & { purge?(keys: readonly InboxKey[]): Promise<number> };
+    if (!optional.purge) {
+      expect(optional.purge, 'purge is optional; absent here').toBeUndefined();
+      return;
+    }
+    const { now } = clock();
+    const h = handlerName();
+    const done = entry(h);
+    const kept = entry(h);
+    await processed(store, done, now);
+    await processed(store, kept, now);
+    expect(await optional.purge([done, entry(h)])).toBe(1);
+    expect(keysOf(await store.list({ handler: h }))).toEqual(keys(kept));
+    expect(await begin(store, done, { now })).toBe('begun');
+  },
+};
+
 /**
  * Every check an {@link InboxStore} must pass. Each case gets a fresh fixture
  * whose tables are empty; times are passed explicitly, so lease and retry
@@ -377,6 +397,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   completeInTransaction,
   deleteExpired,
   listAndRequeue,
+  purge,
 ];
 
 /** Runs one inbox case against a fresh fixture from `create`, always calling its cleanup. */

@@ -443,6 +443,56 @@ const bucketPersisted: OutboxCase = {
   },
 };
 
+/** The optional operator members of newer ports, read without depending on them. */
+interface OptionalOutboxMembers {
+  purge?(ids: readonly string[]): Promise<number>;
+  backlog?(): Promise<{ pending: number; oldestCreatedAt: Date | null }>;
+}
+
+const purge: OutboxCase = {
+  name: 'purge (optional) deletes records of any status by id and returns how many',
+  async run({ store }) {
+    const optional = store as OutboxStore & OptionalOutboxMembers;
+    if (!optional.purge) {
+      expect(optional.purge, 'purge is optional; absent here').toBeUndefined();
+      return;
+    }
+    const { now } = clock();
+    const [published, dead, pending, kept] = messages(4);
+    await add(store, [published!, dead!, pending!, kept!]);
+    await claimAll(store, now);
+    await store.markPublished([published!.id], now);
+    await store.markFailed([{ id: dead!.id, error: 'dead', nextAttemptAt: null }], now);
+    expect(await optional.purge([published!.id, dead!.id, pending!.id, testWireMessage().id])).toBe(3);
+    expect(idsOf(await store.list({ limit: 100 }))).toEqual([kept!.id]);
+  },
+};
+
+const backlog: OutboxCase = {
+  name: 'backlog (optional) counts unpublished records and reports when the oldest was created',
+  async run({ store }) {
+    const optional = store as OutboxStore & OptionalOutboxMembers;
+    if (!optional.backlog) {
+      expect(optional.backlog, 'backlog is optional; absent here').toBeUndefined();
+      return;
+    }
+    expect(await optional.backlog()).toEqual({ pending: 0, oldestCreatedAt: null });
+    const { now, at } = clock();
+    const [first] = messages(1);
+    await add(store, [first!]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const [failed, pending] = messages(2);
+    await add(store, [failed!, pending!]);
+    await claimAll(store, now);
+    await store.markPublished([first!.id], now);
+    await store.markFailed([{ id: failed!.id, error: 'later', nextAttemptAt: at(60_000) }], now);
+    const oldest = (await findRecord(store, failed!.id))!.createdAt;
+    const result = await optional.backlog();
+    expect(result.pending).toBe(2);
+    expect(result.oldestCreatedAt?.getTime()).toBe(oldest.getTime());
+  },
+};
+
 /**
  * Every check an {@link OutboxStore} must pass. Each case gets a fresh
  * fixture whose tables are empty; times are passed explicitly (`now`), so
@@ -466,6 +516,8 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   requeue,
   shards,
   bucketPersisted,
+  purge,
+  backlog,
 ];
 
 /** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */
