@@ -197,6 +197,12 @@ export class MemoryInboxStore implements InboxStore {
     return changed;
   }
 
+  async purge(keys: readonly InboxKey[]): Promise<number> {
+    let deleted = 0;
+    for (const key of keys) if (this.#rows.delete(keyOf(key))) deleted++;
+    return deleted;
+  }
+
   #tx(tx: unknown): MemoryTransaction | undefined {
     if (tx === undefined) return undefined;
     if (!isMemoryTransaction(tx) || tx.database !== this.database) {

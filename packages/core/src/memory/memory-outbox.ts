@@ -186,6 +186,12 @@ export class MemoryOutboxStore implements OutboxStore {
     return changed;
   }
 
+  async purge(ids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const id of ids) if (this.#open.delete(id) || this.#closed.delete(id)) deleted++;
+    return deleted;
+  }
+
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
     const first = this.#open.values().next();
     return { pending: this.#open.size, oldestCreatedAt: first.done ? null : first.value.createdAt };

@@ -89,5 +89,7 @@ export interface InboxStore {
   list(query: RecordQuery & { handler?: string }): Promise<InboxRecord[]>;
   /** Operators: make failed/dead entries due now; returns how many changed. */
   requeue(keys: readonly InboxKey[], now: Date): Promise<number>;
+  /** Operators: delete entries (a purged entry no longer deduplicates its message). Optional. */
+  purge?(keys: readonly InboxKey[]): Promise<number>;
   close?(): Promise<void>;
 }

@@ -88,6 +88,8 @@ export interface OutboxStore {
   list(query: RecordQuery): Promise<OutboxRecord[]>;
   /** Operators: make `failed`/`dead` records pending and due now; returns how many changed. */
   requeue(ids: readonly string[], now: Date): Promise<number>;
+  /** Operators: delete records by id (any status); returns how many were deleted. Optional. */
+  purge?(ids: readonly string[]): Promise<number>;
   /** Unpublished records and the creation time of the oldest (metrics, health probes). */
   backlog?(): Promise<{ pending: number; oldestCreatedAt: Date | null }>;
   /** Releases connections the store opened itself (never the user's client). */

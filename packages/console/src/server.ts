@@ -1,0 +1,136 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeraldError, type InboxKey, type IntegrationEventBus } from '@herald/core';
+import { Operations } from './operations.js';
+import { CONSOLE_PAGE } from './page.js';
+
+/** Options of {@link createConsoleServer}. */
+export interface ConsoleServerOptions {
+  /** Port; 0 picks a free one. Default 0. */
+  readonly port?: number;
+  /** Interface to bind; default 127.0.0.1 (the console has no authentication: keep it private). */
+  readonly host?: string;
+  /** Relay lag above which `/readyz` reports not ready. Default 60 s. */
+  readonly maxRelayLagMs?: number;
+}
+
+/** A running console. */
+export interface ConsoleServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/**
+ * Serves the web console and its JSON API for a bus, plus `/healthz`
+ * (liveness) and `/readyz` (readiness) for Kubernetes probes.
+ *
+ * API: `GET /api/outbox|inbox?status=&event=&handler=&log=&limit=`,
+ * `POST /api/outbox/requeue {ids}`, `POST /api/inbox/requeue {keys}`,
+ * `POST /api/outbox/purge {ids}`, `POST /api/inbox/purge {keys}`.
+ */
+export async function createConsoleServer(
+  bus: IntegrationEventBus,
+  options: ConsoleServerOptions = {},
+): Promise<ConsoleServer> {
+  const operations = new Operations(bus);
+  const server = createServer((request, response) => {
+    route(bus, operations, options, request, response).catch((error: unknown) => {
+      const status = error instanceof HeraldError ? 400 : 500;
+      send(response, status, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.address}:${address.port}`,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function route(
+  bus: IntegrationEventBus,
+  operations: Operations,
+  options: ConsoleServerOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://console');
+  const path = url.pathname;
+  if (request.method === 'GET' && path === '/') {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(CONSOLE_PAGE);
+    return;
+  }
+  if (request.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+    const health = await bus.health(
+      options.maxRelayLagMs !== undefined ? { maxRelayLagMs: options.maxRelayLagMs } : {},
+    );
+    const ok = path === '/healthz' ? health.live : health.ready;
+    return send(response, ok ? 200 : 503, health);
+  }
+  const list = /^\/api\/(outbox|inbox)$/.exec(path);
+  if (request.method === 'GET' && list) {
+    const query = {
+      ...(url.searchParams.get('status') ? { status: url.searchParams.get('status')! } : {}),
+      ...(url.searchParams.get('event') ? { eventName: url.searchParams.get('event')! } : {}),
+      ...(url.searchParams.get('handler') ? { handler: url.searchParams.get('handler')! } : {}),
+      ...(url.searchParams.get('log') ? { log: url.searchParams.get('log')! } : {}),
+      limit: Math.min(Number(url.searchParams.get('limit') ?? 100) || 100, 1000),
+    };
+    return send(
+      response,
+      200,
+      list[1] === 'outbox' ? await operations.listOutbox(query) : await operations.listInbox(query),
+    );
+  }
+  const action = /^\/api\/(outbox|inbox)\/(requeue|purge)$/.exec(path);
+  if (request.method === 'POST' && action) {
+    const body = (await readJson(request)) as { ids?: string[]; keys?: InboxKey[]; log?: string };
+    const [, kind, verb] = action;
+    let changed: number;
+    if (kind === 'outbox') {
+      const ids = (body.ids ?? []).filter((id) => typeof id === 'string');
+      changed =
+        verb === 'requeue'
+          ? await operations.requeueOutbox(ids, body.log)
+          : await operations.purgeOutbox(ids, body.log);
+    } else {
+      const keys = (body.keys ?? []).filter(
+        (key) => typeof key?.messageId === 'string' && typeof key?.handler === 'string',
+      );
+      changed =
+        verb === 'requeue'
+          ? await operations.requeueInbox(keys, body.log)
+          : await operations.purgeInbox(keys, body.log);
+    }
+    return send(response, 200, { changed });
+  }
+  send(response, 404, { error: 'Not found' });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BODY) throw new HeraldError('HERALD_BAD_REQUEST', 'Request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new HeraldError('HERALD_BAD_REQUEST', 'Request body is not JSON');
+  }
+}
