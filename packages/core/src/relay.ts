@@ -128,7 +128,12 @@ export class OutboxRelay {
     let failures = 0;
     while (!stop.aborted) {
       try {
-        if (this.#lease && !(await this.#lease.hold(stop))) break;
+        if (this.#lease && !this.#lease.lease) {
+          // Another replica holds the lock: nothing is ours to do until we get it.
+          this.#emptyClaims = Math.max(this.#emptyClaims, 1);
+          this.#resolveIdle();
+          if (!(await this.#lease.hold(stop))) break;
+        }
         if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
         const leadership = this.#lease?.signal;
         this.#busy = true;
