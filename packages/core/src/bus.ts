@@ -7,7 +7,6 @@ import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import type { HandlerRegistry } from './handlers.js';
 import { InboxRetryProcessor } from './inbox-processor.js';
-import { InProcessTransport } from './memory/in-process-transport.js';
 import type { BusEventListener, BusEventName, Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { DistributedLock } from './ports/lock.js';
@@ -250,15 +249,14 @@ export class IntegrationEventBus {
         ...this.#allRelays().map((relay) => relay.whenIdle()),
         ...[...this.#inboxProcessors.values()].map((processor) => processor.whenIdle()),
         this.#consumer.whenIdle(),
-        this.transport instanceof InProcessTransport ? this.transport.broker.whenIdle() : Promise.resolve(),
+        this.transport.whenIdle?.() ?? Promise.resolve(),
       ]);
       const finished = await Promise.race([waitAll.then(() => true), sleep(remaining).then(() => false)]);
       if (!finished) continue;
       const quiet =
         this.#consumer.inFlight === 0 &&
         this.#allRelays().every((relay) => relay.idle) &&
-        [...this.#inboxProcessors.values()].every((processor) => processor.idle) &&
-        !(this.transport instanceof InProcessTransport && this.transport.broker.pending > 0);
+        [...this.#inboxProcessors.values()].every((processor) => processor.idle);
       quietRounds = quiet ? quietRounds + 1 : 0;
     }
   }

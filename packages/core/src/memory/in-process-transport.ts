@@ -130,7 +130,13 @@ export class InProcessBroker {
       }
     }
     if (disposition.kind === 'retry') {
-      this.#redeliverLater(group, orderingKey, message, disposition.delayMs);
+      const next: IncomingMessage = { ...message, deliveryAttempt: message.deliveryAttempt + 1 };
+      if (orderingKey !== undefined) {
+        // Redeliver inside the key's chain so later messages of the key wait (order per key).
+        await new Promise((resolve) => setTimeout(resolve, disposition.delayMs));
+        return this.#deliver(group, orderingKey, next);
+      }
+      this.#redeliverLater(group, orderingKey, next, disposition.delayMs);
       return;
     }
     if (disposition.kind === 'dead-letter') {
@@ -139,8 +145,7 @@ export class InProcessBroker {
     this.#settled();
   }
 
-  #redeliverLater(group: Group, key: string | undefined, message: IncomingMessage, delayMs: number): void {
-    const next: IncomingMessage = { ...message, deliveryAttempt: message.deliveryAttempt + 1 };
+  #redeliverLater(group: Group, key: string | undefined, next: IncomingMessage, delayMs: number): void {
     const timer = setTimeout(() => {
       this.#enqueue(group, key, next);
       this.#settled();
@@ -213,6 +218,11 @@ export class InProcessTransport implements Transport {
 
   async readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
     return this.broker.deadLetters(group).slice(0, limit);
+  }
+
+  /** Resolves when the broker has nothing queued, running or scheduled for redelivery. */
+  whenIdle(): Promise<void> {
+    return this.broker.whenIdle();
   }
 
   async stop(): Promise<void> {

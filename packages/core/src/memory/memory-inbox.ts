@@ -56,7 +56,11 @@ export class MemoryInboxStore implements InboxStore {
     if (existing) {
       if (existing.status !== 'processing') return 'duplicate';
       if (existing.leaseUntil > now) return 'busy';
+      const previousLease = existing.leaseUntil;
       existing.leaseUntil = now + key.leaseMs; // take over an abandoned handling
+      transaction?.onRollback(() => {
+        existing.leaseUntil = previousLease;
+      });
       return 'begun';
     }
     const row: Row = {

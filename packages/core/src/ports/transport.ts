@@ -90,6 +90,11 @@ export interface Transport {
   subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle>;
   /** Reads dead-lettered messages of a group (optional; used by tests and the operations console). */
   readDeadLetters?(group: string, limit: number): Promise<DeadLetter[]>;
+  /**
+   * Resolves when the transport has nothing in flight that this process could
+   * still deliver (in-process brokers; used by `bus.drain()`). Optional.
+   */
+  whenIdle?(): Promise<void>;
   /** Whether the broker connection is up right now (health probes); assumed up when absent. */
   health?(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
   /** Closes subscriptions and connections; resolves when nothing is in flight. */

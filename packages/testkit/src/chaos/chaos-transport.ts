@@ -62,6 +62,8 @@ export class ChaosTransport implements Transport {
   readonly readDeadLetters?: (group: string, limit: number) => Promise<DeadLetter[]>;
   /** The wrapped transport's connection health (present when it has it). */
   readonly health?: () => Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  /** The wrapped transport's idle signal (present when it has it; used by `bus.drain()`). */
+  readonly whenIdle?: () => Promise<void>;
   readonly #options: ChaosOptions;
   readonly #random: () => number;
   readonly #duplicated = new Set<string>();
@@ -75,6 +77,7 @@ export class ChaosTransport implements Transport {
     if (inner.readDeadLetters) this.readDeadLetters = (group, limit) => inner.readDeadLetters!(group, limit);
     const optional = inner as { health?: ChaosTransport['health'] };
     if (optional.health) this.health = () => optional.health!.call(inner);
+    if (inner.whenIdle) this.whenIdle = () => inner.whenIdle!();
   }
 
   start(): Promise<void> {
