@@ -15,6 +15,7 @@ import { type Admin, Kafka, type Message, Partitioners, type Producer, logLevel 
 import { type DeadLetterSource, deadLetterRecord, readDeadLetterTopic } from './dead-letters.js';
 import { KafkaBrokerUnreachableError } from './errors.js';
 import { toKafkaHeaders } from './headers.js';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { KafkaSubscription } from './subscription.js';
@@ -68,6 +69,9 @@ export class KafkaTransport implements Transport {
 
   constructor(options: ResolvedKafkaOptions) {
     this.options = options;
+    if (options.fixKafkajsIdleLoop && !fixKafkajsIdleLoop()) {
+      options.logger.warn('Could not apply the kafkajs idle-loop fix: this kafkajs is not the expected 2.2.x');
+    }
     this.#kafka = new Kafka({
       brokers: options.brokers,
       clientId: options.clientId,

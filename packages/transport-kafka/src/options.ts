@@ -97,6 +97,12 @@ export interface KafkaTransportOptions {
   producer?: KafkaProducerOptions;
   /** Where the transport and kafkajs log. Default: core's console logger (warnings and errors). */
   logger?: Logger;
+  /**
+   * Fix kafkajs 2.2.4's idle busy loop (a 1 ms timer per connection; upstream
+   * issues #1704, #1751) in this process' copy of kafkajs. Default true; set
+   * false if you must run kafkajs unmodified.
+   */
+  fixKafkajsIdleLoop?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -116,6 +122,7 @@ export interface ResolvedKafkaOptions {
   readonly consumer: Required<KafkaConsumerOptions>;
   readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & { compression: CompressionTypes | undefined };
   readonly logger: Logger;
+  readonly fixKafkajsIdleLoop: boolean;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -196,5 +203,6 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       metadataMaxAge: positive('producer.metadataMaxAge', producer.metadataMaxAge, 300_000, 0),
     },
     logger: options.logger ?? consoleLogger(),
+    fixKafkajsIdleLoop: options.fixKafkajsIdleLoop ?? true,
   };
 }

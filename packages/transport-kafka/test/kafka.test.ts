@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import {
   type BusEventMap,
@@ -190,10 +191,46 @@ describe('options and clear errors', () => {
     const name = eventName('created');
     const group = `g-${runId}-created`;
     await transport.subscribe({ group, eventNames: [name] }, recorder().handler);
-    const metadata = await admin.fetchTopicMetadata({
-      topics: [transport.options.topicFor(name), transport.options.deadLetterTopicFor(group)],
-    });
-    expect(metadata.topics.map((topic) => topic.partitions.length)).toEqual([5, 1]);
+    const eventTopic = transport.options.topicFor(name);
+    const deadLetterTopic = transport.options.deadLetterTopicFor(group);
+    const metadata = await admin.fetchTopicMetadata({ topics: [eventTopic, deadLetterTopic] });
+    const partitions = Object.fromEntries(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    expect(partitions).toEqual({ [eventTopic]: 5, [deadLetterTopic]: 1 });
+  });
+});
+
+describe('kafkajs 2.2.4 workarounds', () => {
+  it('an idle transport does not spin its request queues (kafkajs issues #1704, #1751)', async () => {
+    const transport = await started(testTransport());
+    await transport.subscribe({ group: `g-${runId}-idle`, eventNames: [eventName('idle')] }, recorder().handler);
+    const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: { checkPendingRequests: (...args: unknown[]) => unknown };
+    };
+    const original = RequestQueue.prototype.checkPendingRequests;
+    let checks = 0;
+    RequestQueue.prototype.checkPendingRequests = function (this: unknown, ...args: unknown[]) {
+      checks++;
+      return original.apply(this, args);
+    };
+    try {
+      await sleep(1_000);
+    } finally {
+      RequestQueue.prototype.checkPendingRequests = original;
+    }
+    // Unfixed, every connection re-checks about once per millisecond; fixed, only after responses (~10 fetches/s here).
+    expect(checks).toBeLessThan(200);
+  });
+
+  it("routes kafkajs' log lines to Herald's logger", async () => {
+    const lines: string[] = [];
+    const collect = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+    const logger = { debug: collect('debug'), info: collect('info'), warn: collect('warn'), error: collect('error') };
+    // Nothing listens on port 1: kafkajs logs its failed connection attempts before start() gives up.
+    const transport = kafkaTransport({ brokers: ['127.0.0.1:1'], startTimeout: 1_500, logger });
+    cleanups.push(() => transport.stop());
+    await expect(transport.start()).rejects.toBeInstanceOf(KafkaBrokerUnreachableError);
+    expect(lines.some((line) => line.startsWith('warn kafkajs'))).toBe(true);
+    expect(lines.some((line) => line.includes('Limiting retries') && !line.startsWith('debug'))).toBe(false);
   });
 });
 
