@@ -149,7 +149,7 @@ export class KafkaSubscription implements SubscriptionHandle {
     const { topic, partition } = batch;
     for (const message of batch.messages) {
       if (this.#closed || !isRunning() || isStale()) break;
-      const outcome = await this.#handle(topic, partition, message);
+      const outcome = await this.#handle(topic, partition, message, heartbeat);
       if (outcome.kind === 'redeliver') {
         // Not resolved: the next fetch of this partition starts again at this record.
         this.#pauseFor(pause, outcome.delayMs);
@@ -166,6 +166,7 @@ export class KafkaSubscription implements SubscriptionHandle {
     topic: string,
     partition: number,
     message: KafkaMessage,
+    heartbeat: () => Promise<void>,
   ): Promise<{ kind: 'done' } | { kind: 'redeliver'; delayMs: number }> {
     const headers = fromKafkaHeaders(message.headers);
     const name = headers[WireHeaders.name];
@@ -177,12 +178,18 @@ export class KafkaSubscription implements SubscriptionHandle {
     const attempts = head?.offset === message.offset ? head.attempts + 1 : 1;
     this.#heads.set(headKey, { offset: message.offset, attempts });
 
+    // kafkajs heartbeats only between records; keep the membership alive while a slow handler runs.
+    // A rebalance noticed here is acted on by the heartbeat after the record (the failed one is not remembered).
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#deps.options.consumer.heartbeatInterval);
+    beat.unref?.();
     let disposition: Disposition;
     try {
       disposition = await this.#handler({ headers, body: bodyOf(message.value), deliveryAttempt: attempts });
     } catch (error) {
       this.#deps.logger.error('The delivery handler rejected; the record will be redelivered', { error });
       disposition = { kind: 'retry', delayMs: TROUBLE_RETRY_MS, reason: describeError(error) };
+    } finally {
+      clearInterval(beat);
     }
     if (disposition.kind === 'retry') return { kind: 'redeliver', delayMs: Math.max(0, disposition.delayMs) };
     if (disposition.kind === 'dead-letter') {

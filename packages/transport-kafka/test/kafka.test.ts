@@ -607,6 +607,24 @@ describe('back-pressure and redelivery', () => {
     expect(otherPartitionsDone).toBeGreaterThan(0);
   }, 60_000);
 
+  it('a handler slower than the session timeout keeps its membership: the record is not redelivered', async () => {
+    const name = eventName('slow-handler');
+    const transport = await started(testTransport());
+    const seen: string[] = [];
+    await transport.subscribe({ group: `g-${runId}-slow-handler`, eventNames: [name] }, async (message) => {
+      seen.push(message.headers['herald-id']!);
+      if (seen.length === 1) await sleep(7_500); // sessionTimeout is 6 s in these tests
+      return { kind: 'ack' };
+    });
+    const [slow, next] = [testWireMessage({ name }), testWireMessage({ name })];
+    expect((await transport.publish([slow])).every((outcome) => outcome.ok)).toBe(true);
+    await waitFor(() => seen.length === 1, 15_000, () => 'first delivery');
+    expect((await transport.publish([next])).every((outcome) => outcome.ok)).toBe(true);
+    await waitFor(() => seen.includes(next.id), 20_000, () => `deliveries: ${seen.join(', ')}`);
+    await sleep(1_000);
+    expect(seen.filter((id) => id === slow.id)).toHaveLength(1);
+  }, 60_000);
+
   it('stop() waits for the record in hand and commits it: a new member starts after it', async () => {
     const name = eventName('commit');
     const group = `g-${runId}-commit`;
