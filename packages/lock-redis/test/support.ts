@@ -29,8 +29,8 @@ export async function requireRedis(urls: readonly string[]): Promise<void> {
     } catch (error) {
       throw new Error(
         `Redis at ${url} is not reachable (${(error as Error).message}). ` +
-          `Start it with: REDIS_NODES=${urls.length} bash tooling/services/redis.sh ` +
-          '(or bash tooling/services/up.sh redis), then export the URLs from /var/tmp/herald-services/env.sh.',
+          `Start the nodes with: REDIS_NODES=3 bash tooling/services/up.sh redis ` +
+          '(or REDIS_NODES=3 bash tooling/services/redis.sh) and source /var/tmp/herald-services/env.sh.',
       );
     } finally {
       probe.disconnect();
