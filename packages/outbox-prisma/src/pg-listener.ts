@@ -1,0 +1,159 @@
+import { ConfigurationError, type Logger } from '@herald/core';
+
+/** The slice of `pg`'s Client the listener uses (kept local: `pg` is an optional peer). */
+interface PgClient {
+  connect(): Promise<unknown>;
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  removeAllListeners(): unknown;
+}
+
+interface PgModule {
+  Client: new (config: { connectionString: string; application_name?: string }) => PgClient;
+}
+
+async function loadPg(): Promise<PgModule> {
+  const specifier = 'pg';
+  try {
+    const module = (await import(specifier)) as { default?: PgModule } & PgModule;
+    return module.default ?? module;
+  } catch (error) {
+    throw new ConfigurationError(
+      `notify.connectionString needs the "pg" package (npm install pg): ${(error as Error).message}`,
+    );
+  }
+}
+
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * One dedicated PostgreSQL connection that `LISTEN`s on the outbox channel
+ * and calls its subscribers on every notification. It connects when the first
+ * subscriber arrives (the relay starting), reconnects with exponential backoff
+ * after errors, wakes subscribers after a reconnect (notifications sent while
+ * it was down are lost), and disconnects when the last one leaves.
+ */
+export class PgListener {
+  readonly #connectionString: string;
+  readonly #channel: string;
+  readonly #logger: Logger;
+  readonly #subscribers = new Set<() => void>();
+  #client: PgClient | undefined;
+  #active = false;
+  #failures = 0;
+  #connectedBefore = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #readyWaiters: Array<() => void> = [];
+  #listening = false;
+
+  constructor(options: { connectionString: string; channel: string; logger: Logger }) {
+    this.#connectionString = options.connectionString;
+    this.#channel = options.channel;
+    this.#logger = options.logger;
+  }
+
+  /** Calls `listener` on every notification; returns an unsubscribe. */
+  subscribe(listener: () => void): () => void {
+    this.#subscribers.add(listener);
+    if (!this.#active) {
+      this.#active = true;
+      void this.#connect();
+    }
+    return () => {
+      this.#subscribers.delete(listener);
+      if (this.#subscribers.size === 0) void this.#stop();
+    };
+  }
+
+  /** Resolves once `LISTEN` is in effect (at once when nobody subscribed). */
+  whenListening(): Promise<void> {
+    if (this.#listening || !this.#active) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** Disconnects and forgets every subscriber. */
+  async close(): Promise<void> {
+    this.#subscribers.clear();
+    await this.#stop();
+  }
+
+  async #connect(): Promise<void> {
+    if (!this.#active) return;
+    let client: PgClient | undefined;
+    try {
+      const pg = await loadPg();
+      client = new pg.Client({ connectionString: this.#connectionString, application_name: 'herald-listen' });
+      const current = client;
+      this.#client = current;
+      current.on('notification', (message) => {
+        if (message.channel === this.#channel) this.#notify();
+      });
+      current.on('error', (error) => this.#lost(current, error));
+      current.on('end', () => this.#lost(current, new Error('The LISTEN connection ended')));
+      await current.connect();
+      await current.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`);
+      if (this.#client !== current) return; // stopped or replaced meanwhile
+      this.#listening = true;
+      this.#failures = 0;
+      if (this.#connectedBefore) this.#notify(); // catch up on what was missed while disconnected
+      this.#connectedBefore = true;
+      this.#logger.debug('Listening for outbox notifications', { channel: this.#channel });
+      this.#releaseWaiters();
+    } catch (error) {
+      if (error instanceof ConfigurationError) {
+        this.#logger.error('Cannot listen for outbox notifications; relying on polling', { error });
+        this.#releaseWaiters();
+        return;
+      }
+      if (client) this.#lost(client, error);
+    }
+  }
+
+  #lost(client: PgClient, error: unknown): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#listening = false;
+    retire(client);
+    if (!this.#active) return;
+    this.#failures++;
+    const delayMs = Math.min(MIN_BACKOFF_MS * 2 ** (this.#failures - 1), MAX_BACKOFF_MS);
+    this.#logger.warn('PostgreSQL LISTEN connection lost; reconnecting (polling covers the gap)', {
+      channel: this.#channel,
+      delayMs,
+      error,
+    });
+    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+    this.#retryTimer.unref?.();
+  }
+
+  async #stop(): Promise<void> {
+    this.#active = false;
+    this.#listening = false;
+    clearTimeout(this.#retryTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#releaseWaiters();
+    if (client) await retire(client);
+  }
+
+  #releaseWaiters(): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #notify(): void {
+    for (const subscriber of this.#subscribers) subscriber();
+  }
+}
+
+/** Closes a client we no longer use, keeping late 'error' events from crashing the process. */
+function retire(client: PgClient): Promise<void> {
+  client.removeAllListeners();
+  client.on('error', () => undefined);
+  return client.end().catch(() => undefined);
+}

@@ -1,0 +1,56 @@
+import { ConfigurationError } from '@herald/core';
+
+/**
+ * The part of a Prisma 7 client Herald uses: raw SQL and interactive
+ * transactions. Any generated `PrismaClient` (with any models, extended or
+ * not) fits, and so does the `tx` of `prisma.$transaction(async (tx) => …)`
+ * for the raw methods.
+ */
+export interface PrismaClientLike {
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  $transaction<R>(
+    work: (tx: any) => Promise<R>,
+    options?: { maxWait?: number; timeout?: number; isolationLevel?: any },
+  ): Promise<R>;
+}
+
+/** What raw statements run on: the client itself or one of its interactive transactions. */
+export interface SqlExecutor {
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+}
+
+/** Options of Prisma interactive transactions that Herald opens. */
+export interface TransactionOptions {
+  /** Longest wait to start a transaction (a pool connection, or SQLite's turn). Default 10 s. */
+  maxWait?: number;
+  /** Longest a transaction may stay open; keep it above the bus's `handlerTimeout`. Default 60 s. */
+  timeout?: number;
+}
+
+/** Checks that `tx` handed in by core (or the caller) can run raw SQL. */
+export function asExecutor(tx: unknown, fallback: SqlExecutor): SqlExecutor {
+  if (tx === undefined || tx === null) return fallback;
+  const candidate = tx as Partial<SqlExecutor>;
+  if (typeof candidate.$executeRawUnsafe !== 'function' || typeof candidate.$queryRawUnsafe !== 'function') {
+    throw new ConfigurationError(
+      'The Prisma event log expects `tx` to be the client of prisma.$transaction(async (tx) => …) ' +
+        '(or a unit of work whose transaction is one)',
+    );
+  }
+  return candidate as SqlExecutor;
+}
+
+/** Checks the user's client early, with a readable message instead of "x is not a function" later. */
+export function assertPrismaClient(prisma: unknown, what: string): asserts prisma is PrismaClientLike {
+  const candidate = prisma as Partial<PrismaClientLike> | null | undefined;
+  if (
+    !candidate ||
+    typeof candidate.$executeRawUnsafe !== 'function' ||
+    typeof candidate.$queryRawUnsafe !== 'function' ||
+    typeof candidate.$transaction !== 'function'
+  ) {
+    throw new ConfigurationError(`${what} expects a PrismaClient (Prisma 7, with a driver adapter)`);
+  }
+}

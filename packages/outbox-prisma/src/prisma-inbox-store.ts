@@ -1,0 +1,257 @@
+import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore, RecordQuery } from '@herald/core';
+import { asExecutor } from './prisma-client.js';
+import { INBOX_COLUMNS, type InboxRow, toInboxRecord, truncateError } from './records.js';
+import type { StoreSettings } from './settings.js';
+import { chunks, claimRows, execute, query } from './sql.js';
+
+const UNFINISHED = `('processing', 'failed')`;
+/** (handler, message) pairs per requeue statement. */
+const KEY_CHUNK = 500;
+
+const BEGIN_COLUMNS = [
+  'message_id',
+  'handler',
+  'event_name',
+  'ordering_key',
+  'status',
+  'attempts',
+  'received_at',
+  'updated_at',
+  'lease_until',
+] as const;
+
+const FAIL_COLUMNS = [
+  'message_id',
+  'handler',
+  'event_name',
+  'ordering_key',
+  'status',
+  'attempts',
+  'received_at',
+  'updated_at',
+  'next_attempt_at',
+  'lease_until',
+  'last_error',
+  'headers',
+  'body',
+] as const;
+
+/** Columns `fail` overwrites on an existing entry besides status (which MariaDB/MySQL must assign last). */
+const FAIL_UPDATES = ['attempts', 'last_error', 'next_attempt_at', 'headers', 'body', 'updated_at'] as const;
+
+/**
+ * InboxStore on Prisma. `transaction()` is the user's `prisma.$transaction`,
+ * so a handler writing through `ctx.tx` commits its side effects together
+ * with the inbox entry: effectively once.
+ */
+export class PrismaInboxStore implements InboxStore {
+  readonly name: string;
+  readonly databaseName: string;
+  readonly transactional = true;
+  readonly durable = true;
+  readonly #s: StoreSettings;
+  readonly #table: string;
+
+  constructor(settings: StoreSettings) {
+    this.#s = settings;
+    this.name = `prisma-${settings.provider}`;
+    this.databaseName = settings.databaseName;
+    this.#table = settings.dialect.quote(settings.names.inbox);
+  }
+
+  transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T> {
+    return this.#s.prisma.$transaction(work, this.#s.transaction);
+  }
+
+  async tryBegin(
+    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
+    tx?: unknown,
+  ): Promise<BeginResult> {
+    const db = asExecutor(tx, this.#s.prisma);
+    const { dialect } = this.#s;
+    const now = key.now.getTime();
+    const leaseUntil = now + key.leaseMs;
+    // A concurrent transaction holding the same key makes this wait until it commits or rolls back.
+    const inserted = await execute(
+      db,
+      dialect,
+      dialect.insertIgnoring(this.#table, BEGIN_COLUMNS, 1, ['handler', 'message_id']),
+      [key.messageId, key.handler, key.eventName, key.orderingKey, 'processing', 0, now, now, leaseUntil],
+    );
+    if (inserted > 0) return 'begun';
+    const takenOver = await execute(
+      db,
+      dialect,
+      `UPDATE ${this.#table} SET lease_until = ?, lease_owner = NULL, updated_at = ?
+       WHERE handler = ? AND message_id = ? AND status = 'processing' AND lease_until <= ?`,
+      [leaseUntil, now, key.handler, key.messageId, now],
+    );
+    if (takenOver > 0) return 'begun';
+    const [row] = await query<{ status: string }>(
+      db,
+      dialect,
+      `SELECT status FROM ${this.#table} WHERE handler = ? AND message_id = ?`,
+      [key.handler, key.messageId],
+    );
+    // No row: a concurrent handling rolled back in between; let the broker redeliver.
+    if (!row || row.status === 'processing') return 'busy';
+    return 'duplicate';
+  }
+
+  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+    await execute(
+      asExecutor(tx, this.#s.prisma),
+      this.#s.dialect,
+      `UPDATE ${this.#table} SET status = 'processed', updated_at = ?, next_attempt_at = NULL,
+         lease_until = 0, lease_owner = NULL, headers = NULL, body = NULL
+       WHERE handler = ? AND message_id = ?`,
+      [now.getTime(), key.handler, key.messageId],
+    );
+  }
+
+  async fail(failure: InboxFailure, now: Date): Promise<void> {
+    const { dialect } = this.#s;
+    const at = now.getTime();
+    const insert = dialect.insert(this.#table, FAIL_COLUMNS, 1);
+    const assignments = (incoming: (column: string) => string): Array<[string, string]> => [
+      ...FAIL_UPDATES.map((column): [string, string] => [column, incoming(column)]),
+      ['lease_until', '0'],
+      ['lease_owner', 'NULL'],
+      ['status', incoming('status')],
+    ];
+    // An entry that was processed meanwhile stays processed. MariaDB/MySQL have no WHERE on
+    // ON DUPLICATE KEY UPDATE and assign left to right, hence IF(…) per column and status last.
+    const upsert =
+      dialect.provider === 'mysql'
+        ? `${insert} ON DUPLICATE KEY UPDATE ${assignments((c) => `VALUES(${c})`)
+            .map(([column, value]) => `${column} = IF(status = 'processed', ${column}, ${value})`)
+            .join(', ')}`
+        : `${insert} ON CONFLICT (handler, message_id) DO UPDATE SET ${assignments((c) => `excluded.${c}`)
+            .map(([column, value]) => `${column} = ${value}`)
+            .join(', ')} WHERE ${this.#table}.status <> 'processed'`;
+    await execute(this.#s.prisma, dialect, upsert, [
+      failure.messageId,
+      failure.handler,
+      failure.eventName,
+      failure.orderingKey,
+      failure.nextAttemptAt === null ? 'dead' : 'failed',
+      failure.attempts,
+      at,
+      at,
+      failure.nextAttemptAt?.getTime() ?? null,
+      0,
+      truncateError(failure.error),
+      JSON.stringify(failure.message.headers),
+      failure.message.body,
+    ]);
+  }
+
+  async isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
+    const rows = await query(
+      this.#s.reader,
+      this.#s.dialect,
+      `SELECT 1 AS blocked FROM ${this.#table} WHERE handler = ? AND ordering_key = ? AND status = 'failed' LIMIT 1`,
+      [handler, orderingKey],
+    );
+    return rows.length > 0;
+  }
+
+  async claimDue(request: {
+    limit: number;
+    leaseMs: number;
+    owner: string;
+    now: Date;
+  }): Promise<InboxRecord[]> {
+    const now = request.now.getTime();
+    // A `processing` entry whose lease expired is retried only when its message was stored;
+    // otherwise the broker still holds the message and redelivers it.
+    const where = `o.status IN ${UNFINISHED}
+      AND o.lease_until <= ?
+      AND ((o.status = 'failed' AND COALESCE(o.next_attempt_at, 0) <= ?) OR (o.status = 'processing' AND o.headers IS NOT NULL))
+      AND (o.ordering_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ${this.#table} b
+        WHERE b.handler = o.handler AND b.ordering_key = o.ordering_key
+          AND b.status IN ${UNFINISHED} AND b.sequence < o.sequence))`;
+    const rows = await claimRows<InboxRow>({
+      prisma: this.#s.prisma,
+      dialect: this.#s.dialect,
+      table: this.#table,
+      columns: INBOX_COLUMNS,
+      where,
+      whereParams: [now, now],
+      limit: request.limit,
+      leaseUntil: now + request.leaseMs,
+      owner: request.owner,
+      transaction: this.#s.transaction,
+    });
+    return rows.map(toInboxRecord);
+  }
+
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    const { dialect } = this.#s;
+    const expired = `status = 'processed' AND updated_at < ?`;
+    const sql =
+      dialect.provider === 'mysql'
+        ? `DELETE FROM ${this.#table} WHERE ${expired} LIMIT ?`
+        : `DELETE FROM ${this.#table} WHERE sequence IN (SELECT sequence FROM ${this.#table} WHERE ${expired} LIMIT ?)`;
+    return execute(this.#s.prisma, dialect, sql, [before.getTime(), limit]);
+  }
+
+  async list(request: RecordQuery & { handler?: string }): Promise<InboxRecord[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const filter = (condition: string, value: unknown) => {
+      conditions.push(condition);
+      params.push(value);
+    };
+    if (request.status !== undefined) filter('status = ?', request.status);
+    if (request.eventName !== undefined) filter('event_name = ?', request.eventName);
+    if (request.handler !== undefined) filter('handler = ?', request.handler);
+    if (request.before !== undefined) filter('received_at < ?', request.before.getTime());
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = await query<InboxRow>(
+      this.#s.reader,
+      this.#s.dialect,
+      `SELECT ${INBOX_COLUMNS} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
+      [...params, request.limit ?? 100],
+    );
+    return rows.map(toInboxRecord);
+  }
+
+  async requeue(keys: readonly InboxKey[], now: Date): Promise<number> {
+    let changed = 0;
+    for (const part of chunks(keys, KEY_CHUNK)) {
+      changed += await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `UPDATE ${this.#table} SET status = 'failed', attempts = 0, next_attempt_at = ?, lease_until = 0, lease_owner = NULL
+         WHERE status IN ('failed', 'dead') AND (${matchKeys(part.length)})`,
+        [now.getTime(), ...keyParams(part)],
+      );
+    }
+    return changed;
+  }
+
+  /** Operators: deletes entries; a purged entry no longer deduplicates its message. */
+  async purge(keys: readonly InboxKey[]): Promise<number> {
+    let deleted = 0;
+    for (const part of chunks(keys, KEY_CHUNK)) {
+      deleted += await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `DELETE FROM ${this.#table} WHERE ${matchKeys(part.length)}`,
+        keyParams(part),
+      );
+    }
+    return deleted;
+  }
+}
+
+/** `(handler = ? AND message_id = ?) OR …` for `count` keys. */
+function matchKeys(count: number): string {
+  return Array.from({ length: count }, () => '(handler = ? AND message_id = ?)').join(' OR ');
+}
+
+function keyParams(keys: readonly InboxKey[]): string[] {
+  return keys.flatMap((key) => [key.handler, key.messageId]);
+}

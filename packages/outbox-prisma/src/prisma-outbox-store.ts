@@ -1,0 +1,325 @@
+import {
+  type ClaimRequest,
+  ConfigurationError,
+  type OutboxFailure,
+  type OutboxRecord,
+  type OutboxStore,
+  type RecordQuery,
+  type WireMessage,
+} from '@herald/core';
+import type { PgListener } from './pg-listener.js';
+import { asExecutor, type SqlExecutor } from './prisma-client.js';
+import { OUTBOX_COLUMNS, type OutboxRow, toOutboxRecord, truncateError } from './records.js';
+import type { StoreSettings } from './settings.js';
+import { chunks, claimRows, execute, placeholders, query } from './sql.js';
+
+/** Rows per INSERT (10 parameters each, well under every engine's parameter limit). */
+const INSERT_CHUNK = 500;
+/** Ids per UPDATE/DELETE statement; a relay batch (`batchSize`, default 1000) is one statement. */
+const ID_CHUNK = 1000;
+/** Failures per markFailed statement (5 parameters each). */
+const FAILURE_CHUNK = 500;
+
+const OPEN = `('pending', 'failed')`;
+const INSERT_COLUMNS = [
+  'id',
+  'name',
+  'ordering_key',
+  'bucket',
+  'headers',
+  'body',
+  'status',
+  'attempts',
+  'created_at',
+  'lease_until',
+] as const;
+
+/** PostgreSQL NOTIFY settings of an outbox. */
+export interface OutboxNotify {
+  /** Channel the insert notifies on commit; undefined: no NOTIFY. */
+  readonly channel: string | undefined;
+  /** LISTEN side for `onWake`; undefined: no wake-ups from other processes. */
+  readonly listener: PgListener | undefined;
+}
+
+/**
+ * OutboxStore on Prisma: translates the port to SQL on the user's client (or
+ * on the `tx` of their interactive transaction). Core decides what to claim,
+ * retry and dead-letter; this class only reads and writes rows.
+ */
+export class PrismaOutboxStore implements OutboxStore {
+  readonly name: string;
+  readonly databaseName: string;
+  readonly transactional = true;
+  readonly #s: StoreSettings;
+  readonly #table: string;
+  readonly #notify: OutboxNotify;
+  readonly #listeners = new Set<() => void>();
+  #stopListening: (() => void) | undefined;
+
+  constructor(settings: StoreSettings, notify: OutboxNotify) {
+    this.#s = settings;
+    this.name = `prisma-${settings.provider}`;
+    this.databaseName = settings.databaseName;
+    this.#table = settings.dialect.quote(settings.names.outbox);
+    this.#notify = notify;
+  }
+
+  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+    if (messages.length === 0) return;
+    for (const { message, bucket } of messages) checkMessage(message, bucket);
+    const executor = asExecutor(tx, this.#s.prisma);
+    const createdAt = Date.now();
+    const parts = chunks(messages, INSERT_CHUNK);
+    const insertAll = async (db: SqlExecutor) => {
+      for (const part of parts) await this.#insert(db, part, createdAt);
+    };
+    // Without the caller's transaction, several statements must still commit as one.
+    if (tx === undefined && parts.length > 1)
+      await this.#s.prisma.$transaction(insertAll, this.#s.transaction);
+    else await insertAll(executor);
+  }
+
+  async #insert(
+    db: SqlExecutor,
+    part: readonly { message: WireMessage; bucket: number }[],
+    createdAt: number,
+  ) {
+    const { dialect } = this.#s;
+    const params: unknown[] = [];
+    for (const { message, bucket } of part) {
+      params.push(
+        message.id,
+        message.name,
+        message.orderingKey ?? null,
+        bucket,
+        JSON.stringify(message.headers),
+        message.body,
+        'pending',
+        0,
+        createdAt,
+        0,
+      );
+    }
+    const insert = dialect.insertIgnoring(this.#table, INSERT_COLUMNS, part.length, ['id']);
+    if (this.#notify.channel === undefined) {
+      await execute(db, dialect, insert, params);
+      return;
+    }
+    // NOTIFY in the same statement: PostgreSQL delivers it when the transaction commits, never on rollback.
+    await execute(
+      db,
+      dialect,
+      `WITH inserted AS (${insert} RETURNING 1)
+       SELECT pg_notify(?, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS any_row`,
+      [...params, this.#notify.channel],
+    );
+  }
+
+  async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    const now = request.now.getTime();
+    const params: unknown[] = [now, now];
+    let where = `o.status IN ${OPEN}
+      AND (o.status = 'pending' OR COALESCE(o.next_attempt_at, 0) <= ?)
+      AND o.lease_until <= ?
+      AND (o.ordering_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ${this.#table} b
+        WHERE b.ordering_key = o.ordering_key AND b.status IN ${OPEN} AND b.sequence < o.sequence))`;
+    if (request.shard) {
+      where += ' AND o.bucket % ? = ?';
+      params.push(request.shard.count, request.shard.index);
+    }
+    const rows = await claimRows<OutboxRow>({
+      prisma: this.#s.prisma,
+      dialect: this.#s.dialect,
+      table: this.#table,
+      columns: OUTBOX_COLUMNS,
+      where,
+      whereParams: params,
+      limit: request.limit,
+      leaseUntil: now + request.leaseMs,
+      owner: request.owner,
+      transaction: this.#s.transaction,
+    });
+    return rows.map(toOutboxRecord);
+  }
+
+  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+    for (const part of chunks(ids, ID_CHUNK)) {
+      await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `UPDATE ${this.#table} SET status = 'published', published_at = ?, lease_until = 0, lease_owner = NULL
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+        [now.getTime(), ...part],
+      );
+    }
+  }
+
+  async markFailed(failures: readonly OutboxFailure[], _now: Date): Promise<void> {
+    const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
+    const { dialect } = this.#s;
+    for (const part of chunks(latest, FAILURE_CHUNK)) {
+      const cases = (value: string) => `CASE id ${part.map(() => `WHEN ? THEN ${value}`).join(' ')} END`;
+      const params: unknown[] = [];
+      for (const f of part) params.push(f.id, truncateError(f.error));
+      for (const f of part) params.push(f.id, f.nextAttemptAt?.getTime() ?? null);
+      for (const f of part) params.push(f.id, f.nextAttemptAt === null ? 'dead' : 'failed');
+      params.push(...part.map((f) => f.id));
+      // `status IN (pending, failed)`: a record another relay already published is never downgraded.
+      await execute(
+        this.#s.prisma,
+        dialect,
+        `UPDATE ${this.#table} SET attempts = attempts + 1,
+           last_error = ${cases('?')},
+           next_attempt_at = ${cases(dialect.bigint)},
+           status = ${cases('?')},
+           lease_until = 0, lease_owner = NULL
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+        params,
+      );
+    }
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    for (const part of chunks(ids, ID_CHUNK)) {
+      await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `UPDATE ${this.#table} SET lease_until = 0, lease_owner = NULL
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+        part,
+      );
+    }
+  }
+
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    const { dialect } = this.#s;
+    const expired = `status = 'published' AND published_at < ?`;
+    // MariaDB/MySQL refuse LIMIT inside IN (…) but have DELETE … LIMIT; the others the reverse.
+    const sql =
+      dialect.provider === 'mysql'
+        ? `DELETE FROM ${this.#table} WHERE ${expired} LIMIT ?`
+        : `DELETE FROM ${this.#table} WHERE sequence IN (SELECT sequence FROM ${this.#table} WHERE ${expired} LIMIT ?)`;
+    return execute(this.#s.prisma, dialect, sql, [before.getTime(), limit]);
+  }
+
+  onWake(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#notify.listener && !this.#stopListening) {
+      this.#stopListening = this.#notify.listener.subscribe(() => this.#wake());
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        this.#stopListening?.();
+        this.#stopListening = undefined;
+      }
+    };
+  }
+
+  /** Resolves once the LISTEN connection is up; at once when this store does not listen or no relay subscribed. */
+  whenListening(): Promise<void> {
+    return this.#notify.listener?.whenListening() ?? Promise.resolve();
+  }
+
+  async list(request: RecordQuery): Promise<OutboxRecord[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const filter = (condition: string, value: unknown) => {
+      conditions.push(condition);
+      params.push(value);
+    };
+    if (request.status !== undefined) filter('status = ?', request.status);
+    if (request.eventName !== undefined) filter('name = ?', request.eventName);
+    if (request.before !== undefined) filter('created_at < ?', request.before.getTime());
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = await query<OutboxRow>(
+      this.#s.reader,
+      this.#s.dialect,
+      `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
+      [...params, request.limit ?? 100],
+    );
+    return rows.map(toOutboxRecord);
+  }
+
+  async requeue(ids: readonly string[], now: Date): Promise<number> {
+    let changed = 0;
+    for (const part of chunks(ids, ID_CHUNK)) {
+      changed += await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `UPDATE ${this.#table} SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, lease_owner = NULL
+         WHERE id IN (${placeholders(part.length)}) AND status IN ('failed', 'dead')`,
+        [now.getTime(), ...part],
+      );
+    }
+    if (changed > 0) {
+      this.#wake();
+      if (this.#notify.channel !== undefined) {
+        await execute(this.#s.prisma, this.#s.dialect, `SELECT pg_notify(?, '')`, [this.#notify.channel]);
+      }
+    }
+    return changed;
+  }
+
+  async purge(ids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const part of chunks(ids, ID_CHUNK)) {
+      deleted += await execute(
+        this.#s.prisma,
+        this.#s.dialect,
+        `DELETE FROM ${this.#table} WHERE id IN (${placeholders(part.length)})`,
+        part,
+      );
+    }
+    return deleted;
+  }
+
+  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+    const [row] = await query<{ pending: bigint | number; oldest: bigint | number | null }>(
+      this.#s.reader,
+      this.#s.dialect,
+      `SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM ${this.#table} WHERE status IN ${OPEN}`,
+      [],
+    );
+    return {
+      pending: Number(row?.pending ?? 0),
+      oldestCreatedAt:
+        row?.oldest === null || row?.oldest === undefined ? null : new Date(Number(row.oldest)),
+    };
+  }
+
+  /** Stops the LISTEN connection, if any (the user's PrismaClient is never closed here). */
+  async close(): Promise<void> {
+    this.#stopListening?.();
+    this.#stopListening = undefined;
+    await this.#notify.listener?.close();
+  }
+
+  #wake(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}
+
+const MAX_NAME = 255;
+
+/** Rejects what the columns cannot hold with a typed error, before anything is written. */
+function checkMessage(message: WireMessage, bucket: number): void {
+  if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 36) {
+    throw new ConfigurationError(`Outbox message id must be a UUID, got "${String(message.id)}"`);
+  }
+  if (message.name.length > MAX_NAME) {
+    throw new ConfigurationError(
+      `Event name "${message.name.slice(0, 40)}…" is longer than ${MAX_NAME} characters`,
+    );
+  }
+  if (message.orderingKey !== undefined && message.orderingKey.length > MAX_NAME) {
+    throw new ConfigurationError(
+      `Ordering key "${message.orderingKey.slice(0, 40)}…" is longer than ${MAX_NAME} characters`,
+    );
+  }
+  if (!Number.isInteger(bucket) || bucket < 0) {
+    throw new ConfigurationError(`Outbox bucket must be a non-negative integer, got ${String(bucket)}`);
+  }
+}

@@ -1,0 +1,119 @@
+import {
+  type InboxRecord,
+  type InboxStatus,
+  type OutboxRecord,
+  type OutboxStatus,
+  type WireMessage,
+  withSequence,
+} from '@herald/core';
+
+/**
+ * Row ↔ record mapping shared by both stores. Drivers return BIGINT as
+ * `bigint` (PostgreSQL) or `number` (MariaDB, SQLite) and bytes as
+ * `Uint8Array` or `Buffer`; everything is normalised here.
+ */
+
+/** Outbox columns in the order the stores select them. */
+export const OUTBOX_COLUMNS =
+  'sequence, id, name, ordering_key, bucket, headers, body, status, attempts, created_at, next_attempt_at, last_error, published_at';
+
+/** Inbox columns in the order the stores select them. */
+export const INBOX_COLUMNS =
+  'sequence, message_id, handler, event_name, ordering_key, status, attempts, received_at, next_attempt_at, last_error, headers, body';
+
+export interface OutboxRow {
+  sequence: bigint | number;
+  id: string;
+  name: string;
+  ordering_key: string | null;
+  bucket: bigint | number;
+  headers: string;
+  body: Uint8Array;
+  status: string;
+  attempts: bigint | number;
+  created_at: bigint | number;
+  next_attempt_at: bigint | number | null;
+  last_error: string | null;
+  published_at: bigint | number | null;
+}
+
+export interface InboxRow {
+  sequence: bigint | number;
+  message_id: string;
+  handler: string;
+  event_name: string;
+  ordering_key: string | null;
+  status: string;
+  attempts: bigint | number;
+  received_at: bigint | number;
+  next_attempt_at: bigint | number | null;
+  last_error: string | null;
+  headers: string | null;
+  body: Uint8Array | null;
+}
+
+/** Longest error text kept per record; a stack trace fits, a runaway message does not fill the table. */
+export const MAX_ERROR_LENGTH = 16_000;
+
+export function truncateError(error: string): string {
+  return error.length <= MAX_ERROR_LENGTH ? error : `${error.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+}
+
+function date(value: bigint | number | null): Date | null {
+  return value === null ? null : new Date(Number(value));
+}
+
+function bytes(value: Uint8Array): Uint8Array {
+  // A Buffer from the driver may view a shared pool; copy into a plain Uint8Array.
+  return value.constructor === Uint8Array ? value : new Uint8Array(value);
+}
+
+function message(
+  id: string,
+  name: string,
+  orderingKey: string | null,
+  headers: string,
+  body: Uint8Array,
+): WireMessage {
+  return {
+    id,
+    name,
+    ...(orderingKey !== null ? { orderingKey } : {}),
+    headers: JSON.parse(headers) as Record<string, string>,
+    body: bytes(body),
+  };
+}
+
+export function toOutboxRecord(row: OutboxRow): OutboxRecord {
+  const sequence = Number(row.sequence);
+  return {
+    message: withSequence(message(row.id, row.name, row.ordering_key, row.headers, row.body), sequence),
+    sequence,
+    bucket: Number(row.bucket),
+    status: row.status as OutboxStatus,
+    attempts: Number(row.attempts),
+    createdAt: new Date(Number(row.created_at)),
+    nextAttemptAt: date(row.next_attempt_at),
+    lastError: row.last_error,
+    publishedAt: date(row.published_at),
+  };
+}
+
+export function toInboxRecord(row: InboxRow): InboxRecord {
+  return {
+    messageId: row.message_id,
+    handler: row.handler,
+    eventName: row.event_name,
+    orderingKey: row.ordering_key,
+    sequence: Number(row.sequence),
+    status: row.status as InboxStatus,
+    attempts: Number(row.attempts),
+    receivedAt: new Date(Number(row.received_at)),
+    nextAttemptAt: date(row.next_attempt_at),
+    lastError: row.last_error,
+    message:
+      row.headers !== null && row.body !== null
+        ? message(row.message_id, row.event_name, row.ordering_key, row.headers, row.body)
+        : null,
+  };
+}

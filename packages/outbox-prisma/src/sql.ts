@@ -1,0 +1,168 @@
+import { ConfigurationError } from '@herald/core';
+import type { PrismaClientLike, SqlExecutor, TransactionOptions } from './prisma-client.js';
+
+/** The databases the Prisma event log speaks (Prisma's provider names). */
+export type Provider = 'postgresql' | 'sqlite' | 'mysql';
+
+const PROVIDERS: readonly Provider[] = ['postgresql', 'sqlite', 'mysql'];
+
+export function assertProvider(provider: unknown): asserts provider is Provider {
+  if (!PROVIDERS.includes(provider as Provider)) {
+    throw new ConfigurationError(
+      `provider must be one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')} (MariaDB uses 'mysql'), got ${String(provider)}`,
+    );
+  }
+}
+
+/**
+ * The few places where the three engines' SQL differs. Statements are written
+ * with `?` placeholders and rewritten for PostgreSQL (`$1`, `$2`, …).
+ */
+export class Dialect {
+  readonly provider: Provider;
+
+  constructor(provider: Provider) {
+    this.provider = provider;
+  }
+
+  /** Quotes an identifier (names are validated before they get here). */
+  quote(identifier: string): string {
+    return this.provider === 'mysql' ? `\`${identifier}\`` : `"${identifier}"`;
+  }
+
+  /** A BIGINT placeholder where PostgreSQL cannot infer the type by itself (CASE branches). */
+  get bigint(): string {
+    return this.provider === 'postgresql' ? '?::bigint' : '?';
+  }
+
+  /** Rewrites `?` placeholders for the engine. Herald's statements never contain a literal `?`. */
+  prepare(sql: string): string {
+    if (this.provider !== 'postgresql') return sql;
+    let index = 0;
+    return sql.replace(/\?/g, () => `$${++index}`);
+  }
+
+  /** `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows. */
+  insert(table: string, columns: readonly string[], rows: number): string {
+    const values = Array.from({ length: rows }, () => `(${placeholders(columns.length)})`).join(', ');
+    return `INSERT INTO ${table} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${values}`;
+  }
+
+  /** An {@link insert} that silently skips rows whose unique key (`conflict`) already exists. */
+  insertIgnoring(
+    table: string,
+    columns: readonly string[],
+    rows: number,
+    conflict: readonly string[],
+  ): string {
+    const insert = this.insert(table, columns, rows);
+    if (this.provider === 'mysql') return insert.replace(/^INSERT INTO/, 'INSERT IGNORE INTO');
+    return `${insert} ON CONFLICT (${conflict.map((c) => this.quote(c)).join(', ')}) DO NOTHING`;
+  }
+}
+
+/** Runs a statement and returns the affected row count. */
+export async function execute(
+  db: SqlExecutor,
+  dialect: Dialect,
+  sql: string,
+  params: readonly unknown[],
+): Promise<number> {
+  return Number(await db.$executeRawUnsafe(dialect.prepare(sql), ...params));
+}
+
+/** Runs a query and returns its rows. */
+export async function query<T>(
+  db: SqlExecutor,
+  dialect: Dialect,
+  sql: string,
+  params: readonly unknown[],
+): Promise<T[]> {
+  return (await db.$queryRawUnsafe<T[]>(dialect.prepare(sql), ...params)) ?? [];
+}
+
+/** `?, ?, ?` for `count` values. */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
+/** What {@link claimRows} needs: a table, the rows' claim rule and the lease to set. */
+export interface ClaimStatement {
+  readonly prisma: PrismaClientLike;
+  readonly dialect: Dialect;
+  /** Quoted table name. */
+  readonly table: string;
+  /** Unqualified, comma-separated columns to return. */
+  readonly columns: string;
+  /** The claim rule on rows aliased `o`, with its parameters. */
+  readonly where: string;
+  readonly whereParams: readonly unknown[];
+  readonly limit: number;
+  readonly leaseUntil: number;
+  readonly owner: string;
+  readonly transaction: Required<TransactionOptions>;
+}
+
+/**
+ * Leases up to `limit` rows satisfying the claim rule, in sequence order, so
+ * that concurrent claimers never get the same row:
+ *
+ * - PostgreSQL: one statement, `SELECT … FOR UPDATE SKIP LOCKED` feeding an `UPDATE … RETURNING`;
+ * - MariaDB/MySQL: `SELECT … FOR UPDATE SKIP LOCKED` and one `UPDATE` in a READ COMMITTED transaction;
+ * - SQLite: one `UPDATE … RETURNING`; SQLite runs one writer at a time, so the statement is the lease.
+ *
+ * Rows leased by another claimer stay skipped until their `lease_until` passes.
+ */
+export async function claimRows<Row extends { sequence: unknown }>(claim: ClaimStatement): Promise<Row[]> {
+  const { dialect, table, columns, where, whereParams, limit, leaseUntil, owner } = claim;
+  const pick = `SELECT o.sequence FROM ${table} o WHERE ${where} ORDER BY o.sequence LIMIT ?`;
+  let rows: Row[];
+  if (dialect.provider === 'postgresql') {
+    rows = await query<Row>(
+      claim.prisma,
+      dialect,
+      `WITH picked AS (SELECT o.sequence AS picked_sequence FROM ${table} o WHERE ${where}
+         ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED)
+       UPDATE ${table} SET lease_until = ?, lease_owner = ?
+       FROM picked WHERE sequence = picked.picked_sequence
+       RETURNING ${columns}`,
+      [...whereParams, limit, leaseUntil, owner],
+    );
+  } else if (dialect.provider === 'sqlite') {
+    rows = await query<Row>(
+      claim.prisma,
+      dialect,
+      `UPDATE ${table} SET lease_until = ?, lease_owner = ? WHERE sequence IN (${pick}) RETURNING ${columns}`,
+      [leaseUntil, owner, ...whereParams, limit],
+    );
+  } else {
+    rows = await claim.prisma.$transaction(
+      async (tx: SqlExecutor) => {
+        const picked = await query<Row>(
+          tx,
+          dialect,
+          `SELECT ${columns} FROM ${table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [...whereParams, limit],
+        );
+        if (picked.length > 0) {
+          await execute(
+            tx,
+            dialect,
+            `UPDATE ${table} SET lease_until = ?, lease_owner = ? WHERE sequence IN (${placeholders(picked.length)})`,
+            [leaseUntil, owner, ...picked.map((row) => row.sequence)],
+          );
+        }
+        return picked;
+      },
+      { ...claim.transaction, isolationLevel: 'ReadCommitted' },
+    );
+  }
+  return rows.sort((a, b) => Number(a.sequence) - Number(b.sequence));
+}
+
+/** Splits `items` into chunks of at most `size` (statements have a parameter limit). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
