@@ -50,7 +50,11 @@ export function toDeadLetter(message: KafkaMessage): DeadLetter {
   const all = fromKafkaHeaders(message.headers);
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(all)) if (!DLQ_HEADER_NAMES.has(key)) headers[key] = value;
-  return { headers, body: bodyOf(message.value), reason: all[DeadLetterHeaders.reason] ?? '(no reason recorded)' };
+  return {
+    headers,
+    body: bodyOf(message.value),
+    reason: all[DeadLetterHeaders.reason] ?? '(no reason recorded)',
+  };
 }
 
 /**
@@ -73,7 +77,12 @@ export async function readDeadLetterTopic(
   if (ends.size === 0 || limit <= 0) return [];
 
   const groupId = `herald-dlq-reader-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { retries: 2 } });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+    retry: { retries: 2 },
+  });
   const read = new Map<number, KafkaMessage[]>();
   const pending = new Set(ends.keys());
   let timer: NodeJS.Timeout | undefined;
@@ -82,7 +91,10 @@ export async function readDeadLetterTopic(
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`Reading dead-letter topic "${topic}" did not finish within ${options.timeoutMs} ms`)),
+        () =>
+          reject(
+            new Error(`Reading dead-letter topic "${topic}" did not finish within ${options.timeoutMs} ms`),
+          ),
         options.timeoutMs,
       );
       consumer
@@ -99,7 +111,8 @@ export async function readDeadLetterTopic(
               if (BigInt(message.offset) >= end - 1n) pending.delete(batch.partition);
             }
             // The batch's last offset also covers records kafkajs filtered out (transaction markers).
-            if (list.length >= limit || BigInt(batch.lastOffset()) >= end - 1n) pending.delete(batch.partition);
+            if (list.length >= limit || BigInt(batch.lastOffset()) >= end - 1n)
+              pending.delete(batch.partition);
             if (pending.size === 0) resolve();
           },
         })
@@ -107,10 +120,14 @@ export async function readDeadLetterTopic(
     });
   } finally {
     clearTimeout(timer);
-    await consumer.disconnect().catch((error) => options.logger.warn('Dead-letter reader did not disconnect cleanly', { error }));
+    await consumer
+      .disconnect()
+      .catch((error) => options.logger.warn('Dead-letter reader did not disconnect cleanly', { error }));
     await admin
       .deleteGroups([groupId])
-      .catch((error) => options.logger.debug('Could not delete the dead-letter reader group', { groupId, error }));
+      .catch((error) =>
+        options.logger.debug('Could not delete the dead-letter reader group', { groupId, error }),
+      );
   }
   return [...read.values()]
     .flat()

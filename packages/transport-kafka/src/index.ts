@@ -2,10 +2,9 @@ import type { Transport } from '@herald/core';
 import { KafkaTransport } from './kafka-transport.js';
 import { type KafkaTransportOptions, resolveOptions } from './options.js';
 
-export { KafkaTransport } from './kafka-transport.js';
-export { KafkaBrokerUnreachableError, KafkaTopicMissingError } from './errors.js';
 export { DeadLetterHeaders } from './dead-letters.js';
-export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
+export { KafkaBrokerUnreachableError, KafkaTopicMissingError } from './errors.js';
+export { KafkaTransport } from './kafka-transport.js';
 export type {
   KafkaConsumerOptions,
   KafkaProducerOptions,
@@ -13,6 +12,7 @@ export type {
   KafkaTransportOptions,
   ResolvedKafkaOptions,
 } from './options.js';
+export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
 
 /**
  * A Herald {@link Transport} on Apache Kafka (kafkajs). Pass it to the

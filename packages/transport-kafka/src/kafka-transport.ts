@@ -1,6 +1,7 @@
 import {
   type DeadLetter,
   type DeliveryHandler,
+  describeError,
   HeraldError,
   type PublishOutcome,
   type Subscription,
@@ -9,9 +10,8 @@ import {
   type TransportCapabilities,
   TransportError,
   type WireMessage,
-  describeError,
 } from '@herald/core';
-import { type Admin, Kafka, type Message, Partitioners, type Producer, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
 import { type DeadLetterSource, deadLetterRecord, readDeadLetterTopic } from './dead-letters.js';
 import { KafkaBrokerUnreachableError } from './errors.js';
 import { toKafkaHeaders } from './headers.js';
@@ -70,7 +70,9 @@ export class KafkaTransport implements Transport {
   constructor(options: ResolvedKafkaOptions) {
     this.options = options;
     if (options.fixKafkajsIdleLoop && !fixKafkajsIdleLoop()) {
-      options.logger.warn('Could not apply the kafkajs idle-loop fix: this kafkajs is not the expected 2.2.x');
+      options.logger.warn(
+        'Could not apply the kafkajs idle-loop fix: this kafkajs is not the expected 2.2.x',
+      );
     }
     this.#kafka = new Kafka({
       brokers: options.brokers,
@@ -102,7 +104,9 @@ export class KafkaTransport implements Transport {
   start(): Promise<void> {
     if (this.#state === 'started') return Promise.resolve();
     if (this.#state === 'stopping' || this.#state === 'stopped') {
-      return Promise.reject(new TransportError('The Kafka transport was stopped; create a new one', { retriable: false }));
+      return Promise.reject(
+        new TransportError('The Kafka transport was stopped; create a new one', { retriable: false }),
+      );
     }
     this.#starting ??= this.#start().finally(() => {
       this.#starting = undefined;
@@ -123,7 +127,8 @@ export class KafkaTransport implements Transport {
     });
     try {
       const result = await Promise.race([connecting.then(() => 'connected' as const), timeout]);
-      if (result === 'timeout') throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout);
+      if (result === 'timeout')
+        throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout);
       this.#state = 'started';
     } catch (error) {
       connecting.catch(() => undefined); // may still settle after the timeout
@@ -131,9 +136,14 @@ export class KafkaTransport implements Transport {
       await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
       if (error instanceof HeraldError) throw error;
       if ((error as { name?: string } | null)?.name === 'KafkaJSSASLAuthenticationError') {
-        throw new TransportError(`Kafka authentication failed: ${describeError(error)}`, { cause: error, retriable: false });
+        throw new TransportError(`Kafka authentication failed: ${describeError(error)}`, {
+          cause: error,
+          retriable: false,
+        });
       }
-      throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout, { cause: error });
+      throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout, {
+        cause: error,
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -147,7 +157,9 @@ export class KafkaTransport implements Transport {
    */
   async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
     if (this.#state !== 'started') {
-      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, {
+        retriable: true,
+      });
     }
     if (messages.length === 0) return [];
     const work = this.#publish(messages);
@@ -186,7 +198,9 @@ export class KafkaTransport implements Transport {
         await this.#producer.sendBatch({
           acks: -1,
           timeout: this.options.producer.timeout,
-          ...(this.options.producer.compression !== undefined ? { compression: this.options.producer.compression } : {}),
+          ...(this.options.producer.compression !== undefined
+            ? { compression: this.options.producer.compression }
+            : {}),
           topicMessages: [...byTopic].map(([topic, indexes]) => ({
             topic,
             messages: indexes.map((index) => toRecord(messages[index]!)),
@@ -210,10 +224,14 @@ export class KafkaTransport implements Transport {
   /** Joins the consumer group `subscription.group`; resolves once partitions are assigned. */
   async subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle> {
     if (this.#state !== 'started') {
-      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, {
+        retriable: true,
+      });
     }
     if (subscription.eventNames.length === 0) {
-      throw new TransportError(`Subscription of group "${subscription.group}" names no events`, { retriable: false });
+      throw new TransportError(`Subscription of group "${subscription.group}" names no events`, {
+        retriable: false,
+      });
     }
     let member: KafkaSubscription;
     try {
@@ -253,7 +271,9 @@ export class KafkaTransport implements Transport {
    */
   async readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
     if (this.#state !== 'started') {
-      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, { retriable: true });
+      throw new TransportError(`The Kafka transport is not started (state: ${this.#state})`, {
+        retriable: true,
+      });
     }
     const topic = this.options.deadLetterTopicFor(group);
     try {
@@ -284,7 +304,8 @@ export class KafkaTransport implements Transport {
     this.#subscriptions.clear();
     const closed = await Promise.allSettled(members.map((member) => member.close()));
     for (const result of closed) {
-      if (result.status === 'rejected') this.options.logger.warn('A Kafka consumer did not close cleanly', { error: result.reason });
+      if (result.status === 'rejected')
+        this.options.logger.warn('A Kafka consumer did not close cleanly', { error: result.reason });
     }
     await Promise.allSettled([...this.#inFlight]);
     await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);

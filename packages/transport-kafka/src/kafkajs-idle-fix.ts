@@ -24,7 +24,9 @@ const PATCHED = Symbol.for('herald.kafkajs.idle-loop-fix');
 export function fixKafkajsIdleLoop(): boolean {
   let RequestQueue: RequestQueueShape;
   try {
-    RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as RequestQueueShape;
+    RequestQueue = createRequire(import.meta.url)(
+      'kafkajs/src/network/requestQueue/index.js',
+    ) as RequestQueueShape;
   } catch {
     return false;
   }

@@ -13,8 +13,8 @@ export function kafkajsLogCreator(logger: Logger) {
       const { message, timestamp: _timestamp, logger: _name, ...context } = log;
       const text = `kafkajs ${namespace ? `[${namespace}] ` : ''}${message}`;
       // Said once per producer because the transport bounds retries on purpose (delivery is at-least-once anyway).
-      if (message.startsWith('Limiting retries for the idempotent producer')) return logger.debug(text, context);
-      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, context);
+      if (message.startsWith('Limiting retries for the idempotent producer')) logger.debug(text, context);
+      else if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, context);
       else if (level === logLevel.INFO) logger.info(text, context);
       else logger.debug(text, context);
     };

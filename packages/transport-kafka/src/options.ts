@@ -1,4 +1,4 @@
-import { ConfigurationError, type Logger, consoleLogger } from '@herald/core';
+import { ConfigurationError, consoleLogger, type Logger } from '@herald/core';
 import type { CompressionTypes, KafkaConfig, RetryOptions } from 'kafkajs';
 import { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
 
@@ -118,9 +118,13 @@ export interface ResolvedKafkaOptions {
   readonly topicFor: (eventName: string) => string;
   readonly deadLetterTopicFor: (group: string) => string;
   readonly autoCreateTopics: boolean;
-  readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries'>> & { configEntries: Record<string, string> };
+  readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries'>> & {
+    configEntries: Record<string, string>;
+  };
   readonly consumer: Required<KafkaConsumerOptions>;
-  readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & { compression: CompressionTypes | undefined };
+  readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & {
+    compression: CompressionTypes | undefined;
+  };
   readonly logger: Logger;
   readonly fixKafkajsIdleLoop: boolean;
 }
@@ -135,11 +139,13 @@ function positive(name: string, value: number | undefined, fallback: number, min
 
 /** Checks the options and fills in defaults; bad values throw `ConfigurationError`. */
 export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
-  if (!options || typeof options !== 'object') throw new ConfigurationError('kafkaTransport() expects options with brokers');
+  if (!options || typeof options !== 'object')
+    throw new ConfigurationError('kafkaTransport() expects options with brokers');
   const brokers = (typeof options.brokers === 'string' ? options.brokers.split(',') : (options.brokers ?? []))
     .map((broker) => String(broker).trim())
     .filter((broker) => broker.length > 0);
-  if (brokers.length === 0) throw new ConfigurationError('kafkaTransport: "brokers" must name at least one host:port');
+  if (brokers.length === 0)
+    throw new ConfigurationError('kafkaTransport: "brokers" must name at least one host:port');
   for (const broker of brokers) {
     if (!/^[^\s:]+:\d+$/.test(broker) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(broker)) {
       throw new ConfigurationError(`kafkaTransport: broker "${broker}" is not host:port`);
@@ -148,20 +154,32 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
   const prefix = options.topicPrefix ?? '';
   const topicFor = options.topicFor ?? ((eventName: string) => defaultTopicFor(`${prefix}${eventName}`));
   const deadLetterTopicFor =
-    options.deadLetterTopicFor ?? ((group: string) => (prefix ? kafkaTopicName(`${prefix}${defaultDeadLetterTopicFor(group)}`) : defaultDeadLetterTopicFor(group)));
+    options.deadLetterTopicFor ??
+    ((group: string) =>
+      prefix
+        ? kafkaTopicName(`${prefix}${defaultDeadLetterTopicFor(group)}`)
+        : defaultDeadLetterTopicFor(group));
 
   const consumer = options.consumer ?? {};
   const sessionTimeout = positive('consumer.sessionTimeout', consumer.sessionTimeout, 30_000);
   const rebalanceTimeout = positive('consumer.rebalanceTimeout', consumer.rebalanceTimeout, 60_000);
-  const heartbeatInterval = positive('consumer.heartbeatInterval', consumer.heartbeatInterval, Math.min(3_000, Math.floor(sessionTimeout / 3)));
+  const heartbeatInterval = positive(
+    'consumer.heartbeatInterval',
+    consumer.heartbeatInterval,
+    Math.min(3_000, Math.floor(sessionTimeout / 3)),
+  );
   if (heartbeatInterval >= sessionTimeout) {
-    throw new ConfigurationError('kafkaTransport: "consumer.heartbeatInterval" must be lower than "consumer.sessionTimeout"');
+    throw new ConfigurationError(
+      'kafkaTransport: "consumer.heartbeatInterval" must be lower than "consumer.sessionTimeout"',
+    );
   }
   const producer = options.producer ?? {};
   const topics = options.topics ?? {};
   const replicationFactor = topics.replicationFactor ?? -1;
   if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
-    throw new ConfigurationError('kafkaTransport: "topics.replicationFactor" must be -1 (broker default) or ≥ 1');
+    throw new ConfigurationError(
+      'kafkaTransport: "topics.replicationFactor" must be -1 (broker default) or ≥ 1',
+    );
   }
   return {
     brokers,
@@ -179,7 +197,9 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       numPartitions: Math.floor(positive('topics.numPartitions', topics.numPartitions, 3)),
       replicationFactor,
       configEntries: { ...(topics.configEntries ?? {}) },
-      deadLetterPartitions: Math.floor(positive('topics.deadLetterPartitions', topics.deadLetterPartitions, 1)),
+      deadLetterPartitions: Math.floor(
+        positive('topics.deadLetterPartitions', topics.deadLetterPartitions, 1),
+      ),
     },
     consumer: {
       sessionTimeout,
@@ -187,12 +207,18 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       heartbeatInterval,
       maxWaitTimeInMs: positive('consumer.maxWaitTimeInMs', consumer.maxWaitTimeInMs, 1_000, 0),
       metadataMaxAge: positive('consumer.metadataMaxAge', consumer.metadataMaxAge, 300_000, 0),
-      maxBytesPerPartition: positive('consumer.maxBytesPerPartition', consumer.maxBytesPerPartition, 1024 * 1024),
+      maxBytesPerPartition: positive(
+        'consumer.maxBytesPerPartition',
+        consumer.maxBytesPerPartition,
+        1024 * 1024,
+      ),
       partitionsConsumedConcurrently: Math.floor(
         positive('consumer.partitionsConsumedConcurrently', consumer.partitionsConsumedConcurrently, 4),
       ),
       autoCommitInterval: positive('consumer.autoCommitInterval', consumer.autoCommitInterval, 1_000),
-      autoCommitThreshold: Math.floor(positive('consumer.autoCommitThreshold', consumer.autoCommitThreshold, 100)),
+      autoCommitThreshold: Math.floor(
+        positive('consumer.autoCommitThreshold', consumer.autoCommitThreshold, 100),
+      ),
       fromBeginning: consumer.fromBeginning ?? true,
       joinTimeout: positive('consumer.joinTimeout', consumer.joinTimeout, rebalanceTimeout + 10_000),
     },

@@ -1,12 +1,12 @@
 import {
   type DeliveryHandler,
   type Disposition,
+  describeError,
   type Logger,
   type Subscription,
   type SubscriptionHandle,
   TransportError,
   WireHeaders,
-  describeError,
 } from '@herald/core';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetterSource } from './dead-letters.js';
@@ -71,7 +71,11 @@ export class KafkaSubscription implements SubscriptionHandle {
   }
 
   /** Creates the topics (or checks them), joins the group and resolves once partitions are assigned. */
-  static async open(subscription: Subscription, handler: DeliveryHandler, deps: SubscriptionDeps): Promise<KafkaSubscription> {
+  static async open(
+    subscription: Subscription,
+    handler: DeliveryHandler,
+    deps: SubscriptionDeps,
+  ): Promise<KafkaSubscription> {
     const member = new KafkaSubscription(subscription, handler, deps);
     try {
       await member.#start();
@@ -135,7 +139,9 @@ export class KafkaSubscription implements SubscriptionHandle {
     if (!joined && fatal === undefined) await Promise.race([changed, timedOut]);
     clearTimeout(timer);
     if (fatal !== undefined) {
-      throw new TransportError(`Kafka consumer group "${group}" could not start: ${describeError(fatal)}`, { cause: fatal });
+      throw new TransportError(`Kafka consumer group "${group}" could not start: ${describeError(fatal)}`, {
+        cause: fatal,
+      });
     }
     if (!joined) {
       throw new TransportError(
@@ -180,7 +186,10 @@ export class KafkaSubscription implements SubscriptionHandle {
 
     // kafkajs heartbeats only between records; keep the membership alive while a slow handler runs.
     // A rebalance noticed here is acted on by the heartbeat after the record (the failed one is not remembered).
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#deps.options.consumer.heartbeatInterval);
+    const beat = setInterval(
+      () => void heartbeat().catch(() => undefined),
+      this.#deps.options.consumer.heartbeatInterval,
+    );
     beat.unref?.();
     let disposition: Disposition;
     try {
@@ -194,7 +203,10 @@ export class KafkaSubscription implements SubscriptionHandle {
     if (disposition.kind === 'retry') return { kind: 'redeliver', delayMs: Math.max(0, disposition.delayMs) };
     if (disposition.kind === 'dead-letter') {
       try {
-        await this.#deps.deadLetter({ group: this.#subscription.group, topic, partition, message }, disposition.reason);
+        await this.#deps.deadLetter(
+          { group: this.#subscription.group, topic, partition, message },
+          disposition.reason,
+        );
       } catch (error) {
         this.#deps.logger.error('Could not write the dead-letter record; the record will be redelivered', {
           group: this.#subscription.group,

@@ -13,10 +13,14 @@ const ILLEGAL = /[^A-Za-z0-9._-]/g;
  */
 export function kafkaTopicName(text: string): string {
   const cleaned = text.replace(ILLEGAL, '_');
-  const legal = cleaned === text && text.length > 0 && text.length <= MAX_TOPIC_LENGTH && text !== '.' && text !== '..';
+  const legal =
+    cleaned === text && text.length > 0 && text.length <= MAX_TOPIC_LENGTH && text !== '.' && text !== '..';
   if (legal) return text;
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 10);
-  const head = (cleaned === '.' || cleaned === '..' ? '' : cleaned).slice(0, MAX_TOPIC_LENGTH - hash.length - 1);
+  const head = (cleaned === '.' || cleaned === '..' ? '' : cleaned).slice(
+    0,
+    MAX_TOPIC_LENGTH - hash.length - 1,
+  );
   return head.length > 0 ? `${head}-${hash}` : `topic-${hash}`;
 }
 

@@ -60,7 +60,9 @@ export class TopicManager {
           numPartitions: kind === 'dead-letter' ? deadLetterPartitions : numPartitions,
           replicationFactor,
           configEntries:
-            kind === 'dead-letter' ? [] : Object.entries(configEntries).map(([name, value]) => ({ name, value })),
+            kind === 'dead-letter'
+              ? []
+              : Object.entries(configEntries).map(([name, value]) => ({ name, value })),
         })),
       });
     }

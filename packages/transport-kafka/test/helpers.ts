@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Logger, consoleLogger } from '@herald/core';
+import { consoleLogger, type Logger } from '@herald/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { type KafkaTransportOptions, kafkaTransport } from '../src/index.js';
 
@@ -70,7 +70,12 @@ export function testTransport(overrides: Partial<KafkaTransportOptions> = {}) {
 
 /** A plain kafkajs client, for acting as a foreign producer and inspecting topics. */
 export function rawKafka(): Kafka {
-  return new Kafka({ brokers, clientId: `herald-test-raw-${runId}`, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  return new Kafka({
+    brokers,
+    clientId: `herald-test-raw-${runId}`,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3 },
+  });
 }
 
 /** Restarts the broker with the repository's service script (enables the conformance restart case). */

@@ -3,28 +3,28 @@ import { createServer } from 'node:net';
 import {
   type BusEventMap,
   ConfigurationError,
+  createIntegrationEventBus,
+  type DefinedEvent,
   type DeliveryHandler,
+  defineEvent,
+  type EventLog,
   type IncomingMessage,
   type IntegrationEventBus,
-  TransportError,
-  createIntegrationEventBus,
-  defineEvent,
   memoryEventLog,
-  type DefinedEvent,
-  type EventLog,
+  TransportError,
 } from '@herald/core';
 import { payloadOfTestMessage, testWireMessage } from '@herald/testkit';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeadLetterHeaders,
-  type KafkaTransport,
   KafkaBrokerUnreachableError,
   KafkaTopicMissingError,
+  type KafkaTransport,
   kafkaTopicName,
   kafkaTransport,
 } from '../src/index.js';
-import { rawKafka, requireBroker, runId, sleep, testLogger, testOptions, testTransport, waitFor } from './helpers.js';
+import { rawKafka, requireBroker, runId, sleep, testLogger, testTransport, waitFor } from './helpers.js';
 
 beforeAll(requireBroker);
 
@@ -72,7 +72,10 @@ function recorder(decide: (message: IncomingMessage) => Promise<void> | void = (
 
 /** Reads every record of a topic with a raw kafkajs consumer (a foreign consumer's view). */
 async function readTopic(topic: string, expected: number, timeoutMs = 15_000): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({ groupId: `herald-test-reader-${runId}-${++counter}`, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: `herald-test-reader-${runId}-${++counter}`,
+    maxWaitTimeInMs: 100,
+  });
   const seen: KafkaMessage[] = [];
   try {
     await consumer.connect();
@@ -82,7 +85,11 @@ async function readTopic(topic: string, expected: number, timeoutMs = 15_000): P
         seen.push(message);
       },
     });
-    await waitFor(() => seen.length >= expected, timeoutMs, () => `read ${seen.length} of ${expected} records of ${topic}`);
+    await waitFor(
+      () => seen.length >= expected,
+      timeoutMs,
+      () => `read ${seen.length} of ${expected} records of ${topic}`,
+    );
     return seen;
   } finally {
     await consumer.disconnect();
@@ -111,10 +118,15 @@ describe('options and clear errors', () => {
   it('rejects bad options with a ConfigurationError', () => {
     expect(() => kafkaTransport({ brokers: [] })).toThrow(ConfigurationError);
     expect(() => kafkaTransport({ brokers: 'no-port' })).toThrow(ConfigurationError);
-    expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], consumer: { sessionTimeout: 1000, heartbeatInterval: 2000 } })).toThrow(
+    expect(() =>
+      kafkaTransport({
+        brokers: ['127.0.0.1:9092'],
+        consumer: { sessionTimeout: 1000, heartbeatInterval: 2000 },
+      }),
+    ).toThrow(ConfigurationError);
+    expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], topics: { replicationFactor: 0 } })).toThrow(
       ConfigurationError,
     );
-    expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], topics: { replicationFactor: 0 } })).toThrow(ConfigurationError);
     expect(kafkaTransport({ brokers: '127.0.0.1:9092, 127.0.0.1:9094' }).options.brokers).toEqual([
       '127.0.0.1:9092',
       '127.0.0.1:9094',
@@ -141,7 +153,11 @@ describe('options and clear errors', () => {
         server.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
       });
     });
-    const transport = kafkaTransport({ brokers: [`127.0.0.1:${port}`], startTimeout: 2_000, logger: testLogger });
+    const transport = kafkaTransport({
+      brokers: [`127.0.0.1:${port}`],
+      startTimeout: 2_000,
+      logger: testLogger,
+    });
     cleanups.push(() => transport.stop());
     const began = Date.now();
     const error = await transport.start().then(
@@ -167,10 +183,12 @@ describe('options and clear errors', () => {
     expect((publishError as KafkaTopicMissingError).topics).toEqual([topic]);
     expect((publishError as Error).message).toContain(topic);
 
-    const subscribeError = await transport.subscribe({ group: `g-${runId}-missing`, eventNames: [missing] }, recorder().handler).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const subscribeError = await transport
+      .subscribe({ group: `g-${runId}-missing`, eventNames: [missing] }, recorder().handler)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(subscribeError).toBeInstanceOf(KafkaTopicMissingError);
     expect((subscribeError as Error).message).toContain(topic);
     expect(await admin.listTopics()).not.toContain(topic);
@@ -182,7 +200,10 @@ describe('options and clear errors', () => {
     await creating.subscribe({ group: `g-${runId}-present`, eventNames: [present] }, recorder().handler);
     const strict = await started(testTransport({ autoCreateTopics: false }));
     const absent = eventName('absent');
-    const outcomes = await strict.publish([testWireMessage({ name: present }), testWireMessage({ name: absent })]);
+    const outcomes = await strict.publish([
+      testWireMessage({ name: present }),
+      testWireMessage({ name: absent }),
+    ]);
     expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false]);
   });
 
@@ -194,7 +215,9 @@ describe('options and clear errors', () => {
     const eventTopic = transport.options.topicFor(name);
     const deadLetterTopic = transport.options.deadLetterTopicFor(group);
     const metadata = await admin.fetchTopicMetadata({ topics: [eventTopic, deadLetterTopic] });
-    const partitions = Object.fromEntries(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    const partitions = Object.fromEntries(
+      metadata.topics.map((topic) => [topic.name, topic.partitions.length]),
+    );
     expect(partitions).toEqual({ [eventTopic]: 5, [deadLetterTopic]: 1 });
   });
 });
@@ -202,7 +225,10 @@ describe('options and clear errors', () => {
 describe('kafkajs 2.2.4 workarounds', () => {
   it('an idle transport does not spin its request queues (kafkajs issues #1704, #1751)', async () => {
     const transport = await started(testTransport());
-    await transport.subscribe({ group: `g-${runId}-idle`, eventNames: [eventName('idle')] }, recorder().handler);
+    await transport.subscribe(
+      { group: `g-${runId}-idle`, eventNames: [eventName('idle')] },
+      recorder().handler,
+    );
     const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
       prototype: { checkPendingRequests: (...args: unknown[]) => unknown };
     };
@@ -224,7 +250,12 @@ describe('kafkajs 2.2.4 workarounds', () => {
   it("routes kafkajs' log lines to Herald's logger", async () => {
     const lines: string[] = [];
     const collect = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-    const logger = { debug: collect('debug'), info: collect('info'), warn: collect('warn'), error: collect('error') };
+    const logger = {
+      debug: collect('debug'),
+      info: collect('info'),
+      warn: collect('warn'),
+      error: collect('error'),
+    };
     // Nothing listens on port 1: kafkajs logs its failed connection attempts before start() gives up.
     const transport = kafkaTransport({ brokers: ['127.0.0.1:1'], startTimeout: 1_500, logger });
     cleanups.push(() => transport.stop());
@@ -240,7 +271,11 @@ describe('records on the wire', () => {
     const name = eventName('wire');
     const got = recorder();
     await transport.subscribe({ group: `g-${runId}-wire`, eventNames: [name] }, got.handler);
-    const keyed = testWireMessage({ name, orderingKey: 'customer-7', headers: { 'x-tenant-note': 'naïve ✓' } });
+    const keyed = testWireMessage({
+      name,
+      orderingKey: 'customer-7',
+      headers: { 'x-tenant-note': 'naïve ✓' },
+    });
     const unkeyed = testWireMessage({ name });
     const outcomes = await transport.publish([keyed, unkeyed]);
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
@@ -250,10 +285,16 @@ describe('records on the wire', () => {
     expect(byId.get(keyed.id)!.key!.toString()).toBe('customer-7');
     expect(byId.get(unkeyed.id)!.key!.toString()).toBe(unkeyed.id);
     expect(Buffer.compare(byId.get(keyed.id)!.value!, Buffer.from(keyed.body))).toBe(0);
-    const headers = Object.fromEntries(Object.entries(byId.get(keyed.id)!.headers!).map(([k, v]) => [k, String(v)]));
+    const headers = Object.fromEntries(
+      Object.entries(byId.get(keyed.id)!.headers!).map(([k, v]) => [k, String(v)]),
+    );
     expect(headers).toEqual(keyed.headers);
 
-    await waitFor(() => got.items.length >= 2, 15_000, () => `delivered ${got.items.length} of 2`);
+    await waitFor(
+      () => got.items.length >= 2,
+      15_000,
+      () => `delivered ${got.items.length} of 2`,
+    );
     const received = got.items.find((item) => item.headers['herald-id'] === keyed.id)!;
     expect({ ...received.headers }).toEqual({ ...keyed.headers });
   });
@@ -270,14 +311,28 @@ describe('records on the wire', () => {
     await transport.subscribe({ group: `g-${runId}-both`, eventNames: [placed, shipped] }, both.handler);
     // One key, two event types on one topic: their relative order is kept too.
     const sent = Array.from({ length: 10 }, (_, index) =>
-      testWireMessage({ name: index % 2 === 0 ? placed : shipped, orderingKey: 'order-1', payload: { index } }),
+      testWireMessage({
+        name: index % 2 === 0 ? placed : shipped,
+        orderingKey: 'order-1',
+        payload: { index },
+      }),
     );
     expect((await transport.publish(sent)).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(() => both.items.length >= 10, 15_000, () => `delivered ${both.items.length} of 10`);
-    await waitFor(() => onlyPlaced.items.length >= 5, 15_000, () => `delivered ${onlyPlaced.items.length} of 5`);
+    await waitFor(
+      () => both.items.length >= 10,
+      15_000,
+      () => `delivered ${both.items.length} of 10`,
+    );
+    await waitFor(
+      () => onlyPlaced.items.length >= 5,
+      15_000,
+      () => `delivered ${onlyPlaced.items.length} of 5`,
+    );
     await sleep(300);
     expect(both.ids()).toEqual(sent.map((message) => message.id));
-    expect(onlyPlaced.ids()).toEqual(sent.filter((message) => message.name === placed).map((message) => message.id));
+    expect(onlyPlaced.ids()).toEqual(
+      sent.filter((message) => message.name === placed).map((message) => message.id),
+    );
   });
 });
 
@@ -318,7 +373,11 @@ describe('ordering', () => {
         }
       }),
     );
-    await waitFor(() => got.items.length >= keys.length * perKey, 30_000, () => `delivered ${got.items.length}`);
+    await waitFor(
+      () => got.items.length >= keys.length * perKey,
+      30_000,
+      () => `delivered ${got.items.length}`,
+    );
     await sleep(300);
 
     expect(got.items).toHaveLength(keys.length * perKey);
@@ -347,7 +406,10 @@ function orderEvent() {
  * A service on Kafka with an in-memory event log. Replicas of one service pass
  * the same `log`: one inbox, as with a shared database.
  */
-function service(name: string, options: { log?: EventLog; event?: DefinedEvent<Order>; handle?: (event: Order) => Promise<void> } = {}) {
+function service(
+  name: string,
+  options: { log?: EventLog; event?: DefinedEvent<Order>; handle?: (event: Order) => Promise<void> } = {},
+) {
   let builder = createIntegrationEventBus({ service: name, logger: testLogger })
     .useTransport(testTransport())
     .useEventLog(options.log ?? memoryEventLog())
@@ -374,7 +436,11 @@ describe('through a real bus', () => {
 
     await ordering.publish(new OrderPlaced({ orderId: 'poison', n: 1 }), { orderingKey: 'customer-1' });
     await ordering.publish(new OrderPlaced({ orderId: 'fine', n: 2 }), { orderingKey: 'customer-2' });
-    await waitFor(() => calls.includes('fine') && dead.length >= 1, 20_000, () => `calls ${calls.join(',')}, dead ${dead.length}`);
+    await waitFor(
+      () => calls.includes('fine') && dead.length >= 1,
+      20_000,
+      () => `calls ${calls.join(',')}, dead ${dead.length}`,
+    );
 
     expect(dead[0]).toMatchObject({ stage: 'handle', eventName: OrderPlaced.eventName });
     expect(dead[0]!.reason).toContain('cannot bill this order');
@@ -426,8 +492,14 @@ describe('through a real bus', () => {
       ],
     });
     const ordering = await startedBus(service(`ordering-malformed-${runId}`));
-    await ordering.publish(new OrderPlaced({ orderId: 'after-garbage', n: 1 }), { orderingKey: 'customer-9' });
-    await waitFor(() => handled.includes('after-garbage'), 20_000, () => `handled ${handled.join(',')}`);
+    await ordering.publish(new OrderPlaced({ orderId: 'after-garbage', n: 1 }), {
+      orderingKey: 'customer-9',
+    });
+    await waitFor(
+      () => handled.includes('after-garbage'),
+      20_000,
+      () => `handled ${handled.join(',')}`,
+    );
     expect(dead.map((event) => event.stage)).toEqual(['receive', 'receive']);
 
     // The dead-letter topic as any Kafka tool sees it: original key, value and headers plus the reason.
@@ -472,19 +544,30 @@ describe('through a real bus', () => {
         await sleep(20);
       }
     })();
-    await waitFor(() => calls.size >= 60, 20_000, () => `handled ${calls.size} before the restart`);
+    await waitFor(
+      () => calls.size >= 60,
+      20_000,
+      () => `handled ${calls.size} before the restart`,
+    );
     await billing.stop(); // mid-stream: the in-hand message finishes, handled offsets are committed
     const handledBeforeRestart = calls.size;
     billing = service(group, { log, event: OrderPlaced, handle });
     await startedBus(billing);
     await publishing;
-    await waitFor(() => calls.size >= total, 30_000, () => `handled ${calls.size} of ${total}`);
+    await waitFor(
+      () => calls.size >= total,
+      30_000,
+      () => `handled ${calls.size} of ${total}`,
+    );
     await sleep(500);
 
     expect(handledBeforeRestart).toBeLessThan(total);
     const missing = Array.from({ length: total }, (_, n) => `o-${n}`).filter((id) => !calls.has(id));
     expect(missing, 'lost messages').toEqual([]);
-    expect([...calls.values()].filter((count) => count > 1), 'handled twice').toEqual([]);
+    expect(
+      [...calls.values()].filter((count) => count > 1),
+      'handled twice',
+    ).toEqual([]);
   }, 90_000);
 
   it('rebalance: a second replica joins mid-stream and leaves again; nothing is lost or handled twice', async () => {
@@ -509,7 +592,11 @@ describe('through a real bus', () => {
         await sleep(20);
       }
     })();
-    await waitFor(() => calls.size >= 50, 20_000, () => `handled ${calls.size} before the join`);
+    await waitFor(
+      () => calls.size >= 50,
+      20_000,
+      () => `handled ${calls.size} before the join`,
+    );
     const second = service(group, { log, event: OrderPlaced, handle: handleAs('second') });
     const duplicatesAbsorbed = [...record(first, 'duplicate'), ...record(second, 'duplicate')];
     await startedBus(second);
@@ -520,12 +607,19 @@ describe('through a real bus', () => {
     );
     await second.stop();
     await publishing;
-    await waitFor(() => calls.size >= total, 30_000, () => `handled ${calls.size} of ${total}`);
+    await waitFor(
+      () => calls.size >= total,
+      30_000,
+      () => `handled ${calls.size} of ${total}`,
+    );
     await sleep(500);
 
     const missing = Array.from({ length: total }, (_, n) => `o-${n}`).filter((id) => !calls.has(id));
     expect(missing, 'lost messages').toEqual([]);
-    expect([...calls.entries()].filter(([, replicas]) => replicas.length > 1), 'handled twice').toEqual([]);
+    expect(
+      [...calls.entries()].filter(([, replicas]) => replicas.length > 1),
+      'handled twice',
+    ).toEqual([]);
     // Graceful joins and leaves commit before partitions move, so the inbox had nothing to absorb either.
     expect(duplicatesAbsorbed).toEqual([]);
     expect(first.state).toBe('running');
@@ -543,7 +637,11 @@ describe('consumer group membership at the transport level', () => {
     const member =
       (label: string): DeliveryHandler =>
       async (message) => {
-        deliveries.push({ id: message.headers['herald-id']!, member: label, attempt: message.deliveryAttempt });
+        deliveries.push({
+          id: message.headers['herald-id']!,
+          member: label,
+          attempt: message.deliveryAttempt,
+        });
         await sleep(1);
         return { kind: 'ack' };
       };
@@ -551,26 +649,46 @@ describe('consumer group membership at the transport level', () => {
     const sent: string[] = [];
     const publishing = (async () => {
       for (let n = 0; n < 30; n++) {
-        const batch = Array.from({ length: 10 }, (_, i) => testWireMessage({ name, orderingKey: `k-${(n * 10 + i) % 13}` }));
+        const batch = Array.from({ length: 10 }, (_, i) =>
+          testWireMessage({ name, orderingKey: `k-${(n * 10 + i) % 13}` }),
+        );
         const outcomes = await publisher.publish(batch);
         expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
         sent.push(...batch.map((message) => message.id));
         await sleep(15);
       }
     })();
-    await waitFor(() => deliveries.length >= 40, 20_000, () => `delivered ${deliveries.length} before the join`);
+    await waitFor(
+      () => deliveries.length >= 40,
+      20_000,
+      () => `delivered ${deliveries.length} before the join`,
+    );
     const handleB = await b.subscribe({ group, eventNames: [name] }, member('b'));
-    await waitFor(() => deliveries.some((d) => d.member === 'b'), 20_000, () => 'b never got a partition');
+    await waitFor(
+      () => deliveries.some((d) => d.member === 'b'),
+      20_000,
+      () => 'b never got a partition',
+    );
     await handleB.close();
     await publishing;
-    await waitFor(() => new Set(deliveries.map((d) => d.id)).size >= sent.length, 30_000, () => 'not every record arrived');
+    await waitFor(
+      () => new Set(deliveries.map((d) => d.id)).size >= sent.length,
+      30_000,
+      () => 'not every record arrived',
+    );
     await sleep(500);
 
     const seen = new Set(deliveries.map((d) => d.id));
-    expect(sent.filter((id) => !seen.has(id)), 'lost records').toEqual([]);
+    expect(
+      sent.filter((id) => !seen.has(id)),
+      'lost records',
+    ).toEqual([]);
     const counts = new Map<string, number>();
     for (const d of deliveries) counts.set(d.id, (counts.get(d.id) ?? 0) + 1);
-    expect([...counts].filter(([, count]) => count > 1), 'delivered twice').toEqual([]);
+    expect(
+      [...counts].filter(([, count]) => count > 1),
+      'delivered twice',
+    ).toEqual([]);
     expect(deliveries.every((d) => d.attempt === 1)).toBe(true);
   }, 90_000);
 });
@@ -583,24 +701,37 @@ describe('back-pressure and redelivery', () => {
     let refusals = 0;
     await transport.subscribe({ group: `g-${runId}-pause`, eventNames: [name] }, async (message) => {
       const key = message.headers['herald-ordering-key']!;
-      deliveries.push({ id: message.headers['herald-id']!, key, attempt: message.deliveryAttempt, at: Date.now() });
+      deliveries.push({
+        id: message.headers['herald-id']!,
+        key,
+        attempt: message.deliveryAttempt,
+        at: Date.now(),
+      });
       if (key === 'slow' && refusals < 3) {
         refusals++;
         return { kind: 'retry', delayMs: 400, reason: 'inbox busy' };
       }
       return { kind: 'ack' };
     });
-    const slow = [testWireMessage({ name, orderingKey: 'slow' }), testWireMessage({ name, orderingKey: 'slow' })];
+    const slow = [
+      testWireMessage({ name, orderingKey: 'slow' }),
+      testWireMessage({ name, orderingKey: 'slow' }),
+    ];
     // Keys that land on other partitions than "slow" (murmur2 like the Java client).
     const others = Array.from({ length: 30 }, (_, i) => testWireMessage({ name, orderingKey: `other-${i}` }));
     expect((await transport.publish([...slow, ...others])).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(() => new Set(deliveries.map((d) => d.id)).size >= 32, 20_000, () => `${deliveries.length} deliveries`);
+    await waitFor(
+      () => new Set(deliveries.map((d) => d.id)).size >= 32,
+      20_000,
+      () => `${deliveries.length} deliveries`,
+    );
 
     const slowDeliveries = deliveries.filter((d) => d.key === 'slow');
     expect(slowDeliveries.map((d) => d.attempt)).toEqual([1, 2, 3, 4, 1]);
     expect(slowDeliveries.slice(0, 4).every((d) => d.id === slow[0]!.id)).toBe(true);
     expect(slowDeliveries[4]!.id).toBe(slow[1]!.id);
-    for (let i = 1; i < 4; i++) expect(slowDeliveries[i]!.at - slowDeliveries[i - 1]!.at).toBeGreaterThanOrEqual(300);
+    for (let i = 1; i < 4; i++)
+      expect(slowDeliveries[i]!.at - slowDeliveries[i - 1]!.at).toBeGreaterThanOrEqual(300);
     // Records on other partitions did not wait for the 1.2 s of retries.
     const lastSlow = slowDeliveries[3]!.at;
     const otherPartitionsDone = deliveries.filter((d) => d.key !== 'slow' && d.at < lastSlow).length;
@@ -618,9 +749,17 @@ describe('back-pressure and redelivery', () => {
     });
     const [slow, next] = [testWireMessage({ name }), testWireMessage({ name })];
     expect((await transport.publish([slow])).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(() => seen.length === 1, 15_000, () => 'first delivery');
+    await waitFor(
+      () => seen.length === 1,
+      15_000,
+      () => 'first delivery',
+    );
     expect((await transport.publish([next])).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(() => seen.includes(next.id), 20_000, () => `deliveries: ${seen.join(', ')}`);
+    await waitFor(
+      () => seen.includes(next.id),
+      20_000,
+      () => `deliveries: ${seen.join(', ')}`,
+    );
     await sleep(1_000);
     expect(seen.filter((id) => id === slow.id)).toHaveLength(1);
   }, 60_000);
@@ -641,7 +780,11 @@ describe('back-pressure and redelivery', () => {
     });
     const sent = Array.from({ length: 5 }, () => testWireMessage({ name, orderingKey: 'one-partition' }));
     expect((await first.publish(sent)).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(() => firstSeen.length === 1, 15_000, () => 'first delivery');
+    await waitFor(
+      () => firstSeen.length === 1,
+      15_000,
+      () => 'first delivery',
+    );
     const stopping = first.stop();
     await sleep(200);
     release();
@@ -654,7 +797,11 @@ describe('back-pressure and redelivery', () => {
       secondSeen.push(message.headers['herald-id']!);
       return { kind: 'ack' };
     });
-    await waitFor(() => secondSeen.length >= 4, 15_000, () => `second member got ${secondSeen.length}`);
+    await waitFor(
+      () => secondSeen.length >= 4,
+      15_000,
+      () => `second member got ${secondSeen.length}`,
+    );
     await sleep(300);
     expect(secondSeen).toEqual(sent.slice(1).map((message) => message.id));
   }, 60_000);
