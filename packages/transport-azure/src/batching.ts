@@ -79,10 +79,13 @@ async function sendLane(
       await sender.sendMessages(current);
       for (const item of sending) results.set(item.index, undefined);
     } catch (error) {
-      const failure = new TransportError(`Service Bus did not accept a batch of ${sending.length} message(s)`, {
-        cause: error,
-        retriable: isRetriable(error),
-      });
+      const failure = new TransportError(
+        `Service Bus did not accept a batch of ${sending.length} message(s)`,
+        {
+          cause: error,
+          retriable: isRetriable(error),
+        },
+      );
       for (const item of sending) fail(item, failure);
     }
   };
@@ -91,7 +94,13 @@ async function sendLane(
       return batch!.tryAddMessage(item.message);
     } catch (error) {
       // The SDK validates while encoding (e.g. a property of the wrong type): only this message fails.
-      fail(item, new TransportError(`Message ${item.message.messageId} cannot be sent`, { cause: error, retriable: false }));
+      fail(
+        item,
+        new TransportError(`Message ${item.message.messageId} cannot be sent`, {
+          cause: error,
+          retriable: false,
+        }),
+      );
       return 'invalid';
     }
   };
@@ -100,13 +109,22 @@ async function sendLane(
     // At most two rounds: add to the current batch, or (when it is full) send it and add to a new one.
     for (let round = 0; round < 2; round++) {
       if (item.key !== undefined && failedKeys.has(item.key)) {
-        fail(item, new TransportError('Not sent: an earlier message with the same ordering key was not accepted'));
+        fail(
+          item,
+          new TransportError('Not sent: an earlier message with the same ordering key was not accepted'),
+        );
         break;
       }
       try {
         batch ??= await open();
       } catch (error) {
-        fail(item, new TransportError('Could not open the Service Bus sender', { cause: error, retriable: isRetriable(error) }));
+        fail(
+          item,
+          new TransportError('Could not open the Service Bus sender', {
+            cause: error,
+            retriable: isRetriable(error),
+          }),
+        );
         break;
       }
       const added = tryAdd(item);

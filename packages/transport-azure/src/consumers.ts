@@ -89,7 +89,11 @@ abstract class Consumer {
       const attempt = decoded.baseAttempt + (message.deliveryCount ?? 0);
       let disposition: Disposition;
       try {
-        disposition = await deps.handler({ headers: decoded.headers, body: decoded.body, deliveryAttempt: attempt });
+        disposition = await deps.handler({
+          headers: decoded.headers,
+          body: decoded.body,
+          deliveryAttempt: attempt,
+        });
       } catch (error) {
         disposition = { kind: 'retry', delayMs: REJECTED_HANDLER_RETRY_MS, reason: describeError(error) };
       }
@@ -167,7 +171,8 @@ export class StreamConsumer extends Consumer {
 
   async close(): Promise<void> {
     this.closing.abort();
-    const log = (error: unknown) => this.deps.options.logger.warn('Service Bus: closing a receiver failed', { error });
+    const log = (error: unknown) =>
+      this.deps.options.logger.warn('Service Bus: closing a receiver failed', { error });
     await this.#subscription?.close().catch(log);
     await this.whenIdle();
     await this.#receiver?.close().catch(log);
@@ -183,7 +188,8 @@ export class SessionConsumer extends Consumer {
   #workers: Promise<void>[] = [];
 
   start(): void {
-    for (let index = 0; index < this.deps.options.maxConcurrentSessions; index++) this.#workers.push(this.#work());
+    for (let index = 0; index < this.deps.options.maxConcurrentSessions; index++)
+      this.#workers.push(this.#work());
   }
 
   async close(): Promise<void> {

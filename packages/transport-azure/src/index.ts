@@ -60,6 +60,8 @@ export {
  *
  * Options are validated at once; bad values throw `ConfigurationError`.
  */
-export function azureServiceBusTransport(options: AzureServiceBusTransportOptions): Transport & AzureServiceBusTransport {
+export function azureServiceBusTransport(
+  options: AzureServiceBusTransportOptions,
+): Transport & AzureServiceBusTransport {
   return new AzureServiceBusTransport(options);
 }

@@ -136,7 +136,9 @@ const integer = (name: string, value: number, min: number): number => {
 
 const duration = (name: string, value: number, min = 0): number => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new ConfigurationError(`${NAME}: "${name}" must be a duration in milliseconds ≥ ${min}, got ${String(value)}`);
+    throw new ConfigurationError(
+      `${NAME}: "${name}" must be a duration in milliseconds ≥ ${min}, got ${String(value)}`,
+    );
   }
   return value;
 };
@@ -160,7 +162,8 @@ function connectionOf(options: AzureServiceBusTransportOptions): Connection {
     return { kind: 'connection-string', connectionString: options.connectionString };
   }
   if ('fullyQualifiedNamespace' in options && typeof options.fullyQualifiedNamespace === 'string') {
-    if (!options.credential) throw new ConfigurationError(`${NAME}: "fullyQualifiedNamespace" needs a "credential"`);
+    if (!options.credential)
+      throw new ConfigurationError(`${NAME}: "fullyQualifiedNamespace" needs a "credential"`);
     return {
       kind: 'credential',
       fullyQualifiedNamespace: options.fullyQualifiedNamespace,
@@ -210,7 +213,10 @@ export function resolveOptions(options: AzureServiceBusTransportOptions): Resolv
     sessionRetryDelayMs: duration('sessionRetryDelayMs', options.sessionRetryDelayMs ?? 1_000, 10),
     unkeyedSessions: integer('unkeyedSessions', options.unkeyedSessions ?? 16, 1),
     maxSessionHoldMs: duration('maxSessionHoldMs', options.maxSessionHoldMs ?? 60_000),
-    maxAutoLockRenewalDurationMs: duration('maxAutoLockRenewalDurationMs', options.maxAutoLockRenewalDurationMs ?? 300_000),
+    maxAutoLockRenewalDurationMs: duration(
+      'maxAutoLockRenewalDurationMs',
+      options.maxAutoLockRenewalDurationMs ?? 300_000,
+    ),
     maxBatchSizeBytes: options.maxBatchSizeBytes,
     publishConcurrency: integer('publishConcurrency', options.publishConcurrency ?? 4, 1),
     retryOptions: options.retryOptions,

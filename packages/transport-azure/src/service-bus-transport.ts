@@ -7,8 +7,8 @@ import {
 import {
   BusStateError,
   type DeadLetter,
-  HeraldError,
   type DeliveryHandler,
+  HeraldError,
   type PublishOutcome,
   type Subscription,
   type SubscriptionHandle,
@@ -28,7 +28,6 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { deadLetterDescription } from './settlement.js';
 import { administrationProvisioner, subscriptionRules, type TopologyProvisioner } from './topology.js';
 
 /** Messages asked for per `peekMessages` call when reading dead letters. */
@@ -109,7 +108,11 @@ export class AzureServiceBusTransport implements Transport {
     if (this.#state !== 'started' || !this.#client) {
       throw new TransportError('The Service Bus transport is not started');
     }
-    const outcomes: PublishOutcome[] = messages.map((message) => ({ id: message.id, ok: false, error: undefined }));
+    const outcomes: PublishOutcome[] = messages.map((message) => ({
+      id: message.id,
+      ok: false,
+      error: undefined,
+    }));
     const byTopic = new Map<string, Outgoing[]>();
     for (const [index, message] of messages.entries()) {
       let topic: string;
@@ -137,7 +140,10 @@ export class AzureServiceBusTransport implements Transport {
         outcomes[index] = {
           id: message.id,
           ok: false,
-          error: new TransportError(`Message ${message.id} cannot be mapped`, { cause: error, retriable: false }),
+          error: new TransportError(`Message ${message.id} cannot be mapped`, {
+            cause: error,
+            retriable: false,
+          }),
         };
         continue;
       }
@@ -241,7 +247,8 @@ export class AzureServiceBusTransport implements Transport {
    * topics the topics this transport subscribed the group to).
    */
   async readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
-    if (this.#state !== 'started' || !this.#client) throw new TransportError('The Service Bus transport is not started');
+    if (this.#state !== 'started' || !this.#client)
+      throw new TransportError('The Service Bus transport is not started');
     const subscription = checkSubscriptionName(this.#options.subscriptionName(group));
     const topics = new Set(this.#groupTopics.get(group) ?? []);
     if (this.#options.fixedTopic !== undefined) topics.add(this.#options.fixedTopic);
@@ -274,7 +281,11 @@ export class AzureServiceBusTransport implements Transport {
           from = last.add(1);
         }
       } catch (error) {
-        throw new TransportError(`Could not read the dead letters of "${topic}/${subscription}"`, { cause: error });
+        // A group that never subscribed on this topic has no subscription, so no dead letters.
+        if ((error as { code?: string }).code === 'MessagingEntityNotFound') continue;
+        throw new TransportError(`Could not read the dead letters of "${topic}/${subscription}"`, {
+          cause: error,
+        });
       } finally {
         await receiver.close().catch(() => undefined);
       }
@@ -286,7 +297,9 @@ export class AzureServiceBusTransport implements Transport {
   async health(): Promise<{ readonly connected: boolean; readonly detail?: string }> {
     if (this.#state !== 'started') return { connected: false, detail: `transport ${this.#state}` };
     const detail = this.#health.detail;
-    return detail === undefined ? { connected: this.#health.connected } : { connected: this.#health.connected, detail };
+    return detail === undefined
+      ? { connected: this.#health.connected }
+      : { connected: this.#health.connected, detail };
   }
 
   async stop(): Promise<void> {
@@ -347,7 +360,10 @@ export class AzureServiceBusTransport implements Transport {
     }
     if (connection.kind === 'credential') {
       return administrationProvisioner(
-        new ServiceBusAdministrationClient(connection.fullyQualifiedNamespace, connection.credential as never),
+        new ServiceBusAdministrationClient(
+          connection.fullyQualifiedNamespace,
+          connection.credential as never,
+        ),
       );
     }
     // resolveOptions rejects autoCreate with an own client and no provisioner.

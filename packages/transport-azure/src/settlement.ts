@@ -28,7 +28,8 @@ export function deadLetterDescription(group: string): string {
   return `Dead-lettered by Herald consumer group "${group}"`;
 }
 
-const clip = (text: string) => (text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 1)}…`);
+const clip = (text: string) =>
+  text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 1)}…`;
 
 /**
  * Carries out core's decision on a delivery:
@@ -65,7 +66,11 @@ export async function settle(
     }
     const delayMs = Math.max(0, disposition.delayMs);
     const priorFailures = message.deliveryCount ?? 0;
-    if (context.holdSession && delayMs <= context.maxSessionHoldMs && priorFailures + 1 < context.maxDeliveryCount) {
+    if (
+      context.holdSession &&
+      delayMs <= context.maxSessionHoldMs &&
+      priorFailures + 1 < context.maxDeliveryCount
+    ) {
       await pause(delayMs, context.closing);
       await receiver.abandonMessage(message);
       return;

@@ -62,7 +62,9 @@ const iso8601 = (ms: number) => `PT${Math.max(5, Math.round(ms / 1000))}S`;
 
 function isAlreadyExists(error: unknown): boolean {
   const code = (error as { code?: string; statusCode?: number } | undefined)?.code;
-  return code === 'MessagingEntityAlreadyExistsError' || (error as { statusCode?: number })?.statusCode === 409;
+  return (
+    code === 'MessagingEntityAlreadyExistsError' || (error as { statusCode?: number })?.statusCode === 409
+  );
 }
 
 /**
@@ -78,7 +80,8 @@ export function administrationProvisioner(admin: ServiceBusAdministrationClient)
         if (await admin.topicExists(topic)) return;
         await admin.createTopic(topic);
       } catch (error) {
-        if (!isAlreadyExists(error)) throw new TransportError(`Could not create topic "${topic}"`, { cause: error });
+        if (!isAlreadyExists(error))
+          throw new TransportError(`Could not create topic "${topic}"`, { cause: error });
       }
     },
     async ensureSubscription(spec) {
@@ -93,7 +96,8 @@ export function administrationProvisioner(admin: ServiceBusAdministrationClient)
               maxDeliveryCount: spec.maxDeliveryCount,
               ...(first ? { defaultRuleOptions: { name: first.name, filter: { ...first.filter } } } : {}),
             });
-            for (const rule of rest) await admin.createRule(topic, subscription, rule.name, { ...rule.filter });
+            for (const rule of rest)
+              await admin.createRule(topic, subscription, rule.name, { ...rule.filter });
             return;
           } catch (error) {
             if (!isAlreadyExists(error)) throw error;
@@ -115,10 +119,13 @@ export function administrationProvisioner(admin: ServiceBusAdministrationClient)
             if (!isAlreadyExists(error)) throw error;
           }
         }
-        if (present.has('$Default')) await admin.deleteRule(topic, subscription, '$Default').catch(() => undefined);
+        if (present.has('$Default'))
+          await admin.deleteRule(topic, subscription, '$Default').catch(() => undefined);
       } catch (error) {
         if (error instanceof ConfigurationError) throw error;
-        throw new TransportError(`Could not create subscription "${topic}/${subscription}"`, { cause: error });
+        throw new TransportError(`Could not create subscription "${topic}/${subscription}"`, {
+          cause: error,
+        });
       }
     },
   };

@@ -59,7 +59,7 @@ export interface CorrelationRule {
   readonly contentType?: string;
   readonly replyTo?: string;
   readonly sessionId?: string;
-  readonly applicationProperties?: Readonly<Record<string, string | number | boolean>>;
+  readonly applicationProperties?: Readonly<Record<string, string | number | boolean | Date>>;
 }
 
 /** Settings of a queue or subscription. */
@@ -186,7 +186,10 @@ function matches(rule: CorrelationRule, message: any): boolean {
   ];
   for (const [wanted, actual] of checks) if (wanted !== undefined && wanted !== actual) return false;
   for (const [name, wanted] of Object.entries(rule.applicationProperties ?? {})) {
-    if (message.application_properties?.[name] !== wanted) return false;
+    const actual = message.application_properties?.[name];
+    const equal =
+      wanted instanceof Date ? actual instanceof Date && actual.getTime() === wanted.getTime() : actual === wanted;
+    if (!equal) return false;
   }
   return true;
 }
@@ -377,7 +380,8 @@ export class AmqpTestPeer {
       }
       entity.consumers = entity.consumers.filter((consumer) => !consumer.closed);
     }
-    for (const delivery of [...this.#deliveries.keys()]) if (isGone(delivery.link)) this.#deliveries.delete(delivery);
+    for (const delivery of [...this.#deliveries.keys()])
+      if (isGone(delivery.link)) this.#deliveries.delete(delivery);
     for (const entity of touched) this.#pump(entity);
   }
 
@@ -655,12 +659,23 @@ export class AmqpTestPeer {
 
   #afterFailedDelivery(entity: Entity, stored: Stored): void {
     if (stored.deliveryCount >= entity.settings.maxDeliveryCount) {
-      this.#moveToDeadLetter(entity, stored, 'MaxDeliveryCountExceeded', 'Message could not be consumed after max delivery attempts');
+      this.#moveToDeadLetter(
+        entity,
+        stored,
+        'MaxDeliveryCountExceeded',
+        'Message could not be consumed after max delivery attempts',
+      );
     }
     this.#pump(entity);
   }
 
-  #moveToDeadLetter(entity: Entity, stored: Stored, reason?: string, description?: string, properties: object = {}) {
+  #moveToDeadLetter(
+    entity: Entity,
+    stored: Stored,
+    reason?: string,
+    description?: string,
+    properties: object = {},
+  ) {
     entity.messages = entity.messages.filter((other) => other !== stored);
     const target = entity.deadLetter;
     if (!target) return;
@@ -672,7 +687,10 @@ export class AmqpTestPeer {
       message: {
         ...stored.message,
         application_properties: applicationProperties,
-        message_annotations: { ...stored.message.message_annotations, 'x-opt-deadletter-source': entity.path },
+        message_annotations: {
+          ...stored.message.message_annotations,
+          'x-opt-deadletter-source': entity.path,
+        },
       },
       availableAt: Date.now(),
       lock: undefined,
@@ -718,7 +736,9 @@ export class AmqpTestPeer {
         delivery.update(
           true,
           (rhea.message as any)
-            .rejected({ error: { condition: 'amqp:not-implemented', description: 'Deferral is not modeled' } } as any)
+            .rejected({
+              error: { condition: 'amqp:not-implemented', description: 'Deferral is not modeled' },
+            } as any)
             .described(),
         );
         this.#pump(entity);
@@ -730,7 +750,10 @@ export class AmqpTestPeer {
         if (state.message_annotations) {
           stored.message = {
             ...stored.message,
-            application_properties: { ...stored.message.application_properties, ...state.message_annotations },
+            application_properties: {
+              ...stored.message.application_properties,
+              ...state.message_annotations,
+            },
           };
         }
       }
@@ -785,7 +808,15 @@ export class AmqpTestPeer {
   #onCbs(link: any, request: any): void {
     const props = request.application_properties ?? {};
     if (props.operation !== 'put-token') {
-      this.#reply(link, request, 400, undefined, 'amqp:not-implemented', `Unknown CBS operation ${props.operation}`, 'cbs');
+      this.#reply(
+        link,
+        request,
+        400,
+        undefined,
+        'amqp:not-implemented',
+        `Unknown CBS operation ${props.operation}`,
+        'cbs',
+      );
       return;
     }
     this.stats.putTokens.push(String(props.name));
@@ -797,7 +828,14 @@ export class AmqpTestPeer {
     const operation: string = request.application_properties?.operation ?? '';
     this.stats.managementOperations.push(operation);
     if (!entity) {
-      this.#reply(link, request, 404, undefined, 'amqp:not-found', `The messaging entity '${path}' could not be found`);
+      this.#reply(
+        link,
+        request,
+        404,
+        undefined,
+        'amqp:not-found',
+        `The messaging entity '${path}' could not be found`,
+      );
       return;
     }
     const body = request.body ?? {};
@@ -856,7 +894,14 @@ export class AmqpTestPeer {
       this.stats.renewSessionLocks++;
       const session = entity.sessions.get(String(body['session-id']));
       if (!session) {
-        this.#reply(link, request, 410, undefined, 'com.microsoft:session-lock-lost', 'The session lock was lost');
+        this.#reply(
+          link,
+          request,
+          410,
+          undefined,
+          'com.microsoft:session-lock-lost',
+          'The session lock was lost',
+        );
         return;
       }
       session.until = Date.now() + this.#options.sessionLockDurationMs;
@@ -865,7 +910,14 @@ export class AmqpTestPeer {
       this.#reply(link, request, 200, { expiration: new Date(session.until) });
       return;
     }
-    this.#reply(link, request, 501, undefined, 'amqp:not-implemented', `The peer does not model ${operation}`);
+    this.#reply(
+      link,
+      request,
+      501,
+      undefined,
+      'amqp:not-implemented',
+      `The peer does not model ${operation}`,
+    );
   }
 
   #addEntity(path: string, settings: EntitySettings): Entity {
@@ -919,7 +971,7 @@ function creditOf(consumer: Consumer): number {
 function decodeBatch(raw: Buffer): any[] {
   const envelope = rhea.message.decode(raw);
   const body = envelope.body;
-  if (!body || body.typecode !== 0x75) throw new Error('A batch must carry data sections');
+  if (body?.typecode !== 0x75) throw new Error('A batch must carry data sections');
   const sections: Buffer[] = body.multiple ? body.content : [body.content];
   return sections.map((section) => rhea.message.decode(section));
 }
@@ -927,6 +979,7 @@ function decodeBatch(raw: Buffer): any[] {
 function unwrap(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value;
-  if (typeof value === 'object' && 'value' in (value as object)) return unwrap((value as { value: unknown }).value);
+  if (typeof value === 'object' && 'value' in (value as object))
+    return unwrap((value as { value: unknown }).value);
   return String(value);
 }

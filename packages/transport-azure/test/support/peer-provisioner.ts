@@ -6,7 +6,10 @@ import type { AmqpTestPeer } from './amqp-test-peer.js';
  * rules) directly in the test peer, standing in for the HTTPS administration API that the
  * peer does not model. Everything else goes through the real SDK over AMQP.
  */
-export function peerProvisioner(peer: AmqpTestPeer, overrides: { lockDurationMs?: number } = {}): TopologyProvisioner {
+export function peerProvisioner(
+  peer: AmqpTestPeer,
+  overrides: { lockDurationMs?: number } = {},
+): TopologyProvisioner {
   return {
     async ensureTopic(topic) {
       peer.createTopic(topic);
