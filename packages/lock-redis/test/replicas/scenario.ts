@@ -25,6 +25,8 @@ export interface ScenarioOptions {
   readonly outboxKeys: readonly string[];
   /** Port of the Redis node to restart. */
   readonly restartPort: string;
+  /** Before the kill, wait until the outbox keys are held by this many replicas (sharded relays). */
+  readonly spreadAcross?: number;
 }
 
 /**
@@ -40,10 +42,18 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let published = 0;
   try {
     // Warm: events flow and every outbox key has a holder.
+    const spread = options.spreadAcross ?? 1;
     await cluster.waitFor(
-      () => cluster.of('handled').length >= 80 && outboxKeys.every((key) => cluster.holders().has(key)),
+      () => {
+        const holders = cluster.holders();
+        return (
+          cluster.of('handled').length >= 80 &&
+          outboxKeys.every((key) => holders.has(key)) &&
+          new Set(outboxKeys.map((key) => holders.get(key))).size >= spread
+        );
+      },
       20_000,
-      'events to flow and every outbox lock to be held',
+      `events to flow and every outbox lock to be held (by ${spread} replica(s))`,
     );
 
     // 1. SIGKILL the replica that holds the most outbox keys.
