@@ -188,7 +188,9 @@ function matches(rule: CorrelationRule, message: any): boolean {
   for (const [name, wanted] of Object.entries(rule.applicationProperties ?? {})) {
     const actual = message.application_properties?.[name];
     const equal =
-      wanted instanceof Date ? actual instanceof Date && actual.getTime() === wanted.getTime() : actual === wanted;
+      wanted instanceof Date
+        ? actual instanceof Date && actual.getTime() === wanted.getTime()
+        : actual === wanted;
     if (!equal) return false;
   }
   return true;
