@@ -287,6 +287,30 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /**
+   * Whether the cluster answers right now (health probes): a metadata round
+   * trip bounded by `connectionTimeout`, naming the brokers and the controller.
+   */
+  async health(): Promise<{ connected: boolean; detail?: string }> {
+    if (this.#state !== 'started') return { connected: false, detail: `transport ${this.#state}` };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.options.connectionTimeout} ms`)),
+        this.options.connectionTimeout,
+      );
+    });
+    try {
+      const cluster = await Promise.race([this.#admin.describeCluster(), timeout]);
+      const brokers = cluster.brokers.map((broker) => `${broker.host}:${broker.port}`).join(', ');
+      return { connected: true, detail: `brokers ${brokers}; controller ${cluster.controller ?? 'unknown'}` };
+    } catch (error) {
+      return { connected: false, detail: describeError(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Closes every subscription (waiting for records in hand), waits for publishes in flight and disconnects. */
   stop(): Promise<void> {
     if (this.#state === 'created' || this.#state === 'stopped') {
