@@ -55,6 +55,8 @@ describe('three replicas in separate processes, sharded relay, Redlock on three 
     console.log('[replicas, sharded, three Redis nodes]', JSON.stringify(result));
 
     await expectEveryEventHandledOnce(database, result.published);
+    // No record was sent and marked by two relays (the lock plus the store's claim lease).
+    expect(result.relayDuplicates).toBe(0);
     for (const handover of Object.values(result.handovers))
       expect(handover).toBeLessThanOrEqual(TTL + WAIT + 500);
     expect(result.resumedAfterKillMs).toBeLessThanOrEqual(TTL + WAIT + 1_000);

@@ -47,6 +47,8 @@ describe('three replicas in separate processes, one Redis node', () => {
     console.log('[replicas, one Redis node]', JSON.stringify(result));
 
     await expectEveryEventHandledOnce(database, result.published);
+    // No record was sent and marked by two relays (the lock plus the store's claim lease).
+    expect(result.relayDuplicates).toBe(0);
     // The dead holder's lease runs out (≤ TTL after its last renewal), then a
     // standby's next try (every WAIT ms) wins.
     for (const handover of Object.values(result.handovers))
