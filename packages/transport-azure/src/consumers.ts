@@ -83,41 +83,57 @@ abstract class Consumer {
     }
     this.#inFlight++;
     try {
-      deps.health.success();
-      const decoded = fromServiceBusMessage(message);
-      // The SDK reports the AMQP delivery-count: prior failed deliveries (0 on the first).
-      const attempt = decoded.baseAttempt + (message.deliveryCount ?? 0);
-      let disposition: Disposition;
-      try {
-        disposition = await deps.handler({
-          headers: decoded.headers,
-          body: decoded.body,
-          deliveryAttempt: attempt,
-        });
-      } catch (error) {
-        disposition = { kind: 'retry', delayMs: REJECTED_HANDLER_RETRY_MS, reason: describeError(error) };
-      }
-      await settle(
-        {
-          receiver,
-          sender: deps.sender,
-          subscription: deps.subscription,
-          group: deps.group,
-          holdSession,
-          maxSessionHoldMs: deps.options.maxSessionHoldMs,
-          maxDeliveryCount: deps.options.maxDeliveryCount,
-          closing: this.closing.signal,
-          logger: deps.options.logger,
-        },
-        message,
-        decoded,
-        attempt,
-        disposition,
-      );
+      await this.#handle(receiver, message, holdSession);
+    } catch (error) {
+      // Never let one message break the SDK's receive loop; the broker redelivers it.
+      deps.options.logger.error('Service Bus: delivering a message failed unexpectedly', {
+        subscription: deps.subscription,
+        messageId: message.messageId,
+        error,
+      });
     } finally {
       this.#inFlight--;
       if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  async #handle(
+    receiver: ServiceBusReceiver | ServiceBusSessionReceiver,
+    message: ServiceBusReceivedMessage,
+    holdSession: boolean,
+  ): Promise<void> {
+    const { deps } = this;
+    deps.health.success();
+    const decoded = fromServiceBusMessage(message);
+    // The SDK reports the AMQP delivery-count: prior failed deliveries (0 on the first).
+    const attempt = decoded.baseAttempt + (message.deliveryCount ?? 0);
+    let disposition: Disposition;
+    try {
+      disposition = await deps.handler({
+        headers: decoded.headers,
+        body: decoded.body,
+        deliveryAttempt: attempt,
+      });
+    } catch (error) {
+      disposition = { kind: 'retry', delayMs: REJECTED_HANDLER_RETRY_MS, reason: describeError(error) };
+    }
+    await settle(
+      {
+        receiver,
+        sender: deps.sender,
+        subscription: deps.subscription,
+        group: deps.group,
+        holdSession,
+        maxSessionHoldMs: deps.options.maxSessionHoldMs,
+        maxDeliveryCount: deps.options.maxDeliveryCount,
+        closing: this.closing.signal,
+        logger: deps.options.logger,
+      },
+      message,
+      decoded,
+      attempt,
+      disposition,
+    );
   }
 
   protected whenIdle(): Promise<void> {

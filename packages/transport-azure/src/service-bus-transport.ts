@@ -173,7 +173,8 @@ export class AzureServiceBusTransport implements Transport {
             this.#health.success();
           } else {
             outcomes[item.index] = { id, ok: false, error };
-            this.#health.failure(error);
+            // A message that can never be sent says nothing about the connection.
+            if (isRetriable(error)) this.#health.failure(error);
           }
         }
       }),
