@@ -1,6 +1,6 @@
 import type { DistributedLock, LockLease } from '../ports/lock.js';
 import type { Logger } from '../ports/logger.js';
-import { sleep } from './timers.js';
+import { sleep, withTimeout } from './timers.js';
 
 /**
  * Holds a distributed lock for a background processor: acquires it (waiting
@@ -84,19 +84,40 @@ export class LeaseKeeper {
     this.#renewTimer.unref?.();
   }
 
+  /**
+   * Extends the lease, retrying a failed or unanswered extension while the
+   * lease is still valid (a short broker hiccup must not drop leadership). An
+   * extension still unanswered when the lease ends counts as lost. On loss the
+   * lease is released (so this replica can take it again at once) and the
+   * holder is told through `signal`.
+   */
   async #renew(): Promise<void> {
     const lease = this.#lease;
     if (!lease) return;
-    let extended = false;
-    try {
-      extended = await lease.extend(this.#ttlMs);
-    } catch (error) {
-      this.#logger.warn('Lock extension failed', { key: this.#key, error });
+    const retryEvery = Math.max(10, Math.floor(this.#ttlMs / 10));
+    for (;;) {
+      const remaining = lease.expiresAt.getTime() - Date.now();
+      if (remaining <= 0) break;
+      let extended: boolean | undefined;
+      try {
+        extended = await withTimeout(
+          lease.extend(this.#ttlMs),
+          remaining,
+          () => new Error('Lock extension timed out'),
+        );
+      } catch (error) {
+        this.#logger.warn('Lock extension failed; retrying while the lease lasts', { key: this.#key, error });
+      }
+      if (lease !== this.#lease) return;
+      if (extended === true) return this.#scheduleRenewal();
+      if (extended === false) break; // the lock answered: someone else holds it now
+      if (lease.expiresAt.getTime() - Date.now() <= retryEvery) break;
+      await sleep(retryEvery);
+      if (lease !== this.#lease) return;
     }
-    if (lease !== this.#lease) return;
-    if (extended) return this.#scheduleRenewal();
     this.#logger.warn('Lock lost; stopping work until it is acquired again', { key: this.#key });
     this.#lease = undefined;
     this.#lost.abort();
+    await lease.release().catch(() => undefined);
   }
 }
