@@ -1,8 +1,9 @@
 import { describeTransportConformance } from '@herald/testkit';
-import { beforeAll } from 'vitest';
-import { requireBroker, restartBroker, testTransport } from './helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { deleteRunTopics, requireBroker, restartBroker, testTransport } from './helpers.js';
 
 beforeAll(requireBroker);
+afterAll(deleteRunTopics);
 
 describeTransportConformance({
   name: 'kafka',

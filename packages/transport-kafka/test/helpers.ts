@@ -78,6 +78,21 @@ export function rawKafka(): Kafka {
   });
 }
 
+/**
+ * Deletes this run's topics (every topic the test transports created starts with the run's
+ * prefix), so repeated runs do not pile up partitions the broker must load on each restart.
+ */
+export async function deleteRunTopics(): Promise<void> {
+  const admin = rawKafka().admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Restarts the broker with the repository's service script (enables the conformance restart case). */
 export function restartBroker(): Promise<void> {
   const script = fileURLToPath(new URL('../../../tooling/services/kafka.sh', import.meta.url));

@@ -26,6 +26,7 @@ import {
 } from '../src/index.js';
 import {
   brokers,
+  deleteRunTopics,
   rawKafka,
   requireBroker,
   runId,
@@ -41,6 +42,7 @@ const kafka = rawKafka();
 const admin = kafka.admin();
 beforeAll(() => admin.connect());
 afterAll(() => admin.disconnect());
+afterAll(deleteRunTopics);
 
 // Everything a test starts is stopped afterwards, even when it fails.
 const cleanups: Array<() => Promise<unknown>> = [];
