@@ -145,7 +145,7 @@ export type StatsDelta = ReturnType<typeof statsDelta>;
 /** Per-event figures of a delta (statements, WAL), the shape written to the results file. */
 export function perEvent(delta: StatsDelta, events: number) {
   if (events <= 0) return {};
-  const r = (v: number) => Math.round((v / events) * 100) / 100;
+  const r = (v: number) => Math.round((v / events) * 1000) / 1000;
   return {
     statementsPerEvent: r(delta.calls),
     commitsPerEvent: r(delta.commits),

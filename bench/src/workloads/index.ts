@@ -1,6 +1,26 @@
 import type { Workload } from '../workload.ts';
+import { backlog1m } from './backlog.ts';
+import { drainKafka, drainRabbit } from './drain.ts';
+import { e2eRabbit } from './e2e.ts';
+import { idle } from './idle.ts';
+import { memory } from './memory.ts';
+import { produce } from './produce.ts';
+import { rawKafka } from './raw-kafka.ts';
 import { rawPg } from './raw-pg.ts';
 import { rawRabbit } from './raw-rabbit.ts';
+import { relays4 } from './relays.ts';
 
 /** Every workload, in the order a run executes them (ceilings first: ratios need them). */
-export const WORKLOADS: readonly Workload[] = [rawRabbit, rawPg];
+export const WORKLOADS: readonly Workload[] = [
+  memory,
+  rawRabbit,
+  rawPg,
+  rawKafka,
+  produce,
+  drainRabbit,
+  e2eRabbit,
+  drainKafka,
+  relays4,
+  idle,
+  backlog1m,
+];

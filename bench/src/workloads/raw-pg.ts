@@ -1,4 +1,4 @@
-import { POOL_SIZE, resetTables } from '../db.ts';
+import { dbStats, perEvent, POOL_SIZE, resetTables, statsDelta, withClient } from '../db.ts';
 import { rate, type Workload } from '../workload.ts';
 
 /** pg alone: business transactions per second, the producer ceiling. */
@@ -17,8 +17,10 @@ export const rawPg: Workload = {
       seconds,
     });
     await worker.next('ready', 30_000);
+    const before = await withClient(ctx.dbUrl, dbStats);
     worker.send({ type: 'go' });
     const done = await worker.next('done', this.timeoutMs(ctx.quick));
+    const after = await withClient(ctx.dbUrl, dbStats);
     return {
       txPerSec: rate(done.count, done.end - done.start),
       eventsPerSec: rate(done.count, done.end - done.start),
@@ -26,6 +28,7 @@ export const rawPg: Workload = {
       p50Ms: done.latency.p50Ms,
       p99Ms: done.latency.p99Ms,
       maxMs: done.latency.maxMs,
+      ...perEvent(statsDelta(before, after), done.count),
       notes: [`${POOL_SIZE} transactions in flight for up to ${seconds} s; latency is per transaction`],
     };
   },

@@ -1,0 +1,88 @@
+// A Herald bus on the bench database: relays the outbox (`relay`), handles the bench event with a
+// no-op handler (`handle`), or both. Reports handled counts, latencies (from the event's intended
+// send time), duplicates, store timings, RSS and CPU to the runner.
+import { type HeraldConfig, heraldBuilder } from '../herald.ts';
+import { LatencyRecorder, nowMs } from '../histogram.ts';
+import { type BenchPayload, benchEventClass } from '../payload.ts';
+import type { WorkerContext } from '../worker.ts';
+
+export interface Config extends HeraldConfig {
+  relay: boolean;
+  handle: boolean;
+  /** Send `done` once this many events were handled. */
+  expected?: number;
+  /** Start at once (otherwise on `go`). */
+  startNow?: boolean;
+  /** Sample RSS every this many ms (backlog-1m). */
+  rssEveryMs?: number;
+}
+
+export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
+  const Event = benchEventClass(config.eventName);
+  const setup = heraldBuilder(config, { relay: config.relay });
+  const latency = new LatencyRecorder();
+  const seen = new Set<string>();
+  let handled = 0;
+  let duplicates = 0;
+  let first = 0;
+  let last = 0;
+  let doneSent = false;
+  if (config.handle) {
+    setup.builder.handle(Event, async function benchHandler(event: BenchPayload, context) {
+      const t = nowMs();
+      if (seen.has(context.envelope.id)) duplicates++;
+      else seen.add(context.envelope.id);
+      if (handled === 0) first = t;
+      handled++;
+      last = t;
+      if (event.t > 0) latency.record(t - event.t);
+      if (!doneSent && config.expected !== undefined && handled >= config.expected) {
+        doneSent = true;
+        ctx.send({ type: 'done', handled, first, last });
+      }
+    });
+  }
+  let sent = 0;
+  const bus = setup.builder.build();
+  bus.on('sent', () => {
+    sent++;
+  });
+  const rss: Array<[number, number]> = [];
+  const t0 = nowMs();
+  const rssTimer = config.rssEveryMs
+    ? setInterval(() => rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]), config.rssEveryMs)
+    : undefined;
+  // Warm the pool so the first claim does not pay for connecting.
+  await setup.prisma.$queryRawUnsafe('SELECT 1');
+  if (!config.startNow) {
+    ctx.send({ type: 'ready' });
+    await ctx.channel.next('go', 600_000);
+  }
+  const startedAt = nowMs();
+  await bus.start();
+  if (config.relay && config.listen !== false) await (setup.log.outbox as any).whenListening?.();
+  ctx.send({ type: 'started', startedAt });
+  const progress = setInterval(() => ctx.send({ type: 'progress', handled, sent, duplicates }), 500);
+  ctx.channel.on('cpu', () => ctx.send({ type: 'cpu', usage: process.cpuUsage(), at: nowMs() }));
+  ctx.channel.on('report', () =>
+    ctx.send({
+      type: 'report',
+      handled,
+      sent,
+      duplicates,
+      first,
+      last,
+      latency: latency.summary(),
+      timings: setup.timings.summary(),
+      claims: setup.timings.claims,
+      rss,
+      rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    }),
+  );
+  await ctx.channel.next('stop', 3_600_000);
+  clearInterval(progress);
+  if (rssTimer) clearInterval(rssTimer);
+  await bus.stop();
+  await setup.close();
+  ctx.send({ type: 'stopped' });
+}

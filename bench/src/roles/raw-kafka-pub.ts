@@ -1,0 +1,39 @@
+// kafkajs alone, producing side: batches of `batch` 1 KB messages, acks = all, `inFlight` sends at a time.
+import { Kafka, logLevel } from 'kafkajs';
+import { nowMs } from '../histogram.ts';
+import { rawBody } from '../payload.ts';
+import type { WorkerContext } from '../worker.ts';
+
+export interface Config {
+  brokers: string[];
+  topic: string;
+  count: number;
+  batch: number;
+  inFlight: number;
+}
+
+export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
+  const kafka = new Kafka({ brokers: config.brokers, clientId: 'bench-raw-pub', logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  ctx.send({ type: 'ready' });
+  await ctx.channel.next('go', 120_000);
+  const start = nowMs();
+  let next = 0;
+  const sender = async () => {
+    while (next < config.count) {
+      const from = next;
+      const size = Math.min(config.batch, config.count - from);
+      next += size;
+      await producer.send({
+        topic: config.topic,
+        acks: -1,
+        messages: Array.from({ length: size }, (_, i) => ({ key: String(from + i), value: rawBody(from + i + 1) })),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: config.inFlight }, sender));
+  const end = nowMs();
+  ctx.send({ type: 'done', start, end });
+  await producer.disconnect();
+}

@@ -1,0 +1,112 @@
+import { deleteRabbitTopology } from '../brokers.ts';
+import { dbStats, perEvent, POOL_SIZE, resetTables, statsDelta, withClient } from '../db.ts';
+import type { HeraldConfig, TransportConfig } from '../herald.ts';
+import { progressUntil, type Workload, type WorkloadContext, type WorkloadResult } from '../workload.ts';
+
+export interface OpenLoopOptions {
+  transport: TransportConfig;
+  /** Total transactions per second over all producers. */
+  rate: number;
+  seconds: number;
+  producers: number;
+  name: string;
+}
+
+/**
+ * Producers commit business transactions (UPDATE + INSERT + outbox insert) at a fixed open-loop
+ * rate; the relay runs in producer 0 (woken in-process for its own commits, by NOTIFY for the
+ * others'); a consumer process handles the events. Latency = handler time − scheduled time.
+ */
+export async function openLoop(ctx: WorkloadContext, o: OpenLoopOptions): Promise<WorkloadResult> {
+  const base: HeraldConfig = {
+    dbUrl: ctx.dbUrl,
+    service: 'bench-producer',
+    eventName: `bench.${ctx.runId}.${o.name}`,
+    transport: o.transport,
+    poolSize: POOL_SIZE,
+  };
+  await resetTables(ctx.dbUrl);
+  const consumer = ctx.workers.spawn(`${o.name}-consumer`, 'herald-bus', {
+    ...base,
+    service: 'bench-consumer',
+    relay: false,
+    handle: true,
+    startNow: true,
+  });
+  await consumer.next('started', 60_000);
+  const warmup = ctx.quick ? 2 : 3;
+  // Warm-up: JIT, pools and the broker path, at the same rate; not measured.
+  const producers = Array.from({ length: o.producers }, (_, i) =>
+    ctx.workers.spawn(`${o.name}-producer-${i}`, 'herald-producer', {
+      ...base,
+      mode: 'open-loop',
+      relay: i === 0,
+      rate: o.rate / o.producers,
+      seconds: o.seconds,
+      warmupSeconds: warmup,
+      seqOffset: i * 10_000_000,
+    }),
+  );
+  for (const p of producers) await p.next('ready', 60_000);
+  const before = await withClient(ctx.dbUrl, dbStats);
+  for (const p of producers) p.send({ type: 'go' });
+  const done = await Promise.all(producers.map((p) => p.next('done', (o.seconds + 60) * 1000)));
+  const committed = done.reduce((sum, d) => sum + d.done, 0);
+  const committedAll = done.reduce((sum, d) => sum + d.all, 0);
+  const errors = done.reduce((sum, d) => sum + d.errors, 0);
+  // Wait until the consumer handled everything that was committed (bounded).
+  await progressUntil(
+    (async () => {
+      for (;;) {
+        const m = await consumer.next('progress', 10_000);
+        if (m.handled >= committedAll) return;
+      }
+    })(),
+    { timeoutMs: 60_000, what: `handling the ${committedAll} committed events` },
+  );
+  const after = await withClient(ctx.dbUrl, dbStats);
+  consumer.send({ type: 'report' });
+  const report = await consumer.next('report', 30_000);
+  await Promise.all([consumer, ...producers].map((w) => w.stop()));
+  return {
+    p50Ms: report.latency.p50Ms,
+    p90Ms: report.latency.p90Ms,
+    p99Ms: report.latency.p99Ms,
+    maxMs: report.latency.maxMs,
+    measured: report.latency.count,
+    committed,
+    handled: report.handled,
+    duplicates: report.duplicates,
+    errors,
+    ...(errors > 0 ? { lastError: done.find((d) => d.errors > 0)?.lastError } : {}),
+    commitLatency: done.map((d) => d.commit),
+    achievedRate: Math.round(committed / o.seconds),
+    ...perEvent(statsDelta(before, after), committedAll),
+  };
+}
+
+export const e2eRabbit: Workload = {
+  id: 'e2e-rabbit',
+  title: 'producers commit at 1k/s open loop → outbox → relay → RabbitMQ → inbox → handler; latency from schedule',
+  services: ['postgres', 'rabbitmq'],
+  timeoutMs: (quick) => (quick ? 120_000 : 240_000),
+  async run(ctx) {
+    const transport: TransportConfig = { kind: 'rabbitmq', url: ctx.engines.rabbitUrl, exchange: `bench.${ctx.runId}.e2e` };
+    const seconds = ctx.quick ? 20 : 60;
+    try {
+      const result = await openLoop(ctx, { transport, rate: 1000, seconds, producers: 2, name: 'e2e' });
+      return {
+        ...result,
+        targets: [
+          { label: `p50 ≤ 5 ms (${result.p50Ms})`, met: (result.p50Ms as number) <= 5 },
+          { label: `p99 ≤ 25 ms (${result.p99Ms})`, met: (result.p99Ms as number) <= 25 },
+        ],
+        notes: [
+          `2 producer processes × 500 tx/s for ${seconds} s after a warm-up; relay in producer 0; latency = handler − scheduled start of the business transaction (includes the transaction itself)`,
+        ],
+      };
+    } finally {
+      await deleteRabbitTopology(transport.url, (transport as { exchange: string }).exchange, ['bench-consumer']).catch(() => undefined);
+    }
+  },
+};
