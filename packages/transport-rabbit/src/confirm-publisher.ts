@@ -54,6 +54,11 @@ export class ConfirmPublisher {
     this.#connection = connection;
   }
 
+  /** Whether a confirm channel is open. */
+  get ready(): boolean {
+    return this.#channel !== undefined;
+  }
+
   /** Messages on the wire awaiting their confirm. */
   get inFlight(): number {
     return this.#inFlight;

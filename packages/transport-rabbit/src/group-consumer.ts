@@ -26,6 +26,16 @@ export interface ConsumerMetrics {
   requeued: number;
 }
 
+/** One consumer channel; deliveries remember which one they came from (acks are per channel). */
+interface Lane {
+  readonly channel: Channel;
+  consumerTag: string | undefined;
+  /** Closed or replaced: its unacked deliveries are back in the queue already. */
+  dead: boolean;
+  /** Aborted when the lane dies or the consumer closes: wakes held retries. */
+  readonly abort: AbortController;
+}
+
 /**
  * Consumes one group queue with manual acks and a prefetch window, hands
  * each delivery to core and carries out the disposition: ack; retry → a copy
@@ -34,6 +44,11 @@ export interface ConsumerMetrics {
  * the reason. The copy is confirmed before the original is acked, so a crash
  * in between duplicates rather than loses. Survives reconnects and channel
  * drops by reopening on the next session.
+ *
+ * With `singleActiveConsumer`, a `retry` of a message with an ordering key is
+ * instead held here, unacknowledged, and handed to core again after the delay:
+ * the later messages of its key wait behind it, and if this consumer goes away
+ * the broker returns them all to the queue in their original order.
  */
 export class GroupConsumer {
   readonly #deps: Deps;
@@ -41,12 +56,12 @@ export class GroupConsumer {
   readonly metrics: ConsumerMetrics = { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 };
   // Deliveries with the same ordering key are handed to core one at a time, in arrival order.
   readonly #order: KeyedQueue;
-  #channel: Channel | undefined;
-  #consumerTag: string | undefined;
+  #lane: Lane | undefined;
   #opening: Promise<void> | undefined;
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenAttempt = 0;
   #closing = false;
+  readonly #closed = new AbortController();
   #unregister: (() => void) | undefined;
 
   constructor(deps: Deps) {
@@ -57,6 +72,16 @@ export class GroupConsumer {
 
   get group(): string {
     return this.#deps.group;
+  }
+
+  /** Whether a consumer channel is open right now. */
+  get consuming(): boolean {
+    return this.#lane !== undefined && !this.#lane.dead;
+  }
+
+  /** Resolves when no delivery is being handled or held for a retry. */
+  whenIdle(): Promise<void> {
+    return this.#order.onIdle();
   }
 
   /** Declares the group's topology and starts consuming; errors (e.g. an incompatible existing queue) reject. */
@@ -71,20 +96,28 @@ export class GroupConsumer {
     this.#unregister = this.#deps.connection.onSession((next) => this.#openOrRetry(next));
   }
 
-  /** Stops new deliveries, waits for in-flight ones to be disposed, closes the channel. */
+  /**
+   * Stops new deliveries, lets deliveries being handled finish, hands
+   * deliveries not yet started (and held retries) back to the queue, and
+   * closes the channel.
+   */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#closed.abort();
     this.#unregister?.();
     clearTimeout(this.#reopenTimer);
     await this.#opening?.catch(() => undefined);
-    const channel = this.#channel;
-    if (channel && this.#consumerTag) {
-      // After cancel-ok no delivery arrives; those already received are still handled below.
-      await channel.cancel(this.#consumerTag).catch(() => undefined);
+    const lane = this.#lane;
+    if (lane && !lane.dead && lane.consumerTag) {
+      // After cancel-ok no delivery arrives; those already received are settled below.
+      await lane.channel.cancel(lane.consumerTag).catch(() => undefined);
     }
     await this.#order.onIdle();
-    this.#channel = undefined;
-    await channel?.close().catch(() => undefined);
+    this.#lane = undefined;
+    if (lane) {
+      lane.dead = true;
+      await lane.channel.close().catch(() => undefined);
+    }
   }
 
   async #openOrRetry(session: Session): Promise<void> {
@@ -107,7 +140,7 @@ export class GroupConsumer {
       this.#reopenTimer = undefined;
       const session = this.#deps.connection.current;
       // No session: the connection's own hook reopens us when it is back.
-      if (session && !this.#channel) void this.#openOrRetry(session);
+      if (session && !this.consuming) void this.#openOrRetry(session);
     }, delay);
     this.#reopenTimer.unref();
   }
@@ -124,9 +157,10 @@ export class GroupConsumer {
 
   async #openNow(session: Session): Promise<void> {
     if (this.#closing) return;
-    const old = this.#channel;
-    this.#channel = undefined;
-    await old?.close().catch(() => undefined);
+    const old = this.#lane;
+    this.#lane = undefined;
+    if (old) this.#kill(old);
+    await old?.channel.close().catch(() => undefined);
     // Declarations on their own channel: a precondition failure closes only that channel.
     const setup = await session.model.createChannel();
     setup.on('error', () => undefined);
@@ -141,26 +175,33 @@ export class GroupConsumer {
       await setup.close().catch(() => undefined);
     }
     const channel = await session.model.createChannel();
+    const lane: Lane = { channel, consumerTag: undefined, dead: false, abort: new AbortController() };
     channel.on('error', (error: Error) => this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }));
     channel.once('close', () => {
-      if (this.#channel !== channel) return;
-      this.#channel = undefined;
-      this.#consumerTag = undefined;
-      // Unacked deliveries go back to the queue; resume on this connection if it is still up.
+      this.#kill(lane);
+      if (this.#lane !== lane) return;
+      this.#lane = undefined;
+      // Unacked deliveries are back in the queue; resume on this connection if it is still up.
       if (!this.#closing && this.#deps.connection.current === session) this.#scheduleReopen();
     });
     await channel.prefetch(this.#deps.options.prefetch);
-    this.#channel = channel;
-    const { consumerTag } = await channel.consume(this.queues.queue, (message) => this.#onMessage(channel, message), { noAck: false });
-    this.#consumerTag = consumerTag;
+    this.#lane = lane;
+    const { consumerTag } = await channel.consume(this.queues.queue, (message) => this.#onMessage(lane, message), { noAck: false });
+    lane.consumerTag = consumerTag;
   }
 
-  #onMessage(channel: Channel, message: ConsumeMessage | null): void {
+  #kill(lane: Lane): void {
+    lane.dead = true;
+    lane.abort.abort();
+  }
+
+  #onMessage(lane: Lane, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us (queue deleted or failed over): declare again and resume.
-      if (this.#channel === channel) {
-        this.#channel = undefined;
-        channel.close().catch(() => undefined);
+      if (this.#lane === lane) {
+        this.#lane = undefined;
+        this.#kill(lane);
+        lane.channel.close().catch(() => undefined);
         this.#scheduleReopen();
       }
       return;
@@ -175,11 +216,21 @@ export class GroupConsumer {
       };
     } catch (error) {
       // Should not happen (mapping only stringifies), but never let a bad message stop the consumer.
-      void this.#settle(channel, message, { kind: 'dead-letter', reason: `Unreadable AMQP message: ${describeError(error)}` }, 1);
+      void this.#settle(lane, message, { kind: 'dead-letter', reason: `Unreadable AMQP message: ${describeError(error)}` }, 1);
       return;
     }
     const key = incoming.headers[WireHeaders.orderingKey];
-    void this.#order.run(key, async () => {
+    void this.#order.run(key, () => this.#handle(lane, message, incoming, key)).catch((error) => {
+      this.#deps.options.logger.error('Unexpected error while settling a RabbitMQ delivery', { group: this.#deps.group, error });
+    });
+  }
+
+  async #handle(lane: Lane, message: ConsumeMessage, first: IncomingMessage, key: string | undefined): Promise<void> {
+    let incoming = first;
+    for (;;) {
+      // The channel died: the broker has requeued this delivery already; handling it here would race the redelivery.
+      if (lane.dead) return;
+      if (this.#closing) return this.#requeue(lane, message);
       let disposition: Disposition;
       try {
         disposition = await this.#deps.handler(incoming);
@@ -187,14 +238,31 @@ export class GroupConsumer {
         // Core's handler never rejects; if it does anyway, the contract says: retry.
         disposition = { kind: 'retry', delayMs: this.#deps.options.retryDelays[0]!, reason: describeError(error) };
       }
-      await this.#settle(channel, message, disposition, incoming.deliveryAttempt);
-    });
+      if (disposition.kind !== 'retry' || key === undefined || !this.#deps.options.singleActiveConsumer) {
+        return this.#settle(lane, message, disposition, incoming.deliveryAttempt);
+      }
+      // Keyed retry on an ordered queue: hold it (unacked) so later messages of the key stay behind it.
+      this.metrics.retried++;
+      await sleep(disposition.delayMs, lane.abort.signal, this.#closed.signal);
+      incoming = { ...incoming, deliveryAttempt: incoming.deliveryAttempt + 1 };
+    }
   }
 
-  async #settle(channel: Channel, message: ConsumeMessage, disposition: Disposition, attempt: number): Promise<void> {
+  #requeue(lane: Lane, message: ConsumeMessage): void {
+    this.metrics.requeued++;
+    try {
+      lane.channel.nack(message, false, true);
+    } catch {
+      // Channel gone: the broker requeues unacked messages by itself.
+    }
+  }
+
+  async #settle(lane: Lane, message: ConsumeMessage, disposition: Disposition, attempt: number): Promise<void> {
+    // The broker already took the delivery back: a copy now would only duplicate it.
+    if (lane.dead) return;
     try {
       if (disposition.kind === 'ack') {
-        this.#ack(channel, message);
+        this.#ack(lane, message);
         this.metrics.acked++;
         return;
       }
@@ -215,34 +283,44 @@ export class GroupConsumer {
         { exchange: '', routingKey: target, content: message.content, options: copyForRequeue(message, extra) },
       ]);
       if (!confirmation?.ok) throw confirmation?.error ?? new Error('no confirmation');
-      this.#ack(channel, message);
+      this.#ack(lane, message);
       if (disposition.kind === 'retry') this.metrics.retried++;
       else this.metrics.deadLettered++;
     } catch (error) {
       // The copy did not make it: hand the original back rather than lose it.
-      this.metrics.requeued++;
       this.#deps.options.logger.warn('Could not move a message to its retry/dead-letter queue; requeueing it', {
         group: this.#deps.group,
         disposition: disposition.kind,
         error,
       });
       // A short pause, so a persistent failure does not spin through the queue.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, this.#deps.options.retryDelays[0]!)));
-      try {
-        channel.nack(message, false, true);
-      } catch {
-        // Channel gone: the broker requeues unacked messages by itself.
-      }
+      await sleep(Math.min(1_000, this.#deps.options.retryDelays[0]!), lane.abort.signal, this.#closed.signal);
+      this.#requeue(lane, message);
     }
   }
 
-  #ack(channel: Channel, message: ConsumeMessage): void {
+  #ack(lane: Lane, message: ConsumeMessage): void {
+    if (lane.dead) return; // the broker redelivers it; the inbox absorbs the duplicate
     try {
-      channel.ack(message);
+      lane.channel.ack(message);
     } catch {
-      // The channel closed meanwhile: the broker redelivers the message; the inbox absorbs the duplicate.
+      // The channel closed meanwhile: same as above.
     }
   }
+}
+
+/** Resolves after `ms`, or early when either signal aborts. */
+function sleep(ms: number, ...signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve) => {
+    if (signals.some((signal) => signal.aborted)) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      for (const signal of signals) signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 // Header values are long strings, but a reason the size of a stack trace helps nobody.

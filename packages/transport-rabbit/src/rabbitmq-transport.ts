@@ -179,6 +179,25 @@ export class RabbitMqTransport implements Transport {
     }
   }
 
+  /** Resolves when no delivery of this process is being handled or held for a retry, and no publish awaits a confirm. */
+  async whenIdle(): Promise<void> {
+    await Promise.all([...this.#consumers].map((consumer) => consumer.whenIdle()));
+    await this.#publisher.whenIdle();
+  }
+
+  /** Connected means: an open connection with a publish channel, and every subscription consuming. */
+  async health(): Promise<{ readonly connected: boolean; readonly detail?: string }> {
+    if (this.#state !== 'running') return { connected: false, detail: `transport ${this.#state}` };
+    if (!this.#connection.current) {
+      const cause = this.#connection.lastError;
+      return { connected: false, detail: `reconnecting to RabbitMQ${cause ? `: ${describeError(cause)}` : ''}` };
+    }
+    if (!this.#publisher.ready) return { connected: false, detail: 'publish channel is reopening' };
+    const idle = [...this.#consumers].filter((consumer) => !consumer.consuming).map((consumer) => consumer.group);
+    if (idle.length > 0) return { connected: false, detail: `not consuming: ${idle.join(', ')}` };
+    return { connected: true };
+  }
+
   /** Counters of the publish pipeline and consumers (for operators and tests). */
   metrics(): RabbitMqMetrics {
     const consumers: Record<string, ConsumerMetrics> = {};
