@@ -433,6 +433,42 @@ describe('locks', () => {
   }, 20_000);
 });
 
+describe('session locks', () => {
+  it('renews the session lock while a slow handler holds the session', async () => {
+    // A peer of its own: the session lock duration is a peer setting.
+    const sessionPeer = await AmqpTestPeer.start({ sessionLockDurationMs: 2_000 });
+    const transport = azureServiceBusTransport({
+      connectionString: sessionPeer.connectionString,
+      provisioner: peerProvisioner(sessionPeer),
+      topic: unique('session-renew'),
+      sessions: true,
+      sessionIdleTimeoutMs: 100,
+      sessionRetryDelayMs: 50,
+      retryOptions: fastRetries,
+    });
+    try {
+      await transport.start();
+      const name = unique('evt');
+      const { seen, handler } = recorder(async () => {
+        await sleep(4_500);
+        return { kind: 'ack' };
+      });
+      await transport.subscribe({ group: unique('g'), eventNames: [name] }, handler);
+      const key = unique('key');
+      const sent = [testWireMessage({ name, orderingKey: key }), testWireMessage({ name, orderingKey: key })];
+      await transport.publish(sent);
+      await waitFor(() => seen.length === 2, 15_000, 'both messages of the session');
+      expect(seen.map((item) => item.message.headers['herald-id'])).toEqual(ids(sent));
+      expect(seen.map((item) => item.message.deliveryAttempt)).toEqual([1, 1]);
+      expect(sessionPeer.stats.renewSessionLocks).toBeGreaterThanOrEqual(2);
+      expect(sessionPeer.stats.dispositions.lockLost).toBe(0);
+    } finally {
+      await transport.stop();
+      await sessionPeer.stop();
+    }
+  }, 25_000);
+});
+
 describe('topology', () => {
   it('with a topic per event, a group gets one subscription per topic and dead letters are read from each', async () => {
     const prefix = unique('per-event');
