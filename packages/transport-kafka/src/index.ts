@@ -1,4 +1,3 @@
-import type { Transport } from '@herald/core';
 import { KafkaTransport } from './kafka-transport.js';
 import { type KafkaTransportOptions, resolveOptions } from './options.js';
 
@@ -15,7 +14,7 @@ export type {
 export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
 
 /**
- * A Herald {@link Transport} on Apache Kafka (kafkajs). Pass it to the
+ * A Herald `Transport` on Apache Kafka (kafkajs). Pass it to the
  * builder, the one plugin mechanism of Herald:
  *
  * ```ts
@@ -28,6 +27,6 @@ export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './to
  * Options are checked at once (`ConfigurationError`); nothing connects until
  * `bus.start()` calls `transport.start()`.
  */
-export function kafkaTransport(options: KafkaTransportOptions): KafkaTransport & Transport {
+export function kafkaTransport(options: KafkaTransportOptions): KafkaTransport {
   return new KafkaTransport(resolveOptions(options));
 }

@@ -129,6 +129,10 @@ export class KafkaTransport implements Transport {
       const result = await Promise.race([connecting.then(() => 'connected' as const), timeout]);
       if (result === 'timeout')
         throw new KafkaBrokerUnreachableError(this.options.brokers, this.options.startTimeout);
+      const declared = this.options.topics.declare.map((name) => this.options.topicFor(name));
+      await this.#topics.ensure(declared, 'event').catch((error: unknown) => {
+        throw asTransportError(error, 'checking the declared topics');
+      });
       this.#state = 'started';
     } catch (error) {
       connecting.catch(() => undefined); // may still settle after the timeout

@@ -57,6 +57,12 @@ export interface KafkaTopicOptions {
   configEntries?: Record<string, string>;
   /** Partitions of a created dead-letter topic. Default 1 (dead letters read back in the order they died). */
   deadLetterPartitions?: number;
+  /**
+   * Event names whose topics `start()` creates (or, with `autoCreateTopics`
+   * off, checks), so a missing topic fails `bus.start()` instead of the first
+   * publish. Subscribed events are always checked when subscribing. Default [].
+   */
+  declare?: readonly string[];
 }
 
 /**
@@ -118,8 +124,9 @@ export interface ResolvedKafkaOptions {
   readonly topicFor: (eventName: string) => string;
   readonly deadLetterTopicFor: (group: string) => string;
   readonly autoCreateTopics: boolean;
-  readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries'>> & {
+  readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries' | 'declare'>> & {
     configEntries: Record<string, string>;
+    declare: readonly string[];
   };
   readonly consumer: Required<KafkaConsumerOptions>;
   readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & {
@@ -200,6 +207,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       deadLetterPartitions: Math.floor(
         positive('topics.deadLetterPartitions', topics.deadLetterPartitions, 1),
       ),
+      declare: [...(topics.declare ?? [])],
     },
     consumer: {
       sessionTimeout,

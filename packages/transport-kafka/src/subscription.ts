@@ -226,7 +226,11 @@ export class KafkaSubscription implements SubscriptionHandle {
     const resume = pause();
     const timer = setTimeout(() => {
       this.#resumeTimers.delete(timer);
-      if (!this.#closed) resume();
+      try {
+        if (!this.#closed) resume();
+      } catch (error) {
+        this.#deps.logger.warn('Could not resume a paused partition', { error });
+      }
     }, delayMs);
     timer.unref?.();
     this.#resumeTimers.add(timer);

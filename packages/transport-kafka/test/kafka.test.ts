@@ -217,6 +217,21 @@ describe('options and clear errors', () => {
     expect(await admin.listTopics()).not.toContain(topic);
   });
 
+  it('topics.declare: start() creates the declared topics, or fails naming the missing one when creation is off', async () => {
+    const declared = eventName('declared');
+    const strict = testTransport({ autoCreateTopics: false, topics: { declare: [declared] } });
+    cleanups.push(() => strict.stop());
+    const error = await strict.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(KafkaTopicMissingError);
+    expect((error as KafkaTopicMissingError).topics).toEqual([strict.options.topicFor(declared)]);
+
+    await started(testTransport({ topics: { declare: [declared] } }));
+    expect(await admin.listTopics()).toContain(strict.options.topicFor(declared));
+  });
+
   it('a message for a missing topic fails alone; the rest of the batch is confirmed', async () => {
     const creating = await started(testTransport());
     const present = eventName('present');
