@@ -51,7 +51,11 @@ import { MemoryDatabase } from './memory/memory-database.js';
 import { MemoryInboxStore } from './memory/memory-inbox.js';
 import { MemoryOutboxStore } from './memory/memory-outbox.js';
 
-/** An in-memory outbox and inbox sharing one {@link MemoryDatabase} (tests, demos, monoliths). */
+/**
+ * An in-memory outbox and inbox sharing one {@link MemoryDatabase} (tests, demos, monoliths).
+ * Their rows live on the store objects, not in the database's tables: buses that should
+ * share an outbox or inbox must share this event-log object, not just the database.
+ */
 export function memoryEventLog(options: { database?: MemoryDatabase } = {}): EventLog & {
   outbox: MemoryOutboxStore;
   inbox: MemoryInboxStore;
