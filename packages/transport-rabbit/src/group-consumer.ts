@@ -61,6 +61,8 @@ export class GroupConsumer {
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenAttempt = 0;
   #closing = false;
+  /** Set once the broker stopped delivering to us: deliveries not yet handled go back to the queue. */
+  #handingBack = false;
   readonly #closed = new AbortController();
   #unregister: (() => void) | undefined;
 
@@ -103,19 +105,20 @@ export class GroupConsumer {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    this.#closed.abort();
     this.#unregister?.();
     clearTimeout(this.#reopenTimer);
     await this.#opening?.catch(() => undefined);
     const lane = this.#lane;
     if (lane && !lane.dead && lane.consumerTag) {
-      // After cancel-ok no delivery arrives; those already received are settled below.
+      // Hand nothing back before cancel-ok: a requeued message would come straight back to us.
       await lane.channel.cancel(lane.consumerTag).catch(() => undefined);
     }
+    this.#handingBack = true;
+    this.#closed.abort();
     await this.#order.onIdle();
     this.#lane = undefined;
     if (lane) {
-      lane.dead = true;
+      this.#kill(lane);
       await lane.channel.close().catch(() => undefined);
     }
   }
@@ -230,7 +233,7 @@ export class GroupConsumer {
     for (;;) {
       // The channel died: the broker has requeued this delivery already; handling it here would race the redelivery.
       if (lane.dead) return;
-      if (this.#closing) return this.#requeue(lane, message);
+      if (this.#handingBack) return this.#requeue(lane, message);
       let disposition: Disposition;
       try {
         disposition = await this.#deps.handler(incoming);
@@ -277,6 +280,7 @@ export class GroupConsumer {
               [TransportHeaders.attempt]: attempt,
               [TransportHeaders.deadLetterReason]: truncate(disposition.reason),
               [TransportHeaders.deadLetteredAt]: new Date().toISOString(),
+              [TransportHeaders.deadLetterGroup]: this.#deps.group,
             };
       // The default exchange routes straight to the named queue.
       const [confirmation] = await this.#deps.publisher.publish([

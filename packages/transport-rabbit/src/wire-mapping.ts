@@ -9,6 +9,8 @@ export const TransportHeaders = {
   deadLetterReason: 'x-herald-dead-letter-reason',
   /** ISO time the message was dead-lettered. */
   deadLetteredAt: 'x-herald-dead-lettered-at',
+  /** The consumer group that dead-lettered it. */
+  deadLetterGroup: 'x-herald-dead-letter-group',
   /** Why the message was sent to a retry queue (for operators inspecting a retry queue). */
   retryReason: 'x-herald-retry-reason',
 } as const;
