@@ -29,14 +29,32 @@ export interface TransactionOptions {
   timeout?: number;
 }
 
-/** Checks that `tx` handed in by core (or the caller) can run raw SQL. */
-export function asExecutor(tx: unknown, fallback: SqlExecutor): SqlExecutor {
-  if (tx === undefined || tx === null) return fallback;
+/**
+ * The client a transaction or an extended client was made from. Prisma keeps it
+ * as `_originalClient` (not a public API): used only to catch a `tx` from another
+ * client, and skipped when absent.
+ */
+function baseClient(client: unknown): unknown {
+  const base = (client as { _originalClient?: unknown } | null)?._originalClient;
+  return typeof base === 'object' && base !== null ? base : undefined;
+}
+
+/** Checks that `tx` handed in by core (or the caller) can run raw SQL, on the event log's database. */
+export function asExecutor(tx: unknown, owner: SqlExecutor): SqlExecutor {
+  if (tx === undefined || tx === null) return owner;
   const candidate = tx as Partial<SqlExecutor>;
   if (typeof candidate.$executeRawUnsafe !== 'function' || typeof candidate.$queryRawUnsafe !== 'function') {
     throw new ConfigurationError(
       'The Prisma event log expects `tx` to be the client of prisma.$transaction(async (tx) => …) ' +
         '(or a unit of work whose transaction is one)',
+    );
+  }
+  const txBase = baseClient(tx);
+  const ownerBase = baseClient(owner);
+  if (txBase !== undefined && ownerBase !== undefined && txBase !== ownerBase) {
+    throw new ConfigurationError(
+      '`tx` belongs to another PrismaClient than this event log: publish with a transaction of the client ' +
+        'given to prismaEventLog() (with several databases, each event must go to the outbox of its own database)',
     );
   }
   return candidate as SqlExecutor;

@@ -40,6 +40,12 @@ export interface EngineHandle {
   client(): TestPrismaClient;
   /** The main client. */
   readonly prisma: TestPrismaClient;
+  /**
+   * The client of "another service or replica" on the same database: its own
+   * client on PostgreSQL and MariaDB; the main client on SQLite, where one
+   * process keeps one writing connection (see the README).
+   */
+  peer(): TestPrismaClient;
   /** Connection string of the test database (PostgreSQL LISTEN). */
   readonly url: string;
   /** Options every event log of this engine needs (SQLite: a read client). */
@@ -150,6 +156,7 @@ async function handle(
     prisma,
     url,
     client,
+    peer: () => (provider === 'sqlite' ? prisma : client()),
     logOptions,
     log: (extra, on = prisma) => prismaEventLog(on, logOptions(extra)),
     async reset() {
