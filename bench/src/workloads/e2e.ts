@@ -10,6 +10,7 @@ export interface OpenLoopOptions {
   seconds: number;
   producers: number;
   name: string;
+  options?: Record<string, number>;
 }
 
 /**
@@ -24,6 +25,7 @@ export async function openLoop(ctx: WorkloadContext, o: OpenLoopOptions): Promis
     eventName: `bench.${ctx.runId}.${o.name}`,
     transport: o.transport,
     poolSize: POOL_SIZE,
+    ...(o.options ? { options: o.options } : {}),
   };
   await resetTables(ctx.dbUrl);
   const consumer = ctx.workers.spawn(`${o.name}-consumer`, 'herald-bus', {

@@ -4,6 +4,7 @@ import { drainKafka, drainRabbit } from './drain.ts';
 import { e2eRabbit } from './e2e.ts';
 import { idle } from './idle.ts';
 import { memory } from './memory.ts';
+import { peer } from './peer.ts';
 import { produce } from './produce.ts';
 import { rawKafka } from './raw-kafka.ts';
 import { rawPg } from './raw-pg.ts';
@@ -20,6 +21,7 @@ export const WORKLOADS: readonly Workload[] = [
   drainRabbit,
   e2eRabbit,
   drainKafka,
+  peer,
   relays4,
   idle,
   backlog1m,

@@ -212,6 +212,8 @@ export class AmqpTestPeer {
   readonly #container = rhea.create_container({ id: 'herald-amqp-test-peer' });
   readonly #topics = new Map<string, Topic>();
   readonly #entities = new Map<string, Entity>();
+  /** Queues (senders may target a queue or a topic, never a subscription or dead-letter queue). */
+  readonly #queues = new Set<string>();
   readonly #deliveries = new Map<any, { entity: Entity; stored: Stored; token: string }>();
   readonly #sockets = new Set<Socket>();
   readonly #connections = new Set<any>();
@@ -250,6 +252,7 @@ export class AmqpTestPeer {
   createQueue(name: string, settings: EntitySettings = {}): void {
     if (this.#entities.has(key(name))) return;
     this.#addEntity(name, settings);
+    this.#queues.add(key(name));
   }
 
   createTopic(name: string): void {
@@ -350,7 +353,7 @@ export class AmqpTestPeer {
     c.on('modified', (context: any) => this.#onDisposition(context.delivery, 'abandon'));
     c.on('released', (context: any) => this.#onDisposition(context.delivery, 'release'));
     c.on('rejected', (context: any) => this.#onDisposition(context.delivery, 'dead-letter'));
-    // rhea rethrows unhandled link/connection errors on the container; the peer only logs nothing.
+    // rhea raises unhandled link/connection errors on the container; a refused link is expected here.
     c.on('error', () => undefined);
     c.on('connection_error', () => undefined);
   }
@@ -396,7 +399,7 @@ export class AmqpTestPeer {
       address === '$cbs' ||
       (address.endsWith('/$management') && this.#entities.has(key(address.slice(0, -12)))) ||
       this.#topics.has(key(address)) ||
-      this.#entities.has(key(address));
+      this.#queues.has(key(address));
     if (!known) {
       this.#refuse(link, 'amqp:not-found', `The messaging entity '${address}' could not be found`);
       return;
