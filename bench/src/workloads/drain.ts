@@ -115,11 +115,11 @@ export const drainRabbit: Workload = {
   id: 'drain-rabbit',
   title: 'outbox (PostgreSQL) → relay → RabbitMQ → inbox → no-op handler, pre-filled backlog',
   services: ['postgres', 'rabbitmq'],
-  timeoutMs: (quick) => (quick ? 120_000 : 400_000),
+  timeoutMs: (quick) => (quick ? 110_000 : 400_000),
   async run(ctx) {
     const transport = rabbitConfig(ctx, 'drain');
     try {
-      const result = await drain(ctx, 'drain', { transport, count: ctx.drainCount, timeoutMs: this.timeoutMs(ctx.quick) - 30_000 });
+      const result = await drain(ctx, 'drain', { transport, count: ctx.drainCount, timeoutMs: ctx.quick ? 60_000 : 300_000 });
       const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-rabbit']?.eventsPerSec);
       return {
         ...result,
@@ -137,17 +137,18 @@ export const drainKafka: Workload = {
   id: 'drain-kafka',
   title: 'outbox (PostgreSQL) → relay → Kafka → inbox → no-op handler, pre-filled backlog',
   services: ['postgres', 'kafka'],
-  timeoutMs: (quick) => (quick ? 150_000 : 450_000),
+  timeoutMs: (quick) => (quick ? 120_000 : 450_000),
   async run(ctx) {
     const transport: TransportConfig = { kind: 'kafka', brokers: ctx.engines.kafkaBrokers, clientId: `bench-${ctx.runId}` };
+    const count = ctx.quick ? 10_000 : ctx.drainCount;
     try {
-      const result = await drain(ctx, 'kdrain', { transport, count: ctx.drainCount, timeoutMs: this.timeoutMs(ctx.quick) - 40_000 });
+      const result = await drain(ctx, 'kdrain', { transport, count, timeoutMs: ctx.quick ? 60_000 : 360_000 });
       const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-kafka']?.eventsPerSec);
       return {
         ...result,
         ratio,
         targets: ratio === undefined ? [] : [{ label: `≥ 0.5 × raw-kafka (${ratio})`, met: ratio >= 0.5 }],
-        notes: [`${ctx.drainCount} events; relay and consumer in separate processes; bus and transport defaults (3 partitions)`],
+        notes: [`${count} events; relay and consumer in separate processes; bus and transport defaults (3 partitions, partitionsConsumedConcurrently 4)`],
       };
     } finally {
       await deleteKafkaTopics(ctx.engines.kafkaBrokers, [`bench.${ctx.runId}.kdrain`, 'herald.dlq.bench-consumer']).catch(() => undefined);

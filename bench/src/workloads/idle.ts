@@ -20,7 +20,7 @@ export const idle: Workload = {
   services: ['postgres', 'rabbitmq'],
   timeoutMs: () => 90_000,
   async run(ctx) {
-    const seconds = 30;
+    const seconds = ctx.quick ? 20 : 30;
     const exchange = `bench.${ctx.runId}.idle`;
     await resetTables(ctx.dbUrl);
     try {

@@ -31,7 +31,7 @@ async function peerRun(ctx: WorkloadContext, name: string, tuning: PeerTuning, c
     await relay.next('ready', 60_000);
     relay.send({ type: 'go' });
     const { startedAt } = await relay.next('started', 60_000);
-    const limit = ctx.quick ? 60_000 : 180_000;
+    const limit = ctx.quick ? 30_000 : 180_000;
     let handledSoFar = 0;
     consumer.channel.on('progress', (m) => (handledSoFar = m.handled));
     const done = await Promise.race([
@@ -98,9 +98,9 @@ export const peer: Workload = {
   services: ['postgres', 'rabbitmq'],
   timeoutMs: (quick) => (quick ? 300_000 : 900_000),
   async run(ctx) {
-    const count = ctx.quick ? 5_000 : 20_000;
+    const count = ctx.quick ? 3_000 : 20_000;
     const e2eRate = 200;
-    const e2eSeconds = ctx.quick ? 8 : 30;
+    const e2eSeconds = ctx.quick ? 6 : 30;
     ctx.log('peer at its defaults');
     const peerDefaults = await peerRun(ctx, 'peer-defaults', PEER_DEFAULTS, count, e2eRate, e2eSeconds);
     ctx.log('peer tuned');
@@ -114,7 +114,7 @@ export const peer: Workload = {
       };
       try {
         const options = tuned ? HERALD_TUNED.options : undefined;
-        const drained = await drain(ctx, name, { transport, count, timeoutMs: ctx.quick ? 60_000 : 180_000, ...(options ? { options } : {}) });
+        const drained = await drain(ctx, name, { transport, count, timeoutMs: ctx.quick ? 30_000 : 180_000, ...(options ? { options } : {}) });
         const latency = await openLoop(ctx, {
           transport,
           rate: e2eRate,

@@ -8,17 +8,18 @@ export const relays4: Workload = {
   id: 'relays-4',
   title: 'four relay processes with the Redis lock on one outbox → RabbitMQ → inbox',
   services: ['postgres', 'rabbitmq', 'redis'],
-  timeoutMs: (quick) => (quick ? 150_000 : 420_000),
+  timeoutMs: (quick) => (quick ? 120_000 : 420_000),
   async run(ctx) {
     const transport: TransportConfig = { kind: 'rabbitmq', url: ctx.engines.rabbitUrl, exchange: `bench.${ctx.runId}.relays` };
+    const count = ctx.quick ? 10_000 : ctx.drainCount;
     try {
       const result = await drain(ctx, 'relays', {
         transport,
-        count: ctx.drainCount,
+        count,
         relays: 4,
         lockUrls: ctx.engines.redisUrls,
         settleMs: 3_000,
-        timeoutMs: this.timeoutMs(ctx.quick) - 40_000,
+        timeoutMs: ctx.quick ? 60_000 : 360_000,
       });
       const single = ctx.results['drain-rabbit']?.eventsPerSec;
       const ratio = ratioOf(result.eventsPerSec, single);
@@ -30,7 +31,7 @@ export const relays4: Workload = {
           { label: `zero duplicates reaching handlers (${result.duplicates})`, met: result.duplicates === 0 },
         ],
         notes: [
-          `${ctx.drainCount} events; 4 relay processes, Redis lock on ${ctx.engines.redisUrls.length} node(s), relayShards 1 (one relay holds the outbox lock at a time); duplicates counted by message id in the handler, 3 s after the last event`,
+          `${count} events; 4 relay processes, Redis lock on ${ctx.engines.redisUrls.length} node(s), relayShards 1 (one relay holds the outbox lock at a time); duplicates counted by message id in the handler, 3 s after the last event`,
         ],
       };
     } finally {
