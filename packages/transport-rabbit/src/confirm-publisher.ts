@@ -47,7 +47,14 @@ export class ConfirmPublisher {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #stopping = false;
-  readonly metrics: PublisherMetrics = { published: 0, confirmed: 0, failed: 0, windowWaits: 0, drainWaits: 0, maxInFlight: 0 };
+  readonly metrics: PublisherMetrics = {
+    published: 0,
+    confirmed: 0,
+    failed: 0,
+    windowWaits: 0,
+    drainWaits: 0,
+    maxInFlight: 0,
+  };
 
   constructor(options: ResolvedOptions, connection: ConnectionManager) {
     this.#options = options;
@@ -74,7 +81,9 @@ export class ConfirmPublisher {
       this.#connection.discard(session, error);
       throw error;
     }
-    channel.on('error', (error: Error) => this.#options.logger.warn('RabbitMQ publish channel error', { error }));
+    channel.on('error', (error: Error) =>
+      this.#options.logger.warn('RabbitMQ publish channel error', { error }),
+    );
     channel.once('close', () => {
       if (this.#channel !== channel) return;
       this.#channel = undefined;
@@ -127,7 +136,12 @@ export class ConfirmPublisher {
     const watchdog = setInterval(
       () => {
         if (abandonedWith || Date.now() - lastProgress <= this.#options.publishTimeoutMs) return;
-        abandon(new TransportError(`RabbitMQ made no progress confirming for ${this.#options.publishTimeoutMs} ms`, { retriable: true }));
+        abandon(
+          new TransportError(
+            `RabbitMQ made no progress confirming for ${this.#options.publishTimeoutMs} ms`,
+            { retriable: true },
+          ),
+        );
       },
       Math.max(50, Math.min(1_000, this.#options.publishTimeoutMs / 4)),
     );
@@ -139,7 +153,12 @@ export class ConfirmPublisher {
           continue;
         }
         if (message.orderingKey !== undefined && failedKeys.has(message.orderingKey)) {
-          settle(index, { ok: false, error: new TransportError('Not sent: an earlier message with the same ordering key failed', { retriable: true }) });
+          settle(index, {
+            ok: false,
+            error: new TransportError('Not sent: an earlier message with the same ordering key failed', {
+              retriable: true,
+            }),
+          });
           continue;
         }
         try {
@@ -207,13 +226,25 @@ export class ConfirmPublisher {
       };
       let writable: boolean;
       try {
-        writable = channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
-          finish(
-            error
-              ? { ok: false, error: new TransportError(`RabbitMQ did not confirm the message: ${describe(error)}`, { cause: error, retriable: true }) }
-              : { ok: true },
-          );
-        });
+        writable = channel.publish(
+          message.exchange,
+          message.routingKey,
+          message.content,
+          message.options,
+          (error: unknown) => {
+            finish(
+              error
+                ? {
+                    ok: false,
+                    error: new TransportError(`RabbitMQ did not confirm the message: ${describe(error)}`, {
+                      cause: error,
+                      retriable: true,
+                    }),
+                  }
+                : { ok: true },
+            );
+          },
+        );
         this.metrics.published++;
       } catch (error) {
         // e.g. the channel closed between awaiting it and writing, or a header table too large to encode.
@@ -265,7 +296,8 @@ export class ConfirmPublisher {
   /** The open confirm channel, waiting up to `publishTimeoutMs` for a reconnect. */
   async #awaitChannel(): Promise<ConfirmChannel> {
     if (this.#channel) return this.#channel;
-    if (this.#stopping || this.#connection.stopped) throw new TransportError('The RabbitMQ transport is stopped', { retriable: false });
+    if (this.#stopping || this.#connection.stopped)
+      throw new TransportError('The RabbitMQ transport is stopped', { retriable: false });
     const deadline = Date.now() + this.#options.publishTimeoutMs;
     while (!this.#channel) {
       const remaining = deadline - Date.now();

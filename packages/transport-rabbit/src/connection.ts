@@ -90,10 +90,13 @@ export class ConnectionManager {
         timer: setTimeout(() => {
           this.#waiters.delete(waiter);
           reject(
-            new TransportError(`RabbitMQ was not reachable within ${timeoutMs} ms: ${describe(this.#lastError)}`, {
-              cause: this.#lastError,
-              retriable: true,
-            }),
+            new TransportError(
+              `RabbitMQ was not reachable within ${timeoutMs} ms: ${describe(this.#lastError)}`,
+              {
+                cause: this.#lastError,
+                retriable: true,
+              },
+            ),
           );
         }, timeoutMs),
       };
@@ -166,7 +169,9 @@ export class ConnectionManager {
       this.#lastError = error;
       this.#options.logger.warn('RabbitMQ connection error', { error });
     });
-    model.on('blocked', (reason: string) => this.#options.logger.warn('RabbitMQ blocked this connection', { reason }));
+    model.on('blocked', (reason: string) =>
+      this.#options.logger.warn('RabbitMQ blocked this connection', { reason }),
+    );
     model.on('unblocked', () => this.#options.logger.info('RabbitMQ unblocked this connection'));
     model.once('close', (error?: Error) => {
       if (this.#session !== session) return;

@@ -1,10 +1,18 @@
-import { type DeliveryHandler, type Disposition, type IncomingMessage, KeyedQueue, TransportError, WireHeaders, describeError } from '@herald/core';
+import {
+  type DeliveryHandler,
+  type Disposition,
+  describeError,
+  type IncomingMessage,
+  KeyedQueue,
+  TransportError,
+  WireHeaders,
+} from '@herald/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import type { ConnectionManager, Session } from './connection.js';
 import type { ResolvedOptions } from './options.js';
 import type { GroupQueues, Topology } from './topology.js';
-import { TransportHeaders, copyForRequeue, deliveryAttemptOf, fromAmqp } from './wire-mapping.js';
+import { copyForRequeue, deliveryAttemptOf, fromAmqp, TransportHeaders } from './wire-mapping.js';
 
 interface Deps {
   readonly options: ResolvedOptions;
@@ -129,7 +137,10 @@ export class GroupConsumer {
       await this.#open(session);
       this.#reopenAttempt = 0;
     } catch (error) {
-      this.#deps.options.logger.warn('Could not resume a RabbitMQ consumer; retrying', { group: this.#deps.group, error });
+      this.#deps.options.logger.warn('Could not resume a RabbitMQ consumer; retrying', {
+        group: this.#deps.group,
+        error,
+      });
       this.#scheduleReopen();
     }
   }
@@ -170,16 +181,21 @@ export class GroupConsumer {
     try {
       await this.#deps.topology.declareGroup(setup, this.#deps.group, this.#deps.eventNames);
     } catch (error) {
-      throw new TransportError(`Could not declare the RabbitMQ queues of group "${this.#deps.group}": ${describeError(error)}`, {
-        cause: error,
-        retriable: false,
-      });
+      throw new TransportError(
+        `Could not declare the RabbitMQ queues of group "${this.#deps.group}": ${describeError(error)}`,
+        {
+          cause: error,
+          retriable: false,
+        },
+      );
     } finally {
       await setup.close().catch(() => undefined);
     }
     const channel = await session.model.createChannel();
     const lane: Lane = { channel, consumerTag: undefined, dead: false, abort: new AbortController() };
-    channel.on('error', (error: Error) => this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }));
+    channel.on('error', (error: Error) =>
+      this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }),
+    );
     channel.once('close', () => {
       this.#kill(lane);
       if (this.#lane !== lane) return;
@@ -189,7 +205,11 @@ export class GroupConsumer {
     });
     await channel.prefetch(this.#deps.options.prefetch);
     this.#lane = lane;
-    const { consumerTag } = await channel.consume(this.queues.queue, (message) => this.#onMessage(lane, message), { noAck: false });
+    const { consumerTag } = await channel.consume(
+      this.queues.queue,
+      (message) => this.#onMessage(lane, message),
+      { noAck: false },
+    );
     lane.consumerTag = consumerTag;
   }
 
@@ -219,16 +239,31 @@ export class GroupConsumer {
       };
     } catch (error) {
       // Should not happen (mapping only stringifies), but never let a bad message stop the consumer.
-      void this.#settle(lane, message, { kind: 'dead-letter', reason: `Unreadable AMQP message: ${describeError(error)}` }, 1);
+      void this.#settle(
+        lane,
+        message,
+        { kind: 'dead-letter', reason: `Unreadable AMQP message: ${describeError(error)}` },
+        1,
+      );
       return;
     }
     const key = incoming.headers[WireHeaders.orderingKey];
-    void this.#order.run(key, () => this.#handle(lane, message, incoming, key)).catch((error) => {
-      this.#deps.options.logger.error('Unexpected error while settling a RabbitMQ delivery', { group: this.#deps.group, error });
-    });
+    void this.#order
+      .run(key, () => this.#handle(lane, message, incoming, key))
+      .catch((error) => {
+        this.#deps.options.logger.error('Unexpected error while settling a RabbitMQ delivery', {
+          group: this.#deps.group,
+          error,
+        });
+      });
   }
 
-  async #handle(lane: Lane, message: ConsumeMessage, first: IncomingMessage, key: string | undefined): Promise<void> {
+  async #handle(
+    lane: Lane,
+    message: ConsumeMessage,
+    first: IncomingMessage,
+    key: string | undefined,
+  ): Promise<void> {
     let incoming = first;
     for (;;) {
       // The channel died: the broker has requeued this delivery already; handling it here would race the redelivery.
@@ -239,7 +274,11 @@ export class GroupConsumer {
         disposition = await this.#deps.handler(incoming);
       } catch (error) {
         // Core's handler never rejects; if it does anyway, the contract says: retry.
-        disposition = { kind: 'retry', delayMs: this.#deps.options.retryDelays[0]!, reason: describeError(error) };
+        disposition = {
+          kind: 'retry',
+          delayMs: this.#deps.options.retryDelays[0]!,
+          reason: describeError(error),
+        };
       }
       if (disposition.kind !== 'retry' || key === undefined || !this.#deps.options.singleActiveConsumer) {
         return this.#settle(lane, message, disposition, incoming.deliveryAttempt);
@@ -260,7 +299,12 @@ export class GroupConsumer {
     }
   }
 
-  async #settle(lane: Lane, message: ConsumeMessage, disposition: Disposition, attempt: number): Promise<void> {
+  async #settle(
+    lane: Lane,
+    message: ConsumeMessage,
+    disposition: Disposition,
+    attempt: number,
+  ): Promise<void> {
     // The broker already took the delivery back: a copy now would only duplicate it.
     if (lane.dead) return;
     try {
@@ -275,7 +319,10 @@ export class GroupConsumer {
           : this.queues.deadLetter;
       const extra: Record<string, string | number> =
         disposition.kind === 'retry'
-          ? { [TransportHeaders.attempt]: attempt + 1, [TransportHeaders.retryReason]: truncate(disposition.reason) }
+          ? {
+              [TransportHeaders.attempt]: attempt + 1,
+              [TransportHeaders.retryReason]: truncate(disposition.reason),
+            }
           : {
               [TransportHeaders.attempt]: attempt,
               [TransportHeaders.deadLetterReason]: truncate(disposition.reason),
@@ -284,7 +331,12 @@ export class GroupConsumer {
             };
       // The default exchange routes straight to the named queue.
       const [confirmation] = await this.#deps.publisher.publish([
-        { exchange: '', routingKey: target, content: message.content, options: copyForRequeue(message, extra) },
+        {
+          exchange: '',
+          routingKey: target,
+          content: message.content,
+          options: copyForRequeue(message, extra),
+        },
       ]);
       if (!confirmation?.ok) throw confirmation?.error ?? new Error('no confirmation');
       this.#ack(lane, message);
@@ -292,13 +344,20 @@ export class GroupConsumer {
       else this.metrics.deadLettered++;
     } catch (error) {
       // The copy did not make it: hand the original back rather than lose it.
-      this.#deps.options.logger.warn('Could not move a message to its retry/dead-letter queue; requeueing it', {
-        group: this.#deps.group,
-        disposition: disposition.kind,
-        error,
-      });
+      this.#deps.options.logger.warn(
+        'Could not move a message to its retry/dead-letter queue; requeueing it',
+        {
+          group: this.#deps.group,
+          disposition: disposition.kind,
+          error,
+        },
+      );
       // A short pause, so a persistent failure does not spin through the queue.
-      await sleep(Math.min(1_000, this.#deps.options.retryDelays[0]!), lane.abort.signal, this.#closed.signal);
+      await sleep(
+        Math.min(1_000, this.#deps.options.retryDelays[0]!),
+        lane.abort.signal,
+        this.#closed.signal,
+      );
       this.#requeue(lane, message);
     }
   }

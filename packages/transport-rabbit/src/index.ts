@@ -10,14 +10,15 @@
  *
  * @packageDocumentation
  */
-import { RabbitMqTransport } from './rabbitmq-transport.js';
-import type { RabbitMqTransportOptions } from './options.js';
 
-export { RabbitMqTransport } from './rabbitmq-transport.js';
-export type { RabbitMqMetrics } from './rabbitmq-transport.js';
-export type { RabbitMqTransportOptions, ResolvedOptions as ResolvedRabbitMqOptions } from './options.js';
+import type { RabbitMqTransportOptions } from './options.js';
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+
 export type { PublisherMetrics } from './confirm-publisher.js';
 export type { ConsumerMetrics } from './group-consumer.js';
+export type { RabbitMqTransportOptions, ResolvedOptions as ResolvedRabbitMqOptions } from './options.js';
+export type { RabbitMqMetrics } from './rabbitmq-transport.js';
+export { RabbitMqTransport } from './rabbitmq-transport.js';
 export type { GroupQueues } from './topology.js';
 export { TransportHeaders as RabbitMqHeaders } from './wire-mapping.js';
 

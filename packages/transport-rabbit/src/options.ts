@@ -56,19 +56,26 @@ export interface ResolvedOptions {
   readonly retryDelays: readonly number[];
   readonly publishTimeoutMs: number;
   readonly connectTimeoutMs: number;
-  readonly reconnect: { readonly initialDelayMs: number; readonly factor: number; readonly maxDelayMs: number };
+  readonly reconnect: {
+    readonly initialDelayMs: number;
+    readonly factor: number;
+    readonly maxDelayMs: number;
+  };
   readonly heartbeatSeconds: number;
   readonly connectionName: string;
   readonly logger: Logger;
 }
 
 const positiveInteger = (name: string, value: number): number => {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`rabbitMqTransport: "${name}" must be an integer ≥ 1, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigurationError(`rabbitMqTransport: "${name}" must be an integer ≥ 1, got ${String(value)}`);
   return value;
 };
 const duration = (name: string, value: number, min = 0): number => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new ConfigurationError(`rabbitMqTransport: "${name}" must be a duration in milliseconds ≥ ${min}, got ${String(value)}`);
+    throw new ConfigurationError(
+      `rabbitMqTransport: "${name}" must be a duration in milliseconds ≥ ${min}, got ${String(value)}`,
+    );
   }
   return value;
 };
@@ -83,22 +90,30 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
   if (exchange.length === 0 || Buffer.byteLength(exchange) > 200) {
     throw new ConfigurationError('rabbitMqTransport: "exchange" must be 1–200 bytes');
   }
-  if (exchange.startsWith('amq.')) throw new ConfigurationError('rabbitMqTransport: "exchange" may not start with "amq." (reserved by RabbitMQ)');
+  if (exchange.startsWith('amq.'))
+    throw new ConfigurationError(
+      'rabbitMqTransport: "exchange" may not start with "amq." (reserved by RabbitMQ)',
+    );
   const queueType = options.queueType ?? 'classic';
   if (queueType !== 'classic' && queueType !== 'quorum') {
-    throw new ConfigurationError(`rabbitMqTransport: "queueType" must be "classic" or "quorum", got ${String(queueType)}`);
+    throw new ConfigurationError(
+      `rabbitMqTransport: "queueType" must be "classic" or "quorum", got ${String(queueType)}`,
+    );
   }
   const retryDelays = [...(options.retryDelays ?? [1_000, 5_000, 30_000, 300_000])]
     .map((delay) => duration('retryDelays', delay, 1))
     .sort((a, b) => a - b);
-  if (retryDelays.length === 0) throw new ConfigurationError('rabbitMqTransport: "retryDelays" needs at least one tier');
-  if (new Set(retryDelays).size !== retryDelays.length) throw new ConfigurationError('rabbitMqTransport: "retryDelays" has duplicate tiers');
+  if (retryDelays.length === 0)
+    throw new ConfigurationError('rabbitMqTransport: "retryDelays" needs at least one tier');
+  if (new Set(retryDelays).size !== retryDelays.length)
+    throw new ConfigurationError('rabbitMqTransport: "retryDelays" has duplicate tiers');
   const reconnect = {
     initialDelayMs: duration('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 100, 1),
     factor: options.reconnect?.factor ?? 2,
     maxDelayMs: duration('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 5_000, 1),
   };
-  if (!(reconnect.factor >= 1)) throw new ConfigurationError('rabbitMqTransport: "reconnect.factor" must be ≥ 1');
+  if (!(reconnect.factor >= 1))
+    throw new ConfigurationError('rabbitMqTransport: "reconnect.factor" must be ≥ 1');
   return {
     url: options.url,
     exchange,

@@ -1,6 +1,7 @@
 import {
   type DeadLetter,
   type DeliveryHandler,
+  describeError,
   type PublishOutcome,
   type Subscription,
   type SubscriptionHandle,
@@ -8,7 +9,6 @@ import {
   type TransportCapabilities,
   TransportError,
   type WireMessage,
-  describeError,
 } from '@herald/core';
 import type { Channel, GetMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing, type PublisherMetrics } from './confirm-publisher.js';
@@ -16,7 +16,7 @@ import { ConnectionManager } from './connection.js';
 import { type ConsumerMetrics, GroupConsumer } from './group-consumer.js';
 import { type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Topology } from './topology.js';
-import { TransportHeaders, fromAmqp, toAmqp } from './wire-mapping.js';
+import { fromAmqp, TransportHeaders, toAmqp } from './wire-mapping.js';
 
 /** A snapshot of the transport's counters. */
 export interface RabbitMqMetrics {
@@ -61,7 +61,10 @@ export class RabbitMqTransport implements Transport {
   /** Connects (retrying for up to `connectTimeoutMs`) and declares the exchange. */
   async start(): Promise<void> {
     if (this.#state === 'running') return;
-    if (this.#state !== 'created' && this.#state !== 'stopped') throw new TransportError(`Cannot start the RabbitMQ transport while ${this.#state}`, { retriable: false });
+    if (this.#state !== 'created' && this.#state !== 'stopped')
+      throw new TransportError(`Cannot start the RabbitMQ transport while ${this.#state}`, {
+        retriable: false,
+      });
     this.#publisher.resume();
     // The publisher's channel first: consumers' retry copies go through it.
     this.#unregisterPublisher = this.#connection.onSession(async (session) => {
@@ -92,14 +95,25 @@ export class RabbitMqTransport implements Transport {
    */
   async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
     if (this.#state !== 'running') {
-      throw new TransportError(`The RabbitMQ transport is not running (${this.#state})`, { retriable: this.#state === 'created' });
+      throw new TransportError(`The RabbitMQ transport is not running (${this.#state})`, {
+        retriable: this.#state === 'created',
+      });
     }
     const outgoing: Array<Outgoing | Error> = messages.map((message) => {
       try {
         const { content, options } = toAmqp(message);
-        return { exchange: this.options.exchange, routingKey: message.name, content, options, orderingKey: message.orderingKey };
+        return {
+          exchange: this.options.exchange,
+          routingKey: message.name,
+          content,
+          options,
+          orderingKey: message.orderingKey,
+        };
       } catch (error) {
-        return new TransportError(`Message ${message.id} cannot be encoded for RabbitMQ: ${describeError(error)}`, { cause: error, retriable: false });
+        return new TransportError(
+          `Message ${message.id} cannot be encoded for RabbitMQ: ${describeError(error)}`,
+          { cause: error, retriable: false },
+        );
       }
     });
     const sendable = outgoing.filter((item): item is Outgoing => !(item instanceof Error));
@@ -109,7 +123,9 @@ export class RabbitMqTransport implements Transport {
       const item = outgoing[index]!;
       if (item instanceof Error) return { id: message.id, ok: false, error: item };
       const confirmation = confirmations[next++]!;
-      return confirmation.ok ? { id: message.id, ok: true } : { id: message.id, ok: false, error: confirmation.error };
+      return confirmation.ok
+        ? { id: message.id, ok: true }
+        : { id: message.id, ok: false, error: confirmation.error };
     });
   }
 
@@ -119,7 +135,10 @@ export class RabbitMqTransport implements Transport {
    * `TransportError` if the queues exist with incompatible settings.
    */
   async subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle> {
-    if (this.#state !== 'running') throw new TransportError(`The RabbitMQ transport is not running (${this.#state})`, { retriable: false });
+    if (this.#state !== 'running')
+      throw new TransportError(`The RabbitMQ transport is not running (${this.#state})`, {
+        retriable: false,
+      });
     const consumer = new GroupConsumer({
       options: this.options,
       connection: this.#connection,
@@ -173,7 +192,10 @@ export class RabbitMqTransport implements Transport {
       if (read.length > 0) channel.nackAll(true);
       return read;
     } catch (error) {
-      throw new TransportError(`Could not read the dead letters of group "${group}": ${describeError(error)}`, { cause: error, retriable: true });
+      throw new TransportError(
+        `Could not read the dead letters of group "${group}": ${describeError(error)}`,
+        { cause: error, retriable: true },
+      );
     } finally {
       await channel?.close().catch(() => undefined);
     }
@@ -190,10 +212,15 @@ export class RabbitMqTransport implements Transport {
     if (this.#state !== 'running') return { connected: false, detail: `transport ${this.#state}` };
     if (!this.#connection.current) {
       const cause = this.#connection.lastError;
-      return { connected: false, detail: `reconnecting to RabbitMQ${cause ? `: ${describeError(cause)}` : ''}` };
+      return {
+        connected: false,
+        detail: `reconnecting to RabbitMQ${cause ? `: ${describeError(cause)}` : ''}`,
+      };
     }
     if (!this.#publisher.ready) return { connected: false, detail: 'publish channel is reopening' };
-    const idle = [...this.#consumers].filter((consumer) => !consumer.consuming).map((consumer) => consumer.group);
+    const idle = [...this.#consumers]
+      .filter((consumer) => !consumer.consuming)
+      .map((consumer) => consumer.group);
     if (idle.length > 0) return { connected: false, detail: `not consuming: ${idle.join(', ')}` };
     return { connected: true };
   }
@@ -202,7 +229,8 @@ export class RabbitMqTransport implements Transport {
   metrics(): RabbitMqMetrics {
     const consumers: Record<string, ConsumerMetrics> = {};
     for (const consumer of this.#consumers) {
-      const sum = (consumers[consumer.group] ??= { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 });
+      consumers[consumer.group] ??= { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 };
+      const sum = consumers[consumer.group]!;
       for (const key of Object.keys(sum) as Array<keyof ConsumerMetrics>) sum[key] += consumer.metrics[key];
     }
     return { publisher: { ...this.#publisher.metrics }, consumers, reconnects: this.#connection.reconnects };

@@ -39,7 +39,10 @@ export class Topology {
     const queue = `${this.#options.queuePrefix}${group}`;
     return {
       queue,
-      retry: this.#options.retryDelays.map((delayMs) => ({ delayMs, queue: `${queue}.retry.${tierLabel(delayMs)}` })),
+      retry: this.#options.retryDelays.map((delayMs) => ({
+        delayMs,
+        queue: `${queue}.retry.${tierLabel(delayMs)}`,
+      })),
       deadLetter: `${queue}.dead-letter`,
     };
   }
@@ -62,7 +65,10 @@ export class Topology {
     await this.declareExchange(channel);
     await channel.assertQueue(names.queue, {
       durable: true,
-      arguments: { ...typeArgs, ...(this.#options.singleActiveConsumer ? { 'x-single-active-consumer': true } : {}) },
+      arguments: {
+        ...typeArgs,
+        ...(this.#options.singleActiveConsumer ? { 'x-single-active-consumer': true } : {}),
+      },
     });
     for (const name of eventNames) await channel.bindQueue(names.queue, this.#options.exchange, name);
     await channel.assertQueue(names.deadLetter, { durable: true, arguments: typeArgs });

@@ -112,13 +112,29 @@ export function copyForRequeue(message: Message, extra: Record<string, string | 
   const source = message.properties;
   const table: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(source.headers ?? {})) {
-    if (name === 'x-death' || name === 'x-delivery-count' || name.startsWith('x-first-death-') || name.startsWith('x-last-death-')) continue;
+    if (
+      name === 'x-death' ||
+      name === 'x-delivery-count' ||
+      name.startsWith('x-first-death-') ||
+      name.startsWith('x-last-death-')
+    )
+      continue;
     if (name in extra || (name.startsWith('x-herald-') && !name.startsWith(ESCAPE))) continue;
     table[name] = value;
   }
   Object.assign(table, extra);
   const options: Options.Publish = { persistent: true, headers: table };
-  const copy = ['contentType', 'contentEncoding', 'correlationId', 'messageId', 'type', 'timestamp', 'appId', 'priority', 'replyTo'] as const;
+  const copy = [
+    'contentType',
+    'contentEncoding',
+    'correlationId',
+    'messageId',
+    'type',
+    'timestamp',
+    'appId',
+    'priority',
+    'replyTo',
+  ] as const;
   for (const key of copy) {
     const value = source[key];
     if (value !== undefined && value !== null) (options as Record<string, unknown>)[key] = value;
@@ -128,7 +144,8 @@ export function copyForRequeue(message: Message, extra: Record<string, string | 
 
 function stringify(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (value instanceof Date) return value.toISOString();
   try {

@@ -1,6 +1,6 @@
 import { describeTransportConformance } from '@herald/testkit';
 import { afterAll, beforeAll } from 'vitest';
-import { TestBroker, canRestart, rabbitService, requireRabbit } from './helpers.js';
+import { canRestart, rabbitService, requireRabbit, TestBroker } from './helpers.js';
 
 // Classic queues, defaults otherwise: orderedByKey is false, so the ordering case checks delivery only.
 const classic = new TestBroker();

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { prismaEventLog } from '@herald/outbox-prisma';
 import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,10 @@ function databaseUrl(name: string): string {
 async function prepareDatabase(name: string, table: string, ddl: string): Promise<PrismaClient> {
   const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
   try {
-    const found = await admin.$queryRawUnsafe<unknown[]>('SELECT 1 FROM pg_database WHERE datname = $1', name);
+    const found = await admin.$queryRawUnsafe<unknown[]>(
+      'SELECT 1 FROM pg_database WHERE datname = $1',
+      name,
+    );
     if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
   } catch (error) {
     throw new Error(
@@ -54,7 +57,10 @@ class Service {
     this.child = fork(SERVICE_SCRIPT, [], {
       cwd: PACKAGE_DIR,
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, ...serviceEnv({ role, databaseUrl: databaseUrl(database), rabbitUrl, exchange, process: name }) },
+      env: {
+        ...process.env,
+        ...serviceEnv({ role, databaseUrl: databaseUrl(database), rabbitUrl, exchange, process: name }),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -114,13 +120,18 @@ afterAll(async () => {
   const model = await connect(rabbitUrl);
   const channel = await model.createChannel();
   const queues = rabbitMqTransport({ url: rabbitUrl, exchange }).topology.queuesOf(BILLING_SERVICE);
-  for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)]) await channel.deleteQueue(queue);
+  for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)])
+    await channel.deleteQueue(queue);
   await channel.deleteExchange(exchange);
   await model.close();
 });
 
 function start(role: 'ordering' | 'billing', name: string): Service {
-  const service = new Service(role, role === 'ordering' ? 'herald_rabbit_e2e_ordering' : 'herald_rabbit_e2e_billing', name);
+  const service = new Service(
+    role,
+    role === 'ordering' ? 'herald_rabbit_e2e_ordering' : 'herald_rabbit_e2e_billing',
+    name,
+  );
   running.push(service);
   return service;
 }
@@ -137,9 +148,20 @@ describe('PostgreSQL outbox → RabbitMQ → inbox → handler, in two processes
     await ordering.waitFor('ready');
 
     const wave1 = Array.from({ length: 40 }, (_, i) => ({ id: `order-a${i}`, total: i }));
-    ordering.send({ type: 'place', orders: [...wave1.slice(0, 20), { id: 'order-rolled-back', total: 1, rollback: true }, ...wave1.slice(20)] });
+    ordering.send({
+      type: 'place',
+      orders: [
+        ...wave1.slice(0, 20),
+        { id: 'order-rolled-back', total: 1, rollback: true },
+        ...wave1.slice(20),
+      ],
+    });
     await ordering.waitFor('placed');
-    await waitUntil(async () => (await charges()).length >= 5, 30_000, () => 'billing-1 handled nothing');
+    await waitUntil(
+      async () => (await charges()).length >= 5,
+      30_000,
+      () => 'billing-1 handled nothing',
+    );
 
     // Crash billing mid-stream: unacked deliveries go back to the queue; the inbox absorbs any repeat.
     billing1.child.kill('SIGKILL');
@@ -166,12 +188,16 @@ describe('PostgreSQL outbox → RabbitMQ → inbox → handler, in two processes
     const outbox = await orderingDb.$queryRawUnsafe<Array<{ status: string; count: bigint }>>(
       'SELECT status, count(*) AS count FROM herald_outbox GROUP BY status',
     );
-    expect(outbox.map((row) => ({ status: row.status, count: Number(row.count) }))).toEqual([{ status: 'published', count: 80 }]);
+    expect(outbox.map((row) => ({ status: row.status, count: Number(row.count) }))).toEqual([
+      { status: 'published', count: 80 },
+    ]);
     expect(await orderingDb.order.count({ where: { id: 'order-rolled-back' } })).toBe(0);
     const inbox = await billingDb.$queryRawUnsafe<Array<{ status: string; count: bigint }>>(
       'SELECT status, count(*) AS count FROM herald_inbox GROUP BY status',
     );
-    expect(inbox.map((row) => ({ status: row.status, count: Number(row.count) }))).toEqual([{ status: 'processed', count: 80 }]);
+    expect(inbox.map((row) => ({ status: row.status, count: Number(row.count) }))).toEqual([
+      { status: 'processed', count: 80 },
+    ]);
 
     expect(await ordering.stop()).toBe(0);
     expect(await billing2.stop()).toBe(0);

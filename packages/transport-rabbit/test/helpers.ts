@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,8 @@ export const canRestart = existsSync(serviceScript);
  * holding the caller's stdout, so a pipe would never close.
  */
 export function rabbitService(command: 'restart' | 'stop' | 'start'): Promise<void> {
-  if (!canRestart) return Promise.reject(new Error(`${serviceScript} is missing; cannot ${command} RabbitMQ`));
+  if (!canRestart)
+    return Promise.reject(new Error(`${serviceScript} is missing; cannot ${command} RabbitMQ`));
   const logPath = join(tmpdir(), `herald-rabbitmq-${command}-${process.pid}.log`);
   const log = openSync(logPath, 'a');
   return new Promise<void>((resolvePromise, reject) => {
@@ -90,7 +91,8 @@ export class TestBroker {
     const subscribe = transport.subscribe.bind(transport);
     transport.subscribe = (subscription, handler) => {
       const queues = transport.topology.queuesOf(subscription.group);
-      for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)]) this.#queues.add(queue);
+      for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)])
+        this.#queues.add(queue);
       return subscribe(subscription, handler);
     };
     this.#created.push(transport);
@@ -114,7 +116,11 @@ export class TestBroker {
 }
 
 /** Polls `condition` every 20 ms until it holds; throws `describe()` after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${describe()}`);

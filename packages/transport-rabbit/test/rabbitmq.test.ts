@@ -8,14 +8,14 @@ import {
   type IntegrationEventBus,
   memoryEventLog,
   silentLogger,
-  TransportError,
   type Transport,
+  TransportError,
 } from '@herald/core';
 import { payloadOfTestMessage, testWireMessage } from '@herald/testkit';
-import { type ChannelModel, type GetMessage, connect } from 'amqplib';
+import { type ChannelModel, connect, type GetMessage } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RabbitMqHeaders, type RabbitMqTransport, rabbitMqTransport } from '../src/index.js';
-import { TestBroker, rabbitUrl, requireRabbit, unique, waitUntil } from './helpers.js';
+import { rabbitUrl, requireRabbit, TestBroker, unique, waitUntil } from './helpers.js';
 
 beforeAll(requireRabbit);
 
@@ -49,7 +49,12 @@ async function startedBus(bus: IntegrationEventBus): Promise<IntegrationEventBus
 }
 
 /** Records deliveries and answers with `decide` (default ack). */
-function recorder(decide: (message: IncomingMessage, index: number) => ReturnType<DeliveryHandler> | Awaited<ReturnType<DeliveryHandler>> = () => ({ kind: 'ack' })) {
+function recorder(
+  decide: (
+    message: IncomingMessage,
+    index: number,
+  ) => ReturnType<DeliveryHandler> | Awaited<ReturnType<DeliveryHandler>> = () => ({ kind: 'ack' }),
+) {
   const seen: IncomingMessage[] = [];
   const handler: DeliveryHandler = async (message) => {
     const index = seen.filter((m) => m.headers['herald-id'] === message.headers['herald-id']).length;
@@ -84,9 +89,13 @@ describe('options', () => {
     expect(() => rabbitMqTransport({ url: '' })).toThrow(ConfigurationError);
     expect(() => rabbitMqTransport({ url: 'http://127.0.0.1:5672' })).toThrow(ConfigurationError);
     expect(() => rabbitMqTransport({ url: rabbitUrl, exchange: 'amq.topic' })).toThrow(ConfigurationError);
-    expect(() => rabbitMqTransport({ url: rabbitUrl, queueType: 'stream' as never })).toThrow(ConfigurationError);
+    expect(() => rabbitMqTransport({ url: rabbitUrl, queueType: 'stream' as never })).toThrow(
+      ConfigurationError,
+    );
     expect(() => rabbitMqTransport({ url: rabbitUrl, retryDelays: [] })).toThrow(ConfigurationError);
-    expect(() => rabbitMqTransport({ url: rabbitUrl, retryDelays: [1000, 1000] })).toThrow(ConfigurationError);
+    expect(() => rabbitMqTransport({ url: rabbitUrl, retryDelays: [1000, 1000] })).toThrow(
+      ConfigurationError,
+    );
     expect(() => rabbitMqTransport({ url: rabbitUrl, prefetch: 0 })).toThrow(ConfigurationError);
     expect(() => rabbitMqTransport({ url: rabbitUrl, confirmWindow: 1.5 })).toThrow(ConfigurationError);
   });
@@ -100,11 +109,17 @@ describe('options', () => {
       delayedRedelivery: true,
       consumerGroups: true,
     });
-    expect(rabbitMqTransport({ url: rabbitUrl, singleActiveConsumer: true }).capabilities.orderedByKey).toBe(true);
+    expect(rabbitMqTransport({ url: rabbitUrl, singleActiveConsumer: true }).capabilities.orderedByKey).toBe(
+      true,
+    );
   });
 
   it('names one queue per group, one retry queue per delay tier and a dead-letter queue', () => {
-    const transport = rabbitMqTransport({ url: rabbitUrl, exchange: 'shop', retryDelays: [30_000, 500, 5_000, 300_000] });
+    const transport = rabbitMqTransport({
+      url: rabbitUrl,
+      exchange: 'shop',
+      retryDelays: [30_000, 500, 5_000, 300_000],
+    });
     expect(transport.topology.queuesOf('billing')).toEqual({
       queue: 'shop.billing',
       retry: [
@@ -124,7 +139,9 @@ describe('options', () => {
   it('rejects publish and subscribe before start with a TransportError', async () => {
     const transport = broker.transport();
     await expect(transport.publish([testWireMessage()])).rejects.toBeInstanceOf(TransportError);
-    await expect(transport.subscribe({ group: 'g', eventNames: ['e'] }, recorder().handler)).rejects.toBeInstanceOf(TransportError);
+    await expect(
+      transport.subscribe({ group: 'g', eventNames: ['e'] }, recorder().handler),
+    ).rejects.toBeInstanceOf(TransportError);
   });
 
   it('fails start() with a TransportError when the broker cannot be reached', async () => {
@@ -147,7 +164,10 @@ describe('envelope on the wire', () => {
     cleanups.push(() => channel.close());
     const { queue } = await channel.assertQueue('', { exclusive: true });
     await channel.bindQueue(queue, broker.exchange, name);
-    const message = testWireMessage({ name, headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-tenant': 'acme' } });
+    const message = testWireMessage({
+      name,
+      headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-tenant': 'acme' },
+    });
     const [outcome] = await transport.publish([message]);
     expect(outcome).toEqual({ id: message.id, ok: true });
 
@@ -188,10 +208,17 @@ describe('envelope on the wire', () => {
     const got = recorder();
     await transport.subscribe({ group: unique('edge'), eventNames: [name] }, got.handler);
     const longCorrelation = 'c'.repeat(300);
-    const base = testWireMessage({ name, headers: { 'x-death': 'mine', 'x-herald-attempt': '7', 'x-delivery-count': 'x' } });
+    const base = testWireMessage({
+      name,
+      headers: { 'x-death': 'mine', 'x-herald-attempt': '7', 'x-delivery-count': 'x' },
+    });
     const message = { ...base, headers: { ...base.headers, 'herald-correlation-id': longCorrelation } };
     await transport.publish([message]);
-    await waitUntil(() => got.seen.length === 1, 5_000, () => 'not delivered');
+    await waitUntil(
+      () => got.seen.length === 1,
+      5_000,
+      () => 'not delivered',
+    );
     expect({ ...got.seen[0]!.headers }).toEqual({ ...message.headers });
     expect(got.seen[0]!.deliveryAttempt).toBe(1);
   });
@@ -217,7 +244,13 @@ describe('publisher confirms', () => {
     const group = unique('window');
     const got = recorder();
     await transport.subscribe({ group, eventNames: [name] }, got.handler);
-    const sent = Array.from({ length: 5000 }, (_, index) => testWireMessage({ name, payload: { index }, ...(index % 3 === 0 ? { orderingKey: `k${index % 7}` } : {}) }));
+    const sent = Array.from({ length: 5000 }, (_, index) =>
+      testWireMessage({
+        name,
+        payload: { index },
+        ...(index % 3 === 0 ? { orderingKey: `k${index % 7}` } : {}),
+      }),
+    );
     const outcomes = await transport.publish(sent);
     expect(outcomes.map((outcome) => outcome.id)).toEqual(sent.map((message) => message.id));
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
@@ -226,7 +259,11 @@ describe('publisher confirms', () => {
     expect(publisher.maxInFlight).toBeGreaterThan(1);
     expect(publisher.maxInFlight).toBeLessThanOrEqual(500);
     expect(publisher.confirmed).toBeGreaterThanOrEqual(5000);
-    await waitUntil(() => got.ids().size === 5000, 30_000, () => `${got.ids().size} of 5000 delivered`);
+    await waitUntil(
+      () => got.ids().size === 5000,
+      30_000,
+      () => `${got.ids().size} of 5000 delivered`,
+    );
   });
 });
 
@@ -242,7 +279,11 @@ describe('retries and dead letters (transport level)', () => {
     await transport.subscribe({ group: unique('retry'), eventNames: [name] }, got.handler);
     const message = testWireMessage({ name });
     await transport.publish([message]);
-    await waitUntil(() => got.seen.length === 3, 10_000, () => `${got.seen.length} deliveries`);
+    await waitUntil(
+      () => got.seen.length === 3,
+      10_000,
+      () => `${got.seen.length} deliveries`,
+    );
     expect(got.seen.map((m) => m.deliveryAttempt)).toEqual([1, 2, 3]);
     for (const delivery of got.seen) expect({ ...delivery.headers }).toEqual({ ...message.headers });
     // Rounded up to the 300 ms tier (a lower bound only: the broker may be slower, never faster).
@@ -263,7 +304,11 @@ describe('retries and dead letters (transport level)', () => {
     const bad = testWireMessage({ name, headers: { 'x-kind': 'bad' } });
     const good = testWireMessage({ name });
     await transport.publish([bad, good]);
-    await waitUntil(() => got.seen.length === 3, 10_000, () => `${got.seen.length} deliveries`);
+    await waitUntil(
+      () => got.seen.length === 3,
+      10_000,
+      () => `${got.seen.length} deliveries`,
+    );
     const badDeliveries = got.seen.filter((m) => m.headers['herald-id'] === bad.id);
     expect(badDeliveries.map((m) => m.deliveryAttempt)).toEqual([1, 2]);
   });
@@ -279,7 +324,11 @@ describe('retries and dead letters (transport level)', () => {
     const dlq = transport.topology.queuesOf(group).deadLetter;
     const channel = await raw.createChannel();
     cleanups.push(() => channel.close());
-    await waitUntil(async () => (await channel.checkQueue(dlq)).messageCount === 2, 5_000, () => 'DLQ not filled');
+    await waitUntil(
+      async () => (await channel.checkQueue(dlq)).messageCount === 2,
+      5_000,
+      () => 'DLQ not filled',
+    );
 
     const first = await transport.readDeadLetters(group, 10);
     const second = await transport.readDeadLetters(group, 1);
@@ -309,7 +358,9 @@ describe('retries and dead letters (transport level)', () => {
     const probe = broker.transport({ queueType: 'quorum' });
     await channel.assertQueue(probe.topology.queuesOf(group).queue, { durable: false, autoDelete: true });
     const transport = await started(probe);
-    const error = await transport.subscribe({ group, eventNames: ['x'] }, recorder().handler).catch((e: unknown) => e);
+    const error = await transport
+      .subscribe({ group, eventNames: ['x'] }, recorder().handler)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
     expect((error as TransportError).retriable).toBe(false);
     expect((error as Error).message).toContain('PRECONDITION_FAILED');
@@ -324,12 +375,18 @@ describe('ordering with single-active-consumer', () => {
     const name = unique('sac.hold');
     const first = await started(broker.transport({ singleActiveConsumer: true, queueType: 'quorum' }));
     const a = recorder((message) =>
-      payloadOfTestMessage<{ i: number }>(message.body).i === 0 ? { kind: 'retry', delayMs: 60_000, reason: 'hold' } : { kind: 'ack' },
+      payloadOfTestMessage<{ i: number }>(message.body).i === 0
+        ? { kind: 'retry', delayMs: 60_000, reason: 'hold' }
+        : { kind: 'ack' },
     );
     const handle = await first.subscribe({ group, eventNames: [name] }, a.handler);
     const sent = [0, 1, 2].map((i) => testWireMessage({ name, orderingKey: 'key-1', payload: { i } }));
     await first.publish(sent);
-    await waitUntil(() => a.seen.length === 1, 5_000, () => 'first delivery missing');
+    await waitUntil(
+      () => a.seen.length === 1,
+      5_000,
+      () => 'first delivery missing',
+    );
     await sleep(200);
     expect(a.seen, 'later messages of the key wait behind the held retry').toHaveLength(1);
     await handle.close();
@@ -337,7 +394,11 @@ describe('ordering with single-active-consumer', () => {
     const second = await started(broker.transport({ singleActiveConsumer: true, queueType: 'quorum' }));
     const b = recorder();
     await second.subscribe({ group, eventNames: [name] }, b.handler);
-    await waitUntil(() => b.seen.length === 3, 10_000, () => `${b.seen.length} of 3 redelivered`);
+    await waitUntil(
+      () => b.seen.length === 3,
+      10_000,
+      () => `${b.seen.length} of 3 redelivered`,
+    );
     expect(b.seen.map((m) => payloadOfTestMessage<{ i: number }>(m.body).i)).toEqual([0, 1, 2]);
     expect(b.seen[0]!.deliveryAttempt).toBeGreaterThan(1);
   });
@@ -346,7 +407,11 @@ describe('ordering with single-active-consumer', () => {
 describe('through a real bus', () => {
   const OrderPlaced = defineEvent<{ orderId: string }>(unique('ordering.order-placed'));
 
-  function service(name: string, transport: Transport, handle?: (event: { orderId: string }) => Promise<void>) {
+  function service(
+    name: string,
+    transport: Transport,
+    handle?: (event: { orderId: string }) => Promise<void>,
+  ) {
     let builder = createIntegrationEventBus({ service: name, logger: silentLogger })
       .useTransport(transport)
       .useEventLog(memoryEventLog())
@@ -368,9 +433,17 @@ describe('through a real bus', () => {
 
     await ordering.publish(new OrderPlaced({ orderId: 'poison' }));
     await ordering.publish(new OrderPlaced({ orderId: 'fine' }));
-    await waitUntil(() => calls.includes('fine') && dead.length >= 1, 20_000, () => `calls ${calls.join(',')}, dead ${dead.length}`);
+    await waitUntil(
+      () => calls.includes('fine') && dead.length >= 1,
+      20_000,
+      () => `calls ${calls.join(',')}, dead ${dead.length}`,
+    );
     await ordering.publish(new OrderPlaced({ orderId: 'after' }));
-    await waitUntil(() => calls.includes('after'), 20_000, () => `calls ${calls.join(',')}`);
+    await waitUntil(
+      () => calls.includes('after'),
+      20_000,
+      () => `calls ${calls.join(',')}`,
+    );
 
     expect(dead[0]).toMatchObject({ stage: 'handle', eventName: OrderPlaced.eventName });
     expect(dead[0]!.reason).toContain('cannot bill this order');
@@ -411,8 +484,16 @@ describe('through a real bus', () => {
 
     const ordering = await startedBus(service(unique('ordering'), broker.transport()));
     await ordering.publish(new OrderPlaced({ orderId: 'after-garbage' }));
-    await waitUntil(() => handled.includes('after-garbage'), 20_000, () => `handled ${handled.join(',')}`);
-    await waitUntil(() => dead.length >= 2, 10_000, () => `${dead.length} dead-lettered`);
+    await waitUntil(
+      () => handled.includes('after-garbage'),
+      20_000,
+      () => `handled ${handled.join(',')}`,
+    );
+    await waitUntil(
+      () => dead.length >= 2,
+      10_000,
+      () => `${dead.length} dead-lettered`,
+    );
     expect(dead.map((event) => event.stage)).toEqual(['receive', 'receive']);
 
     const letters = await transport.readDeadLetters(billingName, 10);

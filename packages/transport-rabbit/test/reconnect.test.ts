@@ -2,7 +2,7 @@ import { type DeliveryHandler, TransportError } from '@herald/core';
 import { testWireMessage } from '@herald/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitMqTransport } from '../src/index.js';
-import { TestBroker, rabbitService, requireRabbit, unique, waitUntil } from './helpers.js';
+import { rabbitService, requireRabbit, TestBroker, unique, waitUntil } from './helpers.js';
 
 // These tests stop and restart the broker with tooling/services/rabbitmq.sh (durable data is kept).
 beforeAll(requireRabbit);
@@ -72,7 +72,11 @@ describe('broker restart', () => {
         failed.push(...batch.map((message) => message.id));
       }
       // A quarter in, restart the broker while the producer keeps going.
-      if (!restart && sent >= total / 4) restart = rabbitService('restart').then(() => void (restarted = true));
+      if (!restart && sent >= total / 4) {
+        restart = rabbitService('restart').then(() => {
+          restarted = true;
+        });
+      }
       // Paced so the restart lands mid-stream, not after the last batch.
       if (!restarted) await sleep(100);
     }
@@ -83,7 +87,8 @@ describe('broker restart', () => {
     await waitUntil(
       () => [...confirmed].every((id) => got.ids.has(id)),
       60_000,
-      () => `${[...confirmed].filter((id) => !got.ids.has(id)).length} of ${confirmed.size} confirmed messages never arrived`,
+      () =>
+        `${[...confirmed].filter((id) => !got.ids.has(id)).length} of ${confirmed.size} confirmed messages never arrived`,
     );
     // Count before and after: every confirmed message was consumed (duplicates allowed, no loss).
     const lost = [...confirmed].filter((id) => !got.ids.has(id));
@@ -111,7 +116,11 @@ describe('outage', () => {
     const stopping = await started(broker.transport({ publishTimeoutMs: 90_000 }));
 
     await rabbitService('stop');
-    await waitUntil(async () => !(await impatient.health()).connected, 10_000, () => 'health() still reports connected');
+    await waitUntil(
+      async () => !(await impatient.health()).connected,
+      10_000,
+      () => 'health() still reports connected',
+    );
     expect((await impatient.health()).detail).toMatch(/reconnecting/);
 
     const error = await impatient.publish([testWireMessage({ name })]).catch((e: unknown) => e);
@@ -128,12 +137,28 @@ describe('outage', () => {
     const pending = patient.publish([waiting]);
     await rabbitService('start');
     expect(await pending).toEqual([{ id: waiting.id, ok: true }]);
-    await waitUntil(() => got.ids.has(waiting.id), 30_000, () => 'the consumer did not resume after the outage');
-    await waitUntil(async () => (await consumer.health()).connected, 10_000, () => 'consumer health never recovered');
+    await waitUntil(
+      () => got.ids.has(waiting.id),
+      30_000,
+      () => 'the consumer did not resume after the outage',
+    );
+    await waitUntil(
+      async () => (await consumer.health()).connected,
+      10_000,
+      () => 'consumer health never recovered',
+    );
     // The impatient transport reconnects on its own backoff schedule (capped at 5 s).
-    await waitUntil(async () => (await impatient.health()).connected, 15_000, () => 'publisher never reconnected');
+    await waitUntil(
+      async () => (await impatient.health()).connected,
+      15_000,
+      () => 'publisher never reconnected',
+    );
     const after = testWireMessage({ name });
     expect(await impatient.publish([after])).toEqual([{ id: after.id, ok: true }]);
-    await waitUntil(() => got.ids.has(after.id), 10_000, () => 'message after the outage not delivered');
+    await waitUntil(
+      () => got.ids.has(after.id),
+      10_000,
+      () => 'message after the outage not delivered',
+    );
   }, 150_000);
 });

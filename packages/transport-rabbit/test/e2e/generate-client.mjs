@@ -51,7 +51,11 @@ const dir = join(here, 'generated');
 const cliVersion = JSON.parse(readFileSync(join(dirname(prismaCli), '..', 'package.json'), 'utf8')).version;
 const hash = createHash('sha256').update(schema).update(cliVersion).digest('hex');
 const hashFile = join(dir, '.inputs-hash');
-if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash && existsSync(join(dir, 'client', 'client.ts'))) {
+if (
+  existsSync(hashFile) &&
+  readFileSync(hashFile, 'utf8') === hash &&
+  existsSync(join(dir, 'client', 'client.ts'))
+) {
   process.exit(0);
 }
 rmSync(dir, { recursive: true, force: true });
@@ -60,7 +64,10 @@ writeFileSync(join(dir, 'schema.prisma'), schema);
 const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', join(dir, 'schema.prisma')], {
   cwd: join(here, '..', '..'),
   encoding: 'utf8',
-  env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false' },
+  env: {
+    ...process.env,
+    PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false',
+  },
 });
 if (result.status !== 0) {
   process.stderr.write(result.stdout + result.stderr);

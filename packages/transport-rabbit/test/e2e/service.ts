@@ -15,7 +15,14 @@ import { prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { rabbitMqTransport } from '../../src/index.js';
 import { PrismaClient } from './generated/client/client.js';
-import { BILLING_SERVICE, type Command, ORDERING_SERVICE, OrderPlaced, type Report, serviceSettings } from './shared.js';
+import {
+  BILLING_SERVICE,
+  type Command,
+  ORDERING_SERVICE,
+  OrderPlaced,
+  type Report,
+  serviceSettings,
+} from './shared.js';
 
 const settings = serviceSettings(process.env);
 const report = (message: Report) => process.send?.(message);
@@ -33,14 +40,22 @@ let builder = createIntegrationEventBus({
   service: settings.role === 'ordering' ? ORDERING_SERVICE : BILLING_SERVICE,
   logger: silentLogger,
 })
-  .useTransport(rabbitMqTransport({ url: settings.rabbitUrl, exchange: settings.exchange, connectionName: settings.process }))
+  .useTransport(
+    rabbitMqTransport({
+      url: settings.rabbitUrl,
+      exchange: settings.exchange,
+      connectionName: settings.process,
+    }),
+  )
   .useEventLog(log)
   .configure({ pollingInterval: 200, localFailedRetryInterval: 100, handlerTimeout: 10_000 });
 if (settings.role === 'billing') {
   builder = builder.handle(OrderPlaced, async (event, ctx) => {
     // The inbox's transaction: the charge and the inbox entry commit together.
     const tx = ctx.tx as Pick<PrismaClient, 'charge'>;
-    await tx.charge.create({ data: { orderId: event.orderId, eventId: ctx.envelope.id, process: settings.process } });
+    await tx.charge.create({
+      data: { orderId: event.orderId, eventId: ctx.envelope.id, process: settings.process },
+    });
     report({ type: 'handled', orderId: event.orderId, eventId: ctx.envelope.id });
   });
 }
@@ -52,7 +67,10 @@ async function place(orders: Array<{ id: string; total: number; rollback?: boole
     try {
       await prisma.$transaction(async (tx) => {
         await tx.order.create({ data: { id: order.id, total: order.total } });
-        await bus.publish(new OrderPlaced({ orderId: order.id, total: order.total }), { tx, orderingKey: order.id });
+        await bus.publish(new OrderPlaced({ orderId: order.id, total: order.total }), {
+          tx,
+          orderingKey: order.id,
+        });
         if (order.rollback) throw new Rollback('business rule failed after publishing');
       });
       placed.push(order.id);

@@ -10,8 +10,7 @@ export const ORDERING_SERVICE = 'rabbit-e2e-ordering';
 /** Parent → service. */
 export type Command =
   /** Ordering: create each order and publish its event in one transaction; `rollback` orders roll back. */
-  | { type: 'place'; orders: Array<{ id: string; total: number; rollback?: boolean }> }
-  | { type: 'stop' };
+  { type: 'place'; orders: Array<{ id: string; total: number; rollback?: boolean }> } | { type: 'stop' };
 
 /** Service → parent. */
 export type Report =
@@ -47,7 +46,8 @@ export function serviceSettings(env: NodeJS.ProcessEnv): ServiceSettings {
     return value;
   };
   const role = need('E2E_ROLE');
-  if (role !== 'ordering' && role !== 'billing') throw new Error(`E2E_ROLE must be ordering or billing, got ${role}`);
+  if (role !== 'ordering' && role !== 'billing')
+    throw new Error(`E2E_ROLE must be ordering or billing, got ${role}`);
   return {
     role,
     databaseUrl: need('E2E_DATABASE_URL'),
