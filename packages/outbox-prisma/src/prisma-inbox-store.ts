@@ -2,7 +2,7 @@ import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore, Reco
 import { asExecutor } from './prisma-client.js';
 import { INBOX_COLUMNS, type InboxRow, toInboxRecord, truncateError } from './records.js';
 import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, execute, query } from './sql.js';
+import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query } from './sql.js';
 
 const UNFINISHED = `('processing', 'failed')`;
 /** (handler, message) pairs per requeue statement. */
@@ -168,10 +168,12 @@ export class PrismaInboxStore implements InboxStore {
     const where = `o.status IN ${UNFINISHED}
       AND o.lease_until <= ?
       AND ((o.status = 'failed' AND COALESCE(o.next_attempt_at, 0) <= ?) OR (o.status = 'processing' AND o.headers IS NOT NULL))
-      AND (o.ordering_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM ${this.#table} b
-        WHERE b.handler = o.handler AND b.ordering_key = o.ordering_key
-          AND b.status IN ${UNFINISHED} AND b.sequence < o.sequence))`;
+      AND (o.ordering_key IS NULL OR ${noEarlierRow(
+        this.#s.dialect,
+        this.#table,
+        'b.handler = o.handler AND b.ordering_key = o.ordering_key',
+        ['processing', 'failed'],
+      )})`;
     const rows = await claimRows<InboxRow>({
       prisma: this.#s.prisma,
       dialect: this.#s.dialect,
@@ -188,13 +190,10 @@ export class PrismaInboxStore implements InboxStore {
   }
 
   async deleteExpired(before: Date, limit: number): Promise<number> {
-    const { dialect } = this.#s;
-    const expired = `status = 'processed' AND updated_at < ?`;
-    const sql =
-      dialect.provider === 'mysql'
-        ? `DELETE FROM ${this.#table} WHERE ${expired} LIMIT ?`
-        : `DELETE FROM ${this.#table} WHERE sequence IN (SELECT sequence FROM ${this.#table} WHERE ${expired} LIMIT ?)`;
-    return execute(this.#s.prisma, dialect, sql, [before.getTime(), limit]);
+    return deleteOldest(this.#s, this.#table, `status = 'processed' AND updated_at < ?`, 'updated_at', [
+      before.getTime(),
+      limit,
+    ]);
   }
 
   async list(request: RecordQuery & { handler?: string }): Promise<InboxRecord[]> {

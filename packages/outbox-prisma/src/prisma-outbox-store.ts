@@ -11,7 +11,7 @@ import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import { OUTBOX_COLUMNS, type OutboxRow, toOutboxRecord, truncateError } from './records.js';
 import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, execute, placeholders, query } from './sql.js';
+import { chunks, claimRows, deleteOldest, execute, noEarlierRow, placeholders, query } from './sql.js';
 
 /** Rows per INSERT (10 parameters each, well under every engine's parameter limit). */
 const INSERT_CHUNK = 500;
@@ -122,9 +122,7 @@ export class PrismaOutboxStore implements OutboxStore {
     let where = `o.status IN ${OPEN}
       AND (o.status = 'pending' OR COALESCE(o.next_attempt_at, 0) <= ?)
       AND o.lease_until <= ?
-      AND (o.ordering_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM ${this.#table} b
-        WHERE b.ordering_key = o.ordering_key AND b.status IN ${OPEN} AND b.sequence < o.sequence))`;
+      AND (o.ordering_key IS NULL OR ${noEarlierRow(this.#s.dialect, this.#table, 'b.ordering_key = o.ordering_key', ['pending', 'failed'])})`;
     if (request.shard) {
       where += ' AND o.bucket % ? = ?';
       params.push(request.shard.count, request.shard.index);
@@ -194,14 +192,10 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async deleteExpired(before: Date, limit: number): Promise<number> {
-    const { dialect } = this.#s;
-    const expired = `status = 'published' AND published_at < ?`;
-    // MariaDB/MySQL refuse LIMIT inside IN (…) but have DELETE … LIMIT; the others the reverse.
-    const sql =
-      dialect.provider === 'mysql'
-        ? `DELETE FROM ${this.#table} WHERE ${expired} LIMIT ?`
-        : `DELETE FROM ${this.#table} WHERE sequence IN (SELECT sequence FROM ${this.#table} WHERE ${expired} LIMIT ?)`;
-    return execute(this.#s.prisma, dialect, sql, [before.getTime(), limit]);
+    return deleteOldest(this.#s, this.#table, `status = 'published' AND published_at < ?`, 'published_at', [
+      before.getTime(),
+      limit,
+    ]);
   }
 
   onWake(listener: () => void): () => void {

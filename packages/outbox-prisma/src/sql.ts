@@ -160,6 +160,49 @@ export async function claimRows<Row extends { sequence: unknown }>(claim: ClaimS
   return rows.sort((a, b) => Number(a.sequence) - Number(b.sequence));
 }
 
+/**
+ * "No row of the same chain (`sameChain`, on aliases `b` and `o`) with a lower
+ * sequence is in one of `statuses`": the per-key blocking of the claim rules.
+ * PostgreSQL and SQLite answer it from one partial index; MariaDB/MySQL get one
+ * probe per status, so each is a range on the (key…, status, sequence) index
+ * rather than a walk over the key's whole history.
+ */
+export function noEarlierRow(
+  dialect: Dialect,
+  table: string,
+  sameChain: string,
+  statuses: readonly string[],
+): string {
+  const earlier = (status: string) =>
+    `NOT EXISTS (SELECT 1 FROM ${table} b WHERE ${sameChain} AND b.status ${status} AND b.sequence < o.sequence)`;
+  if (dialect.provider === 'mysql') return statuses.map((status) => earlier(`= '${status}'`)).join(' AND ');
+  return earlier(`IN (${statuses.map((status) => `'${status}'`).join(', ')})`);
+}
+
+/**
+ * Deletes at most `limit` rows matching `where`, oldest `orderBy` first, in one
+ * statement; returns how many. `params` are the `where` parameters then `limit`.
+ */
+export async function deleteOldest(
+  settings: { prisma: SqlExecutor; dialect: Dialect },
+  table: string,
+  where: string,
+  orderBy: string,
+  params: readonly unknown[],
+): Promise<number> {
+  const { prisma, dialect } = settings;
+  const oldest = `SELECT sequence FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT ?`;
+  const sql =
+    dialect.provider === 'mysql'
+      ? // MariaDB/MySQL refuse LIMIT inside IN (…) but have DELETE … LIMIT.
+        `DELETE FROM ${table} WHERE ${where} LIMIT ?`
+      : dialect.provider === 'postgresql'
+        ? // = ANY(ARRAY(…)): primary-key lookups, where IN (…) may hash-join the whole table.
+          `DELETE FROM ${table} WHERE sequence = ANY(ARRAY(${oldest}))`
+        : `DELETE FROM ${table} WHERE sequence IN (${oldest})`;
+  return execute(prisma, dialect, sql, params);
+}
+
 /** Splits `items` into chunks of at most `size` (statements have a parameter limit). */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
