@@ -1,0 +1,325 @@
+import {
+  HeraldError,
+  type OutboxFailure,
+  type OutboxRecord,
+  type OutboxStore,
+  type RecordQuery,
+  type WireMessage,
+  withSequence,
+} from '@herald/core';
+import { type ClientSession, type Filter, MongoBulkWriteError } from 'mongodb';
+import type { ChangeStreamWake, WakeState } from './change-stream-wake.js';
+import { findClaimable } from './claim-window.js';
+import { NOT_LEASED, OPEN_OUTBOX, type OutboxDocument } from './documents.js';
+import { DUPLICATE_KEY } from './errors.js';
+import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
+import type { SequenceAllocator } from './sequence-allocator.js';
+import { runInTransaction, sessionOf } from './sessions.js';
+import type { StoreContext } from './store-context.js';
+import { decodeBody, decodeHeaders, encodeBody, encodeHeaders } from './wire-codec.js';
+
+/*
+ * Writes here never send an `update` command with several statements (a `bulkWrite` of updates):
+ * FerretDB 1.24 keeps each statement's read open until the whole command ends, one PostgreSQL
+ * connection each, and a bulk of ~50 exhausts its pool and deadlocks the server. Same-shaped updates
+ * go as one `updateMany` instead.
+ */
+
+/** Attempts of one `add` when a concurrent add of the same message id wins an insert. */
+const MAX_ADD_ATTEMPTS = 5;
+
+/**
+ * OutboxStore on a MongoDB collection. Records are written with the caller's
+ * `ClientSession` (inside `session.withTransaction`) so they commit with the
+ * business data; claims are leased through {@link LeaseRegistry}, so several
+ * relays never get the same record while its lease lives.
+ *
+ * Create it with `mongoEventLog(client, …)`, not directly.
+ */
+export class MongoOutboxStore implements OutboxStore {
+  readonly name = 'mongodb';
+  readonly databaseName: string;
+  readonly transactional: boolean;
+  readonly #context: StoreContext<OutboxDocument>;
+  readonly #sequences: SequenceAllocator;
+  readonly #leases: LeaseRegistry;
+  readonly #wake: ChangeStreamWake;
+
+  /** @internal */
+  constructor(
+    context: StoreContext<OutboxDocument>,
+    parts: { sequences: SequenceAllocator; leases: LeaseRegistry; wake: ChangeStreamWake },
+  ) {
+    this.#context = context;
+    this.databaseName = context.databaseName;
+    this.transactional = context.transactions !== 'off';
+    this.#sequences = parts.sequences;
+    this.#leases = parts.leases;
+    this.#wake = parts.wake;
+  }
+
+  /** How this store learns about records committed elsewhere (change stream or polling). */
+  get wakeState(): WakeState {
+    return this.#wake.state;
+  }
+
+  /** Resolves once the change stream has opened or the store has fallen back to polling. */
+  wakeSettled(): Promise<WakeState> {
+    return this.#wake.settled();
+  }
+
+  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+    const session = sessionOf(tx, this.#context.transactions);
+    if (messages.length === 0) return;
+    await this.#context.ready();
+    // Without a caller's transaction the batch is still all-or-nothing when transactions are on.
+    if (!session && this.#context.transactions === 'required') {
+      await runInTransaction(this.#context.client, (own) => this.#insert(messages, own));
+      return;
+    }
+    await this.#insert(messages, session);
+  }
+
+  async #insert(
+    messages: readonly { message: WireMessage; bucket: number }[],
+    session: ClientSession | undefined,
+  ): Promise<void> {
+    const collection = this.#context.collection;
+    const inSession = session ? { session } : {};
+    const unique = new Map(messages.map((entry) => [entry.message.id, entry]));
+    // Adding an id again never creates a second record: ids already stored are skipped.
+    const stored = await collection
+      .find({ _id: { $in: [...unique.keys()] } }, { projection: { _id: 1 }, ...inSession })
+      .toArray();
+    for (const { _id } of stored) unique.delete(_id);
+    let remaining = [...unique.values()];
+    for (let attempt = 0; attempt < MAX_ADD_ATTEMPTS && remaining.length > 0; attempt++) {
+      const first = await this.#sequences.reserve(remaining.length);
+      const createdAt = new Date();
+      const docs = remaining.map(({ message, bucket }, i) =>
+        newRecord(message, bucket, first + i, createdAt),
+      );
+      try {
+        // Plain inserts, not upserts: FerretDB 1.24 drops null fields from $setOnInsert, and one `update`
+        // command with many statements holds a PostgreSQL connection per statement there.
+        await collection.insertMany(docs, { ordered: true, ...inSession });
+        return;
+      } catch (error) {
+        // In a transaction any error has aborted it already (a concurrent add of the same id in another
+        // transaction is a write conflict, which withTransaction retries).
+        if (session || !(error instanceof MongoBulkWriteError)) throw error;
+        const writeError = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
+        if (!writeError || writeError.code !== DUPLICATE_KEY) throw error;
+        // A concurrent add of the same id won its insert. The ordered insert stopped there: the records
+        // before it are in, it exists now, and the rest go again with fresh (higher) sequence numbers.
+        const clash = remaining[writeError.index]!;
+        const exists = await collection.countDocuments({ _id: clash.message.id }, { limit: 1 });
+        remaining = remaining.slice(writeError.index + (exists > 0 ? 1 : 0));
+      }
+    }
+    if (remaining.length > 0) {
+      throw new HeraldError(
+        'HERALD_MONGO_ADD_CONFLICT',
+        `Could not add ${remaining.length} outbox record(s) after ${MAX_ADD_ATTEMPTS} attempts`,
+      );
+    }
+  }
+
+  async claim(request: {
+    limit: number;
+    leaseMs: number;
+    owner: string;
+    now: Date;
+    shard?: { index: number; count: number };
+  }): Promise<OutboxRecord[]> {
+    await this.#context.ready();
+    const { now } = request;
+    const claimable: Filter<OutboxDocument> = {
+      status: { $in: [...OPEN_OUTBOX] },
+      dueAt: { $lte: now },
+      leaseUntil: { $lte: now },
+      ...(request.shard ? { bucket: { $mod: [request.shard.count, request.shard.index] } } : {}),
+    };
+    const candidates = await findClaimable({
+      collection: this.#context.collection,
+      claimable,
+      unfinished: { status: { $in: [...OPEN_OUTBOX] } },
+      chainField: 'key',
+      limit: request.limit,
+    });
+    const leased = await leaseCandidates(
+      this.#context.collection,
+      this.#leases,
+      candidates,
+      { now, leaseMs: request.leaseMs, owner: request.owner },
+      (doc) => OPEN_OUTBOX.includes(doc.status),
+    );
+    return leased.map(toRecord);
+  }
+
+  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#context.ready();
+    await this.#context.collection.updateMany(
+      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
+      { $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null } },
+    );
+  }
+
+  async markFailed(failures: readonly OutboxFailure[], _now: Date): Promise<void> {
+    if (failures.length === 0) return;
+    await this.#context.ready();
+    // One updateMany per distinct outcome (usually one), not a bulk of updates (see the note at the top).
+    const outcomes = new Map<string, { failure: OutboxFailure; ids: string[] }>();
+    for (const failure of failures) {
+      const key = JSON.stringify([failure.error, failure.nextAttemptAt?.getTime() ?? null]);
+      const outcome = outcomes.get(key) ?? { failure, ids: [] };
+      outcome.ids.push(failure.id);
+      outcomes.set(key, outcome);
+    }
+    for (const { failure, ids } of outcomes.values()) {
+      await this.#context.collection.updateMany(
+        // Only unfinished records: a published (or dead) record is never downgraded.
+        { _id: { $in: ids }, status: { $in: [...OPEN_OUTBOX] } },
+        {
+          $set: {
+            status: failure.nextAttemptAt === null ? 'dead' : 'failed',
+            lastError: failure.error,
+            nextAttemptAt: failure.nextAttemptAt,
+            dueAt: failure.nextAttemptAt,
+            leaseUntil: NOT_LEASED,
+            owner: null,
+          },
+          $inc: { attempts: 1 },
+        },
+      );
+    }
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#context.ready();
+    await this.#context.collection.updateMany(
+      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
+      { $set: { leaseUntil: NOT_LEASED, owner: null } },
+    );
+  }
+
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    await this.#context.ready();
+    const collection = this.#context.collection;
+    const expired = await collection
+      .find({ status: 'published', publishedAt: { $lt: before } }, { projection: { _id: 1 }, limit })
+      .toArray();
+    const deleted =
+      expired.length === 0
+        ? 0
+        : (await collection.deleteMany({ _id: { $in: expired.map((doc) => doc._id) }, status: 'published' }))
+            .deletedCount;
+    await this.#leases.prune(before, limit);
+    await this.#sequences.prune(before, limit);
+    return deleted;
+  }
+
+  onWake(listener: () => void): () => void {
+    return this.#wake.subscribe(listener);
+  }
+
+  async list(query: RecordQuery): Promise<OutboxRecord[]> {
+    await this.#context.ready();
+    const filter: Filter<OutboxDocument> = {};
+    if (query.status !== undefined) filter.status = query.status as OutboxDocument['status'];
+    if (query.eventName !== undefined) filter.name = query.eventName;
+    if (query.before !== undefined) filter.createdAt = { $lt: query.before };
+    const docs = await this.#context.collection
+      .find(filter, { sort: { seq: 1 }, limit: query.limit ?? 100 })
+      .toArray();
+    return docs.map(toRecord);
+  }
+
+  async requeue(ids: readonly string[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    await this.#context.ready();
+    const result = await this.#context.collection.updateMany(
+      { _id: { $in: [...ids] }, status: { $in: ['failed', 'dead'] } },
+      {
+        $set: {
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          dueAt: NOT_LEASED,
+          leaseUntil: NOT_LEASED,
+          owner: null,
+        },
+      },
+    );
+    return result.matchedCount;
+  }
+
+  /** Operators: deletes records by id, whatever their status; returns how many were deleted. */
+  async purge(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    await this.#context.ready();
+    return (await this.#context.collection.deleteMany({ _id: { $in: [...ids] } })).deletedCount;
+  }
+
+  /** Unfinished (pending or failed) records and when the first of them was created: metrics and health. */
+  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+    await this.#context.ready();
+    const unfinished = { status: { $in: [...OPEN_OUTBOX] } };
+    const pending = await this.#context.collection.countDocuments(unfinished);
+    const [first] = await this.#context.collection
+      .find(unfinished, { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } })
+      .toArray();
+    return { pending, oldestCreatedAt: first?.createdAt ?? null };
+  }
+
+  /** Stops the change stream; never closes the user's client. */
+  async close(): Promise<void> {
+    await this.#wake.close();
+  }
+}
+
+function newRecord(message: WireMessage, bucket: number, seq: number, createdAt: Date): OutboxDocument {
+  return {
+    _id: message.id,
+    seq,
+    bucket,
+    status: 'pending',
+    name: message.name,
+    key: message.orderingKey ?? null,
+    headers: encodeHeaders(message.headers),
+    body: encodeBody(message.body),
+    attempts: 0,
+    createdAt,
+    dueAt: NOT_LEASED, // pending records are due at once
+    nextAttemptAt: null,
+    lastError: null,
+    publishedAt: null,
+    lease: 0,
+    leaseUntil: NOT_LEASED,
+    owner: null,
+  };
+}
+
+function toRecord(doc: OutboxDocument): OutboxRecord {
+  const message: WireMessage = {
+    id: doc._id,
+    name: doc.name,
+    ...(typeof doc.key === 'string' ? { orderingKey: doc.key } : {}),
+    headers: decodeHeaders(doc.headers),
+    body: decodeBody(doc.body),
+  };
+  return {
+    message: withSequence(message, doc.seq),
+    sequence: doc.seq,
+    bucket: doc.bucket,
+    status: doc.status,
+    attempts: doc.attempts,
+    createdAt: doc.createdAt,
+    // `?? null`: FerretDB 1.24 leaves out the null fields of an upsert's $setOnInsert.
+    nextAttemptAt: doc.nextAttemptAt ?? null,
+    lastError: doc.lastError ?? null,
+    publishedAt: doc.publishedAt ?? null,
+  };
+}
