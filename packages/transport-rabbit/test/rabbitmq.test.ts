@@ -268,30 +268,33 @@ describe('publisher confirms', () => {
 });
 
 describe('retries and dead letters (transport level)', () => {
-  it('a retry goes through the TTL tier queue, counts attempts in a header and keeps headers exact', async () => {
-    const transport = await started(broker.transport({ retryDelays: [300, 2_000] }));
-    const name = unique('retry.tier');
-    const times: number[] = [];
-    const got = recorder((_message, index) => {
-      times.push(Date.now());
-      return index < 2 ? { kind: 'retry', delayMs: 10, reason: 'busy' } : { kind: 'ack' };
-    });
-    await transport.subscribe({ group: unique('retry'), eventNames: [name] }, got.handler);
-    const message = testWireMessage({ name });
-    await transport.publish([message]);
-    await waitUntil(
-      () => got.seen.length === 3,
-      10_000,
-      () => `${got.seen.length} deliveries`,
-    );
-    expect(got.seen.map((m) => m.deliveryAttempt)).toEqual([1, 2, 3]);
-    for (const delivery of got.seen) expect({ ...delivery.headers }).toEqual({ ...message.headers });
-    // Rounded up to the 300 ms tier (a lower bound only: the broker may be slower, never faster).
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(250);
-    await sleep(500);
-    expect(got.seen).toHaveLength(3);
-    expect(Object.values(transport.metrics().consumers)[0]).toMatchObject({ retried: 2, acked: 1 });
-  });
+  it.each(['classic', 'quorum'] as const)(
+    'a retry goes through the TTL tier queue (%s), counts attempts in a header and keeps headers exact',
+    async (queueType) => {
+      const transport = await started(broker.transport({ retryDelays: [300, 2_000], queueType }));
+      const name = unique('retry.tier');
+      const times: number[] = [];
+      const got = recorder((_message, index) => {
+        times.push(Date.now());
+        return index < 2 ? { kind: 'retry', delayMs: 10, reason: 'busy' } : { kind: 'ack' };
+      });
+      await transport.subscribe({ group: unique('retry'), eventNames: [name] }, got.handler);
+      const message = testWireMessage({ name });
+      await transport.publish([message]);
+      await waitUntil(
+        () => got.seen.length === 3,
+        10_000,
+        () => `${got.seen.length} deliveries`,
+      );
+      expect(got.seen.map((m) => m.deliveryAttempt)).toEqual([1, 2, 3]);
+      for (const delivery of got.seen) expect({ ...delivery.headers }).toEqual({ ...message.headers });
+      // Rounded up to the 300 ms tier (a lower bound only: the broker may be slower, never faster).
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(250);
+      await sleep(500);
+      expect(got.seen).toHaveLength(3);
+      expect(Object.values(transport.metrics().consumers)[0]).toMatchObject({ retried: 2, acked: 1 });
+    },
+  );
 
   it('a handler that rejects is treated as retry and the consumer keeps consuming', async () => {
     const transport = await started(broker.transport({ retryDelays: [100] }));
