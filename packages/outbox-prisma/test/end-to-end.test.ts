@@ -220,6 +220,57 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     }
   });
 
+  it(`${ENGINE_NAMES[provider]}: the shipped schema fragment maps Herald's tables (generated client reads them)`, async () => {
+    const log = db.log();
+    const { testWireMessage, outboxEntry } = await import('@herald/testkit');
+    const message = testWireMessage({ name: 'test.fragment', orderingKey: 'k-1' });
+    await log.outbox.add([outboxEntry(message)]);
+    await log.inbox.fail(
+      {
+        messageId: message.id,
+        handler: 'h',
+        eventName: message.name,
+        orderingKey: 'k-1',
+        message,
+        attempts: 1,
+        error: 'boom',
+        nextAttemptAt: null,
+      },
+      new Date(),
+    );
+    const [outboxRow] = await db.prisma.heraldOutbox.findMany();
+    expect(outboxRow).toMatchObject({
+      id: message.id,
+      name: 'test.fragment',
+      orderingKey: 'k-1',
+      status: 'pending',
+      attempts: 0,
+    });
+    expect(Number(outboxRow!.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect([...outboxRow!.body]).toEqual([...message.body]);
+    const [inboxRow] = await db.prisma.heraldInbox.findMany();
+    expect(inboxRow).toMatchObject({
+      messageId: message.id,
+      handler: 'h',
+      status: 'dead',
+      lastError: 'boom',
+    });
+    expect((await db.prisma.heraldMigration.findMany()).map((m) => m.name)).toEqual(['0001_init']);
+  });
+
+  it(`${ENGINE_NAMES[provider]}: an ordering key longer than the column is refused before anything is written`, async () => {
+    const broker = new InProcessBroker();
+    const log = db.log();
+    const sender = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog(log, { sending: false })
+      .build();
+    await buses.start(sender);
+    await expect(
+      sender.publish(new OrderPlaced({ orderId: 'o-1', n: 1 }), { orderingKey: 'k'.repeat(256) }),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+    expect(await log.outbox.list({})).toEqual([]);
+  });
+
   it(`${ENGINE_NAMES[provider]}: a transaction of another PrismaClient is refused with a typed error`, async () => {
     if (provider === 'sqlite') {
       // One client per SQLite file and process (see the README); the other engines cover the check.
