@@ -37,6 +37,17 @@ export interface EntityEventOptions {
   readonly mappings?: Readonly<Record<string, EtoMapping<any, any>>>;
   /** Key fields of unmapped entity types (default `['id']`). */
   readonly defaultKeys?: readonly string[];
+  /**
+   * Turns a default key field's value into a string or number (an integration
+   * passes e.g. BigInt ids or MongoDB ObjectIds through it). Default: strings
+   * and numbers as they are, anything else is rejected.
+   */
+  readonly keyValue?: (value: unknown) => string | number | undefined;
+  /**
+   * Version of a row when its mapping has no `version()` (or it has no
+   * mapping): how an integration that maintains a version column reports it.
+   */
+  readonly defaultVersion?: (entityType: string, row: unknown) => number | undefined;
 }
 
 /**
@@ -55,9 +66,20 @@ export class EntityEventPublisher {
     this.#options = options;
   }
 
+  /** The options this publisher was created with. */
+  get options(): EntityEventOptions {
+    return this.#options;
+  }
+
   /** True when changes of this entity type publish events. */
   selects(entityType: string): boolean {
     return isSelected(this.#options.selectors, entityType);
+  }
+
+  /** The primary key(s) of a row of `entityType` (its mapping's `keys`, or the default key fields). */
+  keysOf(entityType: string, row: unknown): EntityKeys {
+    const mapping = this.#options.mappings?.[entityType];
+    return mapping ? mapping.keys(row) : this.#defaultKeys(entityType, row);
   }
 
   /** The events for these changes (nothing for unselected types). */
@@ -66,8 +88,10 @@ export class EntityEventPublisher {
     for (const change of changes) {
       if (!this.selects(change.entityType)) continue;
       const mapping = this.#options.mappings?.[change.entityType];
-      const keys = mapping ? mapping.keys(change.row) : this.#defaultKeys(change.entityType, change.row);
-      const version = mapping?.version?.(change.row);
+      const keys = this.keysOf(change.entityType, change.row);
+      const version = mapping?.version
+        ? mapping.version(change.row)
+        : this.#options.defaultVersion?.(change.entityType, change.row);
       const events_ = mapping?.events ?? this.#eventsFor(change.entityType);
       const entity = mapping?.toEto
         ? mapping.toEto(change.row)
@@ -105,7 +129,8 @@ export class EntityEventPublisher {
   #defaultKeys(entityType: string, row: unknown): EntityKeys {
     const keys: Record<string, string | number> = {};
     for (const field of this.#options.defaultKeys ?? ['id']) {
-      const value = (row as Record<string, unknown>)?.[field];
+      const raw = (row as Record<string, unknown>)?.[field];
+      const value = this.#options.keyValue ? this.#options.keyValue(raw) : raw;
       if (typeof value !== 'string' && typeof value !== 'number') {
         throw new ConfigurationError(
           `Entity "${entityType}" has no usable key field "${field}"; add a mapping with keys()`,

@@ -4,6 +4,11 @@ export type { EntityChange, EntityEto, EntityEventTypes, EntityKeys } from './en
 export { entityEvents, keysAsString } from './entity-events.js';
 export type { ApplyResult, DriftReport, EntitySynchronizerOptions } from './entity-synchronizer.js';
 export { EntitySynchronizer } from './entity-synchronizer.js';
+export {
+  EntityEventsConflictError,
+  EntityEventsTransactionError,
+  EntityEventsUnsupportedError,
+} from './errors.js';
 export type { LocalCopy, LocalEntityStore } from './local-store.js';
 export { MemoryEntityStore } from './local-store.js';
 export type { EntitySelector } from './selectors.js';

@@ -1,0 +1,168 @@
+import {
+  createIntegrationEventBus,
+  fromWire,
+  type HeraldOptions,
+  InProcessBroker,
+  InProcessTransport,
+  type IntegrationEventBus,
+  type IntegrationEventBusBuilder,
+  JsonSerializer,
+  silentLogger,
+} from '@herald/core';
+import { type PrismaEventLog, prismaEventLog } from '@herald/outbox-prisma';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { versionLedgerSql } from '../../src/prisma/index.js';
+import { PrismaClient } from '../generated/postgresql/client/client.js';
+
+/**
+ * PostgreSQL from `tooling/services/up.sh postgres` (HERALD_PG_URL). The tests
+ * own the database `herald_entity_sync` (created on first use), so other
+ * packages' tests never see these tables.
+ */
+export const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
+const TEST_DATABASE = 'herald_entity_sync';
+
+export { PrismaClient };
+
+const TABLES = [
+  `CREATE TABLE IF NOT EXISTS "products" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "price" INT NOT NULL,
+    "version" INT NOT NULL DEFAULT 1)`,
+  `CREATE TABLE IF NOT EXISTS "product_tags" ("product_id" TEXT NOT NULL REFERENCES "products" ("id") ON DELETE CASCADE,
+    "tag" TEXT NOT NULL, "version" INT NOT NULL DEFAULT 1, PRIMARY KEY ("product_id", "tag"))`,
+  `CREATE TABLE IF NOT EXISTS "suppliers" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS "order_products" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "price" INT NOT NULL)`,
+  versionLedgerSql('postgresql'),
+];
+
+/** A connected test database. */
+export interface Postgres {
+  readonly url: string;
+  readonly prisma: PrismaClient;
+  /** One more client on the test database (another service). */
+  client(): PrismaClient;
+  /** Empties Herald's and the test tables. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openPostgres(): Promise<Postgres> {
+  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
+  try {
+    const found = await admin.$queryRawUnsafe<unknown[]>(
+      'SELECT 1 FROM pg_database WHERE datname = $1',
+      TEST_DATABASE,
+    );
+    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${TEST_DATABASE}"`);
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${PG_URL.replace(/:[^:@/]*@/, ':***@')} (${(error as Error).message}). ` +
+        'Start it with: bash tooling/services/up.sh postgres',
+    );
+  } finally {
+    await admin.$disconnect();
+  }
+  const parsed = new URL(PG_URL);
+  parsed.pathname = `/${TEST_DATABASE}`;
+  const url = parsed.toString();
+  const clients: PrismaClient[] = [];
+  const client = () => {
+    const created = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 5 }) });
+    clients.push(created);
+    return created;
+  };
+  const prisma = client();
+  await prismaEventLog(prisma, { provider: 'postgresql' }).migrate();
+  for (const statement of TABLES) await prisma.$executeRawUnsafe(statement);
+  return {
+    url,
+    prisma,
+    client,
+    async reset() {
+      await prisma.$executeRawUnsafe(
+        'TRUNCATE "herald_outbox", "herald_inbox", "products", "product_tags", "suppliers", "order_products", ' +
+          '"herald_entity_versions" RESTART IDENTITY',
+      );
+    },
+    async close() {
+      await Promise.allSettled(clients.map((c) => c.$disconnect()));
+    },
+  };
+}
+
+/** Small intervals so relays and retries act within a test. */
+export const fastOptions: Partial<HeraldOptions> = {
+  pollingInterval: 50,
+  localFailedRetryInterval: 5,
+  failedRetryInterval: 30,
+  minimumRetryInterval: 400,
+  handlerTimeout: 5_000,
+};
+
+/** A bus builder on `broker` whose event log is the Prisma outbox/inbox of `prisma`. */
+export function prismaBus(
+  service: string,
+  prisma: PrismaClient,
+  broker = new InProcessBroker(),
+): { builder: IntegrationEventBusBuilder; log: PrismaEventLog } {
+  const log = prismaEventLog(prisma, { provider: 'postgresql', notify: false });
+  const builder = createIntegrationEventBus({ service, logger: silentLogger })
+    .useTransport(new InProcessTransport({ broker }))
+    .useEventLog(log)
+    .configure(fastOptions);
+  return { builder, log };
+}
+
+/** What an outbox row carries, decoded. */
+export interface StoredEvent {
+  readonly name: string;
+  readonly orderingKey: string | undefined;
+  readonly payload: {
+    entityType: string;
+    keys: Record<string, string | number>;
+    keysAsString: string;
+    version?: number;
+    entity: Record<string, unknown>;
+  };
+}
+
+/** Every event in the outbox, in insert order. */
+export async function outboxEvents(log: PrismaEventLog): Promise<StoredEvent[]> {
+  const serializer = new JsonSerializer();
+  const records = await log.outbox.list({ limit: 1000 });
+  return records.map((record) => {
+    const envelope = fromWire(record.message.headers, record.message.body, serializer);
+    return {
+      name: envelope.name,
+      orderingKey: record.message.orderingKey,
+      payload: envelope.payload as StoredEvent['payload'],
+    };
+  });
+}
+
+/**
+ * True when the row of `table` with this id and the newest outbox row were
+ * written by the same transaction (PostgreSQL's `xmin`): the event committed
+ * with the change, not beside it.
+ */
+export async function writtenTogether(prisma: PrismaClient, table: string, id: string): Promise<boolean> {
+  const rows = await prisma.$queryRawUnsafe<Array<{ row: string; event: string }>>(
+    `SELECT (SELECT xmin::text FROM "${table}" WHERE id = $1) AS row,
+       (SELECT xmin::text FROM "herald_outbox" ORDER BY sequence DESC LIMIT 1) AS event`,
+    id,
+  );
+  return rows[0] !== undefined && rows[0].row !== null && rows[0].row === rows[0].event;
+}
+
+/** Stops the buses a test started. */
+export class Buses {
+  readonly #running: IntegrationEventBus[] = [];
+
+  track(bus: IntegrationEventBus): IntegrationEventBus {
+    this.#running.push(bus);
+    return bus;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.allSettled(this.#running.splice(0).map((bus) => bus.stop()));
+  }
+}
