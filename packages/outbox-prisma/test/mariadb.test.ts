@@ -26,7 +26,10 @@ interface TableAccess {
 function accesses(document: unknown): TableAccess[] {
   const found: TableAccess[] = [];
   const walk = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(walk);
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
     if (value === null || typeof value !== 'object') return;
     const record = value as Record<string, unknown>;
     if (typeof record.table === 'object' && record.table !== null) found.push(record.table as TableAccess);
