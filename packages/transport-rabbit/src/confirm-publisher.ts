@@ -47,6 +47,8 @@ export class ConfirmPublisher {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #stopping = false;
+  /** Set while the socket buffer is full; writers wait for 'drain'. */
+  #drainGate: Promise<void> | undefined;
   readonly metrics: PublisherMetrics = {
     published: 0,
     confirmed: 0,
@@ -247,8 +249,19 @@ export class ConfirmPublisher {
         );
         this.metrics.published++;
       } catch (error) {
-        // e.g. the channel closed between awaiting it and writing, or a header table too large to encode.
-        finish({ ok: false, error: asTransportError(error) });
+        // amqplib throws a RangeError for a header table it cannot encode: retrying cannot help.
+        if (error instanceof RangeError) {
+          finish({
+            ok: false,
+            error: new TransportError(`The message cannot be encoded for RabbitMQ: ${error.message}`, {
+              cause: error,
+              retriable: false,
+            }),
+          });
+        } else {
+          // e.g. the channel closed between awaiting it and writing.
+          finish({ ok: false, error: asTransportError(error) });
+        }
         return;
       }
       if (!writable) {
@@ -266,8 +279,6 @@ export class ConfirmPublisher {
       }
     });
   }
-
-  #drainGate: Promise<void> | undefined;
 
   async #awaitSlot(): Promise<void> {
     const gate = this.#drainGate;

@@ -230,7 +230,9 @@ describe('envelope on the wire', () => {
     const fine = testWireMessage({ name });
     const outcomes = await transport.publish([huge, fine]);
     expect(outcomes[0]).toMatchObject({ id: huge.id, ok: false });
-    expect((outcomes[0] as { error: unknown }).error).toBeInstanceOf(TransportError);
+    const refused = (outcomes[0] as { error: TransportError }).error;
+    expect(refused).toBeInstanceOf(TransportError);
+    expect(refused.retriable).toBe(false);
     expect(outcomes[1]).toEqual({ id: fine.id, ok: true });
     // The channel survived the refused message.
     expect((await transport.publish([testWireMessage({ name })]))[0]!.ok).toBe(true);
