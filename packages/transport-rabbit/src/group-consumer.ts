@@ -36,6 +36,7 @@ export interface ConsumerMetrics {
 
 /** One consumer channel; deliveries remember which one they came from (acks are per channel). */
 interface Lane {
+  readonly session: Session;
   readonly channel: Channel;
   consumerTag: string | undefined;
   /** Closed or replaced: its unacked deliveries are back in the queue already. */
@@ -171,6 +172,8 @@ export class GroupConsumer {
 
   async #openNow(session: Session): Promise<void> {
     if (this.#closing) return;
+    // Already consuming on this connection (a reopen timer and the session hook both asked).
+    if (this.#lane && !this.#lane.dead && this.#lane.session === session) return;
     const old = this.#lane;
     this.#lane = undefined;
     if (old) this.#kill(old);
@@ -183,16 +186,20 @@ export class GroupConsumer {
     } catch (error) {
       throw new TransportError(
         `Could not declare the RabbitMQ queues of group "${this.#deps.group}": ${describeError(error)}`,
-        {
-          cause: error,
-          retriable: false,
-        },
+        // Settings that clash with an existing queue will clash again; a dropped connection will not.
+        { cause: error, retriable: this.#deps.connection.current !== session },
       );
     } finally {
       await setup.close().catch(() => undefined);
     }
     const channel = await session.model.createChannel();
-    const lane: Lane = { channel, consumerTag: undefined, dead: false, abort: new AbortController() };
+    const lane: Lane = {
+      session,
+      channel,
+      consumerTag: undefined,
+      dead: false,
+      abort: new AbortController(),
+    };
     channel.on('error', (error: Error) =>
       this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }),
     );
