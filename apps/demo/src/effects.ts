@@ -1,19 +1,20 @@
-import type { MemoryDatabase, MemoryTransaction } from '@herald/core';
+import { randomUUID } from 'node:crypto';
+import type { HandlerContext } from '@herald/core';
+import type { DemoTx } from './database.js';
 
 /**
- * Every handler records its effect in its own database, in the same
- * transaction as its business write. The demo's ledger reads these rows to
- * prove "handled exactly once in effect" instead of trusting counters.
+ * Records that this handler ran for this message, in the handler's transaction (`ctx.tx`):
+ * the row commits together with the handler's business write and Herald's inbox entry, or
+ * not at all. The demo's ledger counts these rows — a second row for the same message and
+ * handler would be a duplicate effect — instead of trusting counters kept in memory.
  */
-export function recordEffect(tx: unknown, messageId: string): void {
-  const transaction = tx as MemoryTransaction;
-  const count = transaction.get<number>('effects', messageId) ?? 0;
-  transaction.put('effects', messageId, count + 1);
-}
-
-/** Effects per message id committed in a service's database. */
-export function effectsOf(database: MemoryDatabase): Map<string, number> {
-  const effects = new Map<string, number>();
-  for (const key of database.keys('effects')) effects.set(key, database.get<number>('effects', key) ?? 0);
-  return effects;
+export async function recordEffect(ctx: HandlerContext): Promise<void> {
+  await (ctx.tx as DemoTx).handlerEffect.create({
+    data: {
+      id: randomUUID(),
+      messageId: ctx.envelope.id,
+      handler: ctx.handlerName,
+      eventName: ctx.envelope.name,
+    },
+  });
 }

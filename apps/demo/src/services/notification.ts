@@ -1,42 +1,57 @@
-import {
-  createIntegrationEventBus,
-  type InProcessBroker,
-  InProcessTransport,
-  type MemoryTransaction,
-  memoryEventLog,
-  silentLogger,
-} from '@herald/core';
-import { OrderPlaced } from '../contracts.js';
+import { randomUUID } from 'node:crypto';
+import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import type { ServiceEnvironment } from '../config.js';
+import { OrderPlaced, SmsRequested } from '../contracts.js';
+import type { DemoTx } from '../database.js';
 import { recordEffect } from '../effects.js';
 
 /**
- * The notification service: "sends" a mail per order. Its mail gateway fails
- * now and then, so some handlings fail, are retried, and still happen once.
+ * Notification mails every customer once per order. Its mail gateway times out now and then
+ * (the handler is retried and the mail still goes out once); its SMS gateway is not set up at
+ * all (every SMS request is retried, then dead-lettered with the reason).
  */
-export function createNotification(broker: InProcessBroker, options: { failEvery: number }) {
-  const log = memoryEventLog();
-  const failedOnce = new Set<string>();
-  let calls = 0;
-  const bus = createIntegrationEventBus({ service: 'notification', logger: silentLogger })
-    .useTransport(new InProcessTransport({ broker }))
-    .useEventLog(log)
-    .configure({
-      pollingInterval: 200,
-      localFailedRetryInterval: 10,
-      failedRetryInterval: 50,
-      retryBackoff: () => 50,
-    })
-    .handle(OrderPlaced, async (event, ctx) => {
-      const tx = ctx.tx as MemoryTransaction;
-      tx.put('mails', event.orderId, { to: 'customer', subject: `Order ${event.orderId} confirmed` });
-      recordEffect(tx, ctx.envelope.id);
-      calls++;
-      if (calls % options.failEvery === 0 && !failedOnce.has(event.orderId)) {
-        failedOnce.add(event.orderId);
-        throw new Error('mail gateway timed out'); // rolls back the mail and the effect
-      }
-    })
+export function createNotification(env: ServiceEnvironment) {
+  const { prisma } = env;
+
+  const bus = createIntegrationEventBus({ service: 'notification', logger: env.logger })
+    .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .useEventLog(prismaEventLog(prisma, env.eventLogOptions)) // outbox + inbox in notification's own database
+    .configure(env.options)
+    .handle(OrderPlaced, mailCustomer, { name: 'mail-customer' })
+    .handle(SmsRequested, textCustomer, { name: 'text-customer' })
     .build();
 
-  return { name: 'notification', bus, db: log.database, outbox: log.outbox };
+  /**
+   * Stores the mail, then "sends" it. For one order in five the gateway times out on the first
+   * two attempts: the throw rolls the mail row back, a local retry fails too, and the
+   * persistent retry (attempt 3) succeeds — one mail in the end.
+   */
+  async function mailCustomer(order: OrderPlaced, ctx: HandlerContext): Promise<void> {
+    const tx = ctx.tx as DemoTx;
+    await tx.mail.create({
+      data: {
+        id: randomUUID(),
+        orderId: order.orderId,
+        recipient: order.customer,
+        subject: `Order ${order.orderId}`,
+      },
+    });
+    await recordEffect(ctx);
+    if (flakyGateway(order.orderId) && ctx.attempt <= 2) throw new Error('mail gateway timed out');
+  }
+
+  /** Always fails: the demo's poison handler (retried, then dead-lettered). */
+  async function textCustomer(_sms: SmsRequested, _ctx: HandlerContext): Promise<void> {
+    throw new Error('SMS gateway: no account configured');
+  }
+
+  return { name: 'notification' as const, bus, operations: {} };
+}
+
+/** One order in five (by id) meets a timing-out mail gateway. */
+function flakyGateway(orderId: string): boolean {
+  let hash = 0;
+  for (const char of orderId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return hash % 5 === 0;
 }

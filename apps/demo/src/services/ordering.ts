@@ -1,43 +1,69 @@
-import {
-  createIntegrationEventBus,
-  type InProcessBroker,
-  InProcessTransport,
-  type MemoryTransaction,
-  memoryEventLog,
-  silentLogger,
-} from '@herald/core';
-import { OrderPlaced, ProductPriceChanged } from '../contracts.js';
+import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import { type EntityChange, EntitySynchronizer } from '@herald/entity-sync';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import type { ServiceEnvironment } from '../config.js';
+import { OrderPlaced, type ProductEto, ProductEvents, SmsRequested } from '../contracts.js';
 import { recordEffect } from '../effects.js';
+import { ProductCopies } from '../product-copies.js';
 
-/** The ordering service: keeps a local copy of prices, places orders. */
-export function createOrdering(broker: InProcessBroker) {
-  const log = memoryEventLog();
-  const bus = createIntegrationEventBus({ service: 'ordering', logger: silentLogger })
-    .useTransport(new InProcessTransport({ broker }))
-    .useEventLog(log)
-    .configure({ pollingInterval: 200 })
-    .handle(ProductPriceChanged, async (event, ctx) => {
-      const tx = ctx.tx as MemoryTransaction;
-      const local = tx.get<{ version: number }>('prices', event.productId);
-      // Newer copy already applied: an older event must not regress it.
-      if (!local || local.version < event.version) {
-        tx.put('prices', event.productId, { price: event.price, version: event.version });
-      }
-      recordEffect(tx, ctx.envelope.id);
-    })
+/**
+ * Ordering keeps a local copy of catalog's products (entity synchronization) and places
+ * orders at the copied price, publishing `OrderPlaced` in the order's transaction.
+ */
+export function createOrdering(env: ServiceEnvironment) {
+  const { prisma } = env;
+  const productCopies = new ProductCopies(prisma);
+
+  const bus = createIntegrationEventBus({ service: 'ordering', logger: env.logger })
+    .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .useEventLog(prismaEventLog(prisma, env.eventLogOptions)) // outbox + inbox in ordering's own database
+    .configure(env.options)
+    .handle(
+      [ProductEvents.Created, ProductEvents.Updated, ProductEvents.Deleted],
+      new ProductSynchronizer({ events: ProductEvents, store: productCopies, handlerName: 'product-copies' }),
+      { name: 'product-copies' },
+    )
     .build();
 
-  const db = log.database;
-
-  /** A business transaction: store the order and publish OrderPlaced, atomically. */
-  async function placeOrder(orderId: string, productId: string, quantity: number): Promise<void> {
-    await db.transaction(async (tx) => {
-      const price = tx.get<{ price: number }>('prices', productId)?.price ?? 0;
-      const total = price * quantity;
-      tx.put('orders', orderId, { productId, quantity, total });
-      await bus.publish(new OrderPlaced({ orderId, productId, quantity, total }), { tx });
+  /**
+   * Places an order at the local copy's price. Publishes `OrderPlaced` (and `SmsRequested`
+   * when a phone number is given) in the same transaction. Returns what happened; placing an
+   * existing order again changes nothing (callers may retry).
+   */
+  async function placeOrder(
+    orderId: string,
+    productId: string,
+    quantity: number,
+    customer: string,
+    phone?: string,
+  ): Promise<'placed' | 'exists' | 'unknown-product'> {
+    return prisma.$transaction(async (tx) => {
+      if (await tx.order.findUnique({ where: { id: orderId } })) return 'exists';
+      const product = await tx.productCopy.findUnique({ where: { id: productId } });
+      if (!product || product.deleted || product.price === null) return 'unknown-product';
+      const total = product.price * quantity;
+      await tx.order.create({ data: { id: orderId, productId, quantity, total, customer } });
+      await bus.publish(new OrderPlaced({ orderId, productId, quantity, total, customer }), { tx });
+      if (phone) await bus.publish(new SmsRequested({ orderId, phone }), { tx });
+      return 'placed';
     });
   }
 
-  return { name: 'ordering', bus, db, outbox: log.outbox, placeOrder };
+  /** How many catalog products ordering knows (live copies). */
+  async function knownProducts(): Promise<number> {
+    return productCopies.count();
+  }
+
+  return { name: 'ordering' as const, bus, operations: { placeOrder, knownProducts } };
+}
+
+/**
+ * ABP's EntitySynchronizer: applies created/updated/deleted events to the local copies,
+ * ignoring any event whose version is not newer. It also records its effect for the ledger.
+ */
+class ProductSynchronizer extends EntitySynchronizer<ProductEto, ProductEto> {
+  override async handle(change: EntityChange<ProductEto>, ctx: HandlerContext): Promise<void> {
+    await super.handle(change, ctx);
+    await recordEffect(ctx);
+  }
 }

@@ -1,0 +1,354 @@
+import { accessSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  consoleLogger,
+  type HeraldOptions,
+  type InProcessBroker,
+  InProcessTransport,
+  type Logger,
+  type Transport,
+} from '@herald/core';
+import type { PrismaEventLogOptions } from '@herald/outbox-prisma';
+import { azureServiceBusTransport } from '@herald/transport-azure';
+import { kafkaTransport } from '@herald/transport-kafka';
+import { rabbitMqTransport } from '@herald/transport-rabbit';
+import { OrderPlaced, ProductEvents, SERVICES, type ServiceName, SmsRequested } from './contracts.js';
+import { type DemoPrisma, type OpenDatabase, openDatabase } from './database.js';
+
+/** `--transport`: where events travel. `inprocess` runs every service in one process. */
+export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure'] as const;
+export type TransportKind = (typeof TRANSPORTS)[number];
+
+/** `--db`: the engine of every service's own database. */
+export const DATABASES = ['sqlite', 'postgres', 'mariadb', 'mongodb'] as const;
+export type DatabaseKind = (typeof DATABASES)[number];
+
+/** Everything the flags and the environment decide. */
+export interface DemoConfig {
+  readonly transport: TransportKind;
+  readonly db: Exclude<DatabaseKind, 'mongodb'>;
+  /** Names this run's broker objects (exchange, topics), so runs never see each other's messages. */
+  readonly run: string;
+  /** Prefix of the databases (`<namespace>_catalog`, …) and broker objects. */
+  readonly namespace: string;
+  /** Where the SQLite files live. */
+  readonly dataDir: string;
+  readonly products: number;
+  readonly orders: number;
+  /** Every `smsEvery`-th order also asks for a text message (the poison event). */
+  readonly smsEvery: number;
+  /** SIGKILL this service mid-run and start it again (separate processes only). */
+  readonly kill: ServiceName | undefined;
+  /** Keep the SQLite files and the run's broker objects afterwards. */
+  readonly keep: boolean;
+  /** How long to wait for every service to catch up before the ledger is taken. */
+  readonly settleTimeoutMs: number;
+  readonly quiet: boolean;
+  readonly urls: {
+    readonly postgres: string;
+    readonly mariadb: string;
+    readonly rabbitmq: string;
+    readonly kafka: readonly string[];
+    readonly azure: string | undefined;
+  };
+}
+
+export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.js [options])
+
+  --transport inprocess|rabbitmq|kafka|azure   default inprocess (env HERALD_DEMO_TRANSPORT)
+  --db sqlite|postgres|mariadb|mongodb         default sqlite    (env HERALD_DEMO_DB)
+  --products N --orders N --sms-every N        workload size (default 20, 100, 10)
+  --kill catalog|ordering|notification         SIGKILL that service mid-run, then restart it
+  --namespace NAME                             database/broker name prefix (default demo)
+  --data-dir DIR                               SQLite files (default: a new temporary directory)
+  --keep                                       keep SQLite files and the run's broker objects
+  --timeout SECONDS                            wait this long for the services to catch up (default 60)
+  --quiet                                      print only the ledger lines
+
+  inprocess runs the three services in one process; rabbitmq, kafka and azure run each
+  service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_RABBITMQ_URL,
+  HERALD_KAFKA_BROKERS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).`;
+
+/** A bad flag or an unsupported combination: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
+  return value as T;
+}
+
+function count(flag: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} must be an integer ≥ ${min}; got "${value}"`);
+  return n;
+}
+
+/**
+ * Where the throwaway SQLite files go by default: /dev/shm (memory) where it exists, so the
+ * demo's many small commits do not each wait for a disk flush; the system's temp dir otherwise.
+ * A killed process loses nothing either way: its committed pages are in the kernel's cache.
+ */
+function scratchDir(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
+/** Parses `--flag value` / `--flag=value` arguments; environment variables fill in what flags leave open. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const flags = new Map<string, string>();
+  const booleans = new Set(['keep', 'quiet', 'help']);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') continue;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new UsageError(`unexpected argument "${arg}"`);
+    const name = match[1]!;
+    if (booleans.has(name)) flags.set(name, 'true');
+    else {
+      const value = match[2] ?? argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      flags.set(name, value);
+    }
+  }
+  const known = new Set([
+    ...booleans,
+    'transport',
+    'db',
+    'products',
+    'orders',
+    'sms-every',
+    'kill',
+    'namespace',
+    'run',
+    'data-dir',
+    'timeout',
+  ]);
+  for (const name of flags.keys()) if (!known.has(name)) throw new UsageError(`unknown option --${name}`);
+  if (flags.has('help')) throw new UsageError('');
+
+  const transport = oneOf(
+    '--transport',
+    flags.get('transport') ?? env.HERALD_DEMO_TRANSPORT,
+    TRANSPORTS,
+    'inprocess',
+  );
+  const db = oneOf('--db', flags.get('db') ?? env.HERALD_DEMO_DB, DATABASES, 'sqlite');
+  if (db === 'mongodb') {
+    throw new UsageError(
+      '--db mongodb is not wired yet: @herald/outbox-mongo is not in the repository yet (see apps/demo/README.md)',
+    );
+  }
+  const kill = flags.has('kill') ? oneOf('--kill', flags.get('kill'), SERVICES, 'ordering') : undefined;
+  if (kill && transport === 'inprocess') {
+    throw new UsageError('--kill needs separate processes: choose --transport rabbitmq, kafka or azure');
+  }
+  const namespace = flags.get('namespace') ?? env.HERALD_DEMO_NAMESPACE ?? 'demo';
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(namespace))
+    throw new UsageError('--namespace must be lowercase letters, digits or _ (a database name prefix)');
+  const run = flags.get('run') ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const products = count('--products', flags.get('products'), 20, 3);
+  const azure = env.AZURE_SERVICEBUS_CONNECTION_STRING;
+  if (transport === 'azure' && !azure) {
+    throw new UsageError(
+      '--transport azure needs a Service Bus namespace: set AZURE_SERVICEBUS_CONNECTION_STRING ' +
+        '(Standard or Premium tier, Manage rights; the demo creates its topic and subscriptions)',
+    );
+  }
+  return {
+    transport,
+    db,
+    run,
+    namespace,
+    dataDir: flags.get('data-dir') ?? join(scratchDir(), `herald-${namespace}-${run}`),
+    products,
+    orders: count('--orders', flags.get('orders'), 100),
+    smsEvery: count('--sms-every', flags.get('sms-every'), 10),
+    kill,
+    keep: flags.has('keep'),
+    settleTimeoutMs: count('--timeout', flags.get('timeout'), 60) * 1000,
+    quiet: flags.has('quiet'),
+    urls: {
+      postgres: env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald',
+      mariadb: env.HERALD_MARIADB_URL ?? 'mysql://herald:herald@127.0.0.1:3306/herald',
+      rabbitmq: env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672',
+      kafka: (env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').filter(Boolean),
+      azure,
+    },
+  };
+}
+
+/** The flags that recreate `config` in a service process (same run, same databases). */
+export function configArgs(config: DemoConfig): string[] {
+  return [
+    `--transport=${config.transport}`,
+    `--db=${config.db}`,
+    `--namespace=${config.namespace}`,
+    `--run=${config.run}`,
+    `--data-dir=${config.dataDir}`,
+  ];
+}
+
+/** The command that starts an engine, for error messages. */
+export function upCommand(engine: string): string {
+  return `bash tooling/services/up.sh ${engine}`;
+}
+
+/**
+ * What a service gets from the demo's configuration: its own database, a transport, options.
+ * The services build their bus from these exactly as the README shows.
+ */
+export interface ServiceEnvironment {
+  readonly service: ServiceName;
+  /** This service's own database (no other service reads or writes it). */
+  readonly prisma: DemoPrisma;
+  /** `prismaEventLog(prisma, eventLogOptions)`: the outbox and inbox next to the business tables. */
+  readonly eventLogOptions: PrismaEventLogOptions;
+  /** In-process, RabbitMQ, Kafka or Azure Service Bus, per `--transport`. */
+  readonly transport: Transport;
+  /** Demo timings: short retries and leases so a run takes seconds. */
+  readonly options: Partial<HeraldOptions>;
+  readonly logger: Logger;
+}
+
+/** Events each service publishes (Kafka creates their topics at start). */
+const PUBLISHES: Record<ServiceName, string[]> = {
+  catalog: [
+    ProductEvents.Created.eventName,
+    ProductEvents.Updated.eventName,
+    ProductEvents.Deleted.eventName,
+  ],
+  ordering: [OrderPlaced.eventName, SmsRequested.eventName],
+  notification: [],
+};
+
+/** Broker object names of this run (cleanup.ts deletes them). */
+export function brokerNames(config: DemoConfig) {
+  const base = `herald-${config.namespace}-${config.run}`;
+  return { exchange: base, topicPrefix: `${base}.`, azureTopic: `herald-${config.namespace}` };
+}
+
+/** Delay tiers of the RabbitMQ retry queues (cleanup.ts deletes them by name). */
+export const RABBITMQ_RETRY_DELAYS = [1_000, 5_000];
+
+/**
+ * Kafka consumer groups are named after Herald's groups (`ordering`), and the Kafka transport
+ * has no option to prefix them; runs sharing a broker must not share groups, so the demo
+ * prefixes the group of every subscription with the run's name.
+ */
+function runScopedGroups(prefix: string, transport: Transport): Transport {
+  const scoped = (group: string) => `${prefix}${group}`;
+  return {
+    name: transport.name,
+    capabilities: transport.capabilities,
+    start: () => transport.start(),
+    publish: (messages) => transport.publish(messages),
+    subscribe: (subscription, handler) =>
+      transport.subscribe({ ...subscription, group: scoped(subscription.group) }, handler),
+    ...(transport.readDeadLetters
+      ? {
+          readDeadLetters: (group: string, limit: number) => transport.readDeadLetters!(scoped(group), limit),
+        }
+      : {}),
+    ...(transport.health ? { health: () => transport.health!() } : {}),
+    stop: () => transport.stop(),
+  };
+}
+
+/** The transport a service uses, per `--transport`. */
+export function createTransport(
+  config: DemoConfig,
+  service: ServiceName,
+  logger: Logger,
+  broker?: InProcessBroker,
+): Transport {
+  const names = brokerNames(config);
+  switch (config.transport) {
+    case 'inprocess':
+      return new InProcessTransport(broker ? { broker } : {});
+    case 'rabbitmq':
+      return rabbitMqTransport({
+        url: config.urls.rabbitmq,
+        exchange: names.exchange, // queues: <exchange>.<service>, with retry and dead-letter queues
+        retryDelays: RABBITMQ_RETRY_DELAYS,
+        connectionName: `${names.exchange}:${service}`,
+        connectTimeoutMs: 10_000,
+        logger,
+      });
+    case 'kafka':
+      return runScopedGroups(
+        names.topicPrefix,
+        kafkaTransport({
+          brokers: [...config.urls.kafka],
+          clientId: `${names.exchange}-${service}`,
+          topicPrefix: names.topicPrefix,
+          topics: { numPartitions: 3, declare: PUBLISHES[service] },
+          // A killed member is noticed after sessionTimeout; keep the demo's restart short.
+          consumer: { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 15_000 },
+          logger,
+        }),
+      );
+    case 'azure':
+      return azureServiceBusTransport({
+        connectionString: config.urls.azure!,
+        topic: names.azureTopic,
+        autoCreate: true,
+        logger,
+      });
+  }
+}
+
+/** Short intervals: the demo retries in milliseconds what production retries in minutes. */
+export function demoOptions(config: DemoConfig): Partial<HeraldOptions> {
+  return {
+    localRetryTimes: 1,
+    localFailedRetryInterval: 50,
+    maxRetryTimes: 2,
+    failedRetryInterval: 200,
+    retryBackoff: () => 200,
+    pollingInterval: 250,
+    handlerTimeout: 4_000,
+    // The lease of a claimed outbox record or inbox entry: what a killed process leaves behind
+    // is taken over after this long.
+    minimumRetryInterval: config.transport === 'inprocess' ? 2_000 : 5_000,
+  };
+}
+
+/** Opens a service's database and transport: the environment its bus is built from. */
+export async function serviceEnvironment(
+  config: DemoConfig,
+  service: ServiceName,
+  broker?: InProcessBroker,
+): Promise<ServiceEnvironment & { database: OpenDatabase }> {
+  const logger = consoleLogger((process.env.HERALD_LOG_LEVEL as 'warn' | undefined) ?? 'error');
+  const database = await openDatabase(config, service);
+  return {
+    service,
+    database,
+    prisma: database.prisma,
+    eventLogOptions: {
+      provider: database.provider,
+      databaseName: `${config.namespace}_${service}`,
+      ...(database.readClient ? { readClient: database.readClient } : {}),
+      logger,
+    },
+    transport: createTransport(config, service, logger, broker),
+    options: demoOptions(config),
+    logger,
+  };
+}
+
+export { SERVICES };
