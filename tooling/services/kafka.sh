@@ -160,7 +160,7 @@ start_kafka() {
   rotate_log "$LOG"
   log "starting Kafka $KAFKA_VERSION (KRaft broker+controller) on $K_BROKERS"
   # the subshell execs into java, so $! is the JVM's pid
-  (cd "$BASE" && exec_java() { exec setsid "$@"; } && kafka_java kafka.Kafka "$CONF") >>"$LOG" 2>&1 </dev/null &
+  (cd "$BASE" && exec 201>&- && exec_java() { exec setsid "$@"; } && kafka_java kafka.Kafka "$CONF") >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   local deadline=$((SECONDS + 120))
   until port_open "$K_HOST" "$K_PORT" && grep -Eq "$READY_RE" "$LOG"; do
@@ -200,10 +200,10 @@ cmd_start() {
 }
 
 case "${1:-start}" in
-  start) cmd_start ;;
-  install) require_root; fetch_libs ;;
-  stop) require_root; stop_kafka ;;
-  restart) require_root; stop_kafka; cmd_start ;;
+  start) service_lock kafka; cmd_start ;;
+  install) require_root; service_lock kafka; fetch_libs ;;
+  stop) require_root; service_lock kafka; stop_kafka ;;
+  restart) require_root; service_lock kafka; stop_kafka; cmd_start ;;
   status) if k_running; then log "running"; else log "not running"; exit 1; fi ;;
   url) printf '%s\n' "$K_BROKERS" ;;
   topics) shift; sub="${1:-list}"; shift || true; admin "$sub" "$@" ;;

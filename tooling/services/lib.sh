@@ -13,6 +13,7 @@ set -euo pipefail
 HERALD_SERVICES_DIR="${HERALD_SERVICES_DIR:-/var/tmp/herald-services}"
 export HERALD_SERVICES_DIR
 HERALD_SERVICES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export HERALD_SERVICES_SRC
 export DEBIAN_FRONTEND=noninteractive
 
 _herald_svc_name="${HERALD_SVC_NAME:-$(basename "${0%.sh}")}"
@@ -184,6 +185,20 @@ apt_install() {
 run_as() {
   local user="$1"; shift
   setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
+}
+
+# service_lock NAME  - serialize start/stop/install of one service across
+# processes and sessions (two CI jobs or developers starting the same engine).
+# Holds fd 201 until the script exits; daemons are spawned with 201>&- so they
+# do not inherit the lock.
+service_lock() {
+  mkdir -p "$HERALD_SERVICES_DIR"
+  local f="$HERALD_SERVICES_DIR/.$1.lock"
+  exec 201>"$f"
+  if ! flock -n 201; then
+    log "another run holds $f; waiting (up to ${HERALD_LOCK_TIMEOUT:-900}s)"
+    flock -w "${HERALD_LOCK_TIMEOUT:-900}" 201 || die "timed out waiting for $f"
+  fi
 }
 
 # usage_common  - common subcommands, printed by each script's --help

@@ -94,7 +94,8 @@ start_my() {
   log "starting $($bin --version | awk '{print $3}') on $MY_HOST:$MY_PORT"
   # mariadbd drops to user mysql itself (user= in my.cnf); no mysqld_safe, so a
   # test that kills the server sees it stay down until this script runs again.
-  (cd / && setsid nohup "$bin" --defaults-file="$CNF" >>"$LOG" 2>&1 </dev/null &)
+  # exec: no shell stays behind holding our stdout (a $(...) capture) or the lock
+  (cd / && exec setsid "$bin" --defaults-file="$CNF") >>"$LOG" 2>&1 </dev/null 201>&- &
   local t0=$SECONDS deadline=$((SECONDS + 90))
   until mariadb-admin --defaults-file="$CNF" --protocol=socket -uroot --connect-timeout=2 ping >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "MariaDB did not answer ping within 90s" "$LOG"
@@ -142,9 +143,9 @@ cmd_start() {
 }
 
 case "${1:-start}" in
-  start) cmd_start ;;
-  stop) require_root; stop_my ;;
-  restart) require_root; stop_my; cmd_start ;;
+  start) service_lock mariadb; cmd_start ;;
+  stop) require_root; service_lock mariadb; stop_my ;;
+  restart) require_root; service_lock mariadb; stop_my; cmd_start ;;
   status) if my_running; then log "running"; else log "not running"; exit 1; fi ;;
   url) printf '%s\n' "$MY_URL" ;;
   client) shift; mariadb -h "$MY_HOST" -P "$MY_PORT" -u"$MY_USER" -p"$MY_PASSWORD" "$MY_DB" "$@" ;;

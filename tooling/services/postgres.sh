@@ -108,7 +108,7 @@ start_pg() {
   fi
   rotate_log "$LOG"; chown postgres:postgres "$LOG"
   log "starting PostgreSQL $($bin/postgres --version | awk '{print $3}') on $PG_HOST:$PG_PORT"
-  (cd / && run_as postgres "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 90 start >&2) ||
+  (cd / && run_as postgres "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 90 start >&2 201>&-) ||
     die "pg_ctl start failed" "$LOG"
   wait_until 30 "$bin/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -t 2 ||
     die "PostgreSQL did not become ready on $PG_HOST:$PG_PORT" "$LOG"
@@ -156,9 +156,9 @@ cmd_start() {
 }
 
 case "${1:-start}" in
-  start) cmd_start ;;
-  stop) require_root; stop_pg ;;
-  restart) require_root; stop_pg; cmd_start ;;
+  start) service_lock postgres; cmd_start ;;
+  stop) require_root; service_lock postgres; stop_pg ;;
+  restart) require_root; service_lock postgres; stop_pg; cmd_start ;;
   status) if pg_running; then log "running"; else log "not running"; exit 1; fi ;;
   url) printf '%s\n' "$PG_URL" ;;
   psql) shift; pg_psql -d "$PG_DB" "$@" ;;

@@ -19,7 +19,7 @@ RMQ_MGMT_PORT=$((RMQ_PORT + 10000))
 RMQ_USER=herald
 RMQ_PASSWORD=herald
 RMQ_URL="amqp://$RMQ_USER:$RMQ_PASSWORD@$RMQ_HOST:$RMQ_PORT"
-NODENAME="rabbit@localhost"
+NODENAME="${HERALD_RABBITMQ_NODENAME:-rabbit@localhost}"
 
 BASE="$HERALD_SERVICES_DIR/rabbitmq"
 LOG="$BASE/server.log"          # stdout/stderr of the node
@@ -96,8 +96,10 @@ start_rmq() {
   rm -f "$PIDFILE"
   rotate_log "$LOG"; chown rabbitmq:rabbitmq "$LOG"
   log "starting RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server) as $NODENAME on $RMQ_HOST:$RMQ_PORT"
-  (cd "$RMQ_HOME" && rmq_env setsid nohup setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- \
-    "$RMQ_LIB/rabbitmq-server" >>"$LOG" 2>&1 </dev/null &)
+  # redirections on the whole subshell: nothing left behind holds our stdout
+  # (a $(...) capture in up.sh) or the service lock
+  (cd "$RMQ_HOME" && rmq_env setsid setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- \
+    "$RMQ_LIB/rabbitmq-server") >>"$LOG" 2>&1 </dev/null 201>&- &
   local t0=$SECONDS deadline=$((SECONDS + 120))
   until rmq_ping; do
     ((SECONDS < deadline)) || { tail_log "$LOGDIR/$NODENAME.log"; die "RabbitMQ did not answer ping within 120s" "$LOG"; }
@@ -113,6 +115,9 @@ start_rmq() {
 }
 
 ensure_user() {
+  # marker lives in the mnesia dir, so it goes away with the data
+  local marker="$BASE/mnesia/.herald-user-$RMQ_USER"
+  [[ -f "$marker" ]] && return 0
   if rmq_cli rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$RMQ_USER"; then
     rmq_cli rabbitmqctl -q change_password "$RMQ_USER" "$RMQ_PASSWORD" >/dev/null
   else
@@ -123,6 +128,7 @@ ensure_user() {
   rmq_cli rabbitmqctl -q set_user_tags "$RMQ_USER" administrator >/dev/null
   rmq_cli rabbitmqctl -q set_permissions -p / "$RMQ_USER" '.*' '.*' '.*' >/dev/null ||
     die "rabbitmqctl set_permissions failed" "$LOG"
+  touch "$marker"
 }
 
 stop_rmq() {
@@ -156,9 +162,9 @@ cmd_start() {
 }
 
 case "${1:-start}" in
-  start) cmd_start ;;
-  stop) require_root; stop_rmq ;;   # epmd is shared by all Erlang nodes: left running
-  restart) require_root; stop_rmq; cmd_start ;;
+  start) service_lock rabbitmq; cmd_start ;;
+  stop) require_root; service_lock rabbitmq; stop_rmq ;;   # epmd is shared by all Erlang nodes: left running
+  restart) require_root; service_lock rabbitmq; stop_rmq; cmd_start ;;
   status) if rmq_running; then log "running"; else log "not running"; exit 1; fi ;;
   url) printf '%s\n' "$RMQ_URL" ;;
   ctl) shift; rmq_cli rabbitmqctl "$@" ;;

@@ -70,7 +70,7 @@ start_node() {
   rotate_log "$(logfile "$port")"
   log "starting redis node on $R_HOST:$port"
   chown -R redis:redis "$dir"
-  (cd "$dir" && run_as redis redis-server "$dir/redis.conf" >>"$(logfile "$port")" 2>&1) ||
+  (cd "$dir" && run_as redis redis-server "$dir/redis.conf" >>"$(logfile "$port")" 2>&1 201>&-) ||
     die "redis-server failed to start on port $port" "$(logfile "$port")"
   local deadline=$((SECONDS + 30))
   until node_healthy "$port"; do
@@ -93,28 +93,28 @@ known_ports() { ls -1 "$BASE" 2>/dev/null | grep -E '^[0-9]+$' | sort -n || true
 
 urls() { local p; for p in $(ports); do echo "redis://$R_HOST:$p"; done; }
 
+start_all() {
+  all_ok=1
+  for p in $(ports); do node_healthy "$p" || { all_ok=0; break; }; done
+  if ((all_ok)); then
+    log "already running: $NODES node(s) from port $R_BASE_PORT"
+  else
+    apt_install redis-server redis-tools
+    mkdir -p "$BASE"
+    for p in $(ports); do start_node "$p"; done
+  fi
+  log "ready: $(urls | paste -sd, -)"
+  urls
+}
+
+case "$cmd" in start|stop|restart) require_root; service_lock redis ;; esac
 case "$cmd" in
-  start)
-    require_root
-    all_ok=1
-    for p in $(ports); do node_healthy "$p" || { all_ok=0; break; }; done
-    if ((all_ok)); then
-      log "already running: $NODES node(s) from port $R_BASE_PORT"
-    else
-      apt_install redis-server redis-tools
-      mkdir -p "$BASE"
-      for p in $(ports); do start_node "$p"; done
-    fi
-    log "ready: $(urls | paste -sd, -)"
-    urls
-    ;;
+  start) start_all ;;
   stop)
-    require_root
     if ((${#args[@]})); then for p in "${args[@]}"; do stop_node "$p"; done
     else for p in $(known_ports); do stop_node "$p"; done; fi
     ;;
   restart)
-    require_root
     if ((${#args[@]})); then
       for p in "${args[@]}"; do
         [[ "$p" =~ ^[0-9]+$ ]] || die "restart: '$p' is not a port"
@@ -125,7 +125,7 @@ case "$cmd" in
       done
     else
       for p in $(known_ports); do stop_node "$p"; done
-      "$0" start --nodes "$NODES"
+      start_all
     fi
     ;;
   status)
