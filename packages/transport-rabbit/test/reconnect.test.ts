@@ -25,11 +25,12 @@ async function started(transport: RabbitMqTransport): Promise<RabbitMqTransport>
   return transport;
 }
 
-function collector() {
+function collector(delayMs = 0) {
   const ids = new Set<string>();
   let deliveries = 0;
   const handler: DeliveryHandler = async (message) => {
     deliveries++;
+    if (delayMs > 0) await sleep(delayMs);
     ids.add(message.headers['herald-id']!);
     return { kind: 'ack' };
   };
@@ -42,8 +43,9 @@ describe('broker restart', () => {
   it('loses no confirmed message when the broker restarts mid-stream (2000 messages)', async () => {
     const name = unique('restart.stream');
     const group = unique('restart');
-    const consumer = await started(broker.transport());
-    const got = collector();
+    // A slow consumer, so a backlog sits in the queue when the broker goes down (it must survive).
+    const consumer = await started(broker.transport({ prefetch: 1 }));
+    const got = collector(5);
     await consumer.subscribe({ group, eventNames: [name] }, got.handler);
     // Long enough to wait through the restart instead of failing every batch.
     const producer = await started(broker.transport({ publishTimeoutMs: 60_000 }));
@@ -54,6 +56,7 @@ describe('broker restart', () => {
     const failed: string[] = [];
     let restart: Promise<void> | undefined;
     let restarted = false;
+    let backlogAtRestart = 0;
     for (let sent = 0; sent < total; sent += batchSize) {
       const batch = Array.from({ length: batchSize }, (_, i) =>
         testWireMessage({ name, payload: { n: sent + i }, ...(i % 5 === 0 ? { orderingKey: `k${i}` } : {}) }),
@@ -73,6 +76,7 @@ describe('broker restart', () => {
       }
       // A quarter in, restart the broker while the producer keeps going.
       if (!restart && sent >= total / 4) {
+        backlogAtRestart = confirmed.size - got.ids.size;
         restart = rabbitService('restart').then(() => {
           restarted = true;
         });
@@ -82,6 +86,9 @@ describe('broker restart', () => {
     }
     await restart;
     expect(restarted).toBe(true);
+    expect(backlogAtRestart, 'messages were waiting in the queue when the broker went down').toBeGreaterThan(
+      100,
+    );
     const confirmedBefore = confirmed.size;
 
     await waitUntil(
