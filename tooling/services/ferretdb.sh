@@ -77,7 +77,7 @@ start_ferret() {
   rm -f "$PIDFILE"
   rotate_log "$LOG"
   log "starting FerretDB $FERRETDB_VERSION on $F_HOST:$F_PORT (backend ${F_PG_URL%%\?*})"
-  (cd "$BASE" && exec 201>&- && exec setsid "$BIN" \
+  (cd "$BASE" && close_extra_fds && exec setsid "$BIN" \
       --listen-addr="$F_HOST:$F_PORT" \
       --handler=postgresql \
       --postgresql-url="$F_PG_URL" \

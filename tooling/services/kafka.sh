@@ -160,7 +160,7 @@ start_kafka() {
   rotate_log "$LOG"
   log "starting Kafka $KAFKA_VERSION (KRaft broker+controller) on $K_BROKERS"
   # the subshell execs into java, so $! is the JVM's pid
-  (cd "$BASE" && exec 201>&- && exec_java() { exec setsid "$@"; } && kafka_java kafka.Kafka "$CONF") >>"$LOG" 2>&1 </dev/null &
+  (cd "$BASE" && close_extra_fds && exec_java() { exec setsid "$@"; } && kafka_java kafka.Kafka "$CONF") >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   local deadline=$((SECONDS + 120))
   until port_open "$K_HOST" "$K_PORT" && grep -Eq "$READY_RE" "$LOG"; do

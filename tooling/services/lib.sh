@@ -132,6 +132,18 @@ rotate_log() {
   : >"$f"
 }
 
+# close_extra_fds  - in a subshell about to start a daemon: close every fd above
+# 2 (our lock, pipes inherited from CI runners or callers), so the daemon holds
+# nothing of ours open after we exit.
+close_extra_fds() {
+  local fd n
+  for fd in /proc/"$BASHPID"/fd/*; do
+    n="${fd##*/}"
+    if [[ "$n" =~ ^[0-9]+$ ]] && ((n > 2)); then eval "exec $n>&-" 2>/dev/null || true; fi
+  done
+  return 0
+}
+
 # ---------------------------------------------------------------- apt
 # pkg_installed PKG  - true if dpkg has it fully installed
 pkg_installed() {
@@ -189,8 +201,8 @@ run_as() {
 
 # service_lock NAME  - serialize start/stop/install of one service across
 # processes and sessions (two CI jobs or developers starting the same engine).
-# Holds fd 201 until the script exits; daemons are spawned with 201>&- so they
-# do not inherit the lock.
+# Holds fd 201 until the script exits; daemons are spawned after
+# close_extra_fds so they do not inherit the lock.
 service_lock() {
   mkdir -p "$HERALD_SERVICES_DIR"
   local f="$HERALD_SERVICES_DIR/.$1.lock"

@@ -95,7 +95,7 @@ start_my() {
   # mariadbd drops to user mysql itself (user= in my.cnf); no mysqld_safe, so a
   # test that kills the server sees it stay down until this script runs again.
   # exec: no shell stays behind holding our stdout (a $(...) capture) or the lock
-  (cd / && exec setsid "$bin" --defaults-file="$CNF") >>"$LOG" 2>&1 </dev/null 201>&- &
+  (cd / && close_extra_fds && exec setsid "$bin" --defaults-file="$CNF") >>"$LOG" 2>&1 </dev/null &
   local t0=$SECONDS deadline=$((SECONDS + 90))
   until mariadb-admin --defaults-file="$CNF" --protocol=socket -uroot --connect-timeout=2 ping >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "MariaDB did not answer ping within 90s" "$LOG"

@@ -108,7 +108,7 @@ start_pg() {
   fi
   rotate_log "$LOG"; chown postgres:postgres "$LOG"
   log "starting PostgreSQL $($bin/postgres --version | awk '{print $3}') on $PG_HOST:$PG_PORT"
-  (cd / && run_as postgres "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 90 start >&2 201>&-) ||
+  (cd / && close_extra_fds && run_as postgres "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 90 start >&2) ||
     die "pg_ctl start failed" "$LOG"
   wait_until 30 "$bin/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -t 2 ||
     die "PostgreSQL did not become ready on $PG_HOST:$PG_PORT" "$LOG"

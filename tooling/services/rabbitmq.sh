@@ -98,8 +98,8 @@ start_rmq() {
   log "starting RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server) as $NODENAME on $RMQ_HOST:$RMQ_PORT"
   # redirections on the whole subshell: nothing left behind holds our stdout
   # (a $(...) capture in up.sh) or the service lock
-  (cd "$RMQ_HOME" && rmq_env setsid setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- \
-    "$RMQ_LIB/rabbitmq-server") >>"$LOG" 2>&1 </dev/null 201>&- &
+  (cd "$RMQ_HOME" && close_extra_fds && rmq_env setsid setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- \
+    "$RMQ_LIB/rabbitmq-server") >>"$LOG" 2>&1 </dev/null &
   local t0=$SECONDS deadline=$((SECONDS + 120))
   until rmq_ping; do
     ((SECONDS < deadline)) || { tail_log "$LOGDIR/$NODENAME.log"; die "RabbitMQ did not answer ping within 120s" "$LOG"; }

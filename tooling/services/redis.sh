@@ -70,7 +70,7 @@ start_node() {
   rotate_log "$(logfile "$port")"
   log "starting redis node on $R_HOST:$port"
   chown -R redis:redis "$dir"
-  (cd "$dir" && run_as redis redis-server "$dir/redis.conf" >>"$(logfile "$port")" 2>&1 201>&-) ||
+  (cd "$dir" && close_extra_fds && run_as redis redis-server "$dir/redis.conf" >>"$(logfile "$port")" 2>&1) ||
     die "redis-server failed to start on port $port" "$(logfile "$port")"
   local deadline=$((SECONDS + 30))
   until node_healthy "$port"; do
