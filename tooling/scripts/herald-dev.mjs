@@ -118,6 +118,8 @@ if (command === 'demo') {
 } else if (command === 'test') {
   install();
   const services = existsSync(join(root, 'tooling/services/up.sh'));
+  // Three Redis nodes: the lock adapter is tested on multi-node Redlock too.
+  process.env.REDIS_NODES ??= '3';
   if (services && !process.env.HERALD_SKIP_SERVICES) must('bash', ['tooling/services/up.sh']);
   loadServiceEnv();
   clearReports();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start local services for Herald's tests (installing whatever is missing).
-# usage: up.sh [postgres|mariadb|redis|rabbitmq|kafka|ferretdb ...]   (default: all)
+# usage: up.sh [postgres|mariadb|redis|rabbitmq|kafka|ferretdb|chromium ...]   (default: all)
 # Prints `export HERALD_*=...` lines on stdout and writes them to
 # $HERALD_SERVICES_DIR/env.sh, so either of these works:
 #   eval "$(tooling/services/up.sh)"
@@ -11,14 +11,16 @@ HERALD_SVC_NAME=up
 . "$(dirname "$0")/lib.sh"
 DIR="$HERALD_SERVICES_SRC"
 
-ALL=(postgres mariadb redis rabbitmq kafka ferretdb)
+ALL=(postgres mariadb redis rabbitmq kafka ferretdb chromium)
 declare -A VAR=(
   [postgres]=HERALD_PG_URL [mariadb]=HERALD_MARIADB_URL [redis]=HERALD_REDIS_URLS
   [rabbitmq]=HERALD_RABBITMQ_URL [kafka]=HERALD_KAFKA_BROKERS [ferretdb]=HERALD_MONGO_URL
+  [chromium]=HERALD_CHROMIUM
 )
 declare -A APT=(
   [postgres]="postgresql postgresql-contrib" [mariadb]="mariadb-server mariadb-client"
   [redis]="redis-server redis-tools" [rabbitmq]="rabbitmq-server" [kafka]="" [ferretdb]=""
+  [chromium]="chromium"
 )
 
 case "${1:-}" in -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;; esac
