@@ -4,6 +4,7 @@
 // inbox in its own transaction; the inbox listener runs the (no-op) handler.
 import {
   DatabaseSetup,
+  getDefaultLogger,
   getDisabledLogger,
   type PollingListenerConfig,
   type TransactionalMessage,
@@ -42,6 +43,7 @@ export function listenerConfig(which: 'outbox' | 'inbox', url: string, tuning: P
     settings: {
       dbSchema: PEER_SCHEMA,
       dbTable: which,
+      nextMessagesFunctionSchema: PEER_SCHEMA,
       nextMessagesFunctionName: `next_${which}_messages`,
       enableMaxAttemptsProtection: which === 'inbox',
       enablePoisonousMessageProtection: which === 'inbox',
@@ -83,4 +85,4 @@ export function peerMessage(seq: number, t: number, pad: string): TransactionalM
   } as TransactionalMessage;
 }
 
-export const peerLogger = () => getDisabledLogger();
+export const peerLogger = () => (process.env.BENCH_PEER_DEBUG ? getDefaultLogger('peer') : getDisabledLogger());

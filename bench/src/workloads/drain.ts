@@ -140,9 +140,9 @@ export const drainKafka: Workload = {
   timeoutMs: (quick) => (quick ? 120_000 : 450_000),
   async run(ctx) {
     const transport: TransportConfig = { kind: 'kafka', brokers: ctx.engines.kafkaBrokers, clientId: `bench-${ctx.runId}` };
-    const count = ctx.quick ? 10_000 : ctx.drainCount;
+    const count = ctx.quick ? 5_000 : ctx.drainCount;
     try {
-      const result = await drain(ctx, 'kdrain', { transport, count, timeoutMs: ctx.quick ? 60_000 : 360_000 });
+      const result = await drain(ctx, 'kdrain', { transport, count, timeoutMs: ctx.quick ? 40_000 : 360_000 });
       const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-kafka']?.eventsPerSec);
       return {
         ...result,

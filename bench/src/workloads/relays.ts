@@ -11,7 +11,7 @@ export const relays4: Workload = {
   timeoutMs: (quick) => (quick ? 120_000 : 420_000),
   async run(ctx) {
     const transport: TransportConfig = { kind: 'rabbitmq', url: ctx.engines.rabbitUrl, exchange: `bench.${ctx.runId}.relays` };
-    const count = ctx.quick ? 10_000 : ctx.drainCount;
+    const count = ctx.quick ? 8_000 : ctx.drainCount;
     try {
       const result = await drain(ctx, 'relays', {
         transport,
@@ -19,7 +19,7 @@ export const relays4: Workload = {
         relays: 4,
         lockUrls: ctx.engines.redisUrls,
         settleMs: 3_000,
-        timeoutMs: ctx.quick ? 60_000 : 360_000,
+        timeoutMs: ctx.quick ? 45_000 : 360_000,
       });
       const single = ctx.results['drain-rabbit']?.eventsPerSec;
       const ratio = ratioOf(result.eventsPerSec, single);
