@@ -1,3 +1,4 @@
+import { kafkaTransport } from '@herald/transport-kafka';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerNames, type DemoConfig, RABBITMQ_RETRY_DELAYS } from './config.js';
@@ -26,6 +27,9 @@ export async function deleteBrokerObjects(config: DemoConfig): Promise<void> {
       await connection.close();
     }
   } else if (config.transport === 'kafka') {
+    // Creating a Kafka transport applies its fix of kafkajs' idle timer loop to the kafkajs copy
+    // this module shares (without it Node 24 prints TimeoutNegativeWarning); it connects nothing.
+    kafkaTransport({ brokers: [...config.urls.kafka] });
     const admin = new Kafka({ brokers: [...config.urls.kafka], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {

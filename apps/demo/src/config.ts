@@ -149,7 +149,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const db = oneOf('--db', flags.get('db') ?? env.HERALD_DEMO_DB, DATABASES, 'sqlite');
   if (db === 'mongodb') {
     throw new UsageError(
-      '--db mongodb is not wired yet: @herald/outbox-mongo is not in the repository yet (see apps/demo/README.md)',
+      '--db mongodb is not supported by the demo yet: its services keep their data with Prisma 7, which has no ' +
+        'MongoDB support, and the local FerretDB has no transactions (see apps/demo/README.md)',
     );
   }
   const kill = flags.has('kill') ? oneOf('--kill', flags.get('kill'), SERVICES, 'ordering') : undefined;

@@ -10,6 +10,7 @@ import { deleteBrokerObjects } from './cleanup.js';
 import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
 import { SERVICES, type ServiceName } from './contracts.js';
 import { type OpenDatabase, openDatabase, prepareDatabase } from './database.js';
+import { checkEngines } from './engines.js';
 import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
 import { countMonitoringEvents, emptyCounts, type MonitorCounts, monitoringLine } from './monitoring.js';
 import { ServiceProcess } from './processes.js';
@@ -32,6 +33,7 @@ export async function runDemo(
     config.db === 'sqlite'
       ? `SQLite files in ${config.dataDir}`
       : `${config.db} databases ${config.namespace}_*`;
+  await checkEngines(config);
   for (const service of SERVICES) await prepareDatabase(config, service);
   say(`› each service has its own database: ${where}`);
   const running =
@@ -49,11 +51,11 @@ export async function runDemo(
   try {
     let restart: Promise<void> | undefined;
     const killAt = Math.max(1, Math.floor(config.orders * 0.4));
-    await runWorkload(config, call, say, async (placed) => {
-      if (!config.kill || placed !== killAt) return;
+    await runWorkload(config, call, say, async (sent) => {
+      if (!config.kill || sent !== killAt) return;
       const victim = config.kill;
       await running.kill(victim);
-      say(`› killed ${victim} (SIGKILL) after ${placed} orders; starting it again in 1 s`);
+      say(`› killed ${victim} (SIGKILL) with order ${sent} in flight; starting it again in 1 s`);
       const killedAt = Date.now();
       restart = sleep(1_000)
         .then(() => running.restart(victim))

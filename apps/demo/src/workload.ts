@@ -10,13 +10,14 @@ export type Call = (service: ServiceName, op: string, args?: unknown[]) => Promi
  * 2. once ordering's copies know every product, ordering places the orders at the copied
  *    price, a few at a time; every `smsEvery`-th order also asks for a text message (poison);
  * 3. halfway, catalog discontinues the two products nobody orders (deleted events).
- * `afterOrder` runs after each placed order (the driver kills and restarts a service there).
+ * `afterOrder(n)` runs once the n-th order is on its way, before its answer is awaited (the
+ * driver kills a service there, so the kill lands among calls, commits and deliveries in flight).
  */
 export async function runWorkload(
   config: DemoConfig,
   call: Call,
   say: (line: string) => void,
-  afterOrder: (placed: number) => Promise<void> = async () => {},
+  afterOrder: (sent: number) => Promise<void> = async () => {},
 ): Promise<void> {
   const product = (p: number) => `product-${p}`;
   for (let p = 0; p < config.products; p++)
@@ -53,8 +54,9 @@ export async function runWorkload(
         }),
       );
     }
-    await Promise.all(batch);
+    // While these orders are in flight (a kill lands in the middle of them):
     for (let n = placed + 1; n <= placed + batch.length; n++) await afterOrder(n);
+    await Promise.all(batch);
     placed += batch.length;
     if (first < config.orders / 2 && first + parallel >= config.orders / 2) {
       await call('catalog', 'discontinue', [product(config.products - 1)]);

@@ -1,0 +1,47 @@
+import { connect } from 'node:net';
+import type { DemoConfig } from './config.js';
+
+/** Resolves when a TCP connection to host:port opens within `timeoutMs`. */
+function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+  const parsed = new URL(url.includes('://') ? url : `tcp://${url}`);
+  return { host: parsed.hostname, port: Number(parsed.port || defaultPort) };
+}
+
+/**
+ * Checks that the broker and database servers of `config` accept connections, before any
+ * service starts, and names the command that starts a missing one.
+ */
+export async function checkEngines(config: DemoConfig): Promise<void> {
+  const engines: Array<{ name: string; script: string; url: string; port: number }> = [];
+  if (config.db === 'postgres')
+    engines.push({ name: 'PostgreSQL', script: 'postgres', url: config.urls.postgres, port: 5432 });
+  if (config.db === 'mariadb')
+    engines.push({ name: 'MariaDB', script: 'mariadb', url: config.urls.mariadb, port: 3306 });
+  if (config.transport === 'rabbitmq')
+    engines.push({ name: 'RabbitMQ', script: 'rabbitmq', url: config.urls.rabbitmq, port: 5672 });
+  if (config.transport === 'kafka')
+    engines.push({ name: 'Kafka', script: 'kafka', url: config.urls.kafka[0] ?? '', port: 9092 });
+  const missing: string[] = [];
+  for (const engine of engines) {
+    const { host, port } = hostPort(engine.url, engine.port);
+    if (!(await reachable(host, port, 3_000)))
+      missing.push(`${engine.name} is not reachable at ${host}:${port}`);
+  }
+  if (missing.length > 0) {
+    const scripts = engines.map((engine) => engine.script).join(' ');
+    throw new Error(`${missing.join('; ')}. Start the engines with: bash tooling/services/up.sh ${scripts}`);
+  }
+}
