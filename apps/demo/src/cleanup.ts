@@ -1,3 +1,4 @@
+import { ServiceBusAdministrationClient } from '@azure/service-bus';
 import { kafkaTransport } from '@herald/transport-kafka';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
@@ -5,9 +6,9 @@ import { brokerNames, type DemoConfig, RABBITMQ_RETRY_DELAYS } from './config.js
 import { SERVICES } from './contracts.js';
 
 /**
- * Deletes what this run created on the broker (its exchange and queues, or its topics and
- * consumer groups), so repeated runs leave nothing behind. Skipped with --keep. The Azure
- * topic is shared by runs and kept.
+ * Deletes what this run created on the broker (its exchange and queues, its topics and
+ * consumer groups, or its Service Bus topic), so repeated runs leave nothing behind. Skipped
+ * with --keep.
  */
 export async function deleteBrokerObjects(config: DemoConfig): Promise<void> {
   const names = brokerNames(config);
@@ -26,6 +27,9 @@ export async function deleteBrokerObjects(config: DemoConfig): Promise<void> {
     } finally {
       await connection.close();
     }
+  } else if (config.transport === 'azure') {
+    const admin = new ServiceBusAdministrationClient(config.urls.azure!);
+    await admin.deleteTopic(names.azureTopic); // with its subscriptions
   } else if (config.transport === 'kafka') {
     // Creating a Kafka transport applies its fix of kafkajs' idle timer loop to the kafkajs copy
     // this module shares (without it Node 24 prints TimeoutNegativeWarning); it connects nothing.

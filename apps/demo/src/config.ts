@@ -239,7 +239,7 @@ const PUBLISHES: Record<ServiceName, string[]> = {
 /** Broker object names of this run (cleanup.ts deletes them). */
 export function brokerNames(config: DemoConfig) {
   const base = `herald-${config.namespace}-${config.run}`;
-  return { exchange: base, topicPrefix: `${base}.`, azureTopic: `herald-${config.namespace}` };
+  return { exchange: base, topicPrefix: `${base}.`, azureTopic: base };
 }
 
 /** Delay tiers of the RabbitMQ retry queues (cleanup.ts deletes them by name). */
@@ -306,7 +306,8 @@ export function createTransport(
       return azureServiceBusTransport({
         connectionString: config.urls.azure!,
         topic: names.azureTopic,
-        autoCreate: true,
+        // Creates the run's topic and subscriptions (needs Manage rights); 0 when they exist.
+        autoCreate: process.env.HERALD_DEMO_AZURE_AUTOCREATE !== '0',
         logger,
       });
   }

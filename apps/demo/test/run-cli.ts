@@ -20,11 +20,15 @@ export interface CliRun {
  * Runs the demo's CLI as a user would (what `npm run demo -- …` ends up running), killing it
  * after `timeoutMs`. dist/ is built by the package's `test` script before Vitest starts.
  */
-export function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliRun> {
   if (!existsSync(main))
     throw new Error('apps/demo/dist/main.js is missing: run `pnpm --filter @herald/demo build`');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
