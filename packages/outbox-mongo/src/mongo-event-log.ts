@@ -84,8 +84,8 @@ export class MongoEventLog implements EventLog {
   }
 
   #shared(ready: () => Promise<unknown>) {
-    const { client, transactions, databaseName, logger } = this.#settings;
-    return { client, transactions, databaseName, logger, ready };
+    const { client, transactions, databaseName } = this.#settings;
+    return { client, transactions, databaseName, ready };
   }
 
   /**

@@ -1,4 +1,3 @@
-import type { Logger } from '@herald/core';
 import type { Collection, Document, MongoClient } from 'mongodb';
 import type { TransactionMode } from './sessions.js';
 
@@ -8,7 +7,6 @@ export interface StoreContext<D extends Document> {
   readonly collection: Collection<D>;
   readonly transactions: TransactionMode;
   readonly databaseName: string;
-  readonly logger: Logger;
   /** The event log's lazy `init()`: server check and indexes, once. */
   ready(): Promise<unknown>;
 }
