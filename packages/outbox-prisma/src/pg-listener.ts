@@ -104,12 +104,10 @@ export class PgListener {
       this.#logger.debug('Listening for outbox notifications', { channel: this.#channel });
       this.#releaseWaiters();
     } catch (error) {
-      if (error instanceof ConfigurationError) {
-        this.#logger.error('Cannot listen for outbox notifications; relying on polling', { error });
-        this.#releaseWaiters();
-        return;
-      }
-      if (client) this.#lost(client, error);
+      if (client && !(error instanceof ConfigurationError)) return this.#lost(client, error);
+      // No `pg`, or a connection string it cannot even parse: retrying would not help.
+      this.#logger.error('Cannot listen for outbox notifications; relying on polling', { error });
+      this.#releaseWaiters();
     }
   }
 

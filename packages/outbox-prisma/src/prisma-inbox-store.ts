@@ -1,4 +1,12 @@
-import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore, RecordQuery } from '@herald/core';
+import {
+  type BeginResult,
+  type InboxFailure,
+  type InboxKey,
+  type InboxRecord,
+  type InboxStore,
+  MalformedMessageError,
+  type RecordQuery,
+} from '@herald/core';
 import { asExecutor } from './prisma-client.js';
 import { INBOX_COLUMNS, type InboxRow, toInboxRecord, truncateError } from './records.js';
 import type { StoreSettings } from './settings.js';
@@ -67,6 +75,7 @@ export class PrismaInboxStore implements InboxStore {
     key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
     tx?: unknown,
   ): Promise<BeginResult> {
+    checkKey(key);
     const db = asExecutor(tx, this.#s.prisma);
     const { dialect } = this.#s;
     const now = key.now.getTime();
@@ -110,6 +119,7 @@ export class PrismaInboxStore implements InboxStore {
   }
 
   async fail(failure: InboxFailure, now: Date): Promise<void> {
+    checkKey(failure);
     const { dialect } = this.#s;
     const at = now.getTime();
     const insert = dialect.insert(this.#table, FAIL_COLUMNS, 1);
@@ -243,6 +253,28 @@ export class PrismaInboxStore implements InboxStore {
       );
     }
     return deleted;
+  }
+}
+
+const MAX_KEY = 255;
+
+/**
+ * The key columns hold 255 characters. Longer values (from a foreign producer's
+ * headers) are refused rather than truncated: MariaDB's INSERT IGNORE would
+ * truncate silently, and two ids sharing a prefix would then deduplicate each other.
+ */
+function checkKey(key: InboxKey & { eventName: string; orderingKey: string | null }): void {
+  for (const [field, value] of [
+    ['message id', key.messageId],
+    ['handler name', key.handler],
+    ['event name', key.eventName],
+    ['ordering key', key.orderingKey],
+  ] as const) {
+    if (value !== null && value.length > MAX_KEY) {
+      throw new MalformedMessageError(
+        `The ${field} is longer than ${MAX_KEY} characters: "${value.slice(0, 40)}…"`,
+      );
+    }
   }
 }
 

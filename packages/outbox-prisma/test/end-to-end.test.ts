@@ -1,4 +1,11 @@
-import { ConfigurationError, InProcessTransport, type OutboxStore } from '@herald/core';
+import {
+  ConfigurationError,
+  InProcessTransport,
+  MalformedMessageError,
+  type OutboxStore,
+  type PublishOutcome,
+  type WireMessage,
+} from '@herald/core';
 import { createUnitOfWorkManager } from '@herald/uow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/index.js';
@@ -45,7 +52,9 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
   it(`${ENGINE_NAMES[provider]}: a rolled-back business transaction leaves no event; a committed one is delivered`, async () => {
     const broker = new InProcessBroker();
     const log = db.log();
-    const sender = builder('ordering', new InProcessTransport({ broker })).useEventLog(log).build();
+    const sender = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog({ outbox: log.outbox })
+      .build();
     const { bus: billing, handled } = receiver(broker);
     await buses.start(billing, sender);
 
@@ -107,7 +116,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     const sent: string[] = [];
     const relays = [db.prisma, db.peer()].map((client) =>
       builder('ordering', new CountingTransport(broker, sent))
-        .useEventLog(db.log({}, client))
+        .useEventLog({ outbox: db.log({}, client).outbox })
         .configure({ batchSize: 7, minimumRetryInterval: 10_000 })
         .build(),
     );
@@ -132,9 +141,54 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     expect(new Set(handled).size).toBe(total);
   });
 
+  it(`${ENGINE_NAMES[provider]}: a record the broker keeps refusing is dead-lettered with its last error; cleanup deletes published rows in batches`, async () => {
+    const broker = new InProcessBroker();
+    const log = db.log();
+    const deletions: Array<{ limit: number; deleted: number }> = [];
+    const outbox = new Proxy(log.outbox, {
+      get(target, property) {
+        if (property === 'deleteExpired') {
+          return async (before: Date, limit: number) => {
+            const deleted = await target.deleteExpired(before, limit);
+            deletions.push({ limit, deleted });
+            return deleted;
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const sender = builder('ordering', new RefusingTransport(broker, 'o-poison'))
+      .useEventLog({ outbox })
+      .configure({ localRetryTimes: 0, maxRetryTimes: 2, failedRetryInterval: 20, deleteBatchCount: 2 })
+      .build();
+    const { bus: billing, handled } = receiver(broker);
+    await buses.start(billing, sender);
+    await sender.publish(
+      ['o-1', 'o-poison', 'o-2', 'o-3', 'o-4'].map((orderId, n) => new OrderPlaced({ orderId, n })),
+    );
+
+    await eventually(async () => (await log.outbox.list({ status: 'dead' })).length === 1);
+    await eventually(() => handled.length === 4);
+    const [dead] = await log.outbox.list({ status: 'dead' });
+    expect(dead?.attempts).toBe(3);
+    expect(dead?.lastError).toContain('refused o-poison');
+    expect(handled.sort()).toEqual(['o-1', 'o-2', 'o-3', 'o-4']);
+
+    expect(await sender.cleanupNow(new Date(Date.now() + 25 * 3_600_000))).toBe(4);
+    expect(deletions).toEqual([
+      { limit: 2, deleted: 2 },
+      { limit: 2, deleted: 2 },
+      { limit: 2, deleted: 0 },
+    ]);
+    expect((await log.outbox.list({})).map((record) => record.status)).toEqual(['dead']);
+  });
+
   it(`${ENGINE_NAMES[provider]}: a handler writing through ctx.tx commits atomically with its inbox entry`, async () => {
     const broker = new InProcessBroker();
-    const sender = builder('ordering', new InProcessTransport({ broker })).useEventLog(db.log()).build();
+    const sender = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog({ outbox: db.log().outbox })
+      .build();
     let attempts = 0;
     let rowsSeenByRetry = -1;
     const handlerName = `write-${unique()}`;
@@ -175,7 +229,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     });
     const log = db.log();
     const sender = builder('ordering', new InProcessTransport({ broker }))
-      .useEventLog(log)
+      .useEventLog({ outbox: log.outbox })
       .useUnitOfWork(manager)
       .build();
     const { bus: billing, handled } = receiver(broker);
@@ -258,7 +312,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     expect((await db.prisma.heraldMigration.findMany()).map((m) => m.name)).toEqual(['0001_init']);
   });
 
-  it(`${ENGINE_NAMES[provider]}: an ordering key longer than the column is refused before anything is written`, async () => {
+  it(`${ENGINE_NAMES[provider]}: values longer than the key columns are refused, never truncated`, async () => {
     const broker = new InProcessBroker();
     const log = db.log();
     const sender = builder('ordering', new InProcessTransport({ broker }))
@@ -269,6 +323,12 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
       sender.publish(new OrderPlaced({ orderId: 'o-1', n: 1 }), { orderingKey: 'k'.repeat(256) }),
     ).rejects.toBeInstanceOf(ConfigurationError);
     expect(await log.outbox.list({})).toEqual([]);
+    // A foreign producer's overlong message id must not be cut to a prefix another id may share.
+    const begin = { messageId: `id-${'x'.repeat(300)}`, handler: 'h', eventName: 'e', orderingKey: null };
+    await expect(log.inbox.tryBegin({ ...begin, leaseMs: 1_000, now: new Date() })).rejects.toBeInstanceOf(
+      MalformedMessageError,
+    );
+    expect(await log.inbox.list({})).toEqual([]);
   });
 
   it(`${ENGINE_NAMES[provider]}: a transaction of another PrismaClient is refused with a typed error`, async () => {
@@ -286,6 +346,30 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     expect(await log.outbox.list({})).toEqual([]);
   });
 });
+
+/** An in-process transport whose broker refuses (nacks) one order, every time. */
+class RefusingTransport extends InProcessTransport {
+  readonly #orderId: string;
+
+  constructor(broker: InProcessBroker, orderId: string) {
+    super({ broker });
+    this.#orderId = orderId;
+  }
+
+  override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    const refused = (message: WireMessage) =>
+      (JSON.parse(new TextDecoder().decode(message.body)) as { orderId: string }).orderId === this.#orderId;
+    const outcomes = await super.publish(messages.filter((message) => !refused(message)));
+    return messages.map(
+      (message) =>
+        outcomes.find((outcome) => outcome.id === message.id) ?? {
+          id: message.id,
+          ok: false,
+          error: new Error(`broker refused ${this.#orderId}`),
+        },
+    );
+  }
+}
 
 /** Wraps an outbox whose first `markPublished` fails, as if the process died right before it. */
 function markPublishedFailsOnce(store: OutboxStore): { store: OutboxStore; readonly failed: boolean } {
