@@ -17,7 +17,13 @@ export function emptyCounts(): MonitorCounts {
 export function countMonitoringEvents(bus: IntegrationEventBus, counts: MonitorCounts): void {
   bus.on('sent', () => counts.sent++);
   bus.on('received', () => counts.received++);
-  bus.on('failed', () => counts.failed++);
+  bus.on('failed', (event) => {
+    counts.failed++;
+    if (process.env.HERALD_DEMO_DEBUG)
+      console.error(
+        `[${bus.service}] ${event.handler ?? event.stage} attempt ${event.attempt} failed: ${event.error}`,
+      );
+  });
   bus.on('dead-lettered', () => counts.deadLettered++);
   bus.on('duplicate', () => counts.duplicates++);
 }

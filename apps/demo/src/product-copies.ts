@@ -45,8 +45,10 @@ export class ProductCopies implements LocalEntityStore<ProductEto> {
   }
 
   /**
-   * The version check is part of the UPDATE's WHERE clause, so it is decided atomically by the
-   * database even if a live event and a backfill race (LocalEntityStore's contract).
+   * The version check is part of the UPDATE's WHERE clause, so the database decides it
+   * atomically even if a live event and a backfill race (LocalEntityStore's contract). The
+   * existence check comes first on purpose: on MariaDB an UPDATE of a missing row takes a gap
+   * lock, and two handlers inserting different new products would then deadlock.
    */
   async #writeIfNewer(
     key: string,
@@ -56,16 +58,17 @@ export class ProductCopies implements LocalEntityStore<ProductEto> {
   ): Promise<void> {
     const db = this.#db(tx);
     const appliedAt = BigInt(Date.now());
+    const exists = await db.productCopy.findUnique({ where: { id: key }, select: { id: true } });
+    if (!exists) {
+      // A concurrent insert of the same key fails this one on the primary key: the handler retries.
+      await db.productCopy.create({ data: { id: key, ...data, version: version ?? null, appliedAt } });
+      return;
+    }
     const olderOnly = version === undefined ? {} : { OR: [{ version: null }, { version: { lt: version } }] };
-    const updated = await db.productCopy.updateMany({
+    await db.productCopy.updateMany({
       where: { id: key, ...olderOnly },
       data: { ...data, version: version ?? null, appliedAt },
     });
-    if (updated.count > 0) return;
-    const exists = await db.productCopy.findUnique({ where: { id: key }, select: { id: true } });
-    // A concurrent insert of the same key fails this one on the primary key: the handler retries.
-    if (!exists)
-      await db.productCopy.create({ data: { id: key, ...data, version: version ?? null, appliedAt } });
   }
 
   #db(tx: unknown): DemoTx {
