@@ -13,6 +13,7 @@ import { type PrismaEventLog, prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { versionLedgerSql } from '../../src/prisma/index.js';
 import { PrismaClient } from '../generated/postgresql/client/client.js';
+import { decodeRecords, fastOptions, type StoredEvent } from './common.js';
 
 /**
  * PostgreSQL from `tooling/services/up.sh postgres` (HERALD_PG_URL). The tests
@@ -22,6 +23,7 @@ import { PrismaClient } from '../generated/postgresql/client/client.js';
 export const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 const TEST_DATABASE = 'herald_entity_sync';
 
+export { Buses, type StoredEvent } from './common.js';
 export { PrismaClient };
 
 const TABLES = [
@@ -89,15 +91,6 @@ export async function openPostgres(): Promise<Postgres> {
   };
 }
 
-/** Small intervals so relays and retries act within a test. */
-export const fastOptions: Partial<HeraldOptions> = {
-  pollingInterval: 50,
-  localFailedRetryInterval: 5,
-  failedRetryInterval: 30,
-  minimumRetryInterval: 400,
-  handlerTimeout: 5_000,
-};
-
 /** A bus builder on `broker` whose event log is the Prisma outbox/inbox of `prisma`. */
 export function prismaBus(
   service: string,
@@ -112,31 +105,9 @@ export function prismaBus(
   return { builder, log };
 }
 
-/** What an outbox row carries, decoded. */
-export interface StoredEvent {
-  readonly name: string;
-  readonly orderingKey: string | undefined;
-  readonly payload: {
-    entityType: string;
-    keys: Record<string, string | number>;
-    keysAsString: string;
-    version?: number;
-    entity: Record<string, unknown>;
-  };
-}
-
 /** Every event in the outbox, in insert order. */
 export async function outboxEvents(log: PrismaEventLog): Promise<StoredEvent[]> {
-  const serializer = new JsonSerializer();
-  const records = await log.outbox.list({ limit: 1000 });
-  return records.map((record) => {
-    const envelope = fromWire(record.message.headers, record.message.body, serializer);
-    return {
-      name: envelope.name,
-      orderingKey: record.message.orderingKey,
-      payload: envelope.payload as StoredEvent['payload'],
-    };
-  });
+  return decodeRecords(await log.outbox.list({ limit: 1000 }));
 }
 
 /**
@@ -151,18 +122,4 @@ export async function writtenTogether(prisma: PrismaClient, table: string, id: s
     id,
   );
   return rows[0] !== undefined && rows[0].row !== null && rows[0].row === rows[0].event;
-}
-
-/** Stops the buses a test started. */
-export class Buses {
-  readonly #running: IntegrationEventBus[] = [];
-
-  track(bus: IntegrationEventBus): IntegrationEventBus {
-    this.#running.push(bus);
-    return bus;
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.allSettled(this.#running.splice(0).map((bus) => bus.stop()));
-  }
 }
