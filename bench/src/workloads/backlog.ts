@@ -5,7 +5,8 @@ import { LatencyRecorder, round2 } from '../histogram.ts';
 import { progressUntil, rate, type Workload } from '../workload.ts';
 import { fillOutbox } from './drain.ts';
 
-const ROWS = 1_000_000;
+/** 1M; BENCH_BACKLOG_ROWS overrides it (to try the workload quickly). */
+const ROWS = Number(process.env.BENCH_BACKLOG_ROWS ?? 1_000_000);
 
 /**
  * A 1M-row outbox drained by one relay: its RSS over time and the claim latency at the start vs
