@@ -1,5 +1,4 @@
 import {
-  HeraldError,
   type OutboxFailure,
   type OutboxRecord,
   type OutboxStore,
@@ -24,9 +23,6 @@ import { decodeBody, decodeHeaders, encodeBody, encodeHeaders } from './wire-cod
  * connection each, and a bulk of ~50 exhausts its pool and deadlocks the server. Same-shaped updates
  * go as one `updateMany` instead.
  */
-
-/** Attempts of one `add` when a concurrent add of the same message id wins an insert. */
-const MAX_ADD_ATTEMPTS = 5;
 
 /**
  * OutboxStore on a MongoDB collection. Records are written with the caller's
@@ -86,22 +82,25 @@ export class MongoOutboxStore implements OutboxStore {
   ): Promise<void> {
     const collection = this.#context.collection;
     const inSession = session ? { session } : {};
-    const unique = new Map(messages.map((entry) => [entry.message.id, entry]));
     // Adding an id again never creates a second record: ids already stored are skipped.
-    const stored = await collection
-      .find({ _id: { $in: [...unique.keys()] } }, { projection: { _id: 1 }, ...inSession })
-      .toArray();
-    for (const { _id } of stored) unique.delete(_id);
-    let remaining = [...unique.values()];
-    for (let attempt = 0; attempt < MAX_ADD_ATTEMPTS && remaining.length > 0; attempt++) {
+    const notStored = async (entries: Iterable<{ message: WireMessage; bucket: number }>) => {
+      const byId = new Map([...entries].map((entry) => [entry.message.id, entry]));
+      const stored = await collection
+        .find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 }, ...inSession })
+        .toArray();
+      for (const { _id } of stored) byId.delete(_id);
+      return [...byId.values()];
+    };
+    let remaining = await notStored(messages);
+    // Every retry drops at least the id that clashed, so this ends after at most one try per message.
+    for (let attempt = 0; remaining.length > 0; attempt++) {
       const first = await this.#sequences.reserve(remaining.length);
       const createdAt = new Date();
       const docs = remaining.map(({ message, bucket }, i) =>
         newRecord(message, bucket, first + i, createdAt),
       );
       try {
-        // Plain inserts, not upserts: FerretDB 1.24 drops null fields from $setOnInsert, and one `update`
-        // command with many statements holds a PostgreSQL connection per statement there.
+        // Plain inserts, not upserts: FerretDB 1.24 drops null fields from $setOnInsert (and see the top note).
         await collection.insertMany(docs, { ordered: true, ...inSession });
         return;
       } catch (error) {
@@ -109,19 +108,11 @@ export class MongoOutboxStore implements OutboxStore {
         // transaction is a write conflict, which withTransaction retries).
         if (session || !(error instanceof MongoBulkWriteError)) throw error;
         const writeError = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
-        if (!writeError || writeError.code !== DUPLICATE_KEY) throw error;
+        if (!writeError || writeError.code !== DUPLICATE_KEY || attempt >= messages.length) throw error;
         // A concurrent add of the same id won its insert. The ordered insert stopped there: the records
-        // before it are in, it exists now, and the rest go again with fresh (higher) sequence numbers.
-        const clash = remaining[writeError.index]!;
-        const exists = await collection.countDocuments({ _id: clash.message.id }, { limit: 1 });
-        remaining = remaining.slice(writeError.index + (exists > 0 ? 1 : 0));
+        // before it are in; the rest that are not stored by now go again, with fresh (higher) numbers.
+        remaining = await notStored(remaining.slice(writeError.index));
       }
-    }
-    if (remaining.length > 0) {
-      throw new HeraldError(
-        'HERALD_MONGO_ADD_CONFLICT',
-        `Could not add ${remaining.length} outbox record(s) after ${MAX_ADD_ATTEMPTS} attempts`,
-      );
     }
   }
 

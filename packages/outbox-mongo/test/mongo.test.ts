@@ -205,6 +205,30 @@ describe('FerretDB without atomic updates', () => {
     }
   });
 
+  it('concurrent adds of the same messages store each once, without an error', async () => {
+    const other = await connect();
+    try {
+      const [a, b] = [eventLog(), eventLog({}, other)];
+      await Promise.all([a.init(), b.init()]);
+      const name = uniqueEventName('same');
+      const shared = Array.from({ length: 20 }, () => outboxEntry(testWireMessage({ name })));
+      // Overlapping batches in different orders, so inserts collide in the middle of ordered batches.
+      await Promise.all([
+        a.outbox.add(shared),
+        b.outbox.add([...shared].reverse()),
+        a.outbox.add(shared.slice(5, 15)),
+        b.outbox.add(shared.slice(10)),
+      ]);
+      const records = await a.outbox.list({ eventName: name, limit: 1000 });
+      expect(records.map((record) => record.message.id).sort()).toEqual(
+        shared.map((entry) => entry.message.id).sort(),
+      );
+      expect(new Set(records.map((record) => record.sequence)).size).toBe(20);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a key with many waiting records costs one claim window, not a scan: later keys still flow', async () => {
     const log = eventLog();
     const now = new Date();
