@@ -36,7 +36,12 @@ for (const [id, us] of self) {
   const cf = node.callFrame;
   const key = `${cf.functionName || '(anonymous)'} ${where(cf.url)}:${cf.lineNumber + 1}`;
   fn.set(key, (fn.get(key) ?? 0) + us);
-  const p = cf.functionName === '(idle)' ? '(idle)' : cf.functionName === '(garbage collector)' ? '(gc)' : where(cf.url);
+  const p =
+    cf.functionName === '(idle)'
+      ? '(idle)'
+      : cf.functionName === '(garbage collector)'
+        ? '(gc)'
+        : where(cf.url);
   pkg.set(p, (pkg.get(p) ?? 0) + us);
 }
 const pct = (us) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;

@@ -3,12 +3,20 @@ import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 
 /** Deletes a Herald RabbitMQ topology: the exchange and, per group, the queue, its retry tiers and dead letters. */
-export async function deleteRabbitTopology(url: string, exchange: string, groups: readonly string[]): Promise<void> {
+export async function deleteRabbitTopology(
+  url: string,
+  exchange: string,
+  groups: readonly string[],
+): Promise<void> {
   const connection = await amqp.connect(url);
   try {
     for (const group of groups) {
       const queue = `${exchange}.${group}`;
-      for (const name of [queue, `${queue}.dead-letter`, ...['1s', '5s', '30s', '5m'].map((t) => `${queue}.retry.${t}`)]) {
+      for (const name of [
+        queue,
+        `${queue}.dead-letter`,
+        ...['1s', '5s', '30s', '5m'].map((t) => `${queue}.retry.${t}`),
+      ]) {
         // A channel closes on a failed delete; open one per queue.
         const channel = await connection.createChannel();
         await channel.deleteQueue(name).catch(() => undefined);

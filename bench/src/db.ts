@@ -35,7 +35,9 @@ export async function prepareDatabase(pgUrl: string): Promise<void> {
   }
   await withClient(benchUrl(pgUrl), async (db) => {
     await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    await db.query('CREATE TABLE IF NOT EXISTS bench_accounts (id INTEGER PRIMARY KEY, balance BIGINT NOT NULL)');
+    await db.query(
+      'CREATE TABLE IF NOT EXISTS bench_accounts (id INTEGER PRIMARY KEY, balance BIGINT NOT NULL)',
+    );
     await db.query(
       'CREATE TABLE IF NOT EXISTS bench_orders (id VARCHAR(36) PRIMARY KEY, account_id INTEGER NOT NULL, amount BIGINT NOT NULL)',
     );
@@ -127,7 +129,12 @@ export function statsDelta(before: DbStats, after: DbStats) {
     const prior = before.statements.get(query) ?? { calls: 0, totalMs: 0, walBytes: 0 };
     const calls = entry.calls - prior.calls;
     if (calls > 0) {
-      statements.push({ query, calls, totalMs: entry.totalMs - prior.totalMs, walBytes: entry.walBytes - prior.walBytes });
+      statements.push({
+        query,
+        calls,
+        totalMs: entry.totalMs - prior.totalMs,
+        walBytes: entry.walBytes - prior.walBytes,
+      });
     }
   }
   statements.sort((a, b) => b.calls - a.calls);

@@ -1,5 +1,11 @@
 // Building blocks of the Herald side of the workloads: Prisma client, event log, transports, lock.
-import { createIntegrationEventBus, type EventLog, type IntegrationEventBusBuilder, type OutboxStore, silentLogger } from '@herald/core';
+import {
+  createIntegrationEventBus,
+  type EventLog,
+  type IntegrationEventBusBuilder,
+  type OutboxStore,
+  silentLogger,
+} from '@herald/core';
 import { redisLock } from '@herald/lock-redis';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { kafkaTransport } from '@herald/transport-kafka';

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import pg from 'pg';
+import type pg from 'pg';
 import { withClient } from './db.ts';
 import type { Engines } from './services.ts';
 
@@ -43,7 +43,10 @@ export async function machineInfo(engines: Engines, used: ReadonlySet<string>): 
   };
   if (used.has('postgres')) {
     info.postgres = await quiet(() =>
-      withClient(engines.pgUrl, async (db: pg.Client) => (await db.query('SHOW server_version')).rows[0].server_version),
+      withClient(
+        engines.pgUrl,
+        async (db: pg.Client) => (await db.query('SHOW server_version')).rows[0].server_version,
+      ),
     );
   }
   if (used.has('rabbitmq')) {

@@ -2,6 +2,8 @@
 // outbox and an inbox table (schema `peer`), a message publisher that sends each outbox message to
 // RabbitMQ and awaits the broker's confirm, and a RabbitMQ receiver that stores each message in the
 // inbox in its own transaction; the inbox listener runs the (no-op) handler.
+
+import type pg from 'pg';
 import {
   DatabaseSetup,
   getDefaultLogger,
@@ -9,7 +11,6 @@ import {
   type PollingListenerConfig,
   type TransactionalMessage,
 } from 'pg-transactional-outbox';
-import type pg from 'pg';
 
 export const PEER_SCHEMA = 'peer';
 
@@ -35,7 +36,12 @@ export function connectionConfig(url: string, max: number): pg.PoolConfig {
   };
 }
 
-export function listenerConfig(which: 'outbox' | 'inbox', url: string, tuning: PeerTuning, poolSize: number): PollingListenerConfig {
+export function listenerConfig(
+  which: 'outbox' | 'inbox',
+  url: string,
+  tuning: PeerTuning,
+  poolSize: number,
+): PollingListenerConfig {
   return {
     outboxOrInbox: which,
     dbListenerConfig: connectionConfig(url, poolSize),
@@ -85,4 +91,5 @@ export function peerMessage(seq: number, t: number, pad: string): TransactionalM
   } as TransactionalMessage;
 }
 
-export const peerLogger = () => (process.env.BENCH_PEER_DEBUG ? getDefaultLogger('peer') : getDisabledLogger());
+export const peerLogger = () =>
+  process.env.BENCH_PEER_DEBUG ? getDefaultLogger('peer') : getDisabledLogger();

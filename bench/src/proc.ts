@@ -33,7 +33,10 @@ export class Channel {
   /** Every message of `type` goes to `listener` instead of the queue. */
   on(type: string, listener: (m: Message) => void): void {
     let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
     set.add(listener);
     for (let i = this.#buffer.length - 1; i >= 0; i--) {
       if (this.#buffer[i]!.type === type) listener(this.#buffer.splice(i, 1)[0]!);
@@ -83,7 +86,8 @@ export class Worker {
     this.name = name;
     this.channel = new Channel(name);
     const execArgv = ['--disable-warning=ExperimentalWarning'];
-    if (options.cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`);
+    if (options.cpuProf)
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`);
     this.#child = fork(WORKER, [role, JSON.stringify(config)], {
       execArgv,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -103,7 +107,9 @@ export class Worker {
     });
     this.exited = new Promise((resolve) => {
       this.#child.on('exit', (code, signal) => {
-        const detail = this.#errorText.trim() ? `\n${this.#errorText.trim().split('\n').slice(-15).join('\n')}` : '';
+        const detail = this.#errorText.trim()
+          ? `\n${this.#errorText.trim().split('\n').slice(-15).join('\n')}`
+          : '';
         this.channel.close(new Error(`${name} exited (code ${code}, signal ${signal})${detail}`));
         resolve(code);
       });

@@ -17,7 +17,8 @@ function figure(result: WorkloadResult): string {
 /** Whatever else a workload wants to show in one short cell. */
 function extra(result: WorkloadResult): string {
   const parts: string[] = [];
-  if (typeof result.statementsPerEvent === 'number') parts.push(`${fmt(result.statementsPerEvent, 1)} stmt/ev`);
+  if (typeof result.statementsPerEvent === 'number')
+    parts.push(`${fmt(result.statementsPerEvent, 1)} stmt/ev`);
   if (typeof result.walBytesPerEvent === 'number') parts.push(`${fmt(result.walBytesPerEvent)} WAL B/ev`);
   if (typeof result.cpuPercent === 'number') parts.push(`CPU ${fmt(result.cpuPercent, 2)}%`);
   if (typeof result.rssMb === 'number') parts.push(`RSS ${fmt(result.rssMb)} MB`);
@@ -29,7 +30,13 @@ function extra(result: WorkloadResult): string {
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
-    .map((r) => r.map((cell, i) => (i === 0 || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '))
+    .map((r) =>
+      r
+        .map((cell, i) =>
+          i === 0 || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
+        )
+        .join('  '),
+    )
     .join('\n');
 }
 
@@ -59,7 +66,8 @@ export function renderTable(machine: MachineInfo, results: Record<string, Worklo
     'targets:',
   ];
   for (const [id, result] of Object.entries(results)) {
-    for (const target of result.targets ?? []) lines.push(`  ${target.met ? '✓' : '✗'} ${id}: ${target.label}`);
+    for (const target of result.targets ?? [])
+      lines.push(`  ${target.met ? '✓' : '✗'} ${id}: ${target.label}`);
   }
   return lines.join('\n');
 }

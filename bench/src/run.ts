@@ -34,7 +34,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--cpu-prof') args.cpuProf = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      args.only = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      args.only = (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else if (arg === '--out' || arg.startsWith('--out=')) {
       args.out = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
     } else if (arg === '--help' || arg === '-h') {
@@ -53,8 +56,11 @@ function parseArgs(argv: readonly string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const known = new Set(WORKLOADS.map((w) => w.id));
-  for (const id of args.only ?? []) if (!known.has(id)) throw new Error(`unknown workload "${id}"; known: ${[...known].join(', ')}`);
-  const selected = WORKLOADS.filter((w) => (args.only ? args.only.includes(w.id) : !(args.quick && w.fullOnly)));
+  for (const id of args.only ?? [])
+    if (!known.has(id)) throw new Error(`unknown workload "${id}"; known: ${[...known].join(', ')}`);
+  const selected = WORKLOADS.filter((w) =>
+    args.only ? args.only.includes(w.id) : !(args.quick && w.fullOnly),
+  );
   const services = [...new Set(selected.flatMap((w) => w.services))];
   const ordered = ['postgres', 'rabbitmq', 'kafka', 'redis'].filter((s) => services.includes(s));
   if (args.services) startServices(ordered);

@@ -18,9 +18,14 @@ export function startServices(names: readonly string[]): void {
   if (names.length === 0) return;
   const script = join(REPO_ROOT, 'tooling', 'services', 'up.sh');
   process.stderr.write(`› bash tooling/services/up.sh ${names.join(' ')}\n`);
-  const result = spawnSync('bash', [script, ...names], { stdio: ['ignore', 'ignore', 'inherit'], cwd: REPO_ROOT });
+  const result = spawnSync('bash', [script, ...names], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: REPO_ROOT,
+  });
   if (result.status !== 0) {
-    throw new Error(`tooling/services/up.sh ${names.join(' ')} failed (exit ${result.status}); see the messages above`);
+    throw new Error(
+      `tooling/services/up.sh ${names.join(' ')} failed (exit ${result.status}); see the messages above`,
+    );
   }
 }
 
@@ -40,8 +45,9 @@ export function engines(): Engines {
     pgUrl: get('HERALD_PG_URL', 'postgres://herald:herald@127.0.0.1:5432/herald'),
     rabbitUrl: get('HERALD_RABBITMQ_URL', 'amqp://herald:herald@127.0.0.1:5672'),
     kafkaBrokers: get('HERALD_KAFKA_BROKERS', '127.0.0.1:9092').split(',').filter(Boolean),
-    redisUrls: get('HERALD_REDIS_URLS', 'redis://127.0.0.1:6379').split(',').filter(Boolean).map((u) =>
-      u.startsWith('redis://') ? u : `redis://${u}`,
-    ),
+    redisUrls: get('HERALD_REDIS_URLS', 'redis://127.0.0.1:6379')
+      .split(',')
+      .filter(Boolean)
+      .map((u) => (u.startsWith('redis://') ? u : `redis://${u}`)),
   };
 }

@@ -1,5 +1,5 @@
+import type { WorkerGroup } from './proc.ts';
 import type { Engines } from './services.ts';
-import { WorkerGroup } from './proc.ts';
 
 /** A target of the issue and whether this run met it. */
 export interface Target {
@@ -66,7 +66,10 @@ export async function progressUntil<T>(
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${options.what} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`${options.what} did not finish within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
   });
   try {
     return await Promise.race([work, timeout]);

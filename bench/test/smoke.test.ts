@@ -6,8 +6,8 @@ import type { MachineInfo } from '../src/machine.ts';
 import { WorkerGroup } from '../src/proc.ts';
 import { renderTable } from '../src/report.ts';
 import { engines } from '../src/services.ts';
-import { WORKLOADS } from '../src/workloads/index.ts';
 import type { WorkloadContext } from '../src/workload.ts';
+import { WORKLOADS } from '../src/workloads/index.ts';
 
 describe('bench runner smoke', () => {
   it('runs the in-process workload and counts every event exactly once', async () => {
@@ -33,7 +33,18 @@ describe('bench runner smoke', () => {
   it('has unique workload ids, each bounded in time', () => {
     const ids = WORKLOADS.map((w) => w.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ['raw-rabbit', 'raw-pg', 'drain-rabbit', 'e2e-rabbit', 'drain-kafka', 'raw-kafka', 'peer', 'relays-4', 'idle', 'backlog-1m']) {
+    for (const id of [
+      'raw-rabbit',
+      'raw-pg',
+      'drain-rabbit',
+      'e2e-rabbit',
+      'drain-kafka',
+      'raw-kafka',
+      'peer',
+      'relays-4',
+      'idle',
+      'backlog-1m',
+    ]) {
       expect(ids).toContain(id);
     }
     for (const w of WORKLOADS) expect(w.timeoutMs(true)).toBeLessThanOrEqual(w.timeoutMs(false));
@@ -65,7 +76,11 @@ describe('bench runner smoke', () => {
       date: '2026-01-01T00:00:00Z',
     };
     const table = renderTable(machine, {
-      'drain-rabbit': { eventsPerSec: 1234, ratio: 0.5, targets: [{ label: '≥ 0.6 × raw-rabbit (0.5)', met: false }] },
+      'drain-rabbit': {
+        eventsPerSec: 1234,
+        ratio: 0.5,
+        targets: [{ label: '≥ 0.6 × raw-rabbit (0.5)', met: false }],
+      },
       idle: { queriesPerSec: 0.5, cpuPercent: 0.2, targets: [{ label: '≤ 1 query/s (0.5)', met: true }] },
     });
     expect(table).toContain('1,234 ev/s');

@@ -50,7 +50,10 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   const rss: Array<[number, number]> = [];
   const t0 = nowMs();
   const rssTimer = config.rssEveryMs
-    ? setInterval(() => rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]), config.rssEveryMs)
+    ? setInterval(
+        () => rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]),
+        config.rssEveryMs,
+      )
     : undefined;
   // Warm the pool so the first claim does not pay for connecting.
   await setup.prisma.$queryRawUnsafe('SELECT 1');

@@ -37,7 +37,11 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   const transaction = async (seq: number, t: number) => {
     await prisma.$transaction(async (tx) => {
       const account = (seq % ACCOUNTS) + 1;
-      await tx.$executeRawUnsafe('UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2', 1, account);
+      await tx.$executeRawUnsafe(
+        'UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2',
+        1,
+        account,
+      );
       await tx.$executeRawUnsafe(
         'INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, $2, $3)',
         randomUUID(),

@@ -80,7 +80,9 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   });
   ctx.send({ type: 'started', startedAt: nowMs() });
   const progress = setInterval(() => ctx.send({ type: 'progress', handled, stored, duplicates }), 500);
-  ctx.channel.on('report', () => ctx.send({ type: 'report', handled, stored, duplicates, first, last, latency: latency.summary() }));
+  ctx.channel.on('report', () =>
+    ctx.send({ type: 'report', handled, stored, duplicates, first, last, latency: latency.summary() }),
+  );
   await ctx.channel.next('stop', 3_600_000);
   clearInterval(progress);
   await channel.close().catch(() => undefined);

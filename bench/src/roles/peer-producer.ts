@@ -22,7 +22,10 @@ export interface Config {
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const pool = new pg.Pool({ connectionString: config.dbUrl, max: config.poolSize });
-  const store = initializeMessageStorage(listenerConfig('outbox', config.dbUrl, { prefetch: 1 }, 1), peerLogger());
+  const store = initializeMessageStorage(
+    listenerConfig('outbox', config.dbUrl, { prefetch: 1 }, 1),
+    peerLogger(),
+  );
   const pad = benchPayload(0).pad;
   const inTransaction = async (work: (client: pg.PoolClient) => Promise<void>) => {
     const client = await pool.connect();
@@ -50,7 +53,8 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     const count = config.count ?? 0;
     for (let from = 0; from < count; from += 1000) {
       await inTransaction(async (client) => {
-        for (let i = from; i < Math.min(count, from + 1000); i++) await store(peerMessage(i + 1, 0, pad), client as any);
+        for (let i = from; i < Math.min(count, from + 1000); i++)
+          await store(peerMessage(i + 1, 0, pad), client as any);
       });
     }
     done = all = count;
@@ -70,7 +74,11 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
         const p = inTransaction(async (client) => {
           const account = (seq % ACCOUNTS) + 1;
           await client.query('UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2', [1, account]);
-          await client.query('INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, $2, $3)', [randomUUID(), account, 1]);
+          await client.query('INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, $2, $3)', [
+            randomUUID(),
+            account,
+            1,
+          ]);
           await store(peerMessage(seq, measured ? intended : 0, pad), client as any);
         })
           .then(

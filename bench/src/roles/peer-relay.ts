@@ -2,7 +2,11 @@
 // on a confirm channel and resolves once the broker confirmed it (the README's contract: the
 // publisher guarantees at-least-once delivery before the message is marked processed).
 import amqp from 'amqplib';
-import { type GeneralMessageHandler, initializePollingMessageListener, type TransactionalMessage } from 'pg-transactional-outbox';
+import {
+  type GeneralMessageHandler,
+  initializePollingMessageListener,
+  type TransactionalMessage,
+} from 'pg-transactional-outbox';
 import { nowMs } from '../histogram.ts';
 import { listenerConfig, type PeerTuning, peerLogger } from '../peer.ts';
 import type { WorkerContext } from '../worker.ts';

@@ -15,7 +15,10 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   const kafka = new Kafka({ brokers: config.brokers, clientId: 'bench-raw-con', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: config.topic, numPartitions: config.partitions }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic: config.topic, numPartitions: config.partitions }],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   const consumer = kafka.consumer({ groupId: config.group, maxWaitTimeInMs: 100 });
   await consumer.connect();

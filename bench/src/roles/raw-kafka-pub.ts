@@ -28,7 +28,10 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       await producer.send({
         topic: config.topic,
         acks: -1,
-        messages: Array.from({ length: size }, (_, i) => ({ key: String(from + i), value: rawBody(from + i + 1) })),
+        messages: Array.from({ length: size }, (_, i) => ({
+          key: String(from + i),
+          value: rawBody(from + i + 1),
+        })),
       });
     }
   };

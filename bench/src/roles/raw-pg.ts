@@ -29,7 +29,10 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        await client.query('UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2', [1, (seq % ACCOUNTS) + 1]);
+        await client.query('UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2', [
+          1,
+          (seq % ACCOUNTS) + 1,
+        ]);
         await client.query('INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, $2, $3)', [
           randomUUID(),
           (seq % ACCOUNTS) + 1,

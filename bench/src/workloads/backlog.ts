@@ -51,7 +51,12 @@ export const backlog1m: Workload = {
         prefetch: 256,
       });
       await consumer.next('ready', 60_000);
-      const relay = ctx.workers.spawn('backlog-relay', 'herald-bus', { ...base, relay: true, handle: false, rssEveryMs: 2_000 });
+      const relay = ctx.workers.spawn('backlog-relay', 'herald-bus', {
+        ...base,
+        relay: true,
+        handle: false,
+        rssEveryMs: 2_000,
+      });
       await relay.next('ready', 60_000);
       relay.send({ type: 'go' });
       const { startedAt } = await relay.next('started', 60_000);
@@ -62,7 +67,10 @@ export const backlog1m: Workload = {
           ctx.log(`${m.received} relayed and consumed`);
         }
       });
-      const done = await progressUntil(consumer.next('done', 1_300_000), { timeoutMs: 1_300_000, what: 'draining 1M rows' });
+      const done = await progressUntil(consumer.next('done', 1_300_000), {
+        timeoutMs: 1_300_000,
+        what: 'draining 1M rows',
+      });
       relay.send({ type: 'report' });
       const report = await relay.next('report', 30_000);
       const claims = report.claims as Array<[number, number, number]>;
@@ -96,7 +104,9 @@ export const backlog1m: Workload = {
             met: claimEnd <= claimStart * 1.5 + 5,
           },
         ],
-        notes: ['1M rows of 1 KB, batchSize 1000; consumer is plain amqplib (ack only) so the relay is what is measured'],
+        notes: [
+          '1M rows of 1 KB, batchSize 1000; consumer is plain amqplib (ack only) so the relay is what is measured',
+        ],
       };
     } finally {
       await deleteRabbitTopology(ctx.engines.rabbitUrl, exchange, []).catch(() => undefined);

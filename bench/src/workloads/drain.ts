@@ -6,7 +6,14 @@ import { rate, ratioOf, type Workload, type WorkloadContext, type WorkloadResult
 
 /** Fills the outbox with `count` committed events (1000 per transaction), without relaying them. */
 export async function fillOutbox(ctx: WorkloadContext, base: HeraldConfig, count: number): Promise<void> {
-  const filler = ctx.workers.spawn('fill', 'herald-producer', { ...base, service: 'bench-producer', mode: 'fill', relay: false, count, batch: 1000 });
+  const filler = ctx.workers.spawn('fill', 'herald-producer', {
+    ...base,
+    service: 'bench-producer',
+    mode: 'fill',
+    relay: false,
+    count,
+    batch: 1000,
+  });
   await filler.next('ready', 60_000);
   filler.send({ type: 'go' });
   const filled = await filler.next('done', 600_000);
@@ -30,7 +37,11 @@ export interface DrainOptions {
  * Drains a pre-filled outbox: relay process(es) → broker → consumer process (inbox, no-op
  * handler). Throughput is events handled / time from the relay's start to the last handler call.
  */
-export async function drain(ctx: WorkloadContext, name: string, drainOptions: DrainOptions): Promise<WorkloadResult> {
+export async function drain(
+  ctx: WorkloadContext,
+  name: string,
+  drainOptions: DrainOptions,
+): Promise<WorkloadResult> {
   const eventName = `bench.${ctx.runId}.${name}`;
   const base: HeraldConfig = {
     dbUrl: ctx.dbUrl,
@@ -95,7 +106,11 @@ export async function drain(ctx: WorkloadContext, name: string, drainOptions: Dr
   const elapsed = done.last - startedAt;
   const main = relayReports.reduce((a, b) => (b.sent > a.sent ? b : a));
   return {
-    ...(unfinished ? { unfinished: `only ${done.handled} of ${drainOptions.count} handled within ${drainOptions.timeoutMs / 1000} s` } : {}),
+    ...(unfinished
+      ? {
+          unfinished: `only ${done.handled} of ${drainOptions.count} handled within ${drainOptions.timeoutMs / 1000} s`,
+        }
+      : {}),
     eventsPerSec: rate(done.handled, elapsed),
     events: done.handled,
     seconds: Math.round(elapsed) / 1000,
@@ -119,16 +134,25 @@ export const drainRabbit: Workload = {
   async run(ctx) {
     const transport = rabbitConfig(ctx, 'drain');
     try {
-      const result = await drain(ctx, 'drain', { transport, count: ctx.drainCount, timeoutMs: ctx.quick ? 60_000 : 300_000 });
+      const result = await drain(ctx, 'drain', {
+        transport,
+        count: ctx.drainCount,
+        timeoutMs: ctx.quick ? 60_000 : 300_000,
+      });
       const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-rabbit']?.eventsPerSec);
       return {
         ...result,
         ratio,
         targets: ratio === undefined ? [] : [{ label: `≥ 0.6 × raw-rabbit (${ratio})`, met: ratio >= 0.6 }],
-        notes: [`${ctx.drainCount} events; relay and consumer in separate processes; bus defaults (batchSize 1000, concurrency 16, prefetch 32)`],
+        notes: [
+          `${ctx.drainCount} events; relay and consumer in separate processes; bus defaults (batchSize 1000, concurrency 16, prefetch 32)`,
+        ],
       };
     } finally {
-      if (transport.kind === 'rabbitmq') await deleteRabbitTopology(transport.url, transport.exchange, ['bench-consumer']).catch(() => undefined);
+      if (transport.kind === 'rabbitmq')
+        await deleteRabbitTopology(transport.url, transport.exchange, ['bench-consumer']).catch(
+          () => undefined,
+        );
     }
   },
 };
@@ -139,19 +163,32 @@ export const drainKafka: Workload = {
   services: ['postgres', 'kafka'],
   timeoutMs: (quick) => (quick ? 120_000 : 450_000),
   async run(ctx) {
-    const transport: TransportConfig = { kind: 'kafka', brokers: ctx.engines.kafkaBrokers, clientId: `bench-${ctx.runId}` };
+    const transport: TransportConfig = {
+      kind: 'kafka',
+      brokers: ctx.engines.kafkaBrokers,
+      clientId: `bench-${ctx.runId}`,
+    };
     const count = ctx.quick ? 5_000 : ctx.drainCount;
     try {
-      const result = await drain(ctx, 'kdrain', { transport, count, timeoutMs: ctx.quick ? 40_000 : 360_000 });
+      const result = await drain(ctx, 'kdrain', {
+        transport,
+        count,
+        timeoutMs: ctx.quick ? 40_000 : 360_000,
+      });
       const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-kafka']?.eventsPerSec);
       return {
         ...result,
         ratio,
         targets: ratio === undefined ? [] : [{ label: `≥ 0.5 × raw-kafka (${ratio})`, met: ratio >= 0.5 }],
-        notes: [`${count} events; relay and consumer in separate processes; bus and transport defaults (3 partitions, partitionsConsumedConcurrently 4)`],
+        notes: [
+          `${count} events; relay and consumer in separate processes; bus and transport defaults (3 partitions, partitionsConsumedConcurrently 4)`,
+        ],
       };
     } finally {
-      await deleteKafkaTopics(ctx.engines.kafkaBrokers, [`bench.${ctx.runId}.kdrain`, 'herald.dlq.bench-consumer']).catch(() => undefined);
+      await deleteKafkaTopics(ctx.engines.kafkaBrokers, [
+        `bench.${ctx.runId}.kdrain`,
+        'herald.dlq.bench-consumer',
+      ]).catch(() => undefined);
     }
   },
 };

@@ -1,5 +1,5 @@
 import { deleteRabbitTopology } from '../brokers.ts';
-import { dbStats, perEvent, POOL_SIZE, resetTables, statsDelta, withClient } from '../db.ts';
+import { dbStats, POOL_SIZE, perEvent, resetTables, statsDelta, withClient } from '../db.ts';
 import type { HeraldConfig, TransportConfig } from '../herald.ts';
 import { progressUntil, type Workload, type WorkloadContext, type WorkloadResult } from '../workload.ts';
 
@@ -93,19 +93,40 @@ export async function openLoop(ctx: WorkloadContext, o: OpenLoopOptions): Promis
 
 export const e2eRabbit: Workload = {
   id: 'e2e-rabbit',
-  title: 'producers commit at 1k/s open loop → outbox → relay → RabbitMQ → inbox → handler; latency from schedule',
+  title:
+    'producers commit at 1k/s open loop → outbox → relay → RabbitMQ → inbox → handler; latency from schedule',
   services: ['postgres', 'rabbitmq'],
   timeoutMs: (quick) => (quick ? 120_000 : 240_000),
   async run(ctx) {
-    const transport: TransportConfig = { kind: 'rabbitmq', url: ctx.engines.rabbitUrl, exchange: `bench.${ctx.runId}.e2e` };
+    const transport: TransportConfig = {
+      kind: 'rabbitmq',
+      url: ctx.engines.rabbitUrl,
+      exchange: `bench.${ctx.runId}.e2e`,
+    };
     const seconds = ctx.quick ? 12 : 60;
     try {
       const result = await openLoop(ctx, { transport, rate: 1000, seconds, producers: 2, name: 'e2e' });
       // The same path at a rate this machine's producers sustain, so the pipeline's own latency shows too.
-      const slow = await openLoop(ctx, { transport, rate: 100, seconds: ctx.quick ? 6 : 30, producers: 1, name: 'e2e100' });
+      const slow = await openLoop(ctx, {
+        transport,
+        rate: 100,
+        seconds: ctx.quick ? 6 : 30,
+        producers: 1,
+        name: 'e2e100',
+      });
       return {
         ...result,
-        variants: { 'at-100/s': { p50Ms: slow.p50Ms, p99Ms: slow.p99Ms, maxMs: slow.maxMs, errors: slow.errors, achievedRate: slow.achievedRate, statementsPerEvent: slow.statementsPerEvent, walBytesPerEvent: slow.walBytesPerEvent } },
+        variants: {
+          'at-100/s': {
+            p50Ms: slow.p50Ms,
+            p99Ms: slow.p99Ms,
+            maxMs: slow.maxMs,
+            errors: slow.errors,
+            achievedRate: slow.achievedRate,
+            statementsPerEvent: slow.statementsPerEvent,
+            walBytesPerEvent: slow.walBytesPerEvent,
+          },
+        },
         targets: [
           { label: `p50 ≤ 5 ms (${result.p50Ms})`, met: (result.p50Ms as number) <= 5 },
           { label: `p99 ≤ 25 ms (${result.p99Ms})`, met: (result.p99Ms as number) <= 25 },
@@ -115,7 +136,9 @@ export const e2eRabbit: Workload = {
         ],
       };
     } finally {
-      await deleteRabbitTopology(transport.url, (transport as { exchange: string }).exchange, ['bench-consumer']).catch(() => undefined);
+      await deleteRabbitTopology(transport.url, (transport as { exchange: string }).exchange, [
+        'bench-consumer',
+      ]).catch(() => undefined);
     }
   },
 };

@@ -38,9 +38,10 @@ export const idle: Workload = {
       await new Promise((r) => setTimeout(r, 3_000));
       const backends = await withClient(ctx.dbUrl, async (db) =>
         (
-          await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
-            BENCH_DATABASE,
-          ])
+          await db.query<{ pid: number }>(
+            'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [BENCH_DATABASE],
+          )
         ).rows.map((r) => r.pid),
       );
       const before = await withClient(ctx.dbUrl, dbStats);
@@ -60,7 +61,10 @@ export const idle: Workload = {
         cpuPercent,
         postgresBackendCpuPercent: Math.round((pgCpu / wall) * 100 * 100) / 100,
         seconds: Math.round(wall),
-        statements: delta.statements.map((s) => ({ perSec: Math.round((s.calls / wall) * 100) / 100, query: s.query.replace(/\s+/g, ' ').slice(0, 120) })),
+        statements: delta.statements.map((s) => ({
+          perSec: Math.round((s.calls / wall) * 100) / 100,
+          query: s.query.replace(/\s+/g, ' ').slice(0, 120),
+        })),
         targets: [
           { label: `≤ 1 query/s (${queriesPerSec})`, met: queriesPerSec <= 1 },
           { label: `< 1% CPU (${cpuPercent}%)`, met: cpuPercent < 1 },

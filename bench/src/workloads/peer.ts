@@ -2,7 +2,14 @@ import { deleteRabbitTopology } from '../brokers.ts';
 import { POOL_SIZE, resetTables, withClient } from '../db.ts';
 import type { TransportConfig } from '../herald.ts';
 import { type PeerTuning, setupPeerTables } from '../peer.ts';
-import { progressUntil, rate, ratioOf, type Workload, type WorkloadContext, type WorkloadResult } from '../workload.ts';
+import {
+  progressUntil,
+  rate,
+  ratioOf,
+  type Workload,
+  type WorkloadContext,
+  type WorkloadResult,
+} from '../workload.ts';
 import { drain } from './drain.ts';
 import { openLoop } from './e2e.ts';
 
@@ -12,20 +19,42 @@ const PEER_TUNED: PeerTuning = { batchSize: 100, pollingIntervalMs: 20, prefetch
 /** Herald tuned the same way: more deliveries in flight. */
 const HERALD_TUNED = { options: { concurrency: 64 }, prefetch: 128 };
 
-async function peerRun(ctx: WorkloadContext, name: string, tuning: PeerTuning, count: number, e2eRate: number, e2eSeconds: number) {
+async function peerRun(
+  ctx: WorkloadContext,
+  name: string,
+  tuning: PeerTuning,
+  count: number,
+  e2eRate: number,
+  e2eSeconds: number,
+) {
   const exchange = `bench.${ctx.runId}.${name}`;
   const queue = `${exchange}.inbox`;
-  const common = { dbUrl: ctx.dbUrl, rabbitUrl: ctx.engines.rabbitUrl, exchange, tuning, poolSize: POOL_SIZE };
+  const common = {
+    dbUrl: ctx.dbUrl,
+    rabbitUrl: ctx.engines.rabbitUrl,
+    exchange,
+    tuning,
+    poolSize: POOL_SIZE,
+  };
   try {
     // Drain: `count` messages committed in the peer's outbox, then listener → RabbitMQ → inbox → handler.
     await resetTables(ctx.dbUrl);
     await withClient(ctx.dbUrl, setupPeerTables);
-    const filler = ctx.workers.spawn(`${name}-fill`, 'peer-producer', { dbUrl: ctx.dbUrl, mode: 'fill', poolSize: POOL_SIZE, count });
+    const filler = ctx.workers.spawn(`${name}-fill`, 'peer-producer', {
+      dbUrl: ctx.dbUrl,
+      mode: 'fill',
+      poolSize: POOL_SIZE,
+      count,
+    });
     await filler.next('ready', 30_000);
     filler.send({ type: 'go' });
     await filler.next('done', 300_000);
     await filler.stop();
-    const consumer = ctx.workers.spawn(`${name}-consumer`, 'peer-consumer', { ...common, queue, expected: count });
+    const consumer = ctx.workers.spawn(`${name}-consumer`, 'peer-consumer', {
+      ...common,
+      queue,
+      expected: count,
+    });
     await consumer.next('started', 60_000);
     const relay = ctx.workers.spawn(`${name}-relay`, 'peer-relay', common);
     await relay.next('ready', 60_000);
@@ -40,7 +69,11 @@ async function peerRun(ctx: WorkloadContext, name: string, tuning: PeerTuning, c
     ]);
     const drained = done
       ? { eventsPerSec: rate(done.handled, done.last - startedAt), events: done.handled }
-      : { eventsPerSec: rate(handledSoFar, limit), events: handledSoFar, note: `did not finish ${count} within ${limit / 1000} s` };
+      : {
+          eventsPerSec: rate(handledSoFar, limit),
+          events: handledSoFar,
+          note: `did not finish ${count} within ${limit / 1000} s`,
+        };
     await relay.stop();
     await consumer.stop();
 
@@ -94,7 +127,8 @@ async function peerRun(ctx: WorkloadContext, name: string, tuning: PeerTuning, c
 /** pg-transactional-outbox beside Herald: same PostgreSQL, same RabbitMQ, same no-op handler. */
 export const peer: Workload = {
   id: 'peer',
-  title: 'pg-transactional-outbox (polling listeners) vs Herald, defaults and tuned: drain events/s, latency at a fixed rate',
+  title:
+    'pg-transactional-outbox (polling listeners) vs Herald, defaults and tuned: drain events/s, latency at a fixed rate',
   services: ['postgres', 'rabbitmq'],
   timeoutMs: (quick) => (quick ? 300_000 : 900_000),
   async run(ctx) {
@@ -114,7 +148,12 @@ export const peer: Workload = {
       };
       try {
         const options = tuned ? HERALD_TUNED.options : undefined;
-        const drained = await drain(ctx, name, { transport, count, timeoutMs: ctx.quick ? 20_000 : 180_000, ...(options ? { options } : {}) });
+        const drained = await drain(ctx, name, {
+          transport,
+          count,
+          timeoutMs: ctx.quick ? 20_000 : 180_000,
+          ...(options ? { options } : {}),
+        });
         const latency = await openLoop(ctx, {
           transport,
           rate: e2eRate,
@@ -133,12 +172,18 @@ export const peer: Workload = {
         };
       } finally {
         for (const suffix of ['', '-e2e']) {
-          await deleteRabbitTopology(ctx.engines.rabbitUrl, `bench.${ctx.runId}.${name}${suffix}`, ['bench-consumer']).catch(() => undefined);
+          await deleteRabbitTopology(ctx.engines.rabbitUrl, `bench.${ctx.runId}.${name}${suffix}`, [
+            'bench-consumer',
+          ]).catch(() => undefined);
         }
       }
     };
     // Quick runs skip Herald at its defaults here (drain-rabbit and e2e-rabbit/at-100/s show it).
-    const heraldDefaults = ctx.quick ? undefined : (ctx.log('Herald at its defaults'), await herald('herald-defaults', false));
+    let heraldDefaults: WorkloadResult | undefined;
+    if (!ctx.quick) {
+      ctx.log('Herald at its defaults');
+      heraldDefaults = await herald('herald-defaults', false);
+    }
     ctx.log('Herald tuned');
     const heraldTuned = await herald('herald-tuned', true);
     const ratio = ratioOf(heraldTuned.eventsPerSec, peerTuned.eventsPerSec);

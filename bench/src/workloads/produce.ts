@@ -1,4 +1,4 @@
-import { dbStats, perEvent, POOL_SIZE, resetTables, statsDelta, withClient } from '../db.ts';
+import { dbStats, POOL_SIZE, perEvent, resetTables, statsDelta, withClient } from '../db.ts';
 import { rate, ratioOf, type Workload } from '../workload.ts';
 
 /** Herald producers, closed loop: the business transaction of raw-pg plus bus.publish(event, { tx }) through Prisma. */
@@ -37,7 +37,9 @@ export const produce: Workload = {
       p99Ms: done.commit.p99Ms,
       maxMs: done.commit.maxMs,
       ...perEvent(statsDelta(before, after), done.done),
-      notes: [`${POOL_SIZE} transactions in flight for ${seconds} s (ratio: vs raw-pg, same pool size); relay off`],
+      notes: [
+        `${POOL_SIZE} transactions in flight for ${seconds} s (ratio: vs raw-pg, same pool size); relay off`,
+      ],
     };
   },
 };

@@ -36,7 +36,9 @@ export const rawKafka: Workload = {
         producePerSec: rate(count, produced.end - produced.start),
         events: consumed.received,
         seconds: Math.round(elapsed) / 1000,
-        notes: [`${count} messages; producer and consumer in separate processes; eachMessage, partitionsConsumedConcurrently 3`],
+        notes: [
+          `${count} messages; producer and consumer in separate processes; eachMessage, partitionsConsumedConcurrently 3`,
+        ],
       };
     } finally {
       await deleteKafkaTopics(ctx.engines.kafkaBrokers, [topic]).catch(() => undefined);

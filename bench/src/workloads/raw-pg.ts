@@ -1,4 +1,4 @@
-import { dbStats, perEvent, POOL_SIZE, resetTables, statsDelta, withClient } from '../db.ts';
+import { dbStats, POOL_SIZE, perEvent, resetTables, statsDelta, withClient } from '../db.ts';
 import { rate, type Workload } from '../workload.ts';
 
 /** pg alone: business transactions per second, the producer ceiling. */

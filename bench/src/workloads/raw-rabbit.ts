@@ -37,7 +37,9 @@ export const rawRabbit: Workload = {
       events: consumed.received,
       seconds: Math.round(elapsed) / 1000,
       nacked: published.failed,
-      notes: [`${count} messages, publisher and consumer in separate processes, prefetch 256, ack per message`],
+      notes: [
+        `${count} messages, publisher and consumer in separate processes, prefetch 256, ack per message`,
+      ],
     };
   },
 };

@@ -10,7 +10,11 @@ export const relays4: Workload = {
   services: ['postgres', 'rabbitmq', 'redis'],
   timeoutMs: (quick) => (quick ? 120_000 : 420_000),
   async run(ctx) {
-    const transport: TransportConfig = { kind: 'rabbitmq', url: ctx.engines.rabbitUrl, exchange: `bench.${ctx.runId}.relays` };
+    const transport: TransportConfig = {
+      kind: 'rabbitmq',
+      url: ctx.engines.rabbitUrl,
+      exchange: `bench.${ctx.runId}.relays`,
+    };
     const count = ctx.quick ? 8_000 : ctx.drainCount;
     try {
       const result = await drain(ctx, 'relays', {
@@ -27,7 +31,9 @@ export const relays4: Workload = {
         ...result,
         ratio,
         targets: [
-          ...(ratio === undefined ? [] : [{ label: `≥ 0.95 × one relay (drain-rabbit) (${ratio})`, met: ratio >= 0.95 }]),
+          ...(ratio === undefined
+            ? []
+            : [{ label: `≥ 0.95 × one relay (drain-rabbit) (${ratio})`, met: ratio >= 0.95 }]),
           { label: `zero duplicates reaching handlers (${result.duplicates})`, met: result.duplicates === 0 },
         ],
         notes: [
@@ -35,7 +41,9 @@ export const relays4: Workload = {
         ],
       };
     } finally {
-      await deleteRabbitTopology(ctx.engines.rabbitUrl, (transport as { exchange: string }).exchange, ['bench-consumer']).catch(() => undefined);
+      await deleteRabbitTopology(ctx.engines.rabbitUrl, (transport as { exchange: string }).exchange, [
+        'bench-consumer',
+      ]).catch(() => undefined);
     }
   },
 };
