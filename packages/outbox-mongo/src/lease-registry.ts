@@ -1,4 +1,4 @@
-import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError } from 'mongodb';
+import { type AnyBulkWriteOperation, type Collection, type Filter, MongoBulkWriteError } from 'mongodb';
 import type { LeaseDocument } from './documents.js';
 import { DUPLICATE_KEY } from './errors.js';
 
@@ -110,7 +110,8 @@ export interface LeaseTerms {
  *
  * 1. one grant insert per candidate (unordered bulk): the winners are decided here;
  * 2. lost grants that have expired are copied onto their records (see {@link LeaseRegistry});
- * 3. a conditional update per lease generation writes the lease onto the records;
+ * 3. a conditional update per lease generation (still that generation, still claimable)
+ *    writes the lease onto the records;
  * 4. if any update did not match (the record changed meanwhile: published by a
  *    relay whose lease had expired, requeued…), the winners are read back and
  *    only those still carrying this lease and still claimable are returned.
@@ -120,7 +121,7 @@ export async function leaseCandidates<D extends LeasableDocument>(
   registry: LeaseRegistry,
   candidates: readonly D[],
   terms: LeaseTerms,
-  stillClaimable: (doc: D) => boolean,
+  stillClaimable: { filter: Filter<D>; test: (doc: D) => boolean },
 ): Promise<D[]> {
   if (candidates.length === 0) return [];
   const until = new Date(terms.now.getTime() + terms.leaseMs);
@@ -144,7 +145,7 @@ export async function leaseCandidates<D extends LeasableDocument>(
   let matched = 0;
   for (const [lease, ids] of byGeneration) {
     const result = await leased.updateMany(
-      { _id: { $in: ids }, lease },
+      { $and: [{ _id: { $in: ids }, lease }, stillClaimable.filter as Filter<LeasableDocument>] },
       { $set: { lease: lease + 1, leaseUntil: until, owner: terms.owner } },
     );
     matched += result.matchedCount;
@@ -157,7 +158,7 @@ export async function leaseCandidates<D extends LeasableDocument>(
     .find({ _id: { $in: winners.map((doc) => doc._id) } }, { sort: { seq: 1 } })
     .toArray()) as unknown as D[];
   return current.filter(
-    (doc) => doc.lease === generation.get(doc._id) && doc.owner === terms.owner && stillClaimable(doc),
+    (doc) => doc.lease === generation.get(doc._id) && doc.owner === terms.owner && stillClaimable.test(doc),
   );
 }
 

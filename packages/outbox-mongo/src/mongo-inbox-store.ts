@@ -231,7 +231,7 @@ export class MongoInboxStore implements InboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      (doc) => doc.status === 'failed',
+      { filter: { status: 'failed' }, test: (doc) => doc.status === 'failed' },
     );
     return leased.map(toRecord);
   }

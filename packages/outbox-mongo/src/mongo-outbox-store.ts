@@ -143,7 +143,7 @@ export class MongoOutboxStore implements OutboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      (doc) => OPEN_OUTBOX.includes(doc.status),
+      { filter: { status: { $in: [...OPEN_OUTBOX] } }, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
     );
     return leased.map(toRecord);
   }
