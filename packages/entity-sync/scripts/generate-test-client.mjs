@@ -2,8 +2,8 @@
 // Generates the Prisma client the tests use into test/generated/postgresql. The schema is
 // @herald/outbox-prisma's fragment (the outbox the entity events go to), this package's own
 // fragment (the version ledger of prismaEntityStore) and the test models: a catalog Product
-// with a version column, a composite-key ProductTag, and the ordering service's OrderProduct
-// copy. Skips generation when the inputs have not changed. PRISMA_SCHEMA_ENGINE_BINARY=/bin/false
+// with a version column, a composite-key ProductTag, a Category, and the ordering service's
+// OrderProduct copy. Skips generation when the inputs have not changed. PRISMA_SCHEMA_ENGINE_BINARY=/bin/false
 // keeps the CLI from downloading a schema engine that `generate` does not need.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,13 +20,24 @@ const outboxFragment = join(dirname(require.resolve('@herald/outbox-prisma/packa
 const testModels = `
 /// Catalog service: the source entity (table created by the tests).
 model Product {
-  id      String @id
-  name    String
-  price   Int
-  version Int    @default(1)
-  tags    ProductTag[]
+  id         String       @id
+  name       String
+  price      Int
+  version    Int          @default(1)
+  categoryId String?      @map("category_id")
+  category   Category?    @relation(fields: [categoryId], references: [id])
+  tags       ProductTag[]
 
   @@map("products")
+}
+
+/// Groups products (only here to test writes nested two levels deep).
+model Category {
+  id       String    @id
+  name     String
+  products Product[]
+
+  @@map("categories")
 }
 
 /// A composite-key entity of the catalog.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EntitySelectors, entityEvents } from '../src/index.js';
 import {
   EntityEventsTransactionError,
+  EntityEventsUnsupportedError,
   heraldEntityEvents,
   type PrismaEntityEventsOptions,
 } from '../src/prisma/index.js';
@@ -70,7 +71,7 @@ function catalog(options: Partial<PrismaEntityEventsOptions> = {}, uowOnPlainCli
   return { bus, log, prisma, uow, extension, events, summary };
 }
 
-const products = () => db.prisma.product.findMany({ orderBy: { id: 'asc' } });
+const products = () => db.prisma.product.findMany({ orderBy: { id: 'asc' }, omit: { categoryId: true } });
 
 describe('heraldEntityEvents on PostgreSQL', () => {
   it('publishes exactly the selected events, in the transaction of each change', async () => {
@@ -250,7 +251,11 @@ describe('heraldEntityEvents on PostgreSQL', () => {
     ).toEqual({ id: 'p1' });
     await prisma.productTag.create({ data: { productId: 'p1', tag: 'red' } });
     expect(
-      await prisma.product.update({ where: { id: 'p1' }, data: { price: 3 }, omit: { version: true } }),
+      await prisma.product.update({
+        where: { id: 'p1' },
+        data: { price: 3 },
+        omit: { version: true, categoryId: true },
+      }),
     ).toEqual({ id: 'p1', name: 'Pen', price: 3 });
     expect(
       await prisma.product.update({
@@ -321,6 +326,60 @@ describe('heraldEntityEvents on PostgreSQL', () => {
   });
 });
 
+describe('nested writes on PostgreSQL', () => {
+  it('refuses nested writes into a selected model (their events would be lost), at any depth', async () => {
+    const { prisma, extension, summary } = catalog();
+    await expect(
+      prisma.product.create({
+        data: { id: 'p1', name: 'Pen', price: 2, tags: { create: [{ tag: 'red' }] } },
+      }),
+    ).rejects.toBeInstanceOf(EntityEventsUnsupportedError);
+    await expect(
+      prisma.productTag.create({
+        data: { tag: 'red', product: { create: { id: 'p1', name: 'Pen', price: 2 } } },
+      }),
+    ).rejects.toThrow(/ProductTag.product.create writes Product rows inside a nested write/);
+    await expect(
+      prisma.$transaction((tx) =>
+        extension.withEntityEvents(tx).product.create({
+          data: { id: 'p1', name: 'Pen', price: 2, tags: { create: [{ tag: 'red' }] } },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(EntityEventsUnsupportedError);
+    expect(await products()).toEqual([]);
+
+    // connect only changes the row holding the foreign key: allowed.
+    await prisma.product.create({ data: { id: 'p1', name: 'Pen', price: 2 } });
+    await prisma.productTag.create({ data: { tag: 'red', product: { connect: { id: 'p1' } } } });
+    expect(await summary()).toEqual([
+      'catalog.product.created p1 v1',
+      'catalog.product-tag.created p1,red v1',
+    ]);
+  });
+
+  it('lets nested writes into models that are not selected through, and looks through them', async () => {
+    const { prisma, summary } = catalog({ selectors: [EntitySelectors.model('Product')] });
+    await prisma.product.create({
+      data: { id: 'p1', name: 'Pen', price: 2, tags: { create: [{ tag: 'red' }] } },
+    });
+    expect(await db.prisma.productTag.count()).toBe(1);
+    expect(await summary()).toEqual(['catalog.product.created p1 v1']);
+
+    const onlyTags = catalog({ selectors: [EntitySelectors.model('ProductTag')] });
+    await expect(
+      onlyTags.prisma.category.create({
+        data: {
+          id: 'c1',
+          name: 'Office',
+          products: { create: [{ id: 'p2', name: 'Ink', price: 5, tags: { create: [{ tag: 'blue' }] } }] },
+        },
+      }),
+    ).rejects.toThrow(/Category.products.tags.create writes ProductTag rows/);
+    expect(await db.prisma.category.count()).toBe(0);
+    expect(await db.prisma.productTag.count()).toBe(1);
+  });
+});
+
 describe('bulk writes on PostgreSQL', () => {
   it('createMany, updateMany and deleteMany publish one event per row, in the same transaction', async () => {
     const { prisma, uow, summary } = catalog();
@@ -375,7 +434,7 @@ describe('bulk writes on PostgreSQL', () => {
       data: { price: 5 },
       omit: { name: true },
     });
-    expect(updated).toEqual([{ id: 'a', price: 5, version: 2 }]);
+    expect(updated).toEqual([{ id: 'a', price: 5, version: 2, categoryId: null }]);
     expect(await summary()).toEqual([
       'catalog.product.created a v1',
       'catalog.product.created b v1',

@@ -68,7 +68,7 @@ function orderingService(broker: InProcessBroker) {
 
 const copies = () => ordering.orderProduct.findMany({ orderBy: { id: 'asc' } });
 const sources = async () =>
-  (await db.prisma.product.findMany({ orderBy: { id: 'asc' } })).map(({ version: _v, ...rest }) => rest);
+  await db.prisma.product.findMany({ orderBy: { id: 'asc' }, omit: { version: true, categoryId: true } });
 
 describe('EntitySynchronizer with prismaEntityStore on PostgreSQL', () => {
   it('keeps OrderProduct rows in step with Product through the outbox, the bus and the inbox', async () => {

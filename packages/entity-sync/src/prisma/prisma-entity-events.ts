@@ -3,12 +3,14 @@ import { type EntityEventOptions, EntityEventPublisher } from '../entity-event-p
 import { EntityEventsTransactionError } from '../errors.js';
 import { type EntitySelector, isSelected } from '../selectors.js';
 import { type CaptureSettings, captureWrite, WRITE_OPERATIONS } from './capture.js';
+import { dataOf, refuseNestedWrites } from './nested-writes.js';
 import {
   delegateName,
   isPassThrough,
   isTransactionClient,
   passThrough,
   type QueryCall,
+  relationsOf,
   transactionIdOf,
   transactionOf,
 } from './prisma-internals.js';
@@ -129,15 +131,20 @@ export function heraldEntityEvents(options: PrismaEntityEventsOptions): EntityEv
   };
   const selected = (model: string | undefined): model is string =>
     model !== undefined && publisher.selects(entityTypeOf(model));
+  const guard = nestedWriteGuard(selected);
 
-  const extension = (client: any) =>
-    client.$extends({
+  const extension = (client: any) => {
+    const relations = relationsOf(client);
+    return client.$extends({
       name: 'herald-entity-events',
       query: {
         $allModels: {
           async $allOperations(call: QueryCall) {
             const { model, operation, args, query } = call;
-            if (!WRITE_OPERATIONS.has(operation) || !selected(model) || isPassThrough()) return query(args);
+            if (!WRITE_OPERATIONS.has(operation) || model === undefined || isPassThrough())
+              return query(args);
+            guard(relations, model, operation, args);
+            if (!selected(model)) return query(args);
             const write = { model, operation, args };
             const current = transactionOf(call);
             if (current === null) {
@@ -165,11 +172,27 @@ export function heraldEntityEvents(options: PrismaEntityEventsOptions): EntityEv
         },
       },
     });
+  };
 
   return Object.assign(extension, {
     publisher,
-    withEntityEvents: <T extends object>(tx: T): T => withEntityEvents(tx, settings, selected),
+    withEntityEvents: <T extends object>(tx: T): T => withEntityEvents(tx, settings, selected, guard),
   }) as unknown as EntityEventsExtension;
+}
+
+type NestedWriteGuard = (
+  relations: ReturnType<typeof relationsOf>,
+  model: string,
+  operation: string,
+  args: Record<string, any> | undefined,
+) => void;
+
+/** Refuses writes that would change selected models through nested writes (their events would be lost). */
+function nestedWriteGuard(selected: (model: string | undefined) => model is string): NestedWriteGuard {
+  return (relations, model, operation, args) => {
+    if (!relations || !args) return;
+    for (const data of dataOf(operation, args)) refuseNestedWrites(relations, model, data, selected);
+  };
 }
 
 function notJoinable(model: string, operation: string, kind: string): EntityEventsTransactionError {
@@ -189,6 +212,7 @@ function withEntityEvents<T extends object>(
   tx: T,
   settings: CaptureSettings,
   selected: (model: string | undefined) => model is string,
+  guard: NestedWriteGuard,
 ): T {
   if (!isTransactionClient(tx)) {
     throw new ConfigurationError(
@@ -196,6 +220,7 @@ function withEntityEvents<T extends object>(
         'writes and events need one transaction',
     );
   }
+  const relations = relationsOf(tx);
   const delegates = new Map<PropertyKey, unknown>();
   return new Proxy(tx, {
     get(target, property, receiver) {
@@ -206,23 +231,26 @@ function withEntityEvents<T extends object>(
           typeof work === 'function'
             ? value.call(
                 target,
-                (inner: object) => work(withEntityEvents(inner, settings, selected)),
+                (inner: object) => work(withEntityEvents(inner, settings, selected, guard)),
                 ...rest,
               )
             : value.call(target, work, ...rest);
       }
       const model = (value as { $name?: unknown } | null)?.$name;
-      if (typeof model !== 'string' || !selected(model)) return value;
+      if (typeof model !== 'string') return value;
       let delegate = delegates.get(property);
       if (!delegate) {
         delegate = new Proxy(value as object, {
           get(delegateTarget, operation, delegateReceiver) {
             const method = Reflect.get(delegateTarget, operation, delegateReceiver);
             if (typeof operation !== 'string' || !WRITE_OPERATIONS.has(operation)) return method;
-            return (args: Record<string, any> = {}) =>
-              captureWrite(settings, { model, operation, args }, target, (adjusted) =>
+            return async (args: Record<string, any> = {}) => {
+              guard(relations, model, operation, args);
+              if (!selected(model)) return passThrough(() => method.call(delegateTarget, args));
+              return captureWrite(settings, { model, operation, args }, target, (adjusted) =>
                 passThrough(() => method.call(delegateTarget, adjusted)),
               );
+            };
           },
         });
         delegates.set(property, delegate);

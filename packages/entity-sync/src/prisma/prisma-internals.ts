@@ -79,3 +79,30 @@ export function passThrough<T>(work: () => PromiseLike<T>): Promise<T> {
 export function isPassThrough(): boolean {
   return passThroughScope.getStore() === true;
 }
+
+/** Relation fields by model: field name → related model. */
+export type RelationMap = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+/**
+ * The relation fields of every model, from the data model Prisma keeps on the
+ * client (`_runtimeDataModel`). `undefined` when this Prisma version does not
+ * have it: nested writes are then not checked (see the README).
+ */
+export function relationsOf(client: unknown): RelationMap | undefined {
+  const holder = client as { _runtimeDataModel?: unknown; _originalClient?: { _runtimeDataModel?: unknown } };
+  const dataModel = (holder?._runtimeDataModel ?? holder?._originalClient?._runtimeDataModel) as
+    | { models?: Record<string, { fields?: Array<{ name?: unknown; kind?: unknown; type?: unknown }> }> }
+    | undefined;
+  if (!dataModel?.models || typeof dataModel.models !== 'object') return undefined;
+  const relations = new Map<string, Map<string, string>>();
+  for (const [model, { fields = [] }] of Object.entries(dataModel.models)) {
+    const byField = new Map<string, string>();
+    for (const field of fields) {
+      if (field.kind === 'object' && typeof field.name === 'string' && typeof field.type === 'string') {
+        byField.set(field.name, field.type);
+      }
+    }
+    relations.set(model, byField);
+  }
+  return relations;
+}

@@ -27,8 +27,9 @@ export { Buses, type StoredEvent } from './common.js';
 export { PrismaClient };
 
 const TABLES = [
+  `CREATE TABLE IF NOT EXISTS "categories" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "products" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "price" INT NOT NULL,
-    "version" INT NOT NULL DEFAULT 1)`,
+    "version" INT NOT NULL DEFAULT 1, "category_id" TEXT REFERENCES "categories" ("id"))`,
   `CREATE TABLE IF NOT EXISTS "product_tags" ("product_id" TEXT NOT NULL REFERENCES "products" ("id") ON DELETE CASCADE,
     "tag" TEXT NOT NULL, "version" INT NOT NULL DEFAULT 1, PRIMARY KEY ("product_id", "tag"))`,
   `CREATE TABLE IF NOT EXISTS "suppliers" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL)`,
