@@ -1,12 +1,8 @@
 import {
   createIntegrationEventBus,
-  fromWire,
-  type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
-  type IntegrationEventBus,
   type IntegrationEventBusBuilder,
-  JsonSerializer,
   silentLogger,
 } from '@herald/core';
 import { type PrismaEventLog, prismaEventLog } from '@herald/outbox-prisma';
