@@ -126,7 +126,8 @@ export class IntegrationEventBus {
     });
     for (const config of settings.eventLogs) {
       if (config.outbox && config.sending) this.#relays.set(config, this.#createRelays(config));
-      if (config.inbox && config.processing) {
+      const handlers = settings.registry.handlerNames().filter((name) => this.#inboxFor(name) === config);
+      if (config.inbox && config.processing && handlers.length > 0) {
         this.#inboxProcessors.set(
           config,
           new InboxRetryProcessor({
@@ -136,6 +137,7 @@ export class IntegrationEventBus {
             monitor: settings.monitor,
             logger: settings.logger,
             owner: this.instanceId,
+            handlers,
             ...(settings.lock ? { lease: this.#leaseKeeper('inbox', config) } : {}),
           }),
         );

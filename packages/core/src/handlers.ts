@@ -121,6 +121,11 @@ export class HandlerRegistry {
     return this.#byEvent.get(eventName) ?? [];
   }
 
+  /** Names of every registered handler. */
+  handlerNames(): string[] {
+    return [...this.#byName.keys()];
+  }
+
   handler(name: string): HandlerRegistration | undefined {
     return this.#byName.get(name);
   }

@@ -21,6 +21,7 @@ export class InboxRetryProcessor {
   readonly #logger: Logger;
   readonly #owner: string;
   readonly #lease: LeaseKeeper | undefined;
+  readonly #handlers: readonly string[];
   readonly #wake = new WakeSignal();
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
@@ -38,6 +39,8 @@ export class InboxRetryProcessor {
     logger: Logger;
     owner: string;
     lease?: LeaseKeeper;
+    /** Names of the handlers whose entries this processor retries. */
+    handlers: readonly string[];
   }) {
     this.#config = deps.config;
     this.#consumer = deps.consumer;
@@ -46,6 +49,7 @@ export class InboxRetryProcessor {
     this.#logger = deps.logger;
     this.#owner = deps.owner;
     this.#lease = deps.lease;
+    this.#handlers = deps.handlers;
   }
 
   start(): void {
@@ -82,7 +86,9 @@ export class InboxRetryProcessor {
   }
 
   whenIdle(): Promise<void> {
-    this.wake();
+    // A claim already running looks anyway; waking it again would make it claim once more
+    // right after reporting idle, and drain() would never see a quiet moment.
+    if (!this.#busy) this.wake();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -108,6 +114,7 @@ export class InboxRetryProcessor {
         }
         this.#busy = true;
         const records = await inbox.claimDue({
+          handlers: this.#handlers,
           limit: this.#options.retryBatchSize,
           leaseMs: this.#options.minimumRetryInterval,
           owner: this.#owner,

@@ -106,7 +106,9 @@ export class OutboxRelay {
 
   /** Resolves after the relay has looked at the outbox and found nothing to do. */
   whenIdle(): Promise<void> {
-    this.wake();
+    // A claim already running looks anyway; waking it again would make it claim once more
+    // right after reporting idle, and drain() would never see a quiet moment.
+    if (!this.#busy) this.wake();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 

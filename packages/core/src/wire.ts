@@ -33,6 +33,7 @@ export const WireHeaders = {
 } as const;
 
 const RESERVED = new Set<string>(Object.values(WireHeaders));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** True for header names owned by Herald; application headers may not use them. */
 export function isReservedHeader(name: string): boolean {
@@ -88,6 +89,7 @@ export function fromWire(
     return value;
   };
   const id = required('id');
+  if (!UUID.test(id)) throw new MalformedMessageError(`Header "${WireHeaders.id}" is not a UUID`);
   const name = required('name');
   const version = Number(required('version'));
   if (!Number.isInteger(version) || version < 1) {

@@ -450,3 +450,27 @@ describe('health', () => {
     expect(await bus.health()).toMatchObject({ live: false, ready: false });
   });
 });
+
+describe('KeyedQueue', () => {
+  it('keeps per-key order and the concurrency limit under a long queue', async () => {
+    const { KeyedQueue } = await import('../src/index.js');
+    const queue = new KeyedQueue(4);
+    let running = 0;
+    let peak = 0;
+    const seen = new Map<string, number[]>();
+    const tasks = Array.from({ length: 5000 }, (_, i) =>
+      queue.run(`k${i % 7}`, async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await Promise.resolve();
+        seen.set(`k${i % 7}`, [...(seen.get(`k${i % 7}`) ?? []), i]);
+        running--;
+      }),
+    );
+    await Promise.all(tasks);
+    await queue.onIdle();
+    expect(peak).toBeLessThanOrEqual(4);
+    for (const list of seen.values()) expect(list).toEqual([...list].sort((a, b) => a - b));
+    expect([...seen.values()].reduce((sum, list) => sum + list.length, 0)).toBe(5000);
+  });
+});

@@ -216,12 +216,16 @@ export class MongoInboxStore implements InboxStore {
     leaseMs: number;
     owner: string;
     now: Date;
+    handlers?: readonly string[];
   }): Promise<InboxRecord[]> {
     await this.#context.ready();
     const { now } = request;
+    if (request.handlers && request.handlers.length === 0) return [];
+    // Only this bus's handlers: services sharing the collection never take each other's entries.
+    const mine = request.handlers ? { handler: { $in: [...request.handlers] } } : {};
     const candidates = await findClaimable({
       collection: this.#context.collection,
-      claimable: { status: 'failed', nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now } },
+      claimable: { status: 'failed', nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now }, ...mine },
       unfinished: { status: { $in: [...OPEN_INBOX] } },
       chainField: 'chain',
       limit: request.limit,

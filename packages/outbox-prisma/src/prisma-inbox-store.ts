@@ -171,13 +171,20 @@ export class PrismaInboxStore implements InboxStore {
     leaseMs: number;
     owner: string;
     now: Date;
+    handlers?: readonly string[];
   }): Promise<InboxRecord[]> {
     const now = request.now.getTime();
+    if (request.handlers && request.handlers.length === 0) return [];
+    // Only this bus's handlers: services sharing the table never take each other's entries.
+    const handlerFilter = request.handlers
+      ? `AND o.handler IN (${request.handlers.map(() => '?').join(', ')})`
+      : '';
     // A `processing` entry whose lease expired is retried only when its message was stored;
     // otherwise the broker still holds the message and redelivers it.
     const where = `o.status IN ${UNFINISHED}
       AND o.lease_until <= ?
       AND ((o.status = 'failed' AND COALESCE(o.next_attempt_at, 0) <= ?) OR (o.status = 'processing' AND o.headers IS NOT NULL))
+      ${handlerFilter}
       AND (o.ordering_key IS NULL OR ${noEarlierRow(
         this.#s.dialect,
         this.#table,
@@ -190,7 +197,7 @@ export class PrismaInboxStore implements InboxStore {
       table: this.#table,
       columns: INBOX_COLUMNS,
       where,
-      whereParams: [now, now],
+      whereParams: [now, now, ...(request.handlers ?? [])],
       limit: request.limit,
       leaseUntil: now + request.leaseMs,
       owner: request.owner,

@@ -142,10 +142,13 @@ export class MemoryInboxStore implements InboxStore {
     leaseMs: number;
     owner: string;
     now: Date;
+    handlers?: readonly string[];
   }): Promise<InboxRecord[]> {
     const now = request.now.getTime();
+    const handlers = request.handlers ? new Set(request.handlers) : undefined;
     const rows = [...this.#rows.values()].filter(
-      (row) => row.status === 'failed' || row.status === 'processing',
+      (row) =>
+        (row.status === 'failed' || row.status === 'processing') && (!handlers || handlers.has(row.handler)),
     );
     rows.sort((a, b) => a.sequence - b.sequence);
     const blocked = new Set<string>();

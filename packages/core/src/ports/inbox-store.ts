@@ -81,8 +81,18 @@ export interface InboxStore {
   fail(failure: InboxFailure, now: Date): Promise<void>;
   /** True when the handler has an unfinished earlier entry for this ordering key (a parked key). */
   isKeyBlocked(handler: string, orderingKey: string): Promise<boolean>;
-  /** Leases due entries for the retry processor, in sequence order (see the claim rule). */
-  claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]>;
+  /**
+   * Leases due entries for the retry processor, in sequence order (see the
+   * claim rule). With `handlers`, only entries of those handlers: a bus never
+   * claims entries of handlers it does not have (services sharing a table).
+   */
+  claimDue(request: {
+    limit: number;
+    leaseMs: number;
+    owner: string;
+    now: Date;
+    handlers?: readonly string[];
+  }): Promise<InboxRecord[]>;
   /** Deletes up to `limit` processed entries older than `before`; returns how many. */
   deleteExpired(before: Date, limit: number): Promise<number>;
   /** Operators: list entries. */

@@ -6,7 +6,9 @@ export class KeyedQueue {
   readonly #concurrency: number;
   readonly #chains = new Map<string, Promise<void>>();
   #running = 0;
-  readonly #waiting: Array<() => void> = [];
+  /** FIFO of tasks waiting for a slot; `#head` avoids Array.shift()'s O(n) on long queues. */
+  #waiting: Array<() => void> = [];
+  #head = 0;
   #idleWaiters: Array<() => void> = [];
   #inFlight = 0;
 
@@ -68,8 +70,17 @@ export class KeyedQueue {
   }
 
   #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#running--;
+    if (this.#head < this.#waiting.length) {
+      const next = this.#waiting[this.#head]!;
+      this.#waiting[this.#head] = undefined as unknown as () => void;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+        this.#waiting = this.#waiting.slice(this.#head);
+        this.#head = 0;
+      }
+      next();
+    } else {
+      this.#running--;
+    }
   }
 }

@@ -222,6 +222,29 @@ const claimDueOrder: InboxCase = {
   },
 };
 
+const claimDueHandlers: InboxCase = {
+  name: 'claimDue with `handlers` returns only entries of those handlers (services sharing a table)',
+  async run({ store }) {
+    const { now } = clock();
+    const [mine, theirs] = [handlerName(), handlerName()];
+    const [a, b] = [entry(mine), entry(theirs)];
+    await store.fail(failure(a, { nextAttemptAt: now }), now);
+    await store.fail(failure(b, { nextAttemptAt: now }), now);
+    const claimed = await store.claimDue({
+      limit: 100,
+      leaseMs: LONG_LEASE,
+      owner: 'testkit-inbox',
+      now,
+      handlers: [mine],
+    });
+    expect(keysOf(claimed)).toEqual(keys(a));
+    expect(
+      await store.claimDue({ limit: 100, leaseMs: LONG_LEASE, owner: 'testkit-inbox', now, handlers: [] }),
+    ).toEqual([]);
+    expect(keysOf(await claim(store, now)).filter((k) => k.startsWith(`${theirs}/`))).toEqual(keys(b));
+  },
+};
+
 const claimDueKeyOrder: InboxCase = {
   name: 'claimDue keeps order per (handler, ordering key): an unfinished earlier entry blocks later ones',
   async run({ store }) {
@@ -391,6 +414,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   takeover,
   failStores,
   claimDueOrder,
+  claimDueHandlers,
   claimDueKeyOrder,
   deadEntries,
   keyBlocked,
