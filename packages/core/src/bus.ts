@@ -150,6 +150,11 @@ export class IntegrationEventBus {
     });
   }
 
+  /** The unit-of-work accessor given to `useUnitOfWork()`, if any (integrations publish into it). */
+  get unitOfWork(): UnitOfWorkAccessor | undefined {
+    return this.#settings.unitOfWork;
+  }
+
   /** `created` → `starting` → `running` → `stopping` → `stopped`. */
   get state(): BusState {
     return this.#state;

@@ -14,7 +14,12 @@ import { isUuid, uuidv7 } from './uuid.js';
 import { isReservedHeader, toWire, type WireMessage } from './wire.js';
 
 /** Options of `bus.publish()`. */
-export interface PublishOptions extends EnvelopeOverrides {
+export interface PublishOptions extends Omit<EnvelopeOverrides, 'orderingKey'> {
+  /**
+   * Messages with the same key are delivered and handled in order. A function
+   * gives each event of a multi-event publish its own key (one outbox insert).
+   */
+  orderingKey?: string | ((event: object) => string | undefined);
   /**
    * The caller's database transaction (e.g. the `tx` of `prisma.$transaction`):
    * the outbox record commits with it, or not at all.
@@ -27,6 +32,15 @@ export interface PublishOptions extends EnvelopeOverrides {
    * ABP's behaviour). `false` writes them at once, still in its transaction.
    */
   onUnitOfWorkComplete?: boolean;
+}
+
+/** The envelope's ordering key: fixed for the call, or computed per event. */
+function orderingKeyOf(event: object, options: PublishOptions | EnvelopeOverrides): { orderingKey?: string } {
+  const key = (options as PublishOptions).orderingKey;
+  const value = typeof key === 'function' ? key(event) : key;
+  if (value === undefined) return {};
+  if (typeof value !== 'string') throw new ConfigurationError('orderingKey must be a string');
+  return { orderingKey: value };
 }
 
 /** An event ready to leave: validated, enveloped and encoded. */
@@ -99,11 +113,18 @@ export class Publisher {
       return;
     }
     if (scope) return this.#storeInScope(prepared, scope);
-    await this.#store(prepared, options.tx, options.tx === undefined);
+    const ambient = this.#deps.unitOfWork?.current();
+    const configs = await this.#store(prepared, options.tx, options.tx === undefined);
+    // The caller's tx is the unit of work's: wake the relay exactly when it commits.
+    if (ambient && options.tx !== undefined && options.tx === ambient.tx) {
+      ambient.afterCommit(() => {
+        for (const config of configs) this.#deps.onStored(config, true);
+      });
+    }
   }
 
   /** Validates and encodes one event. Throws typed errors for bad input. */
-  async prepare(event: object, options: EnvelopeOverrides = {}): Promise<PreparedEvent> {
+  async prepare(event: object, options: PublishOptions = {}): Promise<PreparedEvent> {
     if (event === null || typeof event !== 'object') {
       throw new ConfigurationError(
         `publish() expects an event object, got ${event === null ? 'null' : typeof event}`,
@@ -134,7 +155,7 @@ export class Publisher {
       ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
       ...(telemetry?.traceparent !== undefined ? { traceparent: telemetry.traceparent } : {}),
       ...(telemetry?.tracestate !== undefined ? { tracestate: telemetry.tracestate } : {}),
-      ...(options.orderingKey !== undefined ? { orderingKey: options.orderingKey } : {}),
+      ...orderingKeyOf(event, options),
       headers: { ...headers },
       payload,
     };

@@ -474,3 +474,16 @@ describe('KeyedQueue', () => {
     expect([...seen.values()].reduce((sum, list) => sum + list.length, 0)).toBe(5000);
   });
 });
+
+describe('ordering keys per event', () => {
+  it('computes a key for each event of one publish call', async () => {
+    const log = memoryEventLog();
+    const Step = defineEvent<{ key: string; n: number }>('step-keyed');
+    const bus = testBuilder('svc').useEventLog(log).build();
+    await bus.publish([new Step({ key: 'a', n: 1 }), new Step({ key: 'b', n: 2 })], {
+      orderingKey: (event) => (event as { key: string }).key,
+    });
+    const records = await log.outbox.list({});
+    expect(records.map((r) => r.message.orderingKey)).toEqual(['a', 'b']);
+  });
+});
