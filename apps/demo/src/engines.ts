@@ -21,10 +21,11 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 }
 
 /**
- * Checks that the broker and database servers of `config` accept connections, before any
- * service starts, and names the command that starts a missing one.
+ * Checks that the broker and database servers of `config` accept connections (waiting up to
+ * `waitMs` for each: one may be restarting), before any service starts, and names the command
+ * that starts a missing one.
  */
-export async function checkEngines(config: DemoConfig): Promise<void> {
+export async function checkEngines(config: DemoConfig, waitMs = 15_000): Promise<void> {
   const engines: Array<{ name: string; script: string; url: string; port: number }> = [];
   if (config.db === 'postgres')
     engines.push({ name: 'PostgreSQL', script: 'postgres', url: config.urls.postgres, port: 5432 });
@@ -37,8 +38,14 @@ export async function checkEngines(config: DemoConfig): Promise<void> {
   const missing: string[] = [];
   for (const engine of engines) {
     const { host, port } = hostPort(engine.url, engine.port);
-    if (!(await reachable(host, port, 3_000)))
-      missing.push(`${engine.name} is not reachable at ${host}:${port}`);
+    // A few seconds of grace: an engine being restarted accepts connections again shortly.
+    const deadline = Date.now() + waitMs;
+    let up = await reachable(host, port, 3_000);
+    while (!up && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      up = await reachable(host, port, 3_000);
+    }
+    if (!up) missing.push(`${engine.name} is not reachable at ${host}:${port}`);
   }
   if (missing.length > 0) {
     const scripts = engines.map((engine) => engine.script).join(' ');

@@ -5,6 +5,7 @@
 // reads the services' databases. Either way the run ends with the ledger line
 // `demo ok: published=N handled=N duplicates=0 lost=0`, computed from those databases.
 import { rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { InProcessBroker } from '@herald/core';
 import { deleteBrokerObjects } from './cleanup.js';
 import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
@@ -90,11 +91,10 @@ export async function runDemo(
   for (const fact of ledger.facts) say(`› ${fact}`);
   for (const problem of ledger.problems) say(`✖ ${problem}`);
   if (ledger.unpublished > 0) say(`✖ ${ledger.unpublished} outbox records were never published`);
-  const reason = ledger.deadLetterReason ? `; reason recorded: "${ledger.deadLetterReason}"` : '';
-  const attempts =
-    ledger.deadLetterAttempts !== undefined ? ` after ${ledger.deadLetterAttempts} failed handlings` : '';
+  const attempts = ledger.deadLetterAttempts !== undefined ? `, attempts=${ledger.deadLetterAttempts}` : '';
+  const reason = ledger.deadLetterReason ? `, reason "${ledger.deadLetterReason}"` : '';
   say(
-    `dead-lettered=${ledger.deadLettered} of ${ledger.poison} as designed (ordering.sms-requested: notification's SMS gateway always fails; in notification's inbox dead letters${attempts}${reason})`,
+    `dead-lettered=${ledger.deadLettered} of ${ledger.poison} as designed (ordering.sms-requested: notification's SMS gateway always fails; listed dead in notification's inbox${attempts}${reason})`,
   );
   return { ledger, monitor, ok: ledgerOk(ledger) };
 }
@@ -159,7 +159,7 @@ async function startProcesses(config: DemoConfig): Promise<Running> {
   };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   let config: DemoConfig;
   try {
