@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +49,11 @@ describe('web console (headless Chromium)', () => {
       await expect.poll(() => row.count()).toBe(1);
       expect(await row.getByTestId('status').textContent()).toBe('dead');
       expect(await row.textContent()).toContain('payment gateway unreachable');
-      await page.screenshot({ path: join(import.meta.dirname, '../docs/console.png'), fullPage: true });
+      // HERALD_UPDATE_SCREENSHOTS=1 refreshes the README's picture; otherwise it goes to a temp file.
+      const shot = process.env.HERALD_UPDATE_SCREENSHOTS
+        ? join(import.meta.dirname, '../docs/console.png')
+        : join(tmpdir(), `herald-console-${process.pid}.png`);
+      expect((await page.screenshot({ path: shot, fullPage: true })).byteLength).toBeGreaterThan(1000);
 
       gateway.up = true; // the operator fixed the cause
       await row.getByTestId('requeue').click();
