@@ -322,10 +322,11 @@ export function demoOptions(config: DemoConfig): Partial<HeraldOptions> {
     failedRetryInterval: 200,
     retryBackoff: () => 200,
     pollingInterval: 250,
-    handlerTimeout: 4_000,
     // The lease of a claimed outbox record or inbox entry: what a killed process leaves behind
-    // is taken over after this long.
-    minimumRetryInterval: config.transport === 'inprocess' ? 2_000 : 5_000,
+    // is taken over after this long (nothing is killed in one process: a longer lease there).
+    // A handler must finish well within it, even on a busy machine.
+    minimumRetryInterval: config.transport === 'inprocess' ? 10_000 : 8_000,
+    handlerTimeout: 6_000,
   };
 }
 

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { versionLedgerSql } from '@herald/entity-sync/prisma';
 import { migrate, type Provider } from '@herald/outbox-prisma';
 import type { DemoConfig } from './config.js';
 import type { ServiceName } from './contracts.js';
 import type { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
+
+export type { ProductCopy } from './generated/postgresql/client/client.js';
 
 /**
  * The demo's Prisma client. One client is generated per engine (src/generated/<provider>);
@@ -142,6 +145,8 @@ export async function prepareDatabase(config: DemoConfig, service: ServiceName):
     if (provider === 'sqlite') await database.prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await migrate(database.prisma, { provider }); // Herald's outbox and inbox tables
     for (const statement of TABLES[service]) await database.prisma.$executeRawUnsafe(statement);
+    // The version ledger of ordering's prismaEntityStore (versions and tombstones of the copies).
+    if (service === 'ordering') await database.prisma.$executeRawUnsafe(versionLedgerSql(provider));
   } finally {
     await database.close();
   }
@@ -162,8 +167,7 @@ const TABLES: Record<ServiceName, string[]> = {
   ],
   ordering: [
     `CREATE TABLE product_copies (
-      id VARCHAR(64) PRIMARY KEY, name VARCHAR(191), price DOUBLE PRECISION, version INTEGER,
-      deleted BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)`,
+      id VARCHAR(64) PRIMARY KEY, name VARCHAR(191) NOT NULL, price DOUBLE PRECISION NOT NULL)`,
     `CREATE TABLE orders (
       id VARCHAR(64) PRIMARY KEY, product_id VARCHAR(64) NOT NULL, quantity INTEGER NOT NULL,
       total DOUBLE PRECISION NOT NULL, customer VARCHAR(191) NOT NULL)`,

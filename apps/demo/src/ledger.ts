@@ -1,6 +1,7 @@
+import { prismaEntityStore } from '@herald/entity-sync/prisma';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { SERVICES, type ServiceName, SUBSCRIPTIONS } from './contracts.js';
-import type { OpenDatabase } from './database.js';
+import type { OpenDatabase, ProductCopy } from './database.js';
 
 /**
  * What the services' databases prove at the end of a run. Nothing here comes from counters in
@@ -133,22 +134,29 @@ async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledg
   const notification = databases.notification.prisma;
 
   const products = await catalog.product.findMany();
-  const copies = new Map((await ordering.productCopy.findMany()).map((copy) => [copy.id, copy]));
+  // Ordering's copies as its EntitySynchronizer sees them: rows plus the version ledger.
+  const copies = prismaEntityStore<ProductCopy>(ordering, {
+    provider: databases.ordering.provider,
+    model: 'ProductCopy',
+  });
   let inSync = 0;
   for (const product of products) {
-    const copy = copies.get(product.id);
-    if (copy && !copy.deleted && copy.version === product.version && copy.price === product.price) inSync++;
-    copies.delete(product.id);
+    const copy = await copies.get(product.id, undefined);
+    if (copy?.entity?.price === product.price && Number(copy.version) === product.version && !copy.deleted)
+      inSync++;
   }
-  const tombstones = [...copies.values()].filter((copy) => copy.deleted).length;
-  const extra = copies.size - tombstones;
+  const known = new Set(products.map((product) => product.id));
+  const extra = (await copies.keys(undefined)).filter((key) => !known.has(key)).length;
+  const [{ n: tombstones = 0 } = {}] = await ordering.$queryRawUnsafe<{ n: number | bigint }[]>(
+    'SELECT COUNT(*) AS n FROM herald_entity_versions WHERE deleted = true',
+  );
   if (inSync !== products.length || extra > 0) {
     ledger.problems.push(
       `ordering's product copies: ${inSync}/${products.length} match catalog, ${extra} copies of unknown products`,
     );
   } else {
     ledger.facts.push(
-      `ordering's copies match catalog's ${products.length} products (${tombstones} tombstones)`,
+      `ordering's copies match catalog's ${products.length} products (versions too; ${Number(tombstones)} tombstones)`,
     );
   }
 

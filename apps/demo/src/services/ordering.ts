@@ -1,10 +1,11 @@
 import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
 import { type EntityChange, EntitySynchronizer } from '@herald/entity-sync';
+import { prismaEntityStore } from '@herald/entity-sync/prisma';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import type { ServiceEnvironment } from '../config.js';
 import { OrderPlaced, type ProductEto, ProductEvents, SmsRequested } from '../contracts.js';
+import type { ProductCopy } from '../database.js';
 import { recordEffect } from '../effects.js';
-import { ProductCopies } from '../product-copies.js';
 
 /**
  * Ordering keeps a local copy of catalog's products (entity synchronization) and places
@@ -12,7 +13,11 @@ import { ProductCopies } from '../product-copies.js';
  */
 export function createOrdering(env: ServiceEnvironment) {
   const { prisma } = env;
-  const productCopies = new ProductCopies(prisma);
+  // Local copies are rows of ProductCopy; versions and tombstones go to the store's version ledger.
+  const productCopies = prismaEntityStore<ProductCopy>(prisma, {
+    provider: env.eventLogOptions.provider,
+    model: 'ProductCopy',
+  });
 
   const bus = createIntegrationEventBus({ service: 'ordering', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
@@ -40,7 +45,7 @@ export function createOrdering(env: ServiceEnvironment) {
     return prisma.$transaction(async (tx) => {
       if (await tx.order.findUnique({ where: { id: orderId } })) return 'exists';
       const product = await tx.productCopy.findUnique({ where: { id: productId } });
-      if (!product || product.deleted || product.price === null) return 'unknown-product';
+      if (!product) return 'unknown-product'; // never heard of, or discontinued
       const total = product.price * quantity;
       await tx.order.create({ data: { id: orderId, productId, quantity, total, customer } });
       await bus.publish(new OrderPlaced({ orderId, productId, quantity, total, customer }), { tx });
@@ -51,7 +56,7 @@ export function createOrdering(env: ServiceEnvironment) {
 
   /** How many catalog products ordering knows (live copies). */
   async function knownProducts(): Promise<number> {
-    return productCopies.count();
+    return prisma.productCopy.count();
   }
 
   return { name: 'ordering' as const, bus, operations: { placeOrder, knownProducts } };
@@ -61,7 +66,11 @@ export function createOrdering(env: ServiceEnvironment) {
  * ABP's EntitySynchronizer: applies created/updated/deleted events to the local copies,
  * ignoring any event whose version is not newer. It also records its effect for the ledger.
  */
-class ProductSynchronizer extends EntitySynchronizer<ProductEto, ProductEto> {
+class ProductSynchronizer extends EntitySynchronizer<ProductCopy, ProductEto> {
+  protected override mapToEntity(eto: ProductEto): ProductCopy {
+    return { id: eto.id, name: eto.name, price: eto.price };
+  }
+
   override async handle(change: EntityChange<ProductEto>, ctx: HandlerContext): Promise<void> {
     await super.handle(change, ctx);
     await recordEffect(ctx);
