@@ -10,8 +10,8 @@ import { createConsoleServer } from './server.js';
 const USAGE = `herald — see and repair the event flow
 
 usage:
-  herald outbox list [--status S] [--event NAME] [--log NAME] [--limit N] [--json]
-  herald inbox list  [--status S] [--event NAME] [--handler H] [--log NAME] [--limit N] [--json]
+  herald outbox list [--status S] [--event NAME] [--before ISO-TIME] [--log NAME] [--limit N] [--json]
+  herald inbox list  [--status S] [--event NAME] [--handler H] [--before ISO-TIME] [--log NAME] [--limit N] [--json]
   herald outbox show <id>            herald inbox show <id> --handler H
   herald outbox requeue <id...>      herald inbox requeue <id...> --handler H
   herald outbox purge <id...>        herald inbox purge <id...> --handler H
@@ -35,6 +35,12 @@ async function loadSource(configPath: string | undefined): Promise<Source> {
     throw new Error(`${found} must export default a bus, a function returning one, or { eventLogs }`);
   }
   return value as Source;
+}
+
+function instant(text: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new Error(`--before "${text}" is not a date`);
+  return date;
 }
 
 function table(views: readonly RecordView[]): string {
@@ -68,6 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       event: { type: 'string' },
       handler: { type: 'string' },
       log: { type: 'string' },
+      before: { type: 'string' },
       limit: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
@@ -116,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(values.event ? { eventName: values.event } : {}),
         ...(values.handler ? { handler: values.handler } : {}),
         ...(values.log ? { log: values.log } : {}),
+        ...(values.before ? { before: instant(values.before) } : {}),
         limit: Number(values.limit ?? 50),
       };
       const views =

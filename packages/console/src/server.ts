@@ -27,7 +27,7 @@ const MAX_BODY = 1024 * 1024;
  * Serves the web console and its JSON API for a bus, plus `/healthz`
  * (liveness) and `/readyz` (readiness) for Kubernetes probes.
  *
- * API: `GET /api/outbox|inbox?status=&event=&handler=&log=&limit=`,
+ * API: `GET /api/outbox|inbox?status=&event=&handler=&log=&before=&limit=`,
  * `POST /api/outbox/requeue {ids}`, `POST /api/inbox/requeue {keys}`,
  * `POST /api/outbox/purge {ids}`, `POST /api/inbox/purge {keys}`.
  */
@@ -82,6 +82,7 @@ async function route(
       ...(url.searchParams.get('event') ? { eventName: url.searchParams.get('event')! } : {}),
       ...(url.searchParams.get('handler') ? { handler: url.searchParams.get('handler')! } : {}),
       ...(url.searchParams.get('log') ? { log: url.searchParams.get('log')! } : {}),
+      ...(url.searchParams.get('before') ? { before: parseInstant(url.searchParams.get('before')!) } : {}),
       limit: Math.min(Number(url.searchParams.get('limit') ?? 100) || 100, 1000),
     };
     return send(
@@ -113,6 +114,12 @@ async function route(
     return send(response, 200, { changed });
   }
   send(response, 404, { error: 'Not found' });
+}
+
+function parseInstant(text: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new HeraldError('HERALD_BAD_REQUEST', `"${text}" is not a date`);
+  return date;
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {

@@ -45,6 +45,12 @@ describe('herald CLI', () => {
     }>;
     expect(json.map((r) => r.status).sort()).toEqual(['dead', 'published']);
     const dead = json.find((r) => r.status === 'dead')!;
+    expect(
+      JSON.parse((await herald('outbox', 'list', '--before', '2000-01-01T00:00:00Z', '--json')).stdout),
+    ).toEqual([]);
+    await expect(herald('outbox', 'list', '--before', 'yesterday-ish')).rejects.toMatchObject({
+      stderr: expect.stringContaining('is not a date'),
+    });
 
     const show = JSON.parse((await herald('outbox', 'show', dead.id)).stdout) as {
       body: string;
