@@ -4,9 +4,10 @@
 // that `generate` does not need; PRISMA_SCHEMA_ENGINE_BINARY=/bin/false keeps it from trying.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The `generator` and `datasource` blocks of a test schema.
@@ -44,6 +45,17 @@ export function readFragment(from, packageName, file) {
   return readFileSync(join(root, file), 'utf8');
 }
 
+/** The nearest folder at or above the caller's file that has a package.json. */
+function packageRoot(from) {
+  let folder = dirname(fileURLToPath(from));
+  while (!existsSync(join(folder, 'package.json'))) {
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error(`No package.json above ${fileURLToPath(from)}`);
+    folder = parent;
+  }
+  return folder;
+}
+
 /**
  * Writes `schema` to `<dir>/schema.prisma` and generates its client into `<dir>/client`,
  * unless the schema and the CLI version are unchanged since the last run. Exits the process
@@ -62,14 +74,25 @@ export function generatePrismaClient({ from, schema, dir, label }) {
   ) {
     return;
   }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'schema.prisma'), schema);
+  // Generate beside the target and move it into place: build and typecheck may run this at
+  // the same time on a fresh clone, and neither may see (or delete) a half-written client.
+  // Staged under the caller package's node_modules/.cache (same filesystem, so the move is a
+  // rename; outside what tsc, biome and git look at).
+  const staging = join(
+    packageRoot(from),
+    'node_modules',
+    '.cache',
+    'herald-prisma',
+    `${basename(dir)}-${process.pid}`,
+  );
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, 'schema.prisma'), schema);
   const result = spawnSync(
     process.execPath,
-    [prismaCli, 'generate', '--schema', join(dir, 'schema.prisma')],
+    [prismaCli, 'generate', '--schema', join(staging, 'schema.prisma')],
     {
-      cwd: dir,
+      cwd: packageRoot(from),
       encoding: 'utf8',
       env: {
         ...process.env,
@@ -78,10 +101,24 @@ export function generatePrismaClient({ from, schema, dir, label }) {
     },
   );
   if (result.status !== 0) {
-    process.stderr.write(result.stdout + result.stderr);
+    rmSync(staging, { recursive: true, force: true });
+    process.stderr.write(`${result.error ?? ''}${result.stdout ?? ''}${result.stderr ?? ''}`);
     console.error(`✖ prisma generate failed for ${label}`);
     process.exit(result.status ?? 1);
   }
-  writeFileSync(hashFile, hash);
+  writeFileSync(join(staging, '.inputs-hash'), hash);
+  if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) {
+    rmSync(staging, { recursive: true, force: true }); // another run finished the same client first
+    return;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    renameSync(staging, dir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!(existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash)) throw error;
+    return;
+  }
   console.error(`› generated the ${label} Prisma client (Prisma ${cliVersion})`);
 }
