@@ -1,4 +1,5 @@
 import {
+  type ErrorEntry,
   type EventLogConfig,
   HeraldError,
   type InboxKey,
@@ -21,6 +22,8 @@ export interface RecordView {
   readonly createdAt: string;
   readonly nextAttemptAt: string | null;
   readonly lastError: string | null;
+  /** Recent failures, oldest first (empty when the store keeps none). */
+  readonly errorHistory: ReadonlyArray<{ readonly at: string; readonly error: string }>;
   readonly headers: Readonly<Record<string, string>> | null;
   /** The body as text (JSON for the default serializer), truncated to 64 KiB. */
   readonly body: string | null;
@@ -42,6 +45,10 @@ function bodyText(body: Uint8Array | undefined): string | null {
   return body.byteLength > MAX_BODY ? `${text}… (${body.byteLength} bytes)` : text;
 }
 
+function history(entries: readonly ErrorEntry[] | undefined): RecordView['errorHistory'] {
+  return (entries ?? []).map((entry) => ({ at: entry.at.toISOString(), error: entry.error }));
+}
+
 function outboxView(log: string, record: OutboxRecord): RecordView {
   return {
     kind: 'outbox',
@@ -54,6 +61,7 @@ function outboxView(log: string, record: OutboxRecord): RecordView {
     createdAt: record.createdAt.toISOString(),
     nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
     lastError: record.lastError,
+    errorHistory: history(record.errorHistory),
     headers: record.message.headers,
     body: bodyText(record.message.body),
   };
@@ -72,6 +80,7 @@ function inboxView(log: string, record: InboxRecord): RecordView {
     createdAt: record.receivedAt.toISOString(),
     nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
     lastError: record.lastError,
+    errorHistory: history(record.errorHistory),
     headers: record.message?.headers ?? null,
     body: bodyText(record.message?.body),
   };

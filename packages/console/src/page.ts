@@ -53,6 +53,12 @@ export const CONSOLE_PAGE = `<!doctype html>
   let kind = 'outbox';
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  // Earlier failures of a record, folded under its last error.
+  function history(entries) {
+    if (!entries || entries.length < 2) return '';
+    return '<details data-testid="history"><summary>' + entries.length + ' failures</summary><ol>' +
+      entries.map((h) => '<li>' + esc(h.at) + ': ' + esc(h.error) + '</li>').join('') + '</ol></details>';
+  }
   async function load() {
     const params = new URLSearchParams({ status: $('status').value, event: $('event').value });
     const rows = await (await fetch('/api/' + kind + '?' + params)).json();

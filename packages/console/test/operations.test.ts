@@ -26,6 +26,7 @@ describe('Operations', () => {
       attempts: 1,
     });
     expect(dead[0]!.lastError).toContain('payment gateway unreachable');
+    expect(dead[0]!.errorHistory.map((entry) => entry.error)).toEqual([dead[0]!.lastError]);
     expect(JSON.parse(dead[0]!.body!)).toEqual({ orderId: 'o-1', amount: 5 });
     expect((await operations.listOutbox({ status: 'published' }))[0]!.id).toBe(dead[0]!.id);
 

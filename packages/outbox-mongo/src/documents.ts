@@ -33,6 +33,8 @@ export interface OutboxDocument extends LeaseFields {
   dueAt: Date | null;
   nextAttemptAt: Date | null;
   lastError: string | null;
+  /** Recent failures, oldest first (capped at ERROR_HISTORY). */
+  errorHistory?: Array<{ at: Date; error: string }>;
   publishedAt: Date | null;
 }
 
@@ -61,8 +63,13 @@ export interface InboxDocument extends LeaseFields {
   updatedAt: Date;
   nextAttemptAt: Date | null;
   lastError: string | null;
+  /** Recent failures, oldest first (capped at ERROR_HISTORY). */
+  errorHistory?: Array<{ at: Date; error: string }>;
   message: StoredMessage | null;
 }
+
+/** Failures kept per record. */
+export const ERROR_HISTORY = 20;
 
 /** A granted lease generation; unique `_id` makes the grant exclusive (see lease-registry.ts). */
 export interface LeaseDocument {

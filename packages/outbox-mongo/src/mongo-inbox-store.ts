@@ -9,7 +9,7 @@ import {
 } from '@herald/core';
 import type { ClientSession, Filter } from 'mongodb';
 import { findClaimable } from './claim-window.js';
-import { type InboxDocument, NOT_LEASED, OPEN_INBOX } from './documents.js';
+import { ERROR_HISTORY, type InboxDocument, NOT_LEASED, OPEN_INBOX } from './documents.js';
 import { isDuplicateKey } from './errors.js';
 import { type LeaseRegistry, leaseCandidates, repairAbandoned } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
@@ -175,7 +175,13 @@ export class MongoInboxStore implements InboxStore {
     };
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       // A processed entry is final: a late failure report never reopens it.
-      const updated = await collection.updateOne({ _id, status: { $ne: 'processed' } }, { $set: update });
+      const updated = await collection.updateOne(
+        { _id, status: { $ne: 'processed' } },
+        {
+          $set: update,
+          $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
+        },
+      );
       if (updated.matchedCount > 0) return;
       const seq = await this.#sequences.reserve(1);
       try {
@@ -190,6 +196,7 @@ export class MongoInboxStore implements InboxStore {
           receivedAt: now,
           lease: 0,
           ...update,
+          errorHistory: [{ at: now, error: failure.error }],
         });
         return;
       } catch (error) {
@@ -313,6 +320,7 @@ function toRecord(doc: InboxDocument): InboxRecord {
     receivedAt: doc.receivedAt,
     nextAttemptAt: doc.nextAttemptAt ?? null,
     lastError: doc.lastError ?? null,
+    errorHistory: doc.errorHistory ?? [],
     message: doc.message ? decodeMessage(doc.message) : null,
   };
 }

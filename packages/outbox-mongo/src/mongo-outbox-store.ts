@@ -9,7 +9,7 @@ import {
 import { type ClientSession, type Filter, MongoBulkWriteError } from 'mongodb';
 import type { ChangeStreamWake, WakeState } from './change-stream-wake.js';
 import { findClaimable } from './claim-window.js';
-import { NOT_LEASED, OPEN_OUTBOX, type OutboxDocument } from './documents.js';
+import { ERROR_HISTORY, NOT_LEASED, OPEN_OUTBOX, type OutboxDocument } from './documents.js';
 import { DUPLICATE_KEY } from './errors.js';
 import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
@@ -157,7 +157,7 @@ export class MongoOutboxStore implements OutboxStore {
     );
   }
 
-  async markFailed(failures: readonly OutboxFailure[], _now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
     if (failures.length === 0) return;
     await this.#context.ready();
     // One updateMany per distinct outcome (usually one), not a bulk of updates (see the note at the top).
@@ -182,6 +182,7 @@ export class MongoOutboxStore implements OutboxStore {
             owner: null,
           },
           $inc: { attempts: 1 },
+          $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
         },
       );
     }
@@ -311,6 +312,7 @@ function toRecord(doc: OutboxDocument): OutboxRecord {
     // `?? null`: FerretDB 1.24 leaves out the null fields of an upsert's $setOnInsert.
     nextAttemptAt: doc.nextAttemptAt ?? null,
     lastError: doc.lastError ?? null,
+    errorHistory: doc.errorHistory ?? [],
     publishedAt: doc.publishedAt ?? null,
   };
 }

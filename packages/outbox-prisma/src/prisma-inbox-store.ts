@@ -8,7 +8,14 @@ import {
   type RecordQuery,
 } from '@herald/core';
 import { asExecutor } from './prisma-client.js';
-import { INBOX_COLUMNS, type InboxRow, toInboxRecord, truncateError } from './records.js';
+import {
+  errorHistoryLine,
+  INBOX_COLUMNS,
+  type InboxRow,
+  MAX_ERROR_HISTORY,
+  toInboxRecord,
+  truncateError,
+} from './records.js';
 import type { StoreSettings } from './settings.js';
 import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query } from './sql.js';
 
@@ -42,6 +49,7 @@ const FAIL_COLUMNS = [
   'last_error',
   'headers',
   'body',
+  'error_history',
 ] as const;
 
 /** Columns `fail` overwrites on an existing entry besides status (which MariaDB/MySQL must assign last). */
@@ -123,8 +131,10 @@ export class PrismaInboxStore implements InboxStore {
     const { dialect } = this.#s;
     const at = now.getTime();
     const insert = dialect.insert(this.#table, FAIL_COLUMNS, 1);
+    const history = dialect.provider === 'postgresql' ? `${this.#table}.error_history` : 'error_history';
     const assignments = (incoming: (column: string) => string): Array<[string, string]> => [
       ...FAIL_UPDATES.map((column): [string, string] => [column, incoming(column)]),
+      ['error_history', dialect.appendCapped(history, incoming('error_history'), MAX_ERROR_HISTORY)],
       ['lease_until', '0'],
       ['lease_owner', 'NULL'],
       ['status', incoming('status')],
@@ -153,6 +163,7 @@ export class PrismaInboxStore implements InboxStore {
       truncateError(failure.error),
       JSON.stringify(failure.message.headers),
       failure.message.body,
+      errorHistoryLine(now, failure.error),
     ]);
   }
 

@@ -9,7 +9,14 @@ import {
 } from '@herald/core';
 import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
-import { OUTBOX_COLUMNS, type OutboxRow, toOutboxRecord, truncateError } from './records.js';
+import {
+  errorHistoryLine,
+  MAX_ERROR_HISTORY,
+  OUTBOX_COLUMNS,
+  type OutboxRow,
+  toOutboxRecord,
+  truncateError,
+} from './records.js';
 import type { StoreSettings } from './settings.js';
 import { chunks, claimRows, deleteOldest, execute, noEarlierRow, placeholders, query } from './sql.js';
 
@@ -154,7 +161,7 @@ export class PrismaOutboxStore implements OutboxStore {
     }
   }
 
-  async markFailed(failures: readonly OutboxFailure[], _now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
     const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
     const { dialect } = this.#s;
     for (const part of chunks(latest, FAILURE_CHUNK)) {
@@ -163,6 +170,7 @@ export class PrismaOutboxStore implements OutboxStore {
       for (const f of part) params.push(f.id, truncateError(f.error));
       for (const f of part) params.push(f.id, f.nextAttemptAt?.getTime() ?? null);
       for (const f of part) params.push(f.id, f.nextAttemptAt === null ? 'dead' : 'failed');
+      for (const f of part) params.push(f.id, errorHistoryLine(now, f.error));
       params.push(...part.map((f) => f.id));
       // `status IN (pending, failed)`: a record another relay already published is never downgraded.
       await execute(
@@ -172,6 +180,7 @@ export class PrismaOutboxStore implements OutboxStore {
            last_error = ${cases('?')},
            next_attempt_at = ${cases(dialect.bigint)},
            status = ${cases('?')},
+           error_history = ${dialect.appendCapped('error_history', cases(dialect.text), MAX_ERROR_HISTORY)},
            lease_until = 0, lease_owner = NULL
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
         params,

@@ -1,4 +1,5 @@
 import {
+  type ErrorEntry,
   type InboxRecord,
   type InboxStatus,
   type OutboxRecord,
@@ -15,11 +16,11 @@ import {
 
 /** Outbox columns in the order the stores select them. */
 export const OUTBOX_COLUMNS =
-  'sequence, id, name, ordering_key, bucket, headers, body, status, attempts, created_at, next_attempt_at, last_error, published_at';
+  'sequence, id, name, ordering_key, bucket, headers, body, status, attempts, created_at, next_attempt_at, last_error, error_history, published_at';
 
 /** Inbox columns in the order the stores select them. */
 export const INBOX_COLUMNS =
-  'sequence, message_id, handler, event_name, ordering_key, status, attempts, received_at, next_attempt_at, last_error, headers, body';
+  'sequence, message_id, handler, event_name, ordering_key, status, attempts, received_at, next_attempt_at, last_error, error_history, headers, body';
 
 export interface OutboxRow {
   sequence: bigint | number;
@@ -34,6 +35,7 @@ export interface OutboxRow {
   created_at: bigint | number;
   next_attempt_at: bigint | number | null;
   last_error: string | null;
+  error_history: string | null;
   published_at: bigint | number | null;
 }
 
@@ -48,6 +50,7 @@ export interface InboxRow {
   received_at: bigint | number;
   next_attempt_at: bigint | number | null;
   last_error: string | null;
+  error_history: string | null;
   headers: string | null;
   body: Uint8Array | null;
 }
@@ -57,6 +60,30 @@ export const MAX_ERROR_LENGTH = 16_000;
 
 export function truncateError(error: string): string {
   return error.length <= MAX_ERROR_LENGTH ? error : `${error.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+}
+
+/** Characters of error history kept per record (the oldest lines fall off). */
+export const MAX_ERROR_HISTORY = 16_000;
+
+/** One history line: `{"at": epoch ms, "error": "..."}` and a newline. */
+export function errorHistoryLine(at: Date, error: string): string {
+  return `${JSON.stringify({ at: at.getTime(), error: error.slice(0, 2_000) })}\n`;
+}
+
+/** Parses the history column; a line cut by the cap (the oldest) is skipped. */
+export function parseErrorHistory(text: string | null): ErrorEntry[] {
+  if (!text) return [];
+  const entries: ErrorEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const entry = JSON.parse(line) as { at: number; error: string };
+      entries.push({ at: new Date(entry.at), error: entry.error });
+    } catch {
+      // the first line may have been cut by the cap
+    }
+  }
+  return entries;
 }
 
 function date(value: bigint | number | null): Date | null {
@@ -95,6 +122,7 @@ export function toOutboxRecord(row: OutboxRow): OutboxRecord {
     createdAt: new Date(Number(row.created_at)),
     nextAttemptAt: date(row.next_attempt_at),
     lastError: row.last_error,
+    errorHistory: parseErrorHistory(row.error_history),
     publishedAt: date(row.published_at),
   };
 }
@@ -111,6 +139,7 @@ export function toInboxRecord(row: InboxRow): InboxRecord {
     receivedAt: new Date(Number(row.received_at)),
     nextAttemptAt: date(row.next_attempt_at),
     lastError: row.last_error,
+    errorHistory: parseErrorHistory(row.error_history),
     message:
       row.headers !== null && row.body !== null
         ? message(row.message_id, row.event_name, row.ordering_key, row.headers, row.body)

@@ -35,6 +35,18 @@ export class Dialect {
     return this.provider === 'postgresql' ? '?::bigint' : '?';
   }
 
+  /** A text placeholder where PostgreSQL cannot infer the type by itself (CASE branches). */
+  get text(): string {
+    return this.provider === 'postgresql' ? '?::text' : '?';
+  }
+
+  /** `existing` with `incoming` appended, keeping only the last `cap` characters. */
+  appendCapped(existing: string, incoming: string, cap: number): string {
+    if (this.provider === 'mysql') return `RIGHT(CONCAT(COALESCE(${existing}, ''), ${incoming}), ${cap})`;
+    if (this.provider === 'sqlite') return `substr(COALESCE(${existing}, '') || ${incoming}, -${cap})`;
+    return `right(COALESCE(${existing}, '') || ${incoming}, ${cap})`;
+  }
+
   /** Rewrites `?` placeholders for the engine. Herald's statements never contain a literal `?`. */
   prepare(sql: string): string {
     if (this.provider !== 'postgresql') return sql;

@@ -259,7 +259,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
       const concurrent = await Promise.all(
         [db.prisma, db.peer(), db.peer()].map((client) => migrate(client, { provider, tablePrefix })),
       );
-      expect(concurrent.flatMap((result) => result.applied)).toEqual(['0001_init']);
+      expect(concurrent.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_error_history']);
       expect((await migrate(db.prisma, { provider, tablePrefix })).applied).toEqual([]);
 
       const log = db.log({ tablePrefix });
@@ -309,7 +309,11 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
       status: 'dead',
       lastError: 'boom',
     });
-    expect((await db.prisma.heraldMigration.findMany()).map((m) => m.name)).toEqual(['0001_init']);
+    expect(JSON.parse(inboxRow!.errorHistory!.trim())).toMatchObject({ error: 'boom' });
+    expect((await db.prisma.heraldMigration.findMany()).map((m) => m.name)).toEqual([
+      '0001_init',
+      '0002_error_history',
+    ]);
   });
 
   it(`${ENGINE_NAMES[provider]}: values longer than the key columns are refused, never truncated`, async () => {

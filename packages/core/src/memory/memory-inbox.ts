@@ -1,8 +1,11 @@
 import { ConfigurationError } from '../errors.js';
 import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore } from '../ports/inbox-store.js';
-import type { RecordQuery } from '../ports/outbox-store.js';
+import type { ErrorEntry, RecordQuery } from '../ports/outbox-store.js';
 import type { WireMessage } from '../wire.js';
 import { isMemoryTransaction, MemoryDatabase, type MemoryTransaction } from './memory-database.js';
+
+/** Failures kept per record. */
+const ERROR_HISTORY = 20;
 
 interface Row {
   messageId: string;
@@ -15,6 +18,7 @@ interface Row {
   receivedAt: Date;
   nextAttemptAt: Date | null;
   lastError: string | null;
+  errorHistory: ErrorEntry[];
   message: WireMessage | null;
   leaseUntil: number;
   updatedAt: Date;
@@ -74,6 +78,7 @@ export class MemoryInboxStore implements InboxStore {
       receivedAt: key.now,
       nextAttemptAt: null,
       lastError: null,
+      errorHistory: [],
       message: null,
       leaseUntil: now + key.leaseMs,
       updatedAt: key.now,
@@ -116,6 +121,7 @@ export class MemoryInboxStore implements InboxStore {
       receivedAt: now,
       nextAttemptAt: null,
       lastError: null,
+      errorHistory: [],
       message: null,
       leaseUntil: 0,
       updatedAt: now,
@@ -123,6 +129,7 @@ export class MemoryInboxStore implements InboxStore {
     row.status = failure.nextAttemptAt === null ? 'dead' : 'failed';
     row.attempts = failure.attempts;
     row.lastError = failure.error;
+    row.errorHistory = [...row.errorHistory, { at: now, error: failure.error }].slice(-ERROR_HISTORY);
     row.nextAttemptAt = failure.nextAttemptAt;
     row.message = failure.message;
     row.leaseUntil = 0;
@@ -234,6 +241,7 @@ function toRecord(row: Row): InboxRecord {
     receivedAt: row.receivedAt,
     nextAttemptAt: row.nextAttemptAt,
     lastError: row.lastError,
+    errorHistory: [...row.errorHistory],
     message: row.message,
   };
 }

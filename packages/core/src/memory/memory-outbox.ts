@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
+  ErrorEntry,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
@@ -8,6 +9,9 @@ import type {
 } from '../ports/outbox-store.js';
 import { type WireMessage, withSequence } from '../wire.js';
 import { isMemoryTransaction, type MemoryDatabase } from './memory-database.js';
+
+/** Failures kept per record. */
+const ERROR_HISTORY = 20;
 
 interface Row {
   message: WireMessage;
@@ -18,6 +22,7 @@ interface Row {
   createdAt: Date;
   nextAttemptAt: Date | null;
   lastError: string | null;
+  errorHistory: ErrorEntry[];
   publishedAt: Date | null;
   leaseUntil: number;
 }
@@ -72,6 +77,7 @@ export class MemoryOutboxStore implements OutboxStore {
         createdAt,
         nextAttemptAt: null,
         lastError: null,
+        errorHistory: [],
         publishedAt: null,
         leaseUntil: 0,
       });
@@ -109,12 +115,13 @@ export class MemoryOutboxStore implements OutboxStore {
     }
   }
 
-  async markFailed(failures: readonly OutboxFailure[], _now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
     for (const failure of failures) {
       const row = this.#open.get(failure.id);
       if (!row) continue; // already published (or dead): never downgrade
       row.attempts += 1;
       row.lastError = failure.error;
+      row.errorHistory = [...row.errorHistory, { at: now, error: failure.error }].slice(-ERROR_HISTORY);
       row.leaseUntil = 0;
       row.nextAttemptAt = failure.nextAttemptAt;
       if (failure.nextAttemptAt === null) {
@@ -213,6 +220,7 @@ function toRecord(row: Row): OutboxRecord {
     createdAt: row.createdAt,
     nextAttemptAt: row.nextAttemptAt,
     lastError: row.lastError,
+    errorHistory: [...row.errorHistory],
     publishedAt: row.publishedAt,
   };
 }

@@ -1,5 +1,5 @@
 import type { WireMessage } from '../wire.js';
-import type { RecordQuery } from './outbox-store.js';
+import type { ErrorEntry, RecordQuery } from './outbox-store.js';
 
 /** Life of an inbox entry for one (message, handler) pair. */
 export type InboxStatus = 'processing' | 'processed' | 'failed' | 'dead';
@@ -31,6 +31,8 @@ export interface InboxRecord extends InboxKey {
   readonly receivedAt: Date;
   readonly nextAttemptAt: Date | null;
   readonly lastError: string | null;
+  /** Recent failures, oldest first (stores keep a bounded number; optional). */
+  readonly errorHistory?: readonly ErrorEntry[];
   /** The message, kept while a retry is pending (null once processed). */
   readonly message: WireMessage | null;
 }

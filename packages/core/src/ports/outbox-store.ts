@@ -6,6 +6,12 @@ import type { WireMessage } from '../wire.js';
  */
 export type OutboxStatus = 'pending' | 'failed' | 'published' | 'dead';
 
+/** One recorded failure of a record (newest last). */
+export interface ErrorEntry {
+  readonly at: Date;
+  readonly error: string;
+}
+
 /** One outbox row. */
 export interface OutboxRecord {
   readonly message: WireMessage;
@@ -19,6 +25,8 @@ export interface OutboxRecord {
   readonly createdAt: Date;
   readonly nextAttemptAt: Date | null;
   readonly lastError: string | null;
+  /** Recent failures, oldest first (stores keep a bounded number; optional). */
+  readonly errorHistory?: readonly ErrorEntry[];
   readonly publishedAt: Date | null;
 }
 

@@ -245,6 +245,27 @@ const claimDueHandlers: InboxCase = {
   },
 };
 
+const inboxErrorHistory: InboxCase = {
+  name: 'errorHistory (optional) keeps each failed handling with its time, oldest first',
+  async run({ store }) {
+    const { now, at } = clock();
+    const e = entry(handlerName());
+    await store.fail(failure(e, { attempts: 1, error: 'first: timeout', nextAttemptAt: at(10) }), now);
+    await store.fail(
+      failure(e, { attempts: 2, error: 'second: constraint violation', nextAttemptAt: null }),
+      at(10),
+    );
+    const record = await find(store, e);
+    expect(record?.lastError).toBe('second: constraint violation');
+    if (record?.errorHistory === undefined) return; // the store does not keep a history
+    expect(record.errorHistory.map((item) => item.error)).toEqual([
+      'first: timeout',
+      'second: constraint violation',
+    ]);
+    expect(record.errorHistory.map((item) => item.at.getTime())).toEqual([now.getTime(), at(10).getTime()]);
+  },
+};
+
 const claimDueKeyOrder: InboxCase = {
   name: 'claimDue keeps order per (handler, ordering key): an unfinished earlier entry blocks later ones',
   async run({ store }) {
@@ -415,6 +436,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   failStores,
   claimDueOrder,
   claimDueHandlers,
+  inboxErrorHistory,
   claimDueKeyOrder,
   deadEntries,
   keyBlocked,

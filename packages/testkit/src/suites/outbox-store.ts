@@ -241,6 +241,30 @@ const deadRecords: OutboxCase = {
   },
 };
 
+const errorHistory: OutboxCase = {
+  name: 'errorHistory (optional) keeps each failure with its time, oldest first',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [message] = messages(1);
+    await add(store, [message!]);
+    await claimAll(store, now);
+    await store.markFailed(
+      [{ id: message!.id, error: 'first: connection refused', nextAttemptAt: at(10) }],
+      now,
+    );
+    await claimAll(store, at(10));
+    await store.markFailed([{ id: message!.id, error: 'second: nacked', nextAttemptAt: null }], at(10));
+    const record = await findRecord(store, message!.id);
+    expect(record?.lastError).toBe('second: nacked');
+    if (record?.errorHistory === undefined) return; // the store does not keep a history
+    expect(record.errorHistory.map((entry) => entry.error)).toEqual([
+      'first: connection refused',
+      'second: nacked',
+    ]);
+    expect(record.errorHistory.map((entry) => entry.at.getTime())).toEqual([now.getTime(), at(10).getTime()]);
+  },
+};
+
 const neverDowngrade: OutboxCase = {
   name: 'markFailed never downgrades a published record',
   async run({ store }) {
@@ -506,6 +530,7 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   perKeyOrder,
   failedUntilDue,
   deadRecords,
+  errorHistory,
   neverDowngrade,
   deleteExpired,
   release,
