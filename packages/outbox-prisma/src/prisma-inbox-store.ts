@@ -60,6 +60,8 @@ const FAIL_UPDATES = ['attempts', 'last_error', 'next_attempt_at', 'headers', 'b
  * so a handler writing through `ctx.tx` commits its side effects together
  * with the inbox entry: effectively once.
  */
+const inboxKey = (key: InboxKey) => `${key.handler}\u0000${key.messageId}`;
+
 export class PrismaInboxStore implements InboxStore {
   readonly name: string;
   readonly databaseName: string;
@@ -67,6 +69,7 @@ export class PrismaInboxStore implements InboxStore {
   readonly durable = true;
   readonly #s: StoreSettings;
   readonly #table: string;
+  readonly #beganProcessed = new WeakMap<object, Set<string>>();
 
   constructor(settings: StoreSettings) {
     this.#s = settings;
@@ -88,14 +91,24 @@ export class PrismaInboxStore implements InboxStore {
     const { dialect } = this.#s;
     const now = key.now.getTime();
     const leaseUntil = now + key.leaseMs;
+    // Inside the handler's transaction the entry is written as processed at once: it becomes
+    // visible only when the handler's work commits, and a rollback removes it, so `complete`
+    // has nothing left to do (one statement less per message). Without a transaction the
+    // entry is `processing` under a lease until `complete`.
+    const transactional = tx !== undefined && typeof tx === 'object' && tx !== null;
     // A concurrent transaction holding the same key makes this wait until it commits or rolls back.
     const inserted = await execute(
       db,
       dialect,
       dialect.insertIgnoring(this.#table, BEGIN_COLUMNS, 1, ['handler', 'message_id']),
-      [key.messageId, key.handler, key.eventName, key.orderingKey, 'processing', 0, now, now, leaseUntil],
+      transactional
+        ? [key.messageId, key.handler, key.eventName, key.orderingKey, 'processed', 0, now, now, 0]
+        : [key.messageId, key.handler, key.eventName, key.orderingKey, 'processing', 0, now, now, leaseUntil],
     );
-    if (inserted > 0) return 'begun';
+    if (inserted > 0) {
+      if (transactional) this.#completedIn(tx as object).add(inboxKey(key));
+      return 'begun';
+    }
     const takenOver = await execute(
       db,
       dialect,
@@ -116,6 +129,7 @@ export class PrismaInboxStore implements InboxStore {
   }
 
   async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+    if (tx !== null && typeof tx === 'object' && this.#completedIn(tx).delete(inboxKey(key))) return;
     await execute(
       asExecutor(tx, this.#s.prisma),
       this.#s.dialect,
@@ -124,6 +138,16 @@ export class PrismaInboxStore implements InboxStore {
        WHERE handler = ? AND message_id = ?`,
       [now.getTime(), key.handler, key.messageId],
     );
+  }
+
+  /** Keys this store wrote as processed inside a transaction (see tryBegin). */
+  #completedIn(tx: object): Set<string> {
+    let keys = this.#beganProcessed.get(tx);
+    if (!keys) {
+      keys = new Set();
+      this.#beganProcessed.set(tx, keys);
+    }
+    return keys;
   }
 
   async fail(failure: InboxFailure, now: Date): Promise<void> {
