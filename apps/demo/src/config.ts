@@ -9,10 +9,12 @@ import {
   type Logger,
   type Transport,
 } from '@herald/core';
+import type { MongoEventLogOptions } from '@herald/outbox-mongo';
 import type { PrismaEventLogOptions } from '@herald/outbox-prisma';
 import { azureServiceBusTransport } from '@herald/transport-azure';
 import { kafkaTransport } from '@herald/transport-kafka';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
+import type { Db, MongoClient } from 'mongodb';
 import { OrderPlaced, ProductEvents, SERVICES, type ServiceName, SmsRequested } from './contracts.js';
 import { type DemoPrisma, type OpenDatabase, openDatabase } from './database.js';
 
@@ -27,7 +29,7 @@ export type DatabaseKind = (typeof DATABASES)[number];
 /** Everything the flags and the environment decide. */
 export interface DemoConfig {
   readonly transport: TransportKind;
-  readonly db: Exclude<DatabaseKind, 'mongodb'>;
+  readonly db: DatabaseKind;
   /** Names this run's broker objects (exchange, topics), so runs never see each other's messages. */
   readonly run: string;
   /** Prefix of the databases (`<namespace>_catalog`, …) and broker objects. */
@@ -48,6 +50,7 @@ export interface DemoConfig {
   readonly urls: {
     readonly postgres: string;
     readonly mariadb: string;
+    readonly mongodb: string;
     readonly rabbitmq: string;
     readonly kafka: readonly string[];
     readonly azure: string | undefined;
@@ -67,8 +70,9 @@ export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.
   --quiet                                      print only the ledger lines
 
   inprocess runs the three services in one process; rabbitmq, kafka and azure run each
-  service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_RABBITMQ_URL,
-  HERALD_KAFKA_BROKERS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).`;
+  service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL,
+  HERALD_RABBITMQ_URL, HERALD_KAFKA_BROKERS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).
+  mongodb (FerretDB) has no transactions: business writes and events are not atomic there.`;
 
 /** A bad flag or an unsupported combination: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -147,12 +151,6 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     'inprocess',
   );
   const db = oneOf('--db', flags.get('db') ?? env.HERALD_DEMO_DB, DATABASES, 'sqlite');
-  if (db === 'mongodb') {
-    throw new UsageError(
-      '--db mongodb is not supported by the demo yet: its services keep their data with Prisma 7, which has no ' +
-        'MongoDB support, and the local FerretDB has no transactions (see apps/demo/README.md)',
-    );
-  }
   const kill = flags.has('kill') ? oneOf('--kill', flags.get('kill'), SERVICES, 'ordering') : undefined;
   if (kill && transport === 'inprocess') {
     throw new UsageError('--kill needs separate processes: choose --transport rabbitmq, kafka or azure');
@@ -185,6 +183,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     urls: {
       postgres: env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald',
       mariadb: env.HERALD_MARIADB_URL ?? 'mysql://herald:herald@127.0.0.1:3306/herald',
+      mongodb: env.HERALD_MONGO_URL ?? 'mongodb://127.0.0.1:27017/',
       rabbitmq: env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672',
       kafka: (env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').filter(Boolean),
       azure,
@@ -208,21 +207,34 @@ export function upCommand(engine: string): string {
   return `bash tooling/services/up.sh ${engine}`;
 }
 
-/**
- * What a service gets from the demo's configuration: its own database, a transport, options.
- * The services build their bus from these exactly as the README shows.
- */
-export interface ServiceEnvironment {
+/** What every service gets, whatever its database: a transport, options, a logger. */
+interface CommonEnvironment {
   readonly service: ServiceName;
-  /** This service's own database (no other service reads or writes it). */
-  readonly prisma: DemoPrisma;
-  /** `prismaEventLog(prisma, eventLogOptions)`: the outbox and inbox next to the business tables. */
-  readonly eventLogOptions: PrismaEventLogOptions;
   /** In-process, RabbitMQ, Kafka or Azure Service Bus, per `--transport`. */
   readonly transport: Transport;
   /** Demo timings: short retries and leases so a run takes seconds. */
   readonly options: Partial<HeraldOptions>;
   readonly logger: Logger;
+}
+
+/**
+ * What a service gets from the demo's configuration: its own database, a transport, options.
+ * The services build their bus from these exactly as the README shows.
+ */
+export interface ServiceEnvironment extends CommonEnvironment {
+  /** This service's own database (no other service reads or writes it). */
+  readonly prisma: DemoPrisma;
+  /** `prismaEventLog(prisma, eventLogOptions)`: the outbox and inbox next to the business tables. */
+  readonly eventLogOptions: PrismaEventLogOptions;
+}
+
+/** The same for `--db mongodb`: the service's own MongoDB database (src/services/*.mongo.ts). */
+export interface MongoServiceEnvironment extends CommonEnvironment {
+  readonly client: MongoClient;
+  /** This service's own database (no other service reads or writes it). */
+  readonly db: Db;
+  /** `mongoEventLog(client, eventLogOptions)`: outbox and inbox collections in `db`, `transactions: 'off'`. */
+  readonly eventLogOptions: MongoEventLogOptions;
 }
 
 /** Events each service publishes (Kafka creates their topics at start). */
@@ -335,9 +347,21 @@ export async function serviceEnvironment(
   config: DemoConfig,
   service: ServiceName,
   broker?: InProcessBroker,
-): Promise<ServiceEnvironment & { database: OpenDatabase }> {
+): Promise<(ServiceEnvironment | MongoServiceEnvironment) & { database: OpenDatabase }> {
   const logger = consoleLogger((process.env.HERALD_LOG_LEVEL as 'warn' | undefined) ?? 'error');
   const database = await openDatabase(config, service);
+  if (database.kind === 'mongodb') {
+    return {
+      service,
+      database,
+      client: database.client,
+      db: database.db,
+      eventLogOptions: mongoEventLogOptions(database.name, logger),
+      transport: createTransport(config, service, logger, broker),
+      options: demoOptions(config),
+      logger,
+    };
+  }
   return {
     service,
     database,
@@ -352,6 +376,15 @@ export async function serviceEnvironment(
     options: demoOptions(config),
     logger,
   };
+}
+
+/**
+ * The event log of a service's MongoDB database. FerretDB 1.24 has no multi-document
+ * transactions (nor change streams), so the log runs with `transactions: 'off'` and polls:
+ * a business write and its outbox record are two separate writes (see README.md).
+ */
+export function mongoEventLogOptions(db: string, logger?: Logger): MongoEventLogOptions {
+  return { db, transactions: 'off', changeStreams: 'off', ...(logger ? { logger } : {}) };
 }
 
 export { SERVICES };

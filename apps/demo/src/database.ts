@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { versionLedgerSql } from '@herald/entity-sync/prisma';
+import { mongoEventLog } from '@herald/outbox-mongo';
 import { migrate, type Provider } from '@herald/outbox-prisma';
-import type { DemoConfig } from './config.js';
+import { type Db, MongoClient } from 'mongodb';
+import { type DemoConfig, mongoEventLogOptions } from './config.js';
 import type { ServiceName } from './contracts.js';
 import type { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
 
@@ -16,8 +18,12 @@ export type DemoPrisma = PostgresClient;
 /** The `tx` of `prisma.$transaction(async (tx) => …)`, which is also a handler's `ctx.tx`. */
 export type DemoTx = Parameters<Parameters<DemoPrisma['$transaction']>[0]>[0];
 
-/** A service's database, opened. */
-export interface OpenDatabase {
+/** A service's database, opened: through Prisma (SQLite, PostgreSQL, MariaDB) or MongoDB. */
+export type OpenDatabase = PrismaDatabase | MongoDatabase;
+
+/** A service's SQL database, opened with its Prisma client. */
+export interface PrismaDatabase {
+  readonly kind: 'prisma';
   readonly provider: Provider;
   readonly name: string;
   readonly prisma: DemoPrisma;
@@ -26,14 +32,27 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
-const PROVIDER: Record<DemoConfig['db'], Provider> = {
+/** `--db mongodb`: a service's own database on the MongoDB server (FerretDB locally). */
+export interface MongoDatabase {
+  readonly kind: 'mongodb';
+  readonly name: string;
+  readonly client: MongoClient;
+  readonly db: Db;
+  close(): Promise<void>;
+}
+
+const PROVIDER: Record<Exclude<DemoConfig['db'], 'mongodb'>, Provider> = {
   sqlite: 'sqlite',
   postgres: 'postgresql',
   mariadb: 'mysql',
 };
 
-/** `<namespace>_<service>`: one database per service. */
+/**
+ * `<namespace>_<service>`: one database per service. On MongoDB `<namespace>_<run>_<service>`:
+ * the run's databases are dropped when it ends (a server shared by other runs keeps theirs).
+ */
 export function databaseName(config: DemoConfig, service: ServiceName): string {
+  if (config.db === 'mongodb') return `${config.namespace}_${config.run}_${service}`;
   return `${config.namespace}_${service}`;
 }
 
@@ -86,15 +105,35 @@ async function client(provider: Provider, url: string): Promise<DemoPrisma> {
   }
 }
 
+/**
+ * A client of the MongoDB server. A small pool: FerretDB 1.24 serves each command with a
+ * PostgreSQL connection from a pool of 50, shared by every client (and other runs).
+ */
+async function mongoClient(config: DemoConfig): Promise<MongoClient> {
+  const client = new MongoClient(config.urls.mongodb, { maxPoolSize: 4, serverSelectionTimeoutMS: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw unreachable('MongoDB (FerretDB)', config.urls.mongodb, 'ferretdb', error);
+  }
+  return client;
+}
+
 /** Opens (does not create) a service's database. */
 export async function openDatabase(config: DemoConfig, service: ServiceName): Promise<OpenDatabase> {
-  const provider = PROVIDER[config.db];
   const name = databaseName(config, service);
+  if (config.db === 'mongodb') {
+    const client = await mongoClient(config);
+    return { kind: 'mongodb', name, client, db: client.db(name), close: () => client.close() };
+  }
+  const provider = PROVIDER[config.db];
   if (provider === 'sqlite') {
     const url = `file:${join(config.dataDir, `${service}.db`)}`;
     const prisma = await client(provider, url);
     const readClient = await client(provider, url);
     return {
+      kind: 'prisma',
       provider,
       name,
       prisma,
@@ -106,7 +145,7 @@ export async function openDatabase(config: DemoConfig, service: ServiceName): Pr
   }
   const base = provider === 'postgresql' ? config.urls.postgres : config.urls.mariadb;
   const prisma = await client(provider, withDatabase(base, name));
-  return { provider, name, prisma, readClient: undefined, close: () => prisma.$disconnect() };
+  return { kind: 'prisma', provider, name, prisma, readClient: undefined, close: () => prisma.$disconnect() };
 }
 
 /**
@@ -115,6 +154,7 @@ export async function openDatabase(config: DemoConfig, service: ServiceName): Pr
  * any service starts.
  */
 export async function prepareDatabase(config: DemoConfig, service: ServiceName): Promise<void> {
+  if (config.db === 'mongodb') return prepareMongoDatabase(config, service);
   const provider = PROVIDER[config.db];
   const name = databaseName(config, service);
   if (provider === 'sqlite') {
@@ -139,7 +179,7 @@ export async function prepareDatabase(config: DemoConfig, service: ServiceName):
       await admin.$disconnect();
     }
   }
-  const database = await openDatabase(config, service);
+  const database = (await openDatabase(config, service)) as PrismaDatabase;
   try {
     // WAL: the relay's and the ledger's reads never wait for a writing transaction.
     if (provider === 'sqlite') await database.prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
@@ -180,3 +220,31 @@ const TABLES: Record<ServiceName, string[]> = {
     HANDLER_EFFECTS,
   ],
 };
+
+/**
+ * MongoDB: drops the service's database (a leftover of an interrupted run with the same name)
+ * and creates Herald's collections and indexes. The business collections need no schema: every
+ * document the services write has a natural unique `_id` (product id, order id, `<message id>:<handler>`).
+ */
+async function prepareMongoDatabase(config: DemoConfig, service: ServiceName): Promise<void> {
+  const database = (await openDatabase(config, service)) as MongoDatabase;
+  try {
+    await database.db.dropDatabase();
+    await mongoEventLog(database.client, mongoEventLogOptions(database.name)).init();
+  } finally {
+    await database.close();
+  }
+}
+
+/** MongoDB: drops the run's databases at its end (unless --keep), as the SQLite files are removed. */
+export async function dropMongoDatabases(
+  config: DemoConfig,
+  services: readonly ServiceName[],
+): Promise<void> {
+  const client = await mongoClient(config);
+  try {
+    for (const service of services) await client.db(databaseName(config, service)).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}

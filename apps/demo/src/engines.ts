@@ -31,6 +31,8 @@ export async function checkEngines(config: DemoConfig, waitMs = 15_000): Promise
     engines.push({ name: 'PostgreSQL', script: 'postgres', url: config.urls.postgres, port: 5432 });
   if (config.db === 'mariadb')
     engines.push({ name: 'MariaDB', script: 'mariadb', url: config.urls.mariadb, port: 3306 });
+  if (config.db === 'mongodb')
+    engines.push({ name: 'MongoDB (FerretDB)', script: 'ferretdb', url: config.urls.mongodb, port: 27017 });
   if (config.transport === 'rabbitmq')
     engines.push({ name: 'RabbitMQ', script: 'rabbitmq', url: config.urls.rabbitmq, port: 5672 });
   if (config.transport === 'kafka')

@@ -1,7 +1,15 @@
+import type { LocalEntityStore } from '@herald/entity-sync';
+import { mongoEntityStore } from '@herald/entity-sync/mongodb';
 import { prismaEntityStore } from '@herald/entity-sync/prisma';
+import { mongoEventLog } from '@herald/outbox-mongo';
 import { prismaEventLog } from '@herald/outbox-prisma';
+import { mongoEventLogOptions } from './config.js';
 import { SERVICES, type ServiceName, SUBSCRIPTIONS } from './contracts.js';
-import type { OpenDatabase, ProductCopy } from './database.js';
+import type { MongoDatabase, OpenDatabase, PrismaDatabase, ProductCopy } from './database.js';
+import type { EffectDocument } from './effects.js';
+import type { ProductDocument, SaleDocument } from './services/catalog.mongo.js';
+import type { MailDocument } from './services/notification.mongo.js';
+import type { OrderDocument } from './services/ordering.mongo.js';
 
 /**
  * What the services' databases prove at the end of a run. Nothing here comes from counters in
@@ -65,7 +73,7 @@ export async function readLedger(databases: Record<ServiceName, OpenDatabase>): 
   const dead = new Map<string, { reason: string | null; attempts: number }>();
   for (const service of SERVICES) {
     const database = databases[service];
-    const log = prismaEventLog(database.prisma, { provider: database.provider });
+    const log = eventLogOf(database);
     for (const record of await log.outbox.list({ limit: ALL })) {
       events.set(record.message.id, record.message.name);
       if (record.status !== 'published') unpublished++;
@@ -76,11 +84,8 @@ export async function readLedger(databases: Record<ServiceName, OpenDatabase>): 
         attempts: entry.attempts,
       });
     }
-    const rows = await database.prisma.handlerEffect.groupBy({
-      by: ['messageId', 'handler'],
-      _count: { _all: true },
-    });
-    for (const row of rows) effects.set(`${service}/${row.handler}/${row.messageId}`, row._count._all);
+    for (const row of await effectCounts(database))
+      effects.set(`${service}/${row.handler}/${row.messageId}`, row.count);
   }
 
   const ledger: Ledger = {
@@ -127,18 +132,120 @@ export async function readLedger(databases: Record<ServiceName, OpenDatabase>): 
   return ledger;
 }
 
-/** The services' business data agrees: copies match the catalog, units sold match orders, one mail per order. */
-async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledger: Ledger): Promise<void> {
-  const catalog = databases.catalog.prisma;
-  const ordering = databases.ordering.prisma;
-  const notification = databases.notification.prisma;
+/** Herald's outbox and inbox of a service's database, for reading (one per database). */
+const eventLogs = new WeakMap<
+  OpenDatabase,
+  ReturnType<typeof prismaEventLog> | ReturnType<typeof mongoEventLog>
+>();
+function eventLogOf(database: OpenDatabase) {
+  let log = eventLogs.get(database);
+  if (!log) {
+    log =
+      database.kind === 'mongodb'
+        ? mongoEventLog(database.client, mongoEventLogOptions(database.name))
+        : prismaEventLog(database.prisma, { provider: database.provider });
+    eventLogs.set(database, log);
+  }
+  return log;
+}
 
-  const products = await catalog.product.findMany();
-  // Ordering's copies as its EntitySynchronizer sees them: rows plus the version ledger.
-  const copies = prismaEntityStore<ProductCopy>(ordering, {
-    provider: databases.ordering.provider,
+/** Effect rows (documents on MongoDB) per (message, handler). */
+async function effectCounts(
+  database: OpenDatabase,
+): Promise<Array<{ messageId: string; handler: string; count: number }>> {
+  if (database.kind === 'prisma') {
+    const rows = await database.prisma.handlerEffect.groupBy({
+      by: ['messageId', 'handler'],
+      _count: { _all: true },
+    });
+    return rows.map((row) => ({ messageId: row.messageId, handler: row.handler, count: row._count._all }));
+  }
+  const documents = await database.db.collection<EffectDocument>('handler_effects').find().toArray();
+  const counts = new Map<string, { messageId: string; handler: string; count: number }>();
+  for (const { messageId, handler } of documents) {
+    const key = JSON.stringify([messageId, handler]);
+    const row = counts.get(key) ?? { messageId, handler, count: 0 };
+    row.count++;
+    counts.set(key, row);
+  }
+  return [...counts.values()];
+}
+
+/** The business data the checks compare, read from the three services' databases. */
+interface BusinessData {
+  products: Array<{ id: string; price: number; version: number; unitsSold: number }>;
+  /** Ordering's copies as its EntitySynchronizer sees them (tombstones included). */
+  copies: LocalEntityStore<ProductCopy>;
+  tombstones: number;
+  orders: Array<{ id: string; productId: string; quantity: number }>;
+  /** Mails per order id. */
+  mails: Map<string, number>;
+}
+
+async function prismaBusinessData(
+  catalog: PrismaDatabase,
+  ordering: PrismaDatabase,
+  notification: PrismaDatabase,
+): Promise<BusinessData> {
+  // Ordering's copies: rows plus the version ledger.
+  const copies = prismaEntityStore<ProductCopy>(ordering.prisma, {
+    provider: ordering.provider,
     model: 'ProductCopy',
   });
+  const [{ n: tombstones = 0 } = {}] = await ordering.prisma.$queryRawUnsafe<{ n: number | bigint }[]>(
+    'SELECT COUNT(*) AS n FROM herald_entity_versions WHERE deleted = true',
+  );
+  const mails = await notification.prisma.mail.groupBy({ by: ['orderId'], _count: { _all: true } });
+  return {
+    products: await catalog.prisma.product.findMany(),
+    copies,
+    tombstones: Number(tombstones),
+    orders: await ordering.prisma.order.findMany(),
+    mails: new Map(mails.map((row) => [row.orderId, row._count._all])),
+  };
+}
+
+async function mongoBusinessData(
+  catalog: MongoDatabase,
+  ordering: MongoDatabase,
+  notification: MongoDatabase,
+): Promise<BusinessData> {
+  // Catalog's units sold: the sum of its `sales` documents (one per order).
+  const unitsSold = new Map<string, number>();
+  for (const sale of await catalog.db.collection<SaleDocument>('sales').find().toArray())
+    unitsSold.set(sale.productId, (unitsSold.get(sale.productId) ?? 0) + sale.quantity);
+  const products = await catalog.db.collection<ProductDocument>('products').find().toArray();
+  const mails = new Map<string, number>();
+  for (const mail of await notification.db.collection<MailDocument>('mails').find().toArray())
+    mails.set(mail._id, (mails.get(mail._id) ?? 0) + 1);
+  const orders = await ordering.db.collection<OrderDocument>('orders').find().toArray();
+  return {
+    products: products.map((product) => ({
+      id: product._id,
+      price: product.price,
+      version: product.version,
+      unitsSold: unitsSold.get(product._id) ?? 0,
+    })),
+    copies: mongoEntityStore<ProductCopy>(ordering.db.collection('product_copies')),
+    tombstones: await ordering.db.collection('product_copies').countDocuments({ deleted: true }),
+    orders: orders.map((order) => ({ id: order._id, productId: order.productId, quantity: order.quantity })),
+    mails,
+  };
+}
+
+/** The services' business data agrees: copies match the catalog, units sold match orders, one mail per order. */
+async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledger: Ledger): Promise<void> {
+  const { catalog, ordering, notification } = databases;
+  const {
+    products,
+    copies,
+    tombstones,
+    orders,
+    mails: mailed,
+  } = catalog.kind === 'mongodb'
+    ? await mongoBusinessData(catalog, ordering as MongoDatabase, notification as MongoDatabase)
+    : await prismaBusinessData(catalog, ordering as PrismaDatabase, notification as PrismaDatabase);
+
   let inSync = 0;
   for (const product of products) {
     const copy = await copies.get(product.id, undefined);
@@ -147,20 +254,16 @@ async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledg
   }
   const known = new Set(products.map((product) => product.id));
   const extra = (await copies.keys(undefined)).filter((key) => !known.has(key)).length;
-  const [{ n: tombstones = 0 } = {}] = await ordering.$queryRawUnsafe<{ n: number | bigint }[]>(
-    'SELECT COUNT(*) AS n FROM herald_entity_versions WHERE deleted = true',
-  );
   if (inSync !== products.length || extra > 0) {
     ledger.problems.push(
       `ordering's product copies: ${inSync}/${products.length} match catalog, ${extra} copies of unknown products`,
     );
   } else {
     ledger.facts.push(
-      `ordering's copies match catalog's ${products.length} products (versions too; ${Number(tombstones)} tombstones)`,
+      `ordering's copies match catalog's ${products.length} products (versions too; ${tombstones} tombstones)`,
     );
   }
 
-  const orders = await ordering.order.findMany();
   const sold = new Map<string, number>();
   for (const order of orders) sold.set(order.productId, (sold.get(order.productId) ?? 0) + order.quantity);
   const wrong = products.filter((product) => product.unitsSold !== (sold.get(product.id) ?? 0));
@@ -169,8 +272,6 @@ async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledg
     ledger.problems.push(`catalog's units sold differ from ordering's orders for ${wrong.length} products`);
   else ledger.facts.push(`catalog counted ${units} units sold, as ordered`);
 
-  const mails = await notification.mail.groupBy({ by: ['orderId'], _count: { _all: true } });
-  const mailed = new Map(mails.map((row) => [row.orderId, row._count._all]));
   const unmailed = orders.filter((order) => (mailed.get(order.id) ?? 0) !== 1).length;
   if (unmailed > 0 || mailed.size !== orders.length)
     ledger.problems.push(`${unmailed} of ${orders.length} orders do not have exactly one mail`);

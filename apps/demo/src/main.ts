@@ -10,7 +10,13 @@ import { InProcessBroker } from '@herald/core';
 import { deleteBrokerObjects } from './cleanup.js';
 import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
 import { SERVICES, type ServiceName } from './contracts.js';
-import { type OpenDatabase, openDatabase, prepareDatabase } from './database.js';
+import {
+  databaseName,
+  dropMongoDatabases,
+  type OpenDatabase,
+  openDatabase,
+  prepareDatabase,
+} from './database.js';
 import { checkEngines } from './engines.js';
 import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
 import { countMonitoringEvents, emptyCounts, type MonitorCounts, monitoringLine } from './monitoring.js';
@@ -33,10 +39,16 @@ export async function runDemo(
   const where =
     config.db === 'sqlite'
       ? `SQLite files in ${config.dataDir}`
-      : `${config.db} databases ${config.namespace}_*`;
+      : `${config.db} databases ${databaseName(config, 'catalog').replace(/catalog$/, '*')}`;
   await checkEngines(config);
   for (const service of SERVICES) await prepareDatabase(config, service);
   say(`› each service has its own database: ${where}`);
+  if (config.db === 'mongodb')
+    say(
+      "› mongodb: no multi-document transactions (FerretDB), event logs run with transactions: 'off' — a business " +
+        'write and its outbox record are NOT atomic, handlers do not run in a transaction with the inbox; ' +
+        'business writes and effects are idempotent by key instead (see README.md)',
+    );
   const running =
     config.transport === 'inprocess' ? await startInProcess(config) : await startProcesses(config);
   const { call, monitor } = running;
@@ -86,6 +98,10 @@ export async function runDemo(
   ledger = await readLedger(databases); // after the stop: nothing can change any more
   for (const database of Object.values(databases)) await database.close();
   if (config.db === 'sqlite' && !config.keep) rmSync(config.dataDir, { recursive: true, force: true });
+  if (config.db === 'mongodb' && !config.keep)
+    await dropMongoDatabases(config, SERVICES).catch((error) =>
+      say(`› could not drop the run's MongoDB databases: ${error}`),
+    );
 
   say(`› ${monitoringLine(monitor)}`);
   for (const fact of ledger.facts) say(`› ${fact}`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configArgs, parseConfig, UsageError } from '../src/config.js';
+import { databaseName } from '../src/database.js';
 
 describe('demo configuration (flags and environment)', () => {
   it('defaults to the in-process transport and SQLite', () => {
@@ -31,6 +32,15 @@ describe('demo configuration (flags and environment)', () => {
       db: 'postgres',
       kill: 'catalog',
     });
+  });
+
+  it('--db mongodb uses HERALD_MONGO_URL and one database per service and run', () => {
+    const config = parseConfig(['--db', 'mongodb', '--run', 'r1'], {
+      HERALD_MONGO_URL: 'mongodb://m:27017/',
+    });
+    expect(config).toMatchObject({ db: 'mongodb', urls: { mongodb: 'mongodb://m:27017/' } });
+    expect(databaseName(config, 'catalog')).toBe('demo_r1_catalog');
+    expect(parseConfig(['--db', 'mongodb'], {}).urls.mongodb).toBe('mongodb://127.0.0.1:27017/');
   });
 
   it('a service process gets the same run and databases', () => {

@@ -1,18 +1,46 @@
-import type { ServiceEnvironment } from '../config.js';
+import type { MongoServiceEnvironment, ServiceEnvironment } from '../config.js';
 import type { ServiceName } from '../contracts.js';
 import { createCatalog } from './catalog.js';
+import { createMongoCatalog } from './catalog.mongo.js';
 import { createNotification } from './notification.js';
+import { createMongoNotification } from './notification.mongo.js';
 import { createOrdering } from './ordering.js';
+import { createMongoOrdering } from './ordering.mongo.js';
 
-export { createCatalog, createNotification, createOrdering };
+export {
+  createCatalog,
+  createMongoCatalog,
+  createMongoNotification,
+  createMongoOrdering,
+  createNotification,
+  createOrdering,
+};
 
 /** A running demo service: its bus and the business operations the workload calls. */
 export type DemoService = ReturnType<
-  typeof createCatalog | typeof createOrdering | typeof createNotification
+  | typeof createCatalog
+  | typeof createOrdering
+  | typeof createNotification
+  | typeof createMongoCatalog
+  | typeof createMongoOrdering
+  | typeof createMongoNotification
 >;
 
-/** Creates one service by name. */
-export function createService(name: ServiceName, env: ServiceEnvironment): DemoService {
+/** Creates one service by name: the Prisma version (SQL databases) or the MongoDB one (`--db mongodb`). */
+export function createService(
+  name: ServiceName,
+  env: ServiceEnvironment | MongoServiceEnvironment,
+): DemoService {
+  if ('client' in env) {
+    switch (name) {
+      case 'catalog':
+        return createMongoCatalog(env);
+      case 'ordering':
+        return createMongoOrdering(env);
+      case 'notification':
+        return createMongoNotification(env);
+    }
+  }
   switch (name) {
     case 'catalog':
       return createCatalog(env);
