@@ -17,7 +17,7 @@ import {
   truncateError,
 } from './records.js';
 import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query } from './sql.js';
+import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './sql.js';
 
 const UNFINISHED = `('processing', 'failed')`;
 /** (handler, message) pairs per requeue statement. */
@@ -249,17 +249,12 @@ export class PrismaInboxStore implements InboxStore {
   }
 
   async list(request: RecordQuery & { handler?: string }): Promise<InboxRecord[]> {
-    const conditions: string[] = [];
-    const params: unknown[] = [];
-    const filter = (condition: string, value: unknown) => {
-      conditions.push(condition);
-      params.push(value);
-    };
-    if (request.status !== undefined) filter('status = ?', request.status);
-    if (request.eventName !== undefined) filter('event_name = ?', request.eventName);
-    if (request.handler !== undefined) filter('handler = ?', request.handler);
-    if (request.before !== undefined) filter('received_at < ?', request.before.getTime());
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { where, params } = whereOf([
+      ['status = ?', request.status],
+      ['event_name = ?', request.eventName],
+      ['handler = ?', request.handler],
+      ['received_at < ?', request.before?.getTime()],
+    ]);
     const rows = await query<InboxRow>(
       this.#s.reader,
       this.#s.dialect,

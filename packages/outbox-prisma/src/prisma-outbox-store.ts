@@ -18,7 +18,16 @@ import {
   truncateError,
 } from './records.js';
 import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, deleteOldest, execute, noEarlierRow, placeholders, query } from './sql.js';
+import {
+  chunks,
+  claimRows,
+  deleteOldest,
+  execute,
+  noEarlierRow,
+  placeholders,
+  query,
+  whereOf,
+} from './sql.js';
 
 /** Rows per INSERT (10 parameters each, well under every engine's parameter limit). */
 const INSERT_CHUNK = 500;
@@ -227,16 +236,11 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async list(request: RecordQuery): Promise<OutboxRecord[]> {
-    const conditions: string[] = [];
-    const params: unknown[] = [];
-    const filter = (condition: string, value: unknown) => {
-      conditions.push(condition);
-      params.push(value);
-    };
-    if (request.status !== undefined) filter('status = ?', request.status);
-    if (request.eventName !== undefined) filter('name = ?', request.eventName);
-    if (request.before !== undefined) filter('created_at < ?', request.before.getTime());
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { where, params } = whereOf([
+      ['status = ?', request.status],
+      ['name = ?', request.eventName],
+      ['created_at < ?', request.before?.getTime()],
+    ]);
     const rows = await query<OutboxRow>(
       this.#s.reader,
       this.#s.dialect,

@@ -221,3 +221,15 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
 }
+
+/** `WHERE …` joining the conditions whose value is defined, and their parameters (operator listings). */
+export function whereOf(filters: ReadonlyArray<readonly [condition: string, value: unknown]>): {
+  where: string;
+  params: unknown[];
+} {
+  const used = filters.filter(([, value]) => value !== undefined);
+  return {
+    where: used.length > 0 ? `WHERE ${used.map(([condition]) => condition).join(' AND ')}` : '',
+    params: used.map(([, value]) => value),
+  };
+}
