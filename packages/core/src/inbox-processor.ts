@@ -3,6 +3,7 @@ import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { Logger } from './ports/logger.js';
+import { DueTimer } from './runtime/due-timer.js';
 import { KeyedQueue } from './runtime/keyed-queue.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
@@ -25,8 +26,7 @@ export class InboxRetryProcessor {
   readonly #wake = new WakeSignal();
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
-  #dueTimer: NodeJS.Timeout | undefined;
-  #dueAt = Number.POSITIVE_INFINITY;
+  readonly #due = new DueTimer(() => this.wake());
   #busy = false;
   #emptyClaims = 0;
   #idleWaiters: Array<() => void> = [];
@@ -68,17 +68,7 @@ export class InboxRetryProcessor {
       this.wake();
       return;
     }
-    if (time >= this.#dueAt) return;
-    clearTimeout(this.#dueTimer);
-    this.#dueAt = time;
-    this.#dueTimer = setTimeout(
-      () => {
-        this.#dueAt = Number.POSITIVE_INFINITY;
-        this.wake();
-      },
-      time - Date.now() + 1,
-    );
-    this.#dueTimer.unref?.();
+    this.#due.at(time);
   }
 
   get idle(): boolean {
@@ -94,7 +84,7 @@ export class InboxRetryProcessor {
 
   async stop(): Promise<void> {
     this.#stop.abort();
-    clearTimeout(this.#dueTimer);
+    this.#due.cancel();
     await this.#loop;
     await this.#lease?.release();
     this.#resolveIdle();

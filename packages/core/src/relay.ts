@@ -5,6 +5,7 @@ import type { HeraldOptions } from './options.js';
 import type { Logger } from './ports/logger.js';
 import type { OutboxRecord, OutboxStore } from './ports/outbox-store.js';
 import type { PublishOutcome, Transport } from './ports/transport.js';
+import { DueTimer } from './runtime/due-timer.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
 import { WakeSignal } from './runtime/wake-signal.js';
@@ -39,8 +40,7 @@ export class OutboxRelay {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #busy = false;
-  #dueTimer: NodeJS.Timeout | undefined;
-  #dueAt = Number.POSITIVE_INFINITY;
+  readonly #due = new DueTimer(() => this.wake());
   #unsubscribeWake: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   #emptyClaims = 0;
@@ -116,7 +116,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.#stop.abort();
     this.#unsubscribeWake?.();
-    clearTimeout(this.#dueTimer);
+    this.#due.cancel();
     await this.#loop;
     await this.#drainLocalRetries().catch((error) => {
       this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
@@ -197,15 +197,14 @@ export class OutboxRelay {
 
   async #send(records: readonly OutboxRecord[]): Promise<void> {
     const outcomes = await this.#publish(records);
-    const published: string[] = [];
+    const published: OutboxRecord[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const outcome = outcomes[i]!;
-      if (outcome.ok) published.push(record.message.id);
+      if (outcome.ok) published.push(record);
       else this.#failedOnce(record, outcome.error, 1);
     }
-    if (published.length > 0)
-      await this.#markPublished(records.filter((r) => published.includes(r.message.id)));
+    if (published.length > 0) await this.#markPublished(published);
   }
 
   async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
@@ -313,24 +312,10 @@ export class OutboxRelay {
         reason: describeError(error),
       });
     } else if (nextAttemptAt) {
-      this.#wakeAt(nextAttemptAt.getTime());
+      this.#due.at(nextAttemptAt.getTime());
     }
     // The failed record no longer blocks its key's successors.
     this.wake();
-  }
-
-  #wakeAt(at: number): void {
-    if (at >= this.#dueAt) return;
-    clearTimeout(this.#dueTimer);
-    this.#dueAt = at;
-    this.#dueTimer = setTimeout(
-      () => {
-        this.#dueAt = Number.POSITIVE_INFINITY;
-        this.wake();
-      },
-      Math.max(0, at - Date.now()) + 1,
-    );
-    this.#dueTimer.unref?.();
   }
 
   #resolveIdle(): void {

@@ -1,3 +1,5 @@
+import { describe, it } from 'vitest';
+
 /**
  * One conformance check, kept as plain data so it can be registered with
  * vitest by a `describe…Conformance` function, or run directly (for example
@@ -10,4 +12,29 @@ export interface ConformanceCase<C> {
   readonly name: string;
   /** Performs the check; rejects (usually with an assertion error) when the adapter does not conform. */
   run(context: C): Promise<void>;
+}
+
+/** Runs a case against a fresh fixture from `create`, always calling the fixture's `cleanup`. */
+export async function runWithFixture<C extends { cleanup?: () => Promise<void> }>(
+  testCase: ConformanceCase<C>,
+  create: () => Promise<C>,
+): Promise<void> {
+  const fixture = await create();
+  try {
+    await testCase.run(fixture);
+  } finally {
+    await fixture.cleanup?.();
+  }
+}
+
+/** Registers `cases` with vitest under `title`: one `it` per case, each run by `run`. */
+export function describeCases<C>(
+  title: string,
+  cases: readonly ConformanceCase<C>[],
+  run: (testCase: ConformanceCase<C>) => Promise<void>,
+  timeoutMs = 30_000,
+): void {
+  describe(title, () => {
+    for (const testCase of cases) it(testCase.name, () => run(testCase), timeoutMs);
+  });
 }

@@ -1,10 +1,10 @@
 import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore } from '@herald/core';
 import { uuidv7 } from '@herald/core';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { sleep } from '../internal/wait.js';
 import { expectSameMessage, RollbackSignal } from './assertions.js';
-import type { ConformanceCase } from './case.js';
+import { type ConformanceCase, describeCases, runWithFixture } from './case.js';
 import { testWireMessage, uniqueEventName } from './messages.js';
 
 /** What each inbox case receives: a store over empty tables. */
@@ -447,16 +447,11 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
 ];
 
 /** Runs one inbox case against a fresh fixture from `create`, always calling its cleanup. */
-export async function runInboxStoreCase(
+export function runInboxStoreCase(
   testCase: ConformanceCase<InboxStoreFixture>,
   create: () => Promise<InboxStoreFixture>,
 ): Promise<void> {
-  const fixture = await create();
-  try {
-    await testCase.run(fixture);
-  } finally {
-    await fixture.cleanup?.();
-  }
+  return runWithFixture(testCase, create);
 }
 
 /**
@@ -474,9 +469,10 @@ export async function runInboxStoreCase(
  * ```
  */
 export function describeInboxStoreConformance(options: InboxStoreConformanceOptions): void {
-  describe(`InboxStore conformance: ${options.name}`, () => {
-    for (const testCase of inboxStoreCases) {
-      it(testCase.name, () => runInboxStoreCase(testCase, options.create), options.timeoutMs ?? 30_000);
-    }
-  });
+  describeCases(
+    `InboxStore conformance: ${options.name}`,
+    inboxStoreCases,
+    (testCase) => runInboxStoreCase(testCase, options.create),
+    options.timeoutMs,
+  );
 }

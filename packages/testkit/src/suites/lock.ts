@@ -1,8 +1,8 @@
 import type { DistributedLock, LockLease } from '@herald/core';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { sleep } from '../internal/wait.js';
-import type { ConformanceCase } from './case.js';
+import { type ConformanceCase, describeCases } from './case.js';
 
 /** What each lock case receives. */
 export interface LockTestContext {
@@ -168,9 +168,10 @@ export async function runLockCase(
  * ```
  */
 export function describeLockConformance(options: LockConformanceOptions): void {
-  describe(`DistributedLock conformance: ${options.name}`, () => {
-    for (const testCase of lockCases) {
-      it(testCase.name, () => runLockCase(testCase, options), options.timeoutMs ?? 30_000);
-    }
-  });
+  describeCases(
+    `DistributedLock conformance: ${options.name}`,
+    lockCases,
+    (testCase) => runLockCase(testCase, options),
+    options.timeoutMs,
+  );
 }

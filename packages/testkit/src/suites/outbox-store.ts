@@ -1,8 +1,8 @@
 import type { OutboxRecord, OutboxStore, WireMessage } from '@herald/core';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { expectSameMessage, idsOf, RollbackSignal } from './assertions.js';
-import type { ConformanceCase } from './case.js';
+import { type ConformanceCase, describeCases, runWithFixture } from './case.js';
 import { outboxEntry, testWireMessage, uniqueEventName } from './messages.js';
 
 /** What each outbox case receives: a store over empty tables, and how to open a transaction on its database. */
@@ -546,16 +546,11 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
 ];
 
 /** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */
-export async function runOutboxStoreCase(
+export function runOutboxStoreCase(
   testCase: ConformanceCase<OutboxStoreFixture>,
   create: () => Promise<OutboxStoreFixture>,
 ): Promise<void> {
-  const fixture = await create();
-  try {
-    await testCase.run(fixture);
-  } finally {
-    await fixture.cleanup?.();
-  }
+  return runWithFixture(testCase, create);
 }
 
 /**
@@ -574,9 +569,10 @@ export async function runOutboxStoreCase(
  * ```
  */
 export function describeOutboxStoreConformance(options: OutboxStoreConformanceOptions): void {
-  describe(`OutboxStore conformance: ${options.name}`, () => {
-    for (const testCase of outboxStoreCases) {
-      it(testCase.name, () => runOutboxStoreCase(testCase, options.create), options.timeoutMs ?? 30_000);
-    }
-  });
+  describeCases(
+    `OutboxStore conformance: ${options.name}`,
+    outboxStoreCases,
+    (testCase) => runOutboxStoreCase(testCase, options.create),
+    options.timeoutMs,
+  );
 }

@@ -6,11 +6,11 @@ import {
   uuidv7,
   type WireMessage,
 } from '@herald/core';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { sleep, waitFor } from '../internal/wait.js';
 import { bytes, idsOf } from './assertions.js';
-import type { ConformanceCase } from './case.js';
+import { type ConformanceCase, describeCases } from './case.js';
 import { ACK, Deliveries } from './deliveries.js';
 import { payloadOfTestMessage, testWireMessage, uniqueEventName } from './messages.js';
 
@@ -479,10 +479,10 @@ export async function runTransportCase(
  */
 export function describeTransportConformance(options: TransportConformanceOptions): void {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  describe(`Transport conformance: ${options.name}`, () => {
-    for (const testCase of transportCases) {
-      if (testCase === restart && !options.restart) continue;
-      it(testCase.name, () => runTransportCase(testCase, options), timeoutMs * 4 + 5_000);
-    }
-  });
+  describeCases(
+    `Transport conformance: ${options.name}`,
+    transportCases.filter((testCase) => testCase !== restart || options.restart),
+    (testCase) => runTransportCase(testCase, options),
+    timeoutMs * 4 + 5_000,
+  );
 }
