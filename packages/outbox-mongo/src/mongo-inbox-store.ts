@@ -11,6 +11,7 @@ import type { ClientSession, Filter } from 'mongodb';
 import { findClaimable } from './claim-window.js';
 import { ERROR_HISTORY, type InboxDocument, NOT_LEASED, OPEN_INBOX } from './documents.js';
 import { isDuplicateKey } from './errors.js';
+import { deleteFinished } from './expiry.js';
 import { type LeaseRegistry, leaseCandidates, repairAbandoned } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
@@ -249,15 +250,11 @@ export class MongoInboxStore implements InboxStore {
 
   async deleteExpired(before: Date, limit: number): Promise<number> {
     await this.#context.ready();
-    const collection = this.#context.collection;
-    const expired = await collection
-      .find({ status: 'processed', updatedAt: { $lt: before } }, { projection: { _id: 1 }, limit })
-      .toArray();
-    const deleted =
-      expired.length === 0
-        ? 0
-        : (await collection.deleteMany({ _id: { $in: expired.map((doc) => doc._id) }, status: 'processed' }))
-            .deletedCount;
+    const deleted = await deleteFinished(
+      this.#context.collection,
+      { status: 'processed', updatedAt: { $lt: before } },
+      limit,
+    );
     await this.#leases.prune(before, limit);
     await this.#sequences.prune(before, limit);
     return deleted;

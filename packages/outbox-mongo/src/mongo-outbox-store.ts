@@ -11,6 +11,7 @@ import type { ChangeStreamWake, WakeState } from './change-stream-wake.js';
 import { findClaimable } from './claim-window.js';
 import { ERROR_HISTORY, NOT_LEASED, OPEN_OUTBOX, type OutboxDocument } from './documents.js';
 import { DUPLICATE_KEY } from './errors.js';
+import { deleteFinished } from './expiry.js';
 import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
@@ -199,15 +200,11 @@ export class MongoOutboxStore implements OutboxStore {
 
   async deleteExpired(before: Date, limit: number): Promise<number> {
     await this.#context.ready();
-    const collection = this.#context.collection;
-    const expired = await collection
-      .find({ status: 'published', publishedAt: { $lt: before } }, { projection: { _id: 1 }, limit })
-      .toArray();
-    const deleted =
-      expired.length === 0
-        ? 0
-        : (await collection.deleteMany({ _id: { $in: expired.map((doc) => doc._id) }, status: 'published' }))
-            .deletedCount;
+    const deleted = await deleteFinished(
+      this.#context.collection,
+      { status: 'published', publishedAt: { $lt: before } },
+      limit,
+    );
     await this.#leases.prune(before, limit);
     await this.#sequences.prune(before, limit);
     return deleted;
