@@ -117,6 +117,15 @@ export class Consumer {
     const handlers = this.#deps.registry
       .handlersFor(envelope.name)
       .filter((handler) => handler.group === group);
+    if (handlers.length === 0 && incoming.channelShared === true) {
+      // A channel shared by design carries names other groups handle: not ours, not an error.
+      this.#deps.monitor.emit('skipped', { group, eventName: envelope.name, messageId: envelope.id });
+      this.#deps.logger.debug('Skipped an event this group does not handle (shared channel)', {
+        group,
+        eventName: envelope.name,
+      });
+      return { kind: 'ack' };
+    }
     let event: unknown;
     try {
       if (handlers.length === 0) throw new UnknownEventError(envelope.name);

@@ -37,6 +37,11 @@ export interface BusEventMap {
     handler?: string;
     reason: string;
   };
+  /**
+   * A delivery on a shared channel (see `IncomingMessage.channelShared`) named an
+   * event this group does not handle: acknowledged without handling.
+   */
+  skipped: { group: string; eventName: string; messageId?: string };
   /** A duplicate delivery was absorbed by the inbox. */
   duplicate: { eventName: string; messageId: string; handler: string };
   /** A background loop hit an infrastructure error (it keeps running and retries). */

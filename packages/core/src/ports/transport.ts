@@ -32,6 +32,14 @@ export interface IncomingMessage {
   readonly body: Uint8Array;
   /** 1 on first delivery; higher when the transport knows this is a redelivery. */
   readonly deliveryAttempt: number;
+  /**
+   * True when the broker channel this came from carries other event names by
+   * design (for example a custom topic mapping shared by several groups). Core
+   * then skips (acknowledges, counts and logs at debug level) a name this group
+   * has no handler for, instead of dead-lettering it as foreign or misrouted.
+   * Absent or false: the channel carries only the subscribed names.
+   */
+  readonly channelShared?: boolean;
 }
 
 /** What core decided for a delivery; the transport carries it out. */
