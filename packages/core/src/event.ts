@@ -1,4 +1,5 @@
 import { ConfigurationError, SchemaValidationError } from './errors.js';
+import { copyPayloadInto } from './payload-copy.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Turns a payload of version `n` into the shape of version `n + 1`. */
@@ -122,7 +123,7 @@ export function defineEvent(
     static readonly schema = options.schema;
     static readonly upcasters = options.upcasters ?? {};
     constructor(payload: object) {
-      Object.assign(this, payload);
+      copyPayloadInto(this, payload);
     }
   };
   Object.defineProperty(defined, 'name', { value: name.replace(/[^A-Za-z0-9_$]/g, '_') });
@@ -135,10 +136,15 @@ export function payloadOf(event: object): unknown {
   return { ...event };
 }
 
-/** Rebuilds an event instance from decoded data without running its constructor. */
+/**
+ * Rebuilds an event instance from decoded data without running its constructor.
+ * Properties are defined, not assigned, and `__proto__`, `constructor` and
+ * `prototype` keys are dropped at every depth, so hostile input cannot swap
+ * the instance's (or a nested object's) prototype or shadow its class.
+ */
 export function instantiate<T>(type: EventType<T>, payload: unknown): T {
   const target = Object.create(type.prototype) as T;
-  if (payload !== null && typeof payload === 'object') Object.assign(target as object, payload);
+  copyPayloadInto(target as object, payload);
   return target;
 }
 
