@@ -14,6 +14,7 @@ import type { Logger } from './ports/logger.js';
 import type { SubscriptionHandle, Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
 import { type PreparedEvent, Publisher, type PublishOptions } from './publisher.js';
+import { redactSecrets } from './redact.js';
 import { OutboxRelay } from './relay.js';
 import { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
@@ -55,6 +56,18 @@ export interface BusHealth {
     | undefined;
   /** Each relay (one per outbox, or per shard) and whether it holds its lock (always true without a lock). */
   readonly relays: ReadonlyArray<{ readonly name: string; readonly holdsLock: boolean }>;
+  /**
+   * Whether every event log answered a read just now (outbox backlog, inbox
+   * list); `detail` names the first failure, credentials redacted.
+   */
+  readonly eventLog: { readonly reachable: boolean; readonly detail?: string };
+  /** Why `ready` is false (empty when ready); safe to show: credentials redacted. */
+  readonly reasons: readonly string[];
+}
+
+/** One line for a health report: credentials redacted, whitespace collapsed. */
+function safeDetail(text: string): string {
+  return redactSecrets(text).replace(/\s+/g, ' ').trim();
 }
 
 /**
@@ -279,21 +292,39 @@ export class IntegrationEventBus {
     const transport = this.transport.health
       ? await this.transport
           .health()
-          .catch((error: unknown) => ({ connected: false, detail: describeError(error) }))
+          .then((health) =>
+            health.detail === undefined ? health : { ...health, detail: safeDetail(health.detail) },
+          )
+          .catch((error: unknown) => ({ connected: false, detail: safeDetail(describeError(error)) }))
       : { connected: this.#state === 'running' };
-    const backlog = await this.#backlog().catch(() => undefined);
+    // A store that cannot be read is not ready, whatever the relay and transport say.
+    let eventLog: BusHealth['eventLog'] = { reachable: true };
+    const backlog = await this.#backlog().catch((error: unknown) => {
+      eventLog = { reachable: false, detail: safeDetail(describeError(error)) };
+      return undefined;
+    });
     const relays = this.#allRelays().map((relay) => ({ name: relay.name, holdsLock: relay.holdsLease }));
     const lagOk = !backlog || backlog.oldestAgeSeconds * 1000 <= maxLag;
     const live = this.#state === 'running' || this.#state === 'starting';
+    const reasons: string[] = [];
+    if (this.#state !== 'running') reasons.push(`bus is ${this.#state}`);
+    if (!transport.connected)
+      reasons.push(
+        `transport ${this.transport.name} is not connected${transport.detail ? `: ${transport.detail}` : ''}`,
+      );
+    if (!eventLog.reachable) reasons.push(`event log cannot be read: ${eventLog.detail}`);
+    if (!lagOk) reasons.push(`outbox relay lags: oldest pending record is ${backlog?.oldestAgeSeconds}s old`);
     return {
       state: this.#state,
       live,
-      ready: this.#state === 'running' && transport.connected && lagOk,
+      ready: reasons.length === 0,
       transport: { name: this.transport.name, ...transport },
       outbox: backlog
         ? { pending: backlog.pending, oldestAgeSeconds: backlog.oldestAgeSeconds, lagging: !lagOk }
         : undefined,
       relays,
+      eventLog,
+      reasons,
     };
   }
 
@@ -302,11 +333,16 @@ export class IntegrationEventBus {
     return this.#cleanup.runOnce(now);
   }
 
-  /** Sum of the outboxes' backlogs (those whose store can tell). */
+  /**
+   * Sum of the outboxes' backlogs (those whose store can tell); reads one
+   * record of every other outbox and every inbox, so an unreadable store throws.
+   */
   async #backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
     let pending = 0;
     let oldest = Number.POSITIVE_INFINITY;
     for (const config of this.eventLogs) {
+      if (config.inbox) await config.inbox.list({ limit: 1 });
+      if (config.outbox && !config.outbox.backlog) await config.outbox.list({ limit: 1 });
       const backlog = await config.outbox?.backlog?.();
       if (!backlog) continue;
       pending += backlog.pending;

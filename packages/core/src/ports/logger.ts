@@ -1,3 +1,5 @@
+import { redactSecrets } from '../redact.js';
+
 /** Minimal structured logger; pino, winston and console all fit. */
 export interface Logger {
   debug(message: string, context?: Record<string, unknown>): void;
@@ -14,7 +16,9 @@ export function consoleLogger(level: Level = (process.env.HERALD_LOG_LEVEL as Le
   const threshold = ORDER[level] ?? ORDER.warn;
   const write = (at: Exclude<Level, 'silent'>) => (message: string, context?: Record<string, unknown>) => {
     if (ORDER[at] < threshold) return;
-    const line = context ? `[herald] ${at} ${message} ${safeJson(context)}` : `[herald] ${at} ${message}`;
+    const text = context ? `[herald] ${at} ${message} ${safeJson(context)}` : `[herald] ${at} ${message}`;
+    // Last line of defence: whatever an adapter passed, credentials do not reach the console.
+    const line = redactSecrets(text);
     (at === 'error' ? console.error : at === 'warn' ? console.warn : console.log)(line);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
