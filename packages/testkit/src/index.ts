@@ -13,6 +13,7 @@ export type {
   FailedAttempt,
   PublishedMessage,
 } from './harness/records.js';
+export { type CapturingLogger, capturingLogger, failureText } from './harness/secret-probe.js';
 export { createTestHarness, type EventRef, HARNESS_EVENT_LOG, TestHarness } from './harness/test-harness.js';
 export type { ConformanceCase } from './suites/case.js';
 export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
