@@ -38,7 +38,7 @@ export type * from './ports/outbox-store.js';
 export type * from './ports/transport.js';
 export type * from './ports/unit-of-work.js';
 export type { PreparedEvent, PublishOptions } from './publisher.js';
-export { REDACTED, redactError, redactSecrets } from './redact.js';
+export { REDACTED, redactError, redactingLogger, redactSecrets, secretsOfUrl } from './redact.js';
 export { BUCKET_COUNT, bucketOf } from './runtime/bucket.js';
 export { KeyedQueue } from './runtime/keyed-queue.js';
 export { LeaseKeeper } from './runtime/lease-keeper.js';

@@ -1,3 +1,5 @@
+import type { Logger } from './ports/logger.js';
+
 /**
  * Removes credentials from text and errors before they leave Herald: in
  * messages, stacks, `cause` chains and any own string property a library put
@@ -79,4 +81,32 @@ function redactValue(
 function isPlainObject(value: object): boolean {
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Wraps a logger so every message and context (errors with their causes
+ * included) is redacted before it reaches `logger`; adapters wrap the
+ * operator's logger once with the credentials they were given.
+ */
+export function redactingLogger(logger: Logger, secrets: readonly string[] = []): Logger {
+  const at =
+    (level: keyof Logger) =>
+    (message: string, context?: Record<string, unknown>): void => {
+      const safe = redactSecrets(message, secrets);
+      if (context === undefined) logger[level](safe);
+      else logger[level](safe, redactValue(context, secrets, new WeakSet(), 0) as Record<string, unknown>);
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The password of a parsed connection URL, as written and decoded, for literal redaction. */
+export function secretsOfUrl(url: URL): string[] {
+  if (url.password === '') return [];
+  let decoded = url.password;
+  try {
+    decoded = decodeURIComponent(url.password);
+  } catch {
+    // A malformed escape: the raw form is all there is.
+  }
+  return [...new Set([url.password, decoded])];
 }

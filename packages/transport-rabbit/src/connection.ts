@@ -1,4 +1,4 @@
-import { TransportError } from '@herald/core';
+import { redactError, TransportError } from '@herald/core';
 import { type ChannelModel, connect } from 'amqplib';
 import type { ResolvedOptions } from './options.js';
 
@@ -107,7 +107,7 @@ export class ConnectionManager {
   /** Drops a session that a component found broken (e.g. a channel could not be opened); a reconnect follows. */
   discard(session: Session, error: unknown): void {
     if (this.#session !== session) return;
-    this.#lastError = error;
+    this.#lastError = redactError(error, this.#options.secrets);
     this.#options.logger.warn('RabbitMQ connection discarded; reconnecting', { error });
     session.model.close().catch(() => undefined);
   }
@@ -139,7 +139,7 @@ export class ConnectionManager {
         },
         (error) => {
           this.#opening = undefined;
-          this.#lastError = error;
+          this.#lastError = redactError(error, this.#options.secrets);
           this.#options.logger.warn('RabbitMQ connection attempt failed', { error, attempt: this.#attempt });
           this.#scheduleReconnect(this.#nextDelay());
         },
@@ -166,7 +166,7 @@ export class ConnectionManager {
     const session: Session = { model, generation: ++this.#generation };
     // Without an 'error' listener an emitted error would crash the process.
     model.on('error', (error: Error) => {
-      this.#lastError = error;
+      this.#lastError = redactError(error, this.#options.secrets);
       this.#options.logger.warn('RabbitMQ connection error', { error });
     });
     model.on('blocked', (reason: string) =>
@@ -177,7 +177,7 @@ export class ConnectionManager {
       if (this.#session !== session) return;
       this.#session = undefined;
       if (this.#stopped) return;
-      this.#lastError = error ?? new Error('connection closed');
+      this.#lastError = redactError(error ?? new Error('connection closed'), this.#options.secrets);
       this.#options.logger.warn('RabbitMQ connection lost; reconnecting', { error });
       this.#scheduleReconnect(this.#nextDelay());
     });

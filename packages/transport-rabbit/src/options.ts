@@ -1,4 +1,11 @@
-import { ConfigurationError, type Logger, silentLogger } from '@herald/core';
+import {
+  ConfigurationError,
+  type Logger,
+  parseConnectionUrl,
+  redactingLogger,
+  secretsOfUrl,
+  silentLogger,
+} from '@herald/core';
 
 /** Options of {@link rabbitMqTransport}; only `url` is required. */
 export interface RabbitMqTransportOptions {
@@ -63,7 +70,10 @@ export interface ResolvedOptions {
   };
   readonly heartbeatSeconds: number;
   readonly connectionName: string;
+  /** The operator's logger, wrapped so the URL's password never reaches it. */
   readonly logger: Logger;
+  /** The URL's password (raw and decoded), redacted from every error the transport raises. */
+  readonly secrets: readonly string[];
 }
 
 const positiveInteger = (name: string, value: number): number => {
@@ -82,9 +92,12 @@ const duration = (name: string, value: number, min = 0): number => {
 
 /** Validates the options and fills in defaults; bad values throw `ConfigurationError`. */
 export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptions {
-  if (!options || typeof options.url !== 'string' || !/^amqps?:\/\//.test(options.url)) {
-    throw new ConfigurationError('rabbitMqTransport({ url }) needs an amqp:// or amqps:// URL');
-  }
+  // Up front, so a typo is a non-retriable configuration error naming the problem, never the password.
+  const url = parseConnectionUrl(options?.url, {
+    name: 'rabbitMqTransport url',
+    protocols: ['amqp', 'amqps'],
+  });
+  const secrets = secretsOfUrl(url);
   const exchange = options.exchange ?? 'herald';
   // AMQP short strings: names are at most 255 bytes; leave room for the suffixes.
   if (exchange.length === 0 || Buffer.byteLength(exchange) > 200) {
@@ -128,6 +141,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     reconnect,
     heartbeatSeconds: positiveInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
     connectionName: options.connectionName ?? `herald:${exchange}`,
-    logger: options.logger ?? silentLogger,
+    logger: redactingLogger(options.logger ?? silentLogger, secrets),
+    secrets,
   };
 }

@@ -3,6 +3,7 @@ import {
   type DeliveryHandler,
   describeError,
   type PublishOutcome,
+  redactError,
   type Subscription,
   type SubscriptionHandle,
   type Transport,
@@ -82,7 +83,7 @@ export class RabbitMqTransport implements Transport {
     } catch (error) {
       this.#unregisterPublisher();
       await this.#connection.stop();
-      throw error;
+      throw redactError(error, this.options.secrets);
     }
     this.#state = 'running';
   }
