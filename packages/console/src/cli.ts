@@ -15,12 +15,15 @@ usage:
   herald outbox show <id>            herald inbox show <id> --handler H
   herald outbox requeue <id...>      herald inbox requeue <id...> --handler H
   herald outbox purge <id...>        herald inbox purge <id...> --handler H
-  herald console [--port 8080] [--host 127.0.0.1]
+  herald console [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
   herald health
 
 options:
   --config FILE   module whose default export is your bus (or a function returning it,
-                  or { eventLogs }); default: herald.config.js / .mjs in this directory`;
+                  or { eventLogs }); default: herald.config.js / .mjs in this directory
+
+The console's API needs a token: HERALD_CONSOLE_TOKEN (16+ characters), or a random one per
+start. The URL printed at start carries it in its #fragment; open that URL.`;
 
 type Source = IntegrationEventBus | { eventLogs: readonly EventLogConfig[] };
 
@@ -78,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       limit: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -100,11 +104,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (area === 'console') {
     if (!('health' in source)) throw new Error('console needs the config to export a bus');
+    const allowHosts = values['allow-host'];
+    const token = process.env.HERALD_CONSOLE_TOKEN;
     const server = await createConsoleServer(source, {
       port: Number(values.port ?? 8080),
       host: values.host ?? '127.0.0.1',
+      ...(token ? { token } : {}),
+      ...(allowHosts?.length ? { allowedHosts: ['localhost', '127.0.0.1', '[::1]', ...allowHosts] } : {}),
     });
-    console.log(`Herald console on ${server.url}`);
+    // Printed once: the only place the generated token appears.
+    console.log(`Herald console on ${server.loginUrl}`);
     await new Promise(() => {});
     return 0;
   }

@@ -52,16 +52,32 @@ export const CONSOLE_PAGE = `<!doctype html>
 <script>
   let kind = 'outbox';
   const $ = (id) => document.getElementById(id);
+  // The token arrives once in the URL fragment (never sent to a server); keep it for this tab only.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get('token')) {
+    sessionStorage.setItem('herald-console-token', fragment.get('token'));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  async function api(path, init = {}) {
+    const token = sessionStorage.getItem('herald-console-token') ?? '';
+    const res = await fetch(path, { ...init, headers: { ...init.headers, authorization: 'Bearer ' + token } });
+    const body = await res.json();
+    if (!res.ok) {
+      $('message').textContent = body.error ?? ('HTTP ' + res.status);
+      throw new Error(body.error);
+    }
+    return body;
+  }
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   // Earlier failures of a record, folded under its last error.
-  function history(entries) {
+  function failureHistory(entries) {
     if (!entries || entries.length < 2) return '';
     return '<details data-testid="history"><summary>' + entries.length + ' failures</summary><ol>' +
       entries.map((h) => '<li>' + esc(h.at) + ': ' + esc(h.error) + '</li>').join('') + '</ol></details>';
   }
   async function load() {
     const params = new URLSearchParams({ status: $('status').value, event: $('event').value });
-    const rows = await (await fetch('/api/' + kind + '?' + params)).json();
+    const rows = await api('/api/' + kind + '?' + params);
     $('rows').innerHTML = rows.map((r) => '<tr data-testid="row" data-id="' + esc(r.id) + '" data-status="' + esc(r.status) + '">' +
       '<td>' + esc(r.eventName) + '</td><td><code>' + esc(r.id) + '</code></td><td>' + esc(r.handler ?? '') + '</td>' +
       '<td><span class="status ' + esc(r.status) + '" data-testid="status">' + esc(r.status) + '</span></td>' +
@@ -77,7 +93,7 @@ export const CONSOLE_PAGE = `<!doctype html>
   }
   async function act(action, id, handler) {
     const body = kind === 'outbox' ? { ids: [id] } : { keys: [{ messageId: id, handler }] };
-    const res = await (await fetch('/api/' + kind + '/' + action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+    const res = await api('/api/' + kind + '/' + action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     $('message').textContent = action === 'requeue' ? 'Re-published ' + res.changed : 'Purged ' + res.changed;
     await load();
   }

@@ -3,13 +3,25 @@ import type { AddressInfo } from 'node:net';
 import { HeraldError, type InboxKey, type IntegrationEventBus } from '@herald/core';
 import { Operations } from './operations.js';
 import { CONSOLE_PAGE } from './page.js';
+import { type Refusal, RequestGuard } from './request-guard.js';
 
 /** Options of {@link createConsoleServer}. */
 export interface ConsoleServerOptions {
   /** Port; 0 picks a free one. Default 0. */
   readonly port?: number;
-  /** Interface to bind; default 127.0.0.1 (the console has no authentication: keep it private). */
+  /** Interface to bind; default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Bearer token the API demands (at least 16 characters). Default: a random
+   * one per start, shown once in {@link ConsoleServer.loginUrl}.
+   */
+  readonly token?: string;
+  /**
+   * Host names (as in the `Host` header, without port; IPv6 in brackets) the
+   * console answers to. Default: `localhost`, `127.0.0.1`, `[::1]` and the
+   * bound address. Add the name you reach it by through a proxy.
+   */
+  readonly allowedHosts?: readonly string[];
   /** Relay lag above which `/readyz` reports not ready. Default 60 s. */
   readonly maxRelayLagMs?: number;
 }
@@ -17,6 +29,14 @@ export interface ConsoleServerOptions {
 /** A running console. */
 export interface ConsoleServer {
   readonly url: string;
+  /** The API's bearer token. */
+  readonly token: string;
+  /**
+   * `url` with the token in its fragment (`#token=…`): open it once; the page
+   * moves the token into its session storage and removes it from the address
+   * bar. Fragments never reach servers, proxies' logs or `Referer` headers.
+   */
+  readonly loginUrl: string;
   readonly server: Server;
   close(): Promise<void>;
 }
@@ -30,25 +50,39 @@ const MAX_BODY = 1024 * 1024;
  * API: `GET /api/outbox|inbox?status=&event=&handler=&log=&before=&limit=`,
  * `POST /api/outbox/requeue {ids}`, `POST /api/inbox/requeue {keys}`,
  * `POST /api/outbox/purge {ids}`, `POST /api/inbox/purge {keys}`.
+ *
+ * The API needs `Authorization: Bearer <token>`; every route but the probes
+ * checks `Host` and `Origin`; `POST`s must be `application/json` (see
+ * {@link RequestGuard}).
  */
 export async function createConsoleServer(
   bus: IntegrationEventBus,
   options: ConsoleServerOptions = {},
 ): Promise<ConsoleServer> {
   const operations = new Operations(bus);
+  const boundHost = options.host ?? '127.0.0.1';
+  const guard = new RequestGuard({
+    boundHost,
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}),
+  });
   const server = createServer((request, response) => {
-    route(bus, operations, options, request, response).catch((error: unknown) => {
+    route(bus, operations, guard, options, request, response).catch((error: unknown) => {
       const status = error instanceof HeraldError ? 400 : 500;
       send(response, status, { error: error instanceof Error ? error.message : String(error) });
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, boundHost, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
   return {
-    url: `http://${address.address}:${address.port}`,
+    url,
+    token: guard.token,
+    loginUrl: `${url}/#token=${encodeURIComponent(guard.token)}`,
     server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -57,18 +91,35 @@ export async function createConsoleServer(
 async function route(
   bus: IntegrationEventBus,
   operations: Operations,
+  guard: RequestGuard,
   options: ConsoleServerOptions,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://console');
   const path = url.pathname;
+  const isProbe = request.method === 'GET' && (path === '/healthz' || path === '/readyz');
+  // Probes stay open (kubelets send the pod IP as Host; they change nothing and show no secrets).
+  if (!isProbe) {
+    const refused =
+      guard.checkSource(request) ??
+      (path.startsWith('/api/') ? guard.checkToken(request) : undefined) ??
+      (request.method !== 'GET' && request.method !== 'HEAD' ? guard.checkJson(request) : undefined);
+    if (refused) return refuse(response, refused);
+  }
   if (request.method === 'GET' && path === '/') {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      // No framing (clickjacking), no Referer leaving the page, nothing cached.
+      'content-security-policy': "frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+    });
     response.end(CONSOLE_PAGE);
     return;
   }
-  if (request.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+  if (isProbe) {
     const health = await bus.health(
       options.maxRelayLagMs !== undefined ? { maxRelayLagMs: options.maxRelayLagMs } : {},
     );
@@ -122,8 +173,16 @@ function parseInstant(text: string): Date {
   return date;
 }
 
+function refuse(response: ServerResponse, refusal: Refusal): void {
+  send(response, refusal.status, { error: refusal.message, code: refusal.code });
+}
+
 function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+  });
   response.end(JSON.stringify(body));
 }
 
