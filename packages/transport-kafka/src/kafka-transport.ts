@@ -4,6 +4,8 @@ import {
   describeError,
   HeraldError,
   type PublishOutcome,
+  redactError,
+  redactSecrets,
   type Subscription,
   type SubscriptionHandle,
   type Transport,
@@ -108,9 +110,13 @@ export class KafkaTransport implements Transport {
         new TransportError('The Kafka transport was stopped; create a new one', { retriable: false }),
       );
     }
-    this.#starting ??= this.#start().finally(() => {
-      this.#starting = undefined;
-    });
+    this.#starting ??= this.#start()
+      .catch((error: unknown) => {
+        throw redactError(error, this.options.secrets);
+      })
+      .finally(() => {
+        this.#starting = undefined;
+      });
     return this.#starting;
   }
 
@@ -309,7 +315,7 @@ export class KafkaTransport implements Transport {
       const brokers = cluster.brokers.map((broker) => `${broker.host}:${broker.port}`).join(', ');
       return { connected: true, detail: `brokers ${brokers}; controller ${cluster.controller ?? 'unknown'}` };
     } catch (error) {
-      return { connected: false, detail: describeError(error) };
+      return { connected: false, detail: redactSecrets(describeError(error), this.options.secrets) };
     } finally {
       clearTimeout(timer);
     }

@@ -1,4 +1,4 @@
-import { ConfigurationError, consoleLogger, type Logger } from '@herald/core';
+import { ConfigurationError, consoleLogger, type Logger, redactingLogger } from '@herald/core';
 import type { CompressionTypes, KafkaConfig, RetryOptions } from 'kafkajs';
 import { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
 
@@ -132,8 +132,20 @@ export interface ResolvedKafkaOptions {
   readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & {
     compression: CompressionTypes | undefined;
   };
+  /** The operator's logger, wrapped so SASL secrets never reach it. */
   readonly logger: Logger;
   readonly fixKafkajsIdleLoop: boolean;
+  /** SASL password, AWS secret key or session token: redacted from every error and log line. */
+  readonly secrets: readonly string[];
+}
+
+/** The secret strings of a kafkajs SASL config, whatever its mechanism. */
+function saslSecrets(sasl: KafkaConfig['sasl']): string[] {
+  if (!sasl || typeof sasl !== 'object') return [];
+  const fields = sasl as unknown as Record<string, unknown>;
+  return ['password', 'secretAccessKey', 'sessionToken']
+    .map((field) => fields[field])
+    .filter((value): value is string => typeof value === 'string' && value.length > 0);
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -155,7 +167,13 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     throw new ConfigurationError('kafkaTransport: "brokers" must name at least one host:port');
   for (const broker of brokers) {
     if (!/^[^\s:]+:\d+$/.test(broker) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(broker)) {
-      throw new ConfigurationError(`kafkaTransport: broker "${broker}" is not host:port`);
+      // Never echo userinfo: "user:password@host:9092" is a common mistake.
+      const at = broker.lastIndexOf('@');
+      const shown = at >= 0 ? `***@${broker.slice(at + 1)}` : broker;
+      throw new ConfigurationError(
+        `kafkaTransport: broker "${shown}" is not host:port` +
+          (at >= 0 ? ' (credentials belong in the "sasl" option)' : ''),
+      );
     }
   }
   const prefix = options.topicPrefix ?? '';
@@ -236,7 +254,8 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       compression: producer.compression,
       metadataMaxAge: positive('producer.metadataMaxAge', producer.metadataMaxAge, 300_000, 0),
     },
-    logger: options.logger ?? consoleLogger(),
+    logger: redactingLogger(options.logger ?? consoleLogger(), saslSecrets(options.sasl)),
     fixKafkajsIdleLoop: options.fixKafkajsIdleLoop ?? true,
+    secrets: saslSecrets(options.sasl),
   };
 }
