@@ -14,6 +14,7 @@ import type { DistributedLock } from './ports/lock.js';
 import { consoleLogger, type Logger } from './ports/logger.js';
 import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
+import { redactingLogger } from './redact.js';
 import { JsonSerializer, type Serializer } from './serializer.js';
 
 /**
@@ -173,7 +174,9 @@ export class IntegrationEventBusBuilder {
     const transport = this.#transport ?? new InProcessTransport();
     const explicitLogs = this.#eventLogs.length > 0;
     const eventLogs = this.#resolveEventLogs();
-    const monitor = new Monitor(this.#logger);
+    // Whatever a store or transport error carries, connection-string credentials do not reach the logs.
+    const logger = redactingLogger(this.#logger);
+    const monitor = new Monitor(logger);
     for (const [name, listener] of this.#listeners) monitor.on(name, listener);
     return new IntegrationEventBus({
       service: this.service,
@@ -183,7 +186,7 @@ export class IntegrationEventBusBuilder {
       lock: this.#lock,
       unitOfWork: this.#unitOfWork,
       serializer,
-      logger: this.#logger,
+      logger,
       registry: this.#registry,
       converters: this.#converters,
       monitor,

@@ -1,4 +1,12 @@
-import { ConfigurationError, consoleLogger, type EventLog, type Logger } from '@herald/core';
+import {
+  ConfigurationError,
+  consoleLogger,
+  type EventLog,
+  type Logger,
+  parseConnectionUrl,
+  redactingLogger,
+  secretsOfUrl,
+} from '@herald/core';
 import { type MigrateResult, migrate } from './migrate.js';
 import { PgListener } from './pg-listener.js';
 import { assertPrismaClient, type PrismaClientLike, type TransactionOptions } from './prisma-client.js';
@@ -113,13 +121,15 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
   }
   let listener: PgListener | undefined;
   if (notify && notify.connectionString !== undefined) {
-    if (typeof notify.connectionString !== 'string' || notify.connectionString.length === 0) {
-      throw new ConfigurationError('notify.connectionString must be a PostgreSQL connection string');
-    }
+    // Checked up front: a typo fails here, naming the problem but not the password.
+    const url = parseConnectionUrl(notify.connectionString, {
+      name: 'notify.connectionString',
+      protocols: ['postgres', 'postgresql'],
+    });
     listener = new PgListener({
       connectionString: notify.connectionString,
       channel: channel!,
-      logger: options.logger ?? consoleLogger(),
+      logger: redactingLogger(options.logger ?? consoleLogger(), secretsOfUrl(url)),
     });
   }
   return {

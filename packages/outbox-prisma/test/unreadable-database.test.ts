@@ -1,4 +1,9 @@
-import { createIntegrationEventBus, InProcessBroker, InProcessTransport } from '@herald/core';
+import {
+  ConfigurationError,
+  createIntegrationEventBus,
+  InProcessBroker,
+  InProcessTransport,
+} from '@herald/core';
 import { capturingLogger, failureText } from '@herald/testkit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -43,4 +48,19 @@ it('with wrong database credentials the bus is not ready, says why, and never sh
     await bus.stop();
   }
   expect(logger.text()).not.toContain(SECRET);
+});
+
+it('a mistyped notify.connectionString is a configuration error that does not show the password', () => {
+  let thrown: unknown;
+  try {
+    prismaEventLog(prisma, {
+      provider: 'postgresql',
+      notify: { connectionString: `postgres://herald:${SECRET}@127.0.0.1:99999/herald` },
+    });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigurationError);
+  expect((thrown as Error).message).toContain('invalid port "99999"');
+  expect(failureText(thrown)).not.toContain(SECRET);
 });
