@@ -1,4 +1,11 @@
-import { ConfigurationError, type DistributedLock, type Logger } from '@herald/core';
+import {
+  ConfigurationError,
+  type DistributedLock,
+  type Logger,
+  parseConnectionUrl,
+  redactingLogger,
+  secretsOfUrl,
+} from '@herald/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisClient } from './fencing.js';
 import { RedisLock } from './redis-lock.js';
@@ -72,11 +79,17 @@ export function redisLock(options: RedisLockOptions): DistributedLock {
 
   let clients: readonly RedisClient[];
   let owned: readonly RedisClient[] = [];
+  let logger = options.logger;
   if (options.redis) clients = [options.redis];
   else if (options.clients) clients = [...options.clients];
   else {
     const urls = typeof options.urls === 'string' ? [options.urls] : [...(options.urls ?? [])];
-    owned = urls.map((url) => openClient(url, operationTimeoutMs, options));
+    // Checked up front: a typo fails here, naming the problem but not the password.
+    const parsed = urls.map((url, index) =>
+      parseConnectionUrl(url, { name: `redisLock urls[${index}]`, protocols: ['redis', 'rediss'] }),
+    );
+    if (logger) logger = redactingLogger(logger, parsed.flatMap(secretsOfUrl));
+    owned = urls.map((url) => openClient(url, operationTimeoutMs, options.redisOptions, logger));
     clients = owned;
   }
   if (clients.length === 0) throw new ConfigurationError('redisLock() needs at least one Redis node');
@@ -89,27 +102,26 @@ export function redisLock(options: RedisLockOptions): DistributedLock {
     keyPrefix: options.keyPrefix ?? 'herald:lock:',
     driftFactor,
     operationTimeoutMs,
-    logger: options.logger,
+    logger,
   });
 }
 
 /** A client that fails fast while its node is down, so one dead node never stalls a quorum. */
-function openClient(url: string, timeoutMs: number, options: RedisLockOptions): Redis {
+function openClient(
+  url: string,
+  timeoutMs: number,
+  redisOptions: RedisOptions | undefined,
+  logger: Logger | undefined,
+): Redis {
   const client = new Redis(url, {
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
     // Reconnect forever, but not in a tight loop.
     retryStrategy: (times) => Math.min(times * 100, 1_000),
-    ...options.redisOptions,
+    ...redisOptions,
   });
   // Connection errors are reported per operation; without a listener ioredis prints them to stderr.
-  client.on('error', (error: unknown) =>
-    options.logger?.debug('Redis lock connection error', { url: redact(url), error }),
-  );
+  client.on('error', (error: unknown) => logger?.debug('Redis lock connection error', { url, error }));
   return client;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
