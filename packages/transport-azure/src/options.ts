@@ -1,6 +1,12 @@
 import type { NamedKeyCredential, SASCredential, TokenCredential } from '@azure/core-auth';
 import type { RetryOptions, ServiceBusClient, WebSocketOptions } from '@azure/service-bus';
-import { ConfigurationError, type Logger, silentLogger } from '@herald/core';
+import {
+  ConfigurationError,
+  type Logger,
+  parseConnectionUrl,
+  redactingLogger,
+  silentLogger,
+} from '@herald/core';
 import type { TopologyProvisioner } from './topology.js';
 
 interface CommonOptions {
@@ -121,7 +127,10 @@ export interface ResolvedOptions {
   readonly publishConcurrency: number;
   readonly retryOptions: RetryOptions | undefined;
   readonly webSocketOptions: WebSocketOptions | undefined;
+  /** The operator's logger, wrapped so the connection string's key never reaches it. */
   readonly logger: Logger;
+  /** The connection string's `SharedAccessKey` / `SharedAccessSignature`: redacted from every error. */
+  readonly secrets: readonly string[];
 }
 
 const NAME = 'azureServiceBusTransport';
@@ -156,9 +165,12 @@ export function checkTopicName(topic: string): string {
 function connectionOf(options: AzureServiceBusTransportOptions): Connection {
   if ('client' in options && options.client) return { kind: 'client', client: options.client };
   if ('connectionString' in options && typeof options.connectionString === 'string') {
-    if (!/Endpoint=sb:\/\//i.test(options.connectionString)) {
+    const endpoint = /(?:^|;)\s*Endpoint=([^;]*)/i.exec(options.connectionString)?.[1];
+    if (!endpoint || !/^sb:\/\//i.test(endpoint)) {
       throw new ConfigurationError(`${NAME}: "connectionString" must contain Endpoint=sb://…`);
     }
+    // Up front, so a typo is a configuration error naming the problem, never the key.
+    parseConnectionUrl(endpoint, { name: `${NAME}: the connectionString's Endpoint`, protocols: ['sb'] });
     return { kind: 'connection-string', connectionString: options.connectionString };
   }
   if ('fullyQualifiedNamespace' in options && typeof options.fullyQualifiedNamespace === 'string') {
@@ -221,8 +233,20 @@ export function resolveOptions(options: AzureServiceBusTransportOptions): Resolv
     publishConcurrency: integer('publishConcurrency', options.publishConcurrency ?? 4, 1),
     retryOptions: options.retryOptions,
     webSocketOptions: options.webSocketOptions,
-    logger: options.logger ?? silentLogger,
+    logger: redactingLogger(options.logger ?? silentLogger, secretsOf(connection)),
+    secrets: secretsOf(connection),
   };
+}
+
+/** The key material of a connection string, for literal redaction. */
+function secretsOf(connection: Connection): string[] {
+  if (connection.kind !== 'connection-string') return [];
+  const secrets: string[] = [];
+  for (const part of connection.connectionString.split(';')) {
+    const match = /^\s*(SharedAccessKey|SharedAccessSignature)=(.+)$/i.exec(part);
+    if (match?.[2]) secrets.push(match[2].trim());
+  }
+  return secrets;
 }
 
 const SUBSCRIPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;

@@ -10,6 +10,7 @@ import {
   type DeliveryHandler,
   HeraldError,
   type PublishOutcome,
+  redactError,
   type Subscription,
   type SubscriptionHandle,
   type Transport,
@@ -96,10 +97,13 @@ export class AzureServiceBusTransport implements Transport {
         this.#health.success();
       } catch (error) {
         await this.stop();
-        throw new TransportError(`Could not reach Service Bus topic "${options.fixedTopic}"`, {
-          cause: error,
-          retriable: isRetriable(error),
-        });
+        throw redactError(
+          new TransportError(`Could not reach Service Bus topic "${options.fixedTopic}"`, {
+            cause: error,
+            retriable: isRetriable(error),
+          }),
+          options.secrets,
+        );
       }
     }
   }
