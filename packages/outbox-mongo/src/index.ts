@@ -1,4 +1,4 @@
-import { ConfigurationError, consoleLogger, type Logger } from '@herald/core';
+import { ConfigurationError, consoleLogger, type Logger, redactingLogger } from '@herald/core';
 import type { MongoClient } from 'mongodb';
 import { MongoEventLog } from './mongo-event-log.js';
 
@@ -108,6 +108,14 @@ export function mongoEventLog(client: MongoClient, options: MongoEventLogOptions
     transactions,
     changeStreams,
     databaseName,
-    logger: options.logger ?? consoleLogger(),
+    logger: redactingLogger(options.logger ?? consoleLogger(), secretsOfClient(client)),
+    secrets: secretsOfClient(client),
   });
+}
+
+/** The password the client was given (in its URL or options), for literal redaction. */
+function secretsOfClient(client: MongoClient): string[] {
+  const password = (client.options as { credentials?: { password?: unknown } } | undefined)?.credentials
+    ?.password;
+  return typeof password === 'string' && password.length > 0 ? [password] : [];
 }

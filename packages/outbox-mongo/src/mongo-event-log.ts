@@ -1,4 +1,4 @@
-import type { EventLog, Logger } from '@herald/core';
+import { type EventLog, type Logger, redactError } from '@herald/core';
 import type { ClientSession, Collection, Db, Document, IndexDescription, MongoClient } from 'mongodb';
 import { ChangeStreamWake } from './change-stream-wake.js';
 import {
@@ -33,6 +33,8 @@ export interface MongoEventLogSettings {
   readonly changeStreams: 'auto' | 'off';
   readonly databaseName: string;
   readonly logger: Logger;
+  /** The client's password, redacted from errors Herald hands on. */
+  readonly secrets: readonly string[];
 }
 
 /**
@@ -100,7 +102,7 @@ export class MongoEventLog implements EventLog {
   init(): Promise<ServerInfo> {
     this.#ready ??= this.#initialize().catch((error: unknown) => {
       this.#ready = undefined; // a later call tries again (the server may have been down)
-      throw error;
+      throw redactError(error, this.#settings.secrets);
     });
     return this.#ready;
   }
