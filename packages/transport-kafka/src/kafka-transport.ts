@@ -33,6 +33,16 @@ function asTransportError(error: unknown, doing: string): HeraldError {
   });
 }
 
+/** SASL refused, or the listener does not speak the configured SASL at all: retrying cannot help. */
+function isSaslFailure(error: unknown): boolean {
+  const { name, type } = (error ?? {}) as { name?: string; type?: string };
+  return (
+    name === 'KafkaJSSASLAuthenticationError' ||
+    (name === 'KafkaJSProtocolError' &&
+      (type === 'ILLEGAL_SASL_STATE' || type === 'UNSUPPORTED_SASL_MECHANISM'))
+  );
+}
+
 /** The Kafka record of a Herald message: key = ordering key (or id), value = body, headers as they are. */
 function toRecord(message: WireMessage): Message {
   return {
@@ -145,7 +155,7 @@ export class KafkaTransport implements Transport {
       this.#state = 'created';
       await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
       if (error instanceof HeraldError) throw error;
-      if ((error as { name?: string } | null)?.name === 'KafkaJSSASLAuthenticationError') {
+      if (isSaslFailure(error)) {
         throw new TransportError(`Kafka authentication failed: ${describeError(error)}`, {
           cause: error,
           retriable: false,

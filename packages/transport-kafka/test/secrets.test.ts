@@ -44,6 +44,11 @@ describe('SASL credentials never reach an error or a log', () => {
         );
         await transport.stop();
         expect(thrown).toBeInstanceOf(TransportError);
+        // Not "unreachable, try again": the listener does not accept this SASL setup.
+        expect(thrown).toMatchObject({
+          retriable: false,
+          message: expect.stringContaining('authentication failed'),
+        });
         expect(failureText(thrown, logger.text())).not.toContain(SECRET);
         expect(JSON.stringify(await transport.health())).not.toContain(SECRET);
       },
