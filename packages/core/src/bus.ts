@@ -313,7 +313,10 @@ export class IntegrationEventBus {
         `transport ${this.transport.name} is not connected${transport.detail ? `: ${transport.detail}` : ''}`,
       );
     if (!eventLog.reachable) reasons.push(`event log cannot be read: ${eventLog.detail}`);
-    if (!lagOk) reasons.push(`outbox relay lags: oldest pending record is ${Math.round(backlog?.oldestAgeSeconds ?? 0)} s old`);
+    if (!lagOk)
+      reasons.push(
+        `outbox relay lags: oldest pending record is ${Math.round(backlog?.oldestAgeSeconds ?? 0)} s old`,
+      );
     return {
       state: this.#state,
       live,
