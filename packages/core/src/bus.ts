@@ -55,6 +55,8 @@ export interface BusHealth {
     | undefined;
   /** Each relay (one per outbox, or per shard) and whether it holds its lock (always true without a lock). */
   readonly relays: ReadonlyArray<{ readonly name: string; readonly holdsLock: boolean }>;
+  /** The consumer's inbox store: unavailable while deliveries wait out a store outage. */
+  readonly inbox: { readonly available: boolean; readonly since?: Date; readonly reason?: string };
 }
 
 /**
@@ -134,8 +136,6 @@ export class IntegrationEventBus {
             config,
             consumer: this.#consumer,
             options: settings.options,
-            monitor: settings.monitor,
-            logger: settings.logger,
             owner: this.instanceId,
             handlers,
             ...(settings.lock ? { lease: this.#leaseKeeper('inbox', config) } : {}),
@@ -271,8 +271,9 @@ export class IntegrationEventBus {
   /**
    * Health for liveness/readiness probes: bus state, broker connectivity,
    * relay lag (age of the oldest unpublished outbox record) and which locks
-   * this replica holds. `ready` is false while stopped, disconnected, or when
-   * the relay lags more than `maxRelayLagMs` (default 60 s).
+   * this replica holds. `ready` is false while stopped, disconnected, while the
+   * inbox store is out (deliveries wait for it), or when the relay lags more
+   * than `maxRelayLagMs` (default 60 s).
    */
   async health(options: { maxRelayLagMs?: number } = {}): Promise<BusHealth> {
     const maxLag = options.maxRelayLagMs ?? 60_000;
@@ -285,15 +286,17 @@ export class IntegrationEventBus {
     const relays = this.#allRelays().map((relay) => ({ name: relay.name, holdsLock: relay.holdsLease }));
     const lagOk = !backlog || backlog.oldestAgeSeconds * 1000 <= maxLag;
     const live = this.#state === 'running' || this.#state === 'starting';
+    const outage = this.#consumer.storeOutage;
     return {
       state: this.#state,
       live,
-      ready: this.#state === 'running' && transport.connected && lagOk,
+      ready: this.#state === 'running' && transport.connected && lagOk && !outage,
       transport: { name: this.transport.name, ...transport },
       outbox: backlog
         ? { pending: backlog.pending, oldestAgeSeconds: backlog.oldestAgeSeconds, lagging: !lagOk }
         : undefined,
       relays,
+      inbox: outage ? { available: false, since: outage.since, reason: outage.reason } : { available: true },
     };
   }
 

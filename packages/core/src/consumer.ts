@@ -46,7 +46,7 @@ export class Consumer {
   readonly #invoke: (run: Invocation) => Promise<boolean>;
   readonly #batchers = new Map<EventLogConfig, InboxBatcher>();
   readonly #runner: InboxRunner;
-  readonly #outage: StoreOutage;
+  readonly #outages = new Map<EventLogConfig, StoreOutage>();
   readonly #entry: DeliveryEntry;
 
   constructor(deps: ConsumerDeps) {
@@ -57,7 +57,6 @@ export class Consumer {
         { options: deps.options, publish: deps.publish, sharesOutboxWith: deps.sharesOutboxWith, stopSignal },
         run,
       );
-    this.#outage = new StoreOutage(deps.logger, deps.monitor);
     this.#runner = new InboxRunner({
       registry: deps.registry,
       serializer: deps.serializer,
@@ -78,7 +77,7 @@ export class Consumer {
       inboxFor: deps.inboxFor,
       batcherFor: (config) => this.#batcherFor(config),
       runner: this.#runner,
-      outage: this.#outage,
+      outageOf: (config) => this.outageOf(config),
       stopSignal,
       onRetryScheduled: deps.onRetryScheduled,
     });
@@ -89,9 +88,20 @@ export class Consumer {
     return this.#entry.inFlight;
   }
 
-  /** The inbox store outage in progress, if any (health probes). */
+  /** An inbox store outage in progress, if any (health probes). */
   get storeOutage(): { readonly since: Date; readonly reason: string } | undefined {
-    return this.#outage.current;
+    for (const outage of this.#outages.values()) if (outage.current) return outage.current;
+    return undefined;
+  }
+
+  /** The health of one inbox's store, shared by its deliveries and its retry processor. */
+  outageOf(config: EventLogConfig): StoreOutage {
+    let outage = this.#outages.get(config);
+    if (!outage) {
+      outage = new StoreOutage(this.#deps.logger, this.#deps.monitor, config.name);
+      this.#outages.set(config, outage);
+    }
+    return outage;
   }
 
   /** Resolves when no delivery is being handled. */

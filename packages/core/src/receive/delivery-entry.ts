@@ -34,7 +34,7 @@ export interface EntryDeps {
   readonly inboxFor: (handler: HandlerRegistration) => EventLogConfig;
   readonly batcherFor: (config: EventLogConfig) => InboxBatcher;
   readonly runner: InboxRunner;
-  readonly outage: StoreOutage;
+  readonly outageOf: (config: EventLogConfig) => StoreOutage;
   readonly stopSignal: AbortSignal;
   readonly onRetryScheduled: (config: EventLogConfig, at: Date) => void;
 }
@@ -130,8 +130,9 @@ export class DeliveryEntry {
 
   /** One handler's work through its inbox; waits out a store outage instead of failing the delivery. */
   async #handle(work: InboxWork): Promise<HandlerOutcome> {
-    const { outage, options, monitor } = this.#deps;
+    const { options, monitor } = this.#deps;
     const config = this.#deps.inboxFor(work.handler);
+    const outage = this.#deps.outageOf(config);
     const { handler, envelope } = work;
     for (;;) {
       if (!(await outage.admit(this.#deps.stopSignal))) {

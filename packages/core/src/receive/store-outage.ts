@@ -19,6 +19,7 @@ const MAX_PAUSE_MS = 30_000;
 export class StoreOutage {
   readonly #logger: Logger;
   readonly #monitor: Monitor;
+  readonly #inbox: string;
   #since: Date | undefined;
   #lastError: unknown;
   #failedProbes = 0;
@@ -26,9 +27,10 @@ export class StoreOutage {
   #probing = false;
   #changed = signalled();
 
-  constructor(logger: Logger, monitor: Monitor) {
+  constructor(logger: Logger, monitor: Monitor, inbox: string) {
     this.#logger = logger;
     this.#monitor = monitor;
+    this.#inbox = inbox;
   }
 
   /** The outage in progress, if any (for health probes). */
@@ -59,6 +61,7 @@ export class StoreOutage {
     if (this.#since === undefined) return;
     const seconds = ((Date.now() - this.#since.getTime()) / 1000).toFixed(1);
     this.#logger.warn(`Inbox store available again after ${seconds} s; deliveries continue`, {
+      inbox: this.#inbox,
       failedProbes: this.#failedProbes,
     });
     this.#since = undefined;
@@ -74,10 +77,11 @@ export class StoreOutage {
    */
   failed(error: unknown): void {
     if (error === this.#lastError) return;
-    this.#monitor.emit('error', { where: 'inbox', error });
+    this.#monitor.emit('error', { where: `inbox "${this.#inbox}"`, error });
     if (this.#since === undefined) {
       this.#since = new Date();
       this.#logger.error('Inbox store unavailable; deliveries wait and probe it with a growing pause', {
+        inbox: this.#inbox,
         error,
       });
     }
