@@ -16,7 +16,7 @@ import { kafkaTransport } from '@herald/transport-kafka';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
 import type { Db, MongoClient } from 'mongodb';
 import { OrderPlaced, ProductEvents, SERVICES, type ServiceName, SmsRequested } from './contracts.js';
-import { type DemoPrisma, type OpenDatabase, openDatabase } from './database.js';
+import { type DemoPrisma, mongoEventLogOptions, type OpenDatabase, openDatabase } from './database.js';
 
 /** `--transport`: where events travel. `inprocess` runs every service in one process. */
 export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure'] as const;
@@ -378,13 +378,4 @@ export async function serviceEnvironment(
   };
 }
 
-/**
- * The event log of a service's MongoDB database. FerretDB 1.24 has no multi-document
- * transactions (nor change streams), so the log runs with `transactions: 'off'` and polls:
- * a business write and its outbox record are two separate writes (see README.md).
- */
-export function mongoEventLogOptions(db: string, logger?: Logger): MongoEventLogOptions {
-  return { db, transactions: 'off', changeStreams: 'off', ...(logger ? { logger } : {}) };
-}
-
-export { SERVICES };
+export { mongoEventLogOptions, SERVICES };

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '@herald/core';
 import { versionLedgerSql } from '@herald/entity-sync/prisma';
-import { mongoEventLog } from '@herald/outbox-mongo';
+import { type MongoEventLogOptions, mongoEventLog } from '@herald/outbox-mongo';
 import { migrate, type Provider } from '@herald/outbox-prisma';
 import { type Db, MongoClient } from 'mongodb';
-import { type DemoConfig, mongoEventLogOptions } from './config.js';
+import type { DemoConfig } from './config.js';
 import type { ServiceName } from './contracts.js';
 import type { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
 
@@ -247,4 +248,13 @@ export async function dropMongoDatabases(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The event log of a service's MongoDB database. FerretDB 1.24 has no multi-document
+ * transactions (nor change streams), so the log runs with `transactions: 'off'` and polls:
+ * a business write and its outbox record are two separate writes (see README.md).
+ */
+export function mongoEventLogOptions(db: string, logger?: Logger): MongoEventLogOptions {
+  return { db, transactions: 'off', changeStreams: 'off', ...(logger ? { logger } : {}) };
 }

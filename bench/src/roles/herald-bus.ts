@@ -15,6 +15,8 @@ export interface Config extends HeraldConfig {
   startNow?: boolean;
   /** Sample RSS every this many ms (backlog-1m). */
   rssEveryMs?: number;
+  /** The handler inserts one row into bench_orders through ctx.tx. */
+  handlerWrites?: boolean;
 }
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
@@ -36,6 +38,13 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       handled++;
       last = t;
       if (event.t > 0) latency.record(t - event.t);
+      if (config.handlerWrites) {
+        const tx = context.tx as { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> };
+        await tx.$executeRawUnsafe(
+          'INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, 0, 1) ON CONFLICT (id) DO NOTHING',
+          context.envelope.id,
+        );
+      }
       if (!doneSent && config.expected !== undefined && handled >= config.expected) {
         doneSent = true;
         ctx.send({ type: 'done', handled, first, last });

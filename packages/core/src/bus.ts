@@ -61,6 +61,8 @@ export interface BusHealth {
    * list); `detail` names the first failure, credentials redacted.
    */
   readonly eventLog: { readonly reachable: boolean; readonly detail?: string };
+  /** The consumer's inbox store: unavailable while deliveries wait out a store outage. */
+  readonly inbox: { readonly available: boolean; readonly since?: Date; readonly reason?: string };
   /** Why `ready` is false (empty when ready); safe to show: credentials redacted. */
   readonly reasons: readonly string[];
 }
@@ -147,8 +149,6 @@ export class IntegrationEventBus {
             config,
             consumer: this.#consumer,
             options: settings.options,
-            monitor: settings.monitor,
-            logger: settings.logger,
             owner: this.instanceId,
             handlers,
             ...(settings.lock ? { lease: this.#leaseKeeper('inbox', config) } : {}),
@@ -284,8 +284,9 @@ export class IntegrationEventBus {
   /**
    * Health for liveness/readiness probes: bus state, broker connectivity,
    * relay lag (age of the oldest unpublished outbox record) and which locks
-   * this replica holds. `ready` is false while stopped, disconnected, or when
-   * the relay lags more than `maxRelayLagMs` (default 60 s).
+   * this replica holds. `ready` is false while stopped, disconnected, while the
+   * inbox store is out (deliveries wait for it), or when the relay lags more
+   * than `maxRelayLagMs` (default 60 s).
    */
   async health(options: { maxRelayLagMs?: number } = {}): Promise<BusHealth> {
     const maxLag = options.maxRelayLagMs ?? 60_000;
@@ -306,6 +307,7 @@ export class IntegrationEventBus {
     const relays = this.#allRelays().map((relay) => ({ name: relay.name, holdsLock: relay.holdsLease }));
     const lagOk = !backlog || backlog.oldestAgeSeconds * 1000 <= maxLag;
     const live = this.#state === 'running' || this.#state === 'starting';
+    const outage = this.#consumer.storeOutage;
     const reasons: string[] = [];
     if (this.#state !== 'running') reasons.push(`bus is ${this.#state}`);
     if (!transport.connected)
@@ -313,6 +315,10 @@ export class IntegrationEventBus {
         `transport ${this.transport.name} is not connected${transport.detail ? `: ${transport.detail}` : ''}`,
       );
     if (!eventLog.reachable) reasons.push(`event log cannot be read: ${eventLog.detail}`);
+    if (outage)
+      reasons.push(
+        `inbox store unavailable since ${outage.since.toISOString()}: ${safeDetail(outage.reason)}`,
+      );
     if (!lagOk)
       reasons.push(
         `outbox relay lags: oldest pending record is ${Math.round(backlog?.oldestAgeSeconds ?? 0)} s old`,
@@ -327,6 +333,9 @@ export class IntegrationEventBus {
         : undefined,
       relays,
       eventLog,
+      inbox: outage
+        ? { available: false, since: outage.since, reason: safeDetail(outage.reason) }
+        : { available: true },
       reasons,
     };
   }

@@ -1,8 +1,6 @@
 import type { Consumer } from './consumer.js';
 import type { EventLogConfig } from './event-log.js';
-import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
-import type { Logger } from './ports/logger.js';
 import { DueTimer } from './runtime/due-timer.js';
 import { KeyedQueue } from './runtime/keyed-queue.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
@@ -18,8 +16,6 @@ export class InboxRetryProcessor {
   readonly #config: EventLogConfig;
   readonly #consumer: Consumer;
   readonly #options: Readonly<HeraldOptions>;
-  readonly #monitor: Monitor;
-  readonly #logger: Logger;
   readonly #owner: string;
   readonly #lease: LeaseKeeper | undefined;
   readonly #handlers: readonly string[];
@@ -35,8 +31,6 @@ export class InboxRetryProcessor {
     config: EventLogConfig;
     consumer: Consumer;
     options: Readonly<HeraldOptions>;
-    monitor: Monitor;
-    logger: Logger;
     owner: string;
     lease?: LeaseKeeper;
     /** Names of the handlers whose entries this processor retries. */
@@ -45,8 +39,6 @@ export class InboxRetryProcessor {
     this.#config = deps.config;
     this.#consumer = deps.consumer;
     this.#options = deps.options;
-    this.#monitor = deps.monitor;
-    this.#logger = deps.logger;
     this.#owner = deps.owner;
     this.#lease = deps.lease;
     this.#handlers = deps.handlers;
@@ -110,6 +102,7 @@ export class InboxRetryProcessor {
           owner: this.#owner,
           now: new Date(),
         });
+        this.#consumer.outageOf(this.#config).succeeded();
         if (records.length > 0) {
           this.#emptyClaims = 0;
           const queue = new KeyedQueue(this.#options.concurrency);
@@ -134,9 +127,9 @@ export class InboxRetryProcessor {
       } catch (error) {
         this.#busy = false;
         failures++;
-        this.#monitor.emit('error', { where: `inbox retry processor "${this.#config.name}"`, error });
-        this.#logger.error('Inbox retry iteration failed; retrying', { inbox: this.#config.name, error });
-        await sleep(Math.min(this.#options.pollingInterval * failures, 30_000), stop);
+        // The store's trouble is logged once per outage, shared with the deliveries of this inbox.
+        this.#consumer.outageOf(this.#config).failed(error);
+        await sleep(Math.min(this.#options.pollingInterval * 2 ** (failures - 1), 30_000), stop);
       }
     }
   }

@@ -67,3 +67,4 @@ export function memoryEventLog(options: { database?: MemoryDatabase } = {}): Eve
   const database = options.database ?? new MemoryDatabase();
   return { outbox: new MemoryOutboxStore({ database }), inbox: new MemoryInboxStore({ database }), database };
 }
+export { PARKED_REASON } from './receive/parking.js';

@@ -49,8 +49,18 @@ export interface HeraldOptions {
   shardTenure: number;
   /** A handler still running after this is failed with `HandlerTimeoutError`. Default 30 s. */
   handlerTimeout: number;
-  /** Messages a consumer handles at once (different ordering keys). Default 16. */
+  /**
+   * Handlers a consumer runs at once (different ordering keys). With group
+   * commit each inbox transaction runs its handlers one after another, so this
+   * is also how many inbox transactions one inbox runs at once. Default 16.
+   */
   concurrency: number;
+  /**
+   * Group commit: the most deliveries handled in one inbox transaction. Deliveries
+   * ready at the same moment share a transaction (one dedup statement, one
+   * commit); a batch never waits for more. 1 gives each delivery its own. Default 100.
+   */
+  inboxBatchSize: number;
   /** Largest payload accepted on publish and on receive. Default 1 MiB. */
   maxPayloadBytes: number;
   /**
@@ -87,6 +97,7 @@ export function defaultOptions(): HeraldOptions {
     shardTenure: 30_000,
     handlerTimeout: 30_000,
     concurrency: 16,
+    inboxBatchSize: 100,
     maxPayloadBytes: 1024 * 1024,
     retryBackoff: defaultRetryBackoff,
   };
@@ -100,6 +111,7 @@ const INTEGER_MIN: Array<[keyof HeraldOptions, number]> = [
   ['batchSize', 1],
   ['relayShards', 1],
   ['concurrency', 1],
+  ['inboxBatchSize', 1],
   ['maxPayloadBytes', 1],
 ];
 const DURATION_MIN: Array<[keyof HeraldOptions, number]> = [

@@ -1,5 +1,4 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
-import { INLINE_HEADER } from './consumer.js';
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
 import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
@@ -7,32 +6,14 @@ import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.js';
+import type { PublishOptions } from './publish-options.js';
 import { bucketOf } from './runtime/bucket.js';
 import type { Serializer } from './serializer.js';
 import { heraldMetrics, startCreateSpan } from './telemetry.js';
 import { isUuid, uuidv7 } from './uuid.js';
-import { isReservedHeader, toWire, type WireMessage } from './wire.js';
+import { isReservedHeader, toWire, WireHeaders, type WireMessage } from './wire.js';
 
-/** Options of `bus.publish()`. */
-export interface PublishOptions extends Omit<EnvelopeOverrides, 'orderingKey'> {
-  /**
-   * Messages with the same key are delivered and handled in order. A function
-   * gives each event of a multi-event publish its own key (one outbox insert).
-   */
-  orderingKey?: string | ((event: object) => string | undefined);
-  /**
-   * The caller's database transaction (e.g. the `tx` of `prisma.$transaction`):
-   * the outbox record commits with it, or not at all.
-   */
-  tx?: unknown;
-  /** `false` sends straight to the transport, bypassing the outbox (ABP's `useOutbox`). */
-  useOutbox?: boolean;
-  /**
-   * Inside a unit of work, events are written when it completes (default,
-   * ABP's behaviour). `false` writes them at once, still in its transaction.
-   */
-  onUnitOfWorkComplete?: boolean;
-}
+export type { PublishOptions } from './publish-options.js';
 
 /** The envelope's ordering key: fixed for the call, or computed per event. */
 function orderingKeyOf(event: object, options: PublishOptions | EnvelopeOverrides): { orderingKey?: string } {
@@ -182,7 +163,7 @@ export class Publisher {
         ...item,
         message: {
           ...item.message,
-          headers: { ...item.message.headers, [INLINE_HEADER]: this.#deps.instanceId },
+          headers: { ...item.message.headers, [WireHeaders.handledInlineBy]: this.#deps.instanceId },
         },
       }));
       scope.afterCommit(() => {

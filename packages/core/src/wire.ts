@@ -30,6 +30,8 @@ export const WireHeaders = {
   traceparent: 'traceparent',
   tracestate: 'tracestate',
   contentType: 'content-type',
+  /** Set on a message whose publishing bus already ran its handlers inline (value: that bus's instance id). */
+  handledInlineBy: 'herald-handled-inline-by',
 } as const;
 
 const RESERVED = new Set<string>(Object.values(WireHeaders));

@@ -1,10 +1,14 @@
 import {
   type BeginResult,
   HeraldError,
+  type InboxBegin,
+  type InboxChain,
   type InboxFailure,
   type InboxKey,
+  type InboxParking,
   type InboxRecord,
   type InboxStore,
+  PARKED_REASON,
   type RecordQuery,
 } from '@herald/core';
 import type { ClientSession, Filter } from 'mongodb';
@@ -64,10 +68,17 @@ export class MongoInboxStore implements InboxStore {
     return runInTransaction(this.#context.client, work);
   }
 
-  async tryBegin(
-    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
-    tx?: unknown,
-  ): Promise<BeginResult> {
+  /**
+   * One upsert per entry: MongoDB's `insertMany` reports clashes per document,
+   * but FerretDB's non-atomic upserts need the per-entry path anyway.
+   */
+  async beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]> {
+    const results: BeginResult[] = [];
+    for (const entry of entries) results.push(await this.tryBegin(entry, tx));
+    return results;
+  }
+
+  async tryBegin(key: InboxBegin, tx?: unknown): Promise<BeginResult> {
     const session = sessionOf(tx, this.#context.transactions);
     await this.#context.ready();
     const collection = this.#context.collection;
@@ -210,13 +221,44 @@ export class MongoInboxStore implements InboxStore {
     throw new HeraldError('HERALD_MONGO_INBOX_CONFLICT', `Could not store the failure of inbox entry ${_id}`);
   }
 
-  async isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
+  async blockedChains(chains: readonly InboxChain[]): Promise<boolean[]> {
+    if (chains.length === 0) return [];
     await this.#context.ready();
-    const found = await this.#context.collection.findOne(
-      { handler, orderingKey, status: 'failed' },
-      { projection: { _id: 1 } },
-    );
-    return found !== null;
+    const wanted = chains.map((chain) => chainOf(chain.handler, chain.orderingKey)!);
+    const found = await this.#context.collection
+      .find({ chain: { $in: wanted }, status: 'failed' }, { projection: { chain: 1 } })
+      .toArray();
+    const parked = new Set(found.map((document) => document.chain));
+    return wanted.map((chain) => parked.has(chain));
+  }
+
+  async park(parking: InboxParking, now: Date): Promise<void> {
+    await this.#context.ready();
+    const seq = await this.#sequences.reserve(1);
+    try {
+      await this.#context.collection.insertOne({
+        _id: inboxId(parking.handler, parking.messageId),
+        messageId: parking.messageId,
+        handler: parking.handler,
+        eventName: parking.eventName,
+        orderingKey: parking.orderingKey,
+        chain: chainOf(parking.handler, parking.orderingKey),
+        seq,
+        status: 'failed',
+        attempts: 0,
+        receivedAt: now,
+        updatedAt: now,
+        nextAttemptAt: now,
+        lastError: PARKED_REASON,
+        errorHistory: [{ at: now, error: PARKED_REASON }],
+        message: encodeMessage(parking.message),
+        lease: 0,
+        leaseUntil: NOT_LEASED,
+        owner: null,
+      });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error; // an existing entry is left as it is
+    }
   }
 
   async claimDue(request: {

@@ -1,13 +1,17 @@
 import {
   type BeginResult,
+  type InboxBegin,
+  type InboxChain,
   type InboxFailure,
   type InboxKey,
+  type InboxParking,
   type InboxRecord,
   type InboxStore,
   MalformedMessageError,
+  PARKED_REASON,
   type RecordQuery,
 } from '@herald/core';
-import { asExecutor } from './prisma-client.js';
+import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
   INBOX_COLUMNS,
@@ -82,39 +86,72 @@ export class PrismaInboxStore implements InboxStore {
     return this.#s.prisma.$transaction(work, this.#s.transaction);
   }
 
-  async tryBegin(
-    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
-    tx?: unknown,
-  ): Promise<BeginResult> {
+  async beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]> {
+    for (const entry of entries) checkKey(entry);
+    const db = asExecutor(tx, this.#s.prisma);
+    const { dialect } = this.#s;
+    const transactional = isTransaction(tx);
+    // New entries in one statement; the rows it returns are the ones it inserted.
+    const inserted = new Set<string>();
+    for (const part of chunks(entries, KEY_CHUNK)) {
+      const insert = dialect.insertIgnoring(this.#table, BEGIN_COLUMNS, part.length, [
+        'handler',
+        'message_id',
+      ]);
+      const rows = await query<{ handler: string; message_id: string }>(
+        db,
+        dialect,
+        `${insert} RETURNING handler, message_id`,
+        part.flatMap((entry) => beginValues(entry, transactional)),
+      );
+      for (const row of rows) inserted.add(inboxKey({ handler: row.handler, messageId: row.message_id }));
+    }
+    const results: BeginResult[] = [];
+    for (const entry of entries) {
+      if (inserted.has(inboxKey(entry))) {
+        if (transactional) this.#completedIn(tx as object).add(inboxKey(entry));
+        results.push('begun');
+      } else {
+        // Seen before (a duplicate, or an abandoned handling to take over): the rare path.
+        results.push(await this.#beginExisting(entry, db));
+      }
+    }
+    return results;
+  }
+
+  async tryBegin(key: InboxBegin, tx?: unknown): Promise<BeginResult> {
     checkKey(key);
     const db = asExecutor(tx, this.#s.prisma);
     const { dialect } = this.#s;
-    const now = key.now.getTime();
-    const leaseUntil = now + key.leaseMs;
     // Inside the handler's transaction the entry is written as processed at once: it becomes
     // visible only when the handler's work commits, and a rollback removes it, so `complete`
     // has nothing left to do (one statement less per message). Without a transaction the
     // entry is `processing` under a lease until `complete`.
-    const transactional = tx !== undefined && typeof tx === 'object' && tx !== null;
+    const transactional = isTransaction(tx);
     // A concurrent transaction holding the same key makes this wait until it commits or rolls back.
     const inserted = await execute(
       db,
       dialect,
       dialect.insertIgnoring(this.#table, BEGIN_COLUMNS, 1, ['handler', 'message_id']),
-      transactional
-        ? [key.messageId, key.handler, key.eventName, key.orderingKey, 'processed', 0, now, now, 0]
-        : [key.messageId, key.handler, key.eventName, key.orderingKey, 'processing', 0, now, now, leaseUntil],
+      beginValues(key, transactional),
     );
     if (inserted > 0) {
       if (transactional) this.#completedIn(tx as object).add(inboxKey(key));
       return 'begun';
     }
+    return this.#beginExisting(key, db);
+  }
+
+  /** An entry that exists already: take over an abandoned handling, or say why not. */
+  async #beginExisting(key: InboxBegin, db: SqlExecutor): Promise<BeginResult> {
+    const { dialect } = this.#s;
+    const now = key.now.getTime();
     const takenOver = await execute(
       db,
       dialect,
       `UPDATE ${this.#table} SET lease_until = ?, lease_owner = NULL, updated_at = ?
        WHERE handler = ? AND message_id = ? AND status = 'processing' AND lease_until <= ?`,
-      [leaseUntil, now, key.handler, key.messageId, now],
+      [now + key.leaseMs, now, key.handler, key.messageId, now],
     );
     if (takenOver > 0) return 'begun';
     const [row] = await query<{ status: string }>(
@@ -191,14 +228,47 @@ export class PrismaInboxStore implements InboxStore {
     ]);
   }
 
-  async isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
-    const rows = await query(
-      this.#s.reader,
-      this.#s.dialect,
-      `SELECT 1 AS blocked FROM ${this.#table} WHERE handler = ? AND ordering_key = ? AND status = 'failed' LIMIT 1`,
-      [handler, orderingKey],
+  async blockedChains(chains: readonly InboxChain[]): Promise<boolean[]> {
+    if (chains.length === 0) return [];
+    const parked = new Set<string>();
+    for (const part of chunks(chains, KEY_CHUNK)) {
+      const rows = await query<{ handler: string; ordering_key: string }>(
+        this.#s.reader,
+        this.#s.dialect,
+        `SELECT DISTINCT handler, ordering_key FROM ${this.#table}
+         WHERE status = 'failed' AND (${part.map(() => '(handler = ? AND ordering_key = ?)').join(' OR ')})`,
+        part.flatMap((chain) => [chain.handler, chain.orderingKey]),
+      );
+      for (const row of rows) parked.add(`${row.handler}\u0000${row.ordering_key}`);
+    }
+    return chains.map((chain) => parked.has(`${chain.handler}\u0000${chain.orderingKey}`));
+  }
+
+  async park(parking: InboxParking, now: Date): Promise<void> {
+    checkKey(parking);
+    const { dialect } = this.#s;
+    const at = now.getTime();
+    await execute(
+      this.#s.prisma,
+      dialect,
+      dialect.insertIgnoring(this.#table, FAIL_COLUMNS, 1, ['handler', 'message_id']),
+      [
+        parking.messageId,
+        parking.handler,
+        parking.eventName,
+        parking.orderingKey,
+        'failed',
+        0,
+        at,
+        at,
+        at,
+        0,
+        PARKED_REASON,
+        JSON.stringify(parking.message.headers),
+        parking.message.body,
+        errorHistoryLine(now, PARKED_REASON),
+      ],
     );
-    return rows.length > 0;
   }
 
   async claimDue(request: {
@@ -294,6 +364,29 @@ export class PrismaInboxStore implements InboxStore {
 }
 
 const MAX_KEY = 255;
+
+/** True for the `tx` of an interactive transaction (as opposed to none). */
+function isTransaction(tx: unknown): boolean {
+  return tx !== undefined && typeof tx === 'object' && tx !== null;
+}
+
+/** {@link BEGIN_COLUMNS} values: processed at once inside a transaction, leased `processing` outside. */
+function beginValues(key: InboxBegin, transactional: boolean): unknown[] {
+  const now = key.now.getTime();
+  return transactional
+    ? [key.messageId, key.handler, key.eventName, key.orderingKey, 'processed', 0, now, now, 0]
+    : [
+        key.messageId,
+        key.handler,
+        key.eventName,
+        key.orderingKey,
+        'processing',
+        0,
+        now,
+        now,
+        now + key.leaseMs,
+      ];
+}
 
 /**
  * The key columns hold 255 characters. Longer values (from a foreign producer's

@@ -133,6 +133,74 @@ describe('the inbox suite catches broken stores', () => {
     }
   });
 
+  it("a store whose beginMany always answers 'begun' fails the batch dedup and concurrency cases", async () => {
+    const forgetful = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          async beginMany(entries, tx) {
+            await store.beginMany(entries, tx);
+            return entries.map(() => 'begun' as const);
+          },
+        }),
+      };
+    };
+    for (const fragment of ['answers per entry in input order', 'each key begins exactly once']) {
+      const testCase = caseNamed(inboxStoreCases, fragment);
+      await expect(runInboxStoreCase(testCase, forgetful)).rejects.toThrow();
+      await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+    }
+  });
+
+  it('a store whose beginMany answers in another order fails the input-order case', async () => {
+    const shuffled = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          beginMany: async (entries, tx) => (await store.beginMany(entries, tx)).reverse(),
+        }),
+      };
+    };
+    const testCase = caseNamed(inboxStoreCases, 'answers per entry in input order');
+    await expect(runInboxStoreCase(testCase, shuffled)).rejects.toThrow();
+  });
+
+  it('a store whose blockedChains never sees a parked chain fails the blockedChains case', async () => {
+    const blind = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, { blockedChains: async (chains) => chains.map(() => false) }),
+      };
+    };
+    const testCase = caseNamed(inboxStoreCases, 'blockedChains: true per chain');
+    await expect(runInboxStoreCase(testCase, blind)).rejects.toThrow();
+    await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store whose park overwrites existing entries or counts an attempt fails the parking case', async () => {
+    for (const broken of [
+      (store: MemoryInboxStore): Partial<InboxStore> => ({
+        park: (parking, now) =>
+          store.fail({ ...parking, attempts: 0, error: 'waiting', nextAttemptAt: now }, now),
+      }),
+      (store: MemoryInboxStore): Partial<InboxStore> => ({
+        park: (parking, now) =>
+          store.fail({ ...parking, attempts: 1, error: 'waiting', nextAttemptAt: now }, now),
+      }),
+    ]) {
+      const create = async () => {
+        const store = new MemoryInboxStore();
+        return { store: override<InboxStore>(store, broken(store)) };
+      };
+      await expect(
+        runInboxStoreCase(caseNamed(inboxStoreCases, 'park stores a waiting message'), create),
+      ).rejects.toThrow();
+    }
+    await expect(
+      runInboxStoreCase(caseNamed(inboxStoreCases, 'park stores a waiting message'), correct),
+    ).resolves.toBeUndefined();
+  });
+
   it('a store whose claimDue ignores leases fails the claimDue case', async () => {
     const leaseless = async () => {
       const store = new MemoryInboxStore();

@@ -1,6 +1,16 @@
 import { ConfigurationError } from '../errors.js';
-import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore } from '../ports/inbox-store.js';
+import type {
+  BeginResult,
+  InboxBegin,
+  InboxChain,
+  InboxFailure,
+  InboxKey,
+  InboxParking,
+  InboxRecord,
+  InboxStore,
+} from '../ports/inbox-store.js';
 import type { ErrorEntry, RecordQuery } from '../ports/outbox-store.js';
+import { PARKED_REASON } from '../receive/parking.js';
 import type { WireMessage } from '../wire.js';
 import { isMemoryTransaction, MemoryDatabase, type MemoryTransaction } from './memory-database.js';
 
@@ -49,10 +59,13 @@ export class MemoryInboxStore implements InboxStore {
     return this.database.transaction(work);
   }
 
-  async tryBegin(
-    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
-    tx?: unknown,
-  ): Promise<BeginResult> {
+  async beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]> {
+    const results: BeginResult[] = [];
+    for (const entry of entries) results.push(await this.tryBegin(entry, tx));
+    return results;
+  }
+
+  async tryBegin(key: InboxBegin, tx?: unknown): Promise<BeginResult> {
     const transaction = this.#tx(tx);
     const id = keyOf(key);
     const existing = this.#rows.get(id);
@@ -137,11 +150,33 @@ export class MemoryInboxStore implements InboxStore {
     this.#rows.set(id, row);
   }
 
-  async isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
+  async blockedChains(chains: readonly InboxChain[]): Promise<boolean[]> {
+    const parked = new Set<string>();
     for (const row of this.#rows.values()) {
-      if (row.handler === handler && row.orderingKey === orderingKey && row.status === 'failed') return true;
+      if (row.status === 'failed' && row.orderingKey !== null)
+        parked.add(`${row.handler}\u0000${row.orderingKey}`);
     }
-    return false;
+    return chains.map((chain) => parked.has(`${chain.handler}\u0000${chain.orderingKey}`));
+  }
+
+  async park(parking: InboxParking, now: Date): Promise<void> {
+    if (this.#rows.has(keyOf(parking))) return;
+    this.#rows.set(keyOf(parking), {
+      messageId: parking.messageId,
+      handler: parking.handler,
+      eventName: parking.eventName,
+      orderingKey: parking.orderingKey,
+      sequence: ++this.#sequence,
+      status: 'failed',
+      attempts: 0,
+      receivedAt: now,
+      nextAttemptAt: now,
+      lastError: PARKED_REASON,
+      errorHistory: [],
+      message: parking.message,
+      leaseUntil: 0,
+      updatedAt: now,
+    });
   }
 
   async claimDue(request: {

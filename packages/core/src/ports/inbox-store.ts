@@ -19,6 +19,27 @@ export type BeginResult =
   /** Another consumer is handling it right now (live lease): redeliver later. */
   | 'busy';
 
+/** One handling to begin: the key, what to record, and the lease when it is not inside a transaction. */
+export interface InboxBegin extends InboxKey {
+  readonly eventName: string;
+  readonly orderingKey: string | null;
+  readonly leaseMs: number;
+  readonly now: Date;
+}
+
+/** A handler's chain of messages with one ordering key. */
+export interface InboxChain {
+  readonly handler: string;
+  readonly orderingKey: string;
+}
+
+/** A healthy message stored to wait behind an earlier, failed message of its key (a parked key). */
+export interface InboxParking extends InboxKey {
+  readonly eventName: string;
+  readonly orderingKey: string;
+  readonly message: WireMessage;
+}
+
 /** One inbox row. */
 export interface InboxRecord extends InboxKey {
   readonly eventName: string;
@@ -73,16 +94,30 @@ export interface InboxStore {
    * Returns `duplicate` for processed/failed/dead entries, `busy` under a live
    * lease, and takes over a `processing` entry whose lease expired.
    */
-  tryBegin(
-    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
-    tx?: unknown,
-  ): Promise<BeginResult>;
+  tryBegin(key: InboxBegin, tx?: unknown): Promise<BeginResult>;
+  /**
+   * {@link tryBegin} for a batch (group commit): one result per entry, in input
+   * order, with the same meaning. The keys of one call are distinct. Stores
+   * recognise new entries in one statement (duplicates may take a second look
+   * each): inside `tx` a new entry becomes visible only when `tx` commits, and
+   * a concurrent transaction beginning the same key waits for that outcome.
+   */
+  beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]>;
   /** Marks the entry processed (inside the handler's transaction). */
   complete(key: InboxKey, now: Date, tx?: unknown): Promise<void>;
   /** Stores a failure or a waiting message (upsert), outside any handler transaction. */
   fail(failure: InboxFailure, now: Date): Promise<void>;
-  /** True when the handler has an unfinished earlier entry for this ordering key (a parked key). */
-  isKeyBlocked(handler: string, orderingKey: string): Promise<boolean>;
+  /**
+   * For each chain, whether it is parked: the handler has a `failed` entry with
+   * this ordering key. One result per chain, in input order; one query per call.
+   */
+  blockedChains(chains: readonly InboxChain[]): Promise<boolean[]>;
+  /**
+   * Stores a healthy message behind a parked chain: `failed` with no attempt
+   * counted, due now, so the retry processor runs it once the earlier entry is
+   * finished (the claim rule keeps the order). An existing entry is left as it is.
+   */
+  park(parking: InboxParking, now: Date): Promise<void>;
   /**
    * Leases due entries for the retry processor, in sequence order (see the
    * claim rule). With `handlers`, only entries of those handlers: a bus never

@@ -1,4 +1,14 @@
-import type { BeginResult, InboxFailure, InboxKey, InboxRecord, InboxStore, RecordQuery } from '@herald/core';
+import type {
+  BeginResult,
+  InboxBegin,
+  InboxChain,
+  InboxFailure,
+  InboxKey,
+  InboxParking,
+  InboxRecord,
+  InboxStore,
+  RecordQuery,
+} from '@herald/core';
 import { ChaosError, type ChaosOptions } from './options.js';
 
 /**
@@ -38,11 +48,12 @@ export class ChaosInboxStore implements InboxStore {
     return this.inner.transaction(work);
   }
 
-  tryBegin(
-    key: InboxKey & { eventName: string; orderingKey: string | null; leaseMs: number; now: Date },
-    tx?: unknown,
-  ): Promise<BeginResult> {
+  tryBegin(key: InboxBegin, tx?: unknown): Promise<BeginResult> {
     return this.inner.tryBegin(key, tx);
+  }
+
+  beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]> {
+    return this.inner.beginMany(entries, tx);
   }
 
   async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
@@ -58,8 +69,12 @@ export class ChaosInboxStore implements InboxStore {
     return this.inner.fail(failure, now);
   }
 
-  isKeyBlocked(handler: string, orderingKey: string): Promise<boolean> {
-    return this.inner.isKeyBlocked(handler, orderingKey);
+  blockedChains(chains: readonly InboxChain[]): Promise<boolean[]> {
+    return this.inner.blockedChains(chains);
+  }
+
+  park(parking: InboxParking, now: Date): Promise<void> {
+    return this.inner.park(parking, now);
   }
 
   claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]> {

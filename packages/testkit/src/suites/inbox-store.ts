@@ -307,32 +307,159 @@ const deadEntries: InboxCase = {
     expect(record?.status).toBe('dead');
     expect(record?.lastError).toBe('SchemaValidationError: bad');
     expect(record?.message).not.toBeNull();
-    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    expect(await store.blockedChains([{ handler: h, orderingKey: key }])).toEqual([false]);
     expect(await claim(store, at(24 * 3_600_000))).toEqual([]);
     await store.fail(failure(next, { nextAttemptAt: now }), now);
     expect(keysOf(await claim(store, now))).toEqual(keys(next));
   },
 };
 
-const keyBlocked: InboxCase = {
-  name: 'isKeyBlocked is true while a failed entry exists for the handler and key, false for dead or processed',
+const chainsBlocked: InboxCase = {
+  name: 'blockedChains: true per chain while a failed entry exists for the handler and key, false for dead or processed',
   async run({ store }) {
     const { now, at } = clock();
     const [h, h2] = [handlerName(), handlerName()];
     const key = `k-${uniqueSuffix()}`;
     const otherKey = `k-${uniqueSuffix()}`;
-    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    const blocked = (...chains: Array<[string, string]>) =>
+      store.blockedChains(chains.map(([handler, orderingKey]) => ({ handler, orderingKey })));
+    expect(await blocked([h, key])).toEqual([false]);
+    expect(await store.blockedChains([]), 'no chains, no answers').toEqual([]);
     const failed = entry(h, key);
     await store.fail(failure(failed, { nextAttemptAt: at(5_000) }), now);
-    expect(await store.isKeyBlocked(h, key)).toBe(true);
-    expect(await store.isKeyBlocked(h2, key)).toBe(false);
-    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+    expect(await blocked([h2, key], [h, key], [h, otherKey], [h, key])).toEqual([false, true, false, true]);
     await store.transaction((tx) => store.complete(failed, at(5_000), tx));
-    expect(await store.isKeyBlocked(h, key)).toBe(false);
+    expect(await blocked([h, key])).toEqual([false]);
     await processed(store, entry(h, otherKey), now);
-    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+    expect(await blocked([h, otherKey])).toEqual([false]);
     await store.fail(failure(entry(h, otherKey), { nextAttemptAt: null }), now);
-    expect(await store.isKeyBlocked(h, otherKey)).toBe(false);
+    expect(await blocked([h, otherKey])).toEqual([false]);
+  },
+};
+
+const beginManyResults: InboxCase = {
+  name: "beginMany answers per entry in input order: 'begun' for new, 'duplicate' for handled, 'busy' under a live lease",
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const done = entry(h);
+    const leased = entry(h);
+    await processed(store, done, now);
+    expect(await begin(store, leased, { now, leaseMs: 60_000 })).toBe('begun');
+    const fresh = [entry(h), entry(h, `k-${uniqueSuffix()}`), entry(h)];
+    const many = [fresh[0]!, done, fresh[1]!, leased, fresh[2]!].map((e) => ({
+      ...e,
+      leaseMs: LONG_LEASE,
+      now: at(1),
+    }));
+    const results = await store.transaction(async (tx) => {
+      const answers = await store.beginMany(many, tx);
+      for (const [index, e] of many.entries())
+        if (answers[index] === 'begun') await store.complete(e, at(1), tx);
+      return answers;
+    });
+    expect(results).toEqual(['begun', 'duplicate', 'begun', 'busy', 'begun']);
+    for (const e of fresh) expect((await find(store, e))?.status).toBe('processed');
+    expect(await store.beginMany([], undefined), 'an empty batch begins nothing').toEqual([]);
+    expect(await store.beginMany([{ ...fresh[0]!, leaseMs: LONG_LEASE, now: at(2) }])).toEqual(['duplicate']);
+  },
+};
+
+const beginManyRollback: InboxCase = {
+  name: 'beginMany inside a transaction that rolls back leaves nothing: the whole batch can begin again',
+  async run({ store }) {
+    if (!store.transactional) {
+      expect(store.transactional, 'a non-transactional store has nothing to roll back').toBe(false);
+      return;
+    }
+    const { now } = clock();
+    const h = handlerName();
+    const batch = [entry(h), entry(h), entry(h)].map((e) => ({ ...e, leaseMs: LONG_LEASE, now }));
+    await expect(
+      store.transaction(async (tx) => {
+        expect(await store.beginMany(batch, tx)).toEqual(['begun', 'begun', 'begun']);
+        for (const e of batch) await store.complete(e, now, tx);
+        throw new RollbackSignal();
+      }),
+    ).rejects.toBeInstanceOf(RollbackSignal);
+    for (const e of batch) expect(await find(store, e)).toBeUndefined();
+    const again = await store.transaction(async (tx) => {
+      const answers = await store.beginMany(batch, tx);
+      for (const e of batch) await store.complete(e, now, tx);
+      return answers;
+    });
+    expect(again).toEqual(['begun', 'begun', 'begun']);
+  },
+};
+
+const beginManyConcurrent: InboxCase = {
+  name: 'concurrent beginMany of overlapping batches in two transactions: each key begins exactly once',
+  async run({ store }) {
+    const { now } = clock();
+    const h = handlerName();
+    const shared = [entry(h), entry(h), entry(h)];
+    const first = [entry(h), ...shared].map((e) => ({ ...e, leaseMs: LONG_LEASE, now }));
+    const second = [...shared, entry(h)].map((e) => ({ ...e, leaseMs: LONG_LEASE, now }));
+    const run = (batch: typeof first) =>
+      store.transaction(async (tx) => {
+        const answers = await store.beginMany(batch, tx);
+        await sleep(30);
+        for (const [index, e] of batch.entries())
+          if (answers[index] === 'begun') await store.complete(e, now, tx);
+        return answers;
+      });
+    const [a, b] = await Promise.all([run(first), run(second)]);
+    expect(a[0]).toBe('begun');
+    expect(b[3]).toBe('begun');
+    for (let i = 0; i < shared.length; i++) {
+      const answers = [a[i + 1], b[i]];
+      expect(
+        answers.filter((answer) => answer === 'begun'),
+        `shared entry ${i}: ${answers.join(', ')}`,
+      ).toHaveLength(1);
+    }
+    for (const e of [...first, ...second]) expect((await find(store, e))?.status).toBe('processed');
+  },
+};
+
+const parking: InboxCase = {
+  name: 'park stores a waiting message behind its failed chain: due at once, no attempt counted, claimed after the failure ends',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const key = `k-${uniqueSuffix()}`;
+    const failed = entry(h, key);
+    const waiting = entry(h, key);
+    await store.fail(failure(failed, { nextAttemptAt: at(60_000) }), now);
+    const message = failure(waiting, { nextAttemptAt: now }).message;
+    await store.park({ ...waiting, orderingKey: key, message }, now);
+    const record = await find(store, waiting);
+    expect(record?.status).toBe('failed');
+    expect(record?.attempts).toBe(0);
+    expect(record?.nextAttemptAt?.getTime()).toBeLessThanOrEqual(now.getTime());
+    expectSameMessage(record!.message!, message);
+    expect(keysOf(await claim(store, at(1_000))), 'still behind the failed entry').toEqual([]);
+    await store.transaction((tx) => store.complete(failed, at(1_000), tx));
+    expect(keysOf(await claim(store, at(2_000)))).toEqual(keys(waiting));
+    const done = entry(h, key);
+    await processed(store, done, now);
+    await store.park(
+      { ...done, orderingKey: key, message: failure(done, { nextAttemptAt: now }).message },
+      now,
+    );
+    expect((await find(store, done))?.status, 'an existing entry is left as it is').toBe('processed');
+    const dead = entry(h, key);
+    await store.fail(failure(dead, { attempts: 11, error: 'poison', nextAttemptAt: null }), now);
+    await store.park(
+      { ...dead, orderingKey: key, message: failure(dead, { nextAttemptAt: now }).message },
+      at(3_000),
+    );
+    const kept = await find(store, dead);
+    expect([kept?.status, kept?.attempts, kept?.lastError], 'a dead entry stays dead').toEqual([
+      'dead',
+      11,
+      'poison',
+    ]);
   },
 };
 
@@ -439,7 +566,11 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   inboxErrorHistory,
   claimDueKeyOrder,
   deadEntries,
-  keyBlocked,
+  chainsBlocked,
+  beginManyResults,
+  beginManyRollback,
+  beginManyConcurrent,
+  parking,
   completeInTransaction,
   deleteExpired,
   listAndRequeue,
