@@ -346,6 +346,23 @@ describe('a bus on FerretDB', () => {
     expect(entry).toMatchObject({ status: 'processed', eventName: OrderPlaced.eventName });
   });
 
+  it('bus.drain() returns once everything is relayed and handled, though claims take real I/O time', async () => {
+    const Tick = defineEvent<{ n: number }>(uniqueEventName('drained'));
+    const broker = new InProcessBroker();
+    const handled: number[] = [];
+    const log = eventLog({ collections: { outbox: 'drain_outbox', inbox: 'drain_inbox' } });
+    const service = bus('drained', broker, log)
+      .handle(Tick, async (event) => {
+        handled.push(event.n);
+      })
+      .build();
+    await start(service);
+    for (let n = 0; n < 20; n++) await service.publish(new Tick({ n }));
+    for (let round = 0; round < 5; round++) await service.drain({ timeoutMs: 10_000 });
+    expect(handled.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect((await log.outbox.backlog()).pending).toBe(0);
+  });
+
   it('two relays on one outbox send each event once', async () => {
     const Tick = defineEvent<{ n: number }>(uniqueEventName('tick'));
     const broker = new InProcessBroker();
