@@ -138,6 +138,20 @@ describe('options and clear errors', () => {
     expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], topics: { replicationFactor: 0 } })).toThrow(
       ConfigurationError,
     );
+    expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], consumer: { concurrency: 0 } })).toThrow(
+      /consumer\.concurrency/,
+    );
+    expect(() =>
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], sharedTopics: 'yes' as unknown as boolean }),
+    ).toThrow(/sharedTopics/);
+    expect(kafkaTransport({ brokers: ['127.0.0.1:9092'] }).options.consumer.concurrency).toBe(256);
+    expect(
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], topicFor: (name) => name }).options.sharedTopics,
+    ).toBe(true);
+    expect(
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], topicFor: (name) => name, sharedTopics: false }).options
+        .sharedTopics,
+    ).toBe(false);
     expect(kafkaTransport({ brokers: '127.0.0.1:9092, 127.0.0.1:9094' }).options.brokers).toEqual([
       '127.0.0.1:9092',
       '127.0.0.1:9094',
