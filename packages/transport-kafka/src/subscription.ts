@@ -163,9 +163,14 @@ export class KafkaSubscription implements SubscriptionHandle {
     const { batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { topic, partition } = batch;
     // kafkajs heartbeats only between batches; keep the membership alive while core works on this one.
-    // A rebalance noticed here makes isRunning()/isStale() stop the batch before its next record.
+    // A failed heartbeat (usually: the group is rebalancing) stops the batch early, so the member
+    // re-joins soon; kafkajs' own heartbeat after the batch then reports the rebalance.
+    let heartbeatFailed = false;
     const beat = setInterval(
-      () => void heartbeat().catch(() => undefined),
+      () =>
+        void heartbeat().catch(() => {
+          heartbeatFailed = true;
+        }),
       this.#deps.options.consumer.heartbeatInterval,
     );
     beat.unref?.();
@@ -200,7 +205,7 @@ export class KafkaSubscription implements SubscriptionHandle {
       const result = await runPartitionBatch(records, {
         limiter: this.#limiter,
         handle: (record) => this.#handle(topic, partition, record.message),
-        shouldStop: () => this.#closed || !isRunning() || isStale(),
+        shouldStop: () => this.#closed || heartbeatFailed || !isRunning() || isStale(),
         resolved: (offset) => {
           resolveOffset(offset);
           commitSoon();
