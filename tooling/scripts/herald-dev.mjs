@@ -80,11 +80,12 @@ function loadServiceEnv() {
   }
 }
 
-/** Sums the per-package Vitest JSON reports into one closing line. */
+/** Sums the per-package Vitest JSON reports into one closing line; `skippedBy` counts skips per package. */
 function summarize() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
+  const skippedBy = new Map();
   for (const group of ['packages', 'apps']) {
     const base = join(root, group);
     if (!existsSync(base)) continue;
@@ -94,10 +95,12 @@ function summarize() {
       const data = JSON.parse(readFileSync(report, 'utf8'));
       passed += data.numPassedTests ?? 0;
       failed += data.numFailedTests ?? 0;
-      skipped += (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+      const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+      skipped += packageSkipped;
+      if (packageSkipped > 0) skippedBy.set(`${group}/${name}`, packageSkipped);
     }
   }
-  return { passed, failed, skipped };
+  return { passed, failed, skipped, skippedBy };
 }
 
 function clearReports() {
@@ -126,7 +129,12 @@ if (command === 'demo') {
   must('pnpm', ['turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
   must('pnpm', ['exec', 'biome', 'check', '.']);
   const status = run('pnpm', ['turbo', 'run', 'test', '--concurrency=1', ...extraArgs]);
-  const { passed, failed, skipped } = summarize();
+  const { passed, failed, skipped, skippedBy } = summarize();
+  // Skips are capabilities a package lacks (each test names its reason); show where they are.
+  if (skippedBy.size > 0) {
+    console.log('\nSkipped tests per package:');
+    for (const [name, count] of skippedBy) console.log(`  ${name}: ${count} skipped`);
+  }
   console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
 } else {

@@ -15,7 +15,7 @@ export type {
 } from './harness/records.js';
 export { type CapturingLogger, capturingLogger, failureText } from './harness/secret-probe.js';
 export { createTestHarness, type EventRef, HARNESS_EVENT_LOG, TestHarness } from './harness/test-harness.js';
-export type { ConformanceCase } from './suites/case.js';
+export { CaseSkipped, type ConformanceCase, skipCase } from './suites/case.js';
 export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
 export { describeInboxStoreConformance, inboxStoreCases, runInboxStoreCase } from './suites/inbox-store.js';
 export type { LockConformanceOptions, LockTestContext } from './suites/lock.js';

@@ -13,6 +13,7 @@ import {
 } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import {
+  CaseSkipped,
   type ConformanceCase,
   inboxStoreCases,
   lockCases,
@@ -275,6 +276,62 @@ describe('the transport suite catches broken transports', () => {
     );
     const testCase = caseNamed(transportCases, 'exactly the headers and body bytes');
     await expect(runTransportCase(testCase, lossyHeaders)).rejects.toThrow();
+  });
+
+  it('a transport that drops names the group did not subscribe to, or marks a dedicated channel shared, fails the dedicated-channel case', async () => {
+    const dropsUnknown = inProcess((transport) =>
+      override<Transport>(transport, {
+        subscribe: (subscription, handler) =>
+          transport.subscribe(subscription, async (message) =>
+            subscription.eventNames.includes(message.headers['herald-name'] ?? '')
+              ? handler(message)
+              : { kind: 'ack' },
+          ),
+      }),
+    );
+    const marksShared = inProcess((transport) =>
+      override<Transport>(transport, {
+        subscribe: (subscription, handler) =>
+          transport.subscribe(subscription, (message) => handler({ ...message, channelShared: true })),
+      }),
+    );
+    const testCase = caseNamed(transportCases, 'misrouted onto its channel');
+    await expect(runTransportCase(testCase, dropsUnknown)).rejects.toThrow(/never delivered/);
+    await expect(runTransportCase(testCase, marksShared)).rejects.toThrow(
+      /channelShared on a dedicated channel/,
+    );
+    await expect(
+      runTransportCase(
+        testCase,
+        inProcess((t) => t),
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('a transport that does not mark a shared channel fails the shared-channel case; without createShared it is skipped', async () => {
+    const testCase = caseNamed(transportCases, 'on a channel shared by several event names');
+    const broker = new InProcessBroker();
+    // The in-process broker routes by name, so this stand-in re-labels every message with the subscribed name.
+    const unmarked = {
+      ...fast,
+      create: async () => new InProcessTransport({ broker }) as Transport,
+      createShared: async () => {
+        const transport = new InProcessTransport({ broker });
+        return override<Transport>(transport, {
+          publish: (messages) =>
+            transport.publish(messages.map((message) => ({ ...message, name: 'testkit.shared-channel' }))),
+          subscribe: (subscription, handler) =>
+            transport.subscribe({ ...subscription, eventNames: ['testkit.shared-channel'] }, handler),
+        });
+      },
+    };
+    await expect(runTransportCase(testCase, unmarked)).rejects.toThrow(/channelShared of/);
+    await expect(
+      runTransportCase(
+        testCase,
+        inProcess((t) => t),
+      ),
+    ).rejects.toThrow(CaseSkipped);
   });
 });
 

@@ -113,6 +113,8 @@ abstract class Consumer {
         headers: decoded.headers,
         body: decoded.body,
         deliveryAttempt: attempt,
+        // A subscription's correlation rules admit only the group's own event names: any other is misrouted.
+        channelShared: false,
       });
     } catch (error) {
       disposition = { kind: 'retry', delayMs: REJECTED_HANDLER_RETRY_MS, reason: describeError(error) };
@@ -163,7 +165,13 @@ abstract class Consumer {
   }
 }
 
-/** A non-session subscription: the SDK's streaming receiver with `maxConcurrentCalls`. */
+/**
+ * A non-session subscription: the SDK's streaming receiver with
+ * `maxConcurrentCalls`. The SDK keeps that many messages in flight (link
+ * credit) and calls us for each as it arrives, so up to `maxConcurrentCalls`
+ * deliveries are with core at once (core handles what is ready together in
+ * one inbox transaction); each is settled on its own as soon as core decided.
+ */
 export class StreamConsumer extends Consumer {
   #receiver: ServiceBusReceiver | undefined;
   #subscription: { close(): Promise<void> } | undefined;

@@ -44,7 +44,12 @@ interface CommonOptions {
    * after it); with sessions, a retry holds its session only below this count. Default 10.
    */
   maxDeliveryCount?: number;
-  /** Messages handled at once per subscription (non-session mode). Default 16. */
+  /**
+   * Messages handed to core at once per subscription (non-session mode); also
+   * the receiver's link credit, so it bounds what a crash hands back to the
+   * broker. Core handles the deliveries that are ready together in one inbox
+   * transaction, so this feeds its batches. Default 128.
+   */
   maxConcurrentCalls?: number;
   /** Sessions handled at once per subscription (session mode). Default 8. */
   maxConcurrentSessions?: number;
@@ -219,7 +224,7 @@ export function resolveOptions(options: AzureServiceBusTransportOptions): Resolv
     provisioner: options.provisioner,
     lockDurationMs: duration('lockDurationMs', options.lockDurationMs ?? 60_000, 5_000),
     maxDeliveryCount: integer('maxDeliveryCount', options.maxDeliveryCount ?? 10, 1),
-    maxConcurrentCalls: integer('maxConcurrentCalls', options.maxConcurrentCalls ?? 16, 1),
+    maxConcurrentCalls: integer('maxConcurrentCalls', options.maxConcurrentCalls ?? 128, 1),
     maxConcurrentSessions: integer('maxConcurrentSessions', options.maxConcurrentSessions ?? 8, 1),
     sessionIdleTimeoutMs: duration('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs ?? 1_000, 10),
     sessionRetryDelayMs: duration('sessionRetryDelayMs', options.sessionRetryDelayMs ?? 1_000, 10),

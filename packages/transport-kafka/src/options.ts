@@ -23,8 +23,15 @@ export interface KafkaConsumerOptions {
   metadataMaxAge?: number;
   /** Fetch size limit per partition. Default 1 MiB. */
   maxBytesPerPartition?: number;
-  /** Partitions handled at the same time (each partition is still handled one message at a time). Default 4. */
+  /** Partitions whose fetched batches are handled at the same time. Default 4. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Records of one subscription handed to core at the same time, across its
+   * partitions and ordering keys (records of one key are always one at a
+   * time, in offset order). Core handles concurrent deliveries in one inbox
+   * transaction, so this also bounds its batches. Default 256.
+   */
+  concurrency?: number;
   /** Commit handled offsets at least this often. Default 1 000 (offsets are also committed at the end of every fetched batch and before a rebalance). */
   autoCommitInterval?: number;
   /** Commit after this many handled messages. Default 100. */
@@ -89,9 +96,18 @@ export interface KafkaTransportOptions {
    * The topic of an event name. Default: the event name made legal for Kafka
    * (see `kafkaTopicName`), after `topicPrefix`. Several event names may share
    * a topic (for example one topic per aggregate, which keeps the order of
-   * all of its events); subscribers skip the names they did not ask for.
+   * all of its events); see `sharedTopics`.
    */
   topicFor?: (eventName: string) => string;
+  /**
+   * Whether a topic may carry event names a consumer group does not handle by
+   * design (several names mapped onto one topic by `topicFor`). Then core
+   * skips such records (acknowledged, `skipped` monitor event, debug log);
+   * otherwise it dead-letters them as misrouted (`UnknownEventError`).
+   * Default: true with a custom `topicFor` (it may map several names onto a
+   * topic), false with the default one-name-per-topic mapping.
+   */
+  sharedTopics?: boolean;
   /** Prepended to default topic names (environments sharing a cluster, tests). Default ''. */
   topicPrefix?: string;
   /** The dead-letter topic of a consumer group. Default `herald.dlq.<group>` after `topicPrefix`. */
@@ -122,6 +138,7 @@ export interface ResolvedKafkaOptions {
   readonly startTimeout: number;
   readonly readTimeout: number;
   readonly topicFor: (eventName: string) => string;
+  readonly sharedTopics: boolean;
   readonly deadLetterTopicFor: (group: string) => string;
   readonly autoCreateTopics: boolean;
   readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries' | 'declare'>> & {
@@ -152,6 +169,14 @@ function positive(name: string, value: number | undefined, fallback: number, min
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
     throw new ConfigurationError(`kafkaTransport: "${name}" must be a number ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new ConfigurationError(`kafkaTransport: "${name}" must be true or false, got ${typeof value}`);
   }
   return value;
 }
@@ -216,6 +241,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     startTimeout: positive('startTimeout', options.startTimeout, 10_000),
     readTimeout: positive('readTimeout', options.readTimeout, 15_000),
     topicFor,
+    sharedTopics: flag('sharedTopics', options.sharedTopics, options.topicFor !== undefined),
     deadLetterTopicFor,
     autoCreateTopics: options.autoCreateTopics ?? true,
     topics: {
@@ -241,6 +267,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       partitionsConsumedConcurrently: Math.floor(
         positive('consumer.partitionsConsumedConcurrently', consumer.partitionsConsumedConcurrently, 4),
       ),
+      concurrency: Math.floor(positive('consumer.concurrency', consumer.concurrency, 256)),
       autoCommitInterval: positive('consumer.autoCommitInterval', consumer.autoCommitInterval, 1_000),
       autoCommitThreshold: Math.floor(
         positive('consumer.autoCommitThreshold', consumer.autoCommitThreshold, 100),

@@ -6,16 +6,19 @@ import {
   type Subscription,
   type SubscriptionHandle,
   TransportError,
-  WireHeaders,
 } from '@herald/core';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetterSource } from './dead-letters.js';
 import { bodyOf, fromKafkaHeaders } from './headers.js';
+import { Limiter } from './limiter.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { type RecordOutcome, runPartitionBatch } from './partition-batch.js';
 import type { TopicManager } from './topics.js';
 
 /** Redelivery delay when core's handler rejects (it should not) or the dead-letter topic cannot be written. */
 const TROUBLE_RETRY_MS = 1_000;
+/** Upper bound of remembered redelivery counts (records waiting to come again). */
+const MAX_REMEMBERED_ATTEMPTS = 10_000;
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionDeps {
@@ -31,24 +34,30 @@ export interface SubscriptionDeps {
  * One consumer group member for one {@link Subscription}: a kafkajs consumer
  * on the topics of the subscription's event names.
  *
- * Each partition is handled one record at a time, in offset order, so records
- * with the same key (same partition) reach core in publish order. A record's
- * offset is marked handled only after core's disposition has been carried out
- * (ack, or dead-letter record confirmed); handled offsets are committed every
+ * The records of a fetched partition batch are handed to core concurrently
+ * across ordering keys (the record key): records of one key one at a time in
+ * offset order, at most `consumer.concurrency` records of the subscription at
+ * once. Every record reaches core, whatever its event name; `channelShared`
+ * tells core whether the topic carries other names by design
+ * (`sharedTopics`). A record's offset is resolved only once it and every
+ * record before it in its partition are handled (ack carried out, or
+ * dead-letter record confirmed); resolved offsets are committed every
  * `autoCommitThreshold` records / `autoCommitInterval`, at the end of each
  * fetched batch, before a rebalance hands the partitions away, and on close.
- * A `retry` pauses the partition and leaves the offset where it is, so the
- * same record comes again after the delay and nothing behind it overtakes it.
+ * A `retry` stops the batch and pauses the partition with the offset left on
+ * that record, so it comes again after the delay and nothing of its key
+ * overtakes it (records of other keys handled after it come again too).
  */
 export class KafkaSubscription implements SubscriptionHandle {
   readonly #subscription: Subscription;
   readonly #handler: DeliveryHandler;
   readonly #deps: SubscriptionDeps;
-  readonly #names: ReadonlySet<string>;
   readonly #consumer: Consumer;
   readonly #resumeTimers = new Set<NodeJS.Timeout>();
-  /** Per partition: the record at its head and how often it was delivered (for `deliveryAttempt`). */
-  readonly #heads = new Map<string, { offset: string; attempts: number }>();
+  /** Records that asked to come again, by topic/partition/offset: how often each was delivered (for `deliveryAttempt`). */
+  readonly #attempts = new Map<string, number>();
+  /** Bounds the records of this subscription that are with core at once, across partitions. */
+  readonly #limiter: Limiter;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -56,8 +65,8 @@ export class KafkaSubscription implements SubscriptionHandle {
     this.#subscription = subscription;
     this.#handler = handler;
     this.#deps = deps;
-    this.#names = new Set(subscription.eventNames);
     const { consumer } = deps.options;
+    this.#limiter = new Limiter(consumer.concurrency);
     this.#consumer = deps.kafka.consumer({
       groupId: subscription.group,
       sessionTimeout: consumer.sessionTimeout,
@@ -153,54 +162,85 @@ export class KafkaSubscription implements SubscriptionHandle {
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { topic, partition } = batch;
-    for (const message of batch.messages) {
-      if (this.#closed || !isRunning() || isStale()) break;
-      const outcome = await this.#handle(topic, partition, message, heartbeat);
-      if (outcome.kind === 'redeliver') {
-        // Not resolved: the next fetch of this partition starts again at this record.
-        this.#pauseFor(pause, outcome.delayMs);
-        break;
-      }
-      resolveOffset(message.offset);
-      await commitOffsetsIfNecessary();
-      await heartbeat();
-    }
-  }
-
-  /** Delivers one record and carries out core's disposition. */
-  async #handle(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    heartbeat: () => Promise<void>,
-  ): Promise<{ kind: 'done' } | { kind: 'redeliver'; delayMs: number }> {
-    const headers = fromKafkaHeaders(message.headers);
-    const name = headers[WireHeaders.name];
-    // A topic shared by several event names (custom topicFor): skip the ones this group did not ask for.
-    if (name !== undefined && !this.#names.has(name)) return { kind: 'done' };
-
-    const headKey = `${topic}\u0000${partition}`;
-    const head = this.#heads.get(headKey);
-    const attempts = head?.offset === message.offset ? head.attempts + 1 : 1;
-    this.#heads.set(headKey, { offset: message.offset, attempts });
-
-    // kafkajs heartbeats only between records; keep the membership alive while a slow handler runs.
-    // A rebalance noticed here is acted on by the heartbeat after the record (the failed one is not remembered).
+    // kafkajs heartbeats only between batches; keep the membership alive while core works on this one.
+    // A failed heartbeat (usually: the group is rebalancing) stops the batch early, so the member
+    // re-joins soon; kafkajs' own heartbeat after the batch then reports the rebalance.
+    let heartbeatFailed = false;
     const beat = setInterval(
-      () => void heartbeat().catch(() => undefined),
+      () =>
+        void heartbeat().catch(() => {
+          heartbeatFailed = true;
+        }),
       this.#deps.options.consumer.heartbeatInterval,
     );
     beat.unref?.();
+    let committing: Promise<void> | undefined;
+    let commitAgain = false;
+    // One commit at a time; a request while one runs is folded into one more afterwards.
+    const commitSoon = () => {
+      if (committing) {
+        commitAgain = true;
+        return;
+      }
+      committing = (async () => {
+        do {
+          commitAgain = false;
+          await commitOffsetsIfNecessary().catch((error: unknown) =>
+            this.#deps.logger.warn('Could not commit Kafka offsets; they are committed later', {
+              group: this.#subscription.group,
+              error,
+            }),
+          );
+        } while (commitAgain && !this.#closed);
+        committing = undefined;
+      })();
+    };
+    try {
+      const records = batch.messages.map((message) => ({
+        offset: message.offset,
+        // The record key is Herald's ordering key: same key, one at a time, in offset order.
+        lane: message.key ? message.key.toString('latin1') : undefined,
+        message,
+      }));
+      const result = await runPartitionBatch(records, {
+        limiter: this.#limiter,
+        handle: (record) => this.#handle(topic, partition, record.message),
+        shouldStop: () => this.#closed || heartbeatFailed || !isRunning() || isStale(),
+        resolved: (offset) => {
+          resolveOffset(offset);
+          commitSoon();
+        },
+      });
+      // Not resolved from the redelivered record on: the next fetch of this partition starts again there.
+      if (result.redeliverAfterMs !== undefined && !this.#closed)
+        this.#pauseFor(pause, result.redeliverAfterMs);
+    } finally {
+      clearInterval(beat);
+      await committing;
+    }
+  }
+
+  /** Delivers one record and carries out core's disposition. Never rejects. */
+  async #handle(topic: string, partition: number, message: KafkaMessage): Promise<RecordOutcome> {
+    const headers = fromKafkaHeaders(message.headers);
+    const attemptKey = `${topic}\u0000${partition}\u0000${message.offset}`;
+    const attempts = (this.#attempts.get(attemptKey) ?? 0) + 1;
     let disposition: Disposition;
     try {
-      disposition = await this.#handler({ headers, body: bodyOf(message.value), deliveryAttempt: attempts });
+      disposition = await this.#handler({
+        headers,
+        body: bodyOf(message.value),
+        deliveryAttempt: attempts,
+        channelShared: this.#deps.options.sharedTopics,
+      });
     } catch (error) {
       this.#deps.logger.error('The delivery handler rejected; the record will be redelivered', { error });
       disposition = { kind: 'retry', delayMs: TROUBLE_RETRY_MS, reason: describeError(error) };
-    } finally {
-      clearInterval(beat);
     }
-    if (disposition.kind === 'retry') return { kind: 'redeliver', delayMs: Math.max(0, disposition.delayMs) };
+    if (disposition.kind === 'retry') {
+      this.#rememberAttempt(attemptKey, attempts);
+      return { kind: 'redeliver', delayMs: Math.max(0, disposition.delayMs) };
+    }
     if (disposition.kind === 'dead-letter') {
       try {
         await this.#deps.deadLetter(
@@ -215,11 +255,22 @@ export class KafkaSubscription implements SubscriptionHandle {
           offset: message.offset,
           error,
         });
+        this.#rememberAttempt(attemptKey, attempts);
         return { kind: 'redeliver', delayMs: TROUBLE_RETRY_MS };
       }
     }
-    this.#heads.delete(headKey);
+    this.#attempts.delete(attemptKey);
     return { kind: 'done' };
+  }
+
+  /** Remembers how often a record was delivered, for its `deliveryAttempt` when it comes again. */
+  #rememberAttempt(key: string, attempts: number): void {
+    // Bounded: a record that moved to another member never comes back here to be forgotten.
+    if (this.#attempts.size >= MAX_REMEMBERED_ATTEMPTS) {
+      const oldest = this.#attempts.keys().next().value;
+      if (oldest !== undefined) this.#attempts.delete(oldest);
+    }
+    this.#attempts.set(key, attempts);
   }
 
   #pauseFor(pause: () => () => void, delayMs: number): void {

@@ -138,6 +138,20 @@ describe('options and clear errors', () => {
     expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], topics: { replicationFactor: 0 } })).toThrow(
       ConfigurationError,
     );
+    expect(() => kafkaTransport({ brokers: ['127.0.0.1:9092'], consumer: { concurrency: 0 } })).toThrow(
+      /consumer\.concurrency/,
+    );
+    expect(() =>
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], sharedTopics: 'yes' as unknown as boolean }),
+    ).toThrow(/sharedTopics/);
+    expect(kafkaTransport({ brokers: ['127.0.0.1:9092'] }).options.consumer.concurrency).toBe(256);
+    expect(
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], topicFor: (name) => name }).options.sharedTopics,
+    ).toBe(true);
+    expect(
+      kafkaTransport({ brokers: ['127.0.0.1:9092'], topicFor: (name) => name, sharedTopics: false }).options
+        .sharedTopics,
+    ).toBe(false);
     expect(kafkaTransport({ brokers: '127.0.0.1:9092, 127.0.0.1:9094' }).options.brokers).toEqual([
       '127.0.0.1:9092',
       '127.0.0.1:9094',
@@ -337,12 +351,13 @@ describe('records on the wire', () => {
     expect({ ...received.headers }).toEqual({ ...keyed.headers });
   });
 
-  it('topicFor may map several event names to one topic; a group only gets the names it subscribed to', async () => {
+  it('topicFor may map several event names to one topic: every record reaches the group marked channelShared, in key order', async () => {
     const shared = kafkaTopicName(`herald-test-${runId}.aggregate-${++counter}`);
     const placed = eventName('placed');
     const shipped = eventName('shipped');
     const options = { topicFor: () => shared };
     const transport = await started(testTransport(options));
+    expect(transport.options.sharedTopics, 'a custom topicFor means shared topics by default').toBe(true);
     const onlyPlaced = recorder();
     const both = recorder();
     await transport.subscribe({ group: `g-${runId}-only-placed`, eventNames: [placed] }, onlyPlaced.handler);
@@ -356,22 +371,107 @@ describe('records on the wire', () => {
       }),
     );
     expect((await transport.publish(sent)).every((outcome) => outcome.ok)).toBe(true);
-    await waitFor(
-      () => both.items.length >= 10,
-      15_000,
-      () => `delivered ${both.items.length} of 10`,
-    );
-    await waitFor(
-      () => onlyPlaced.items.length >= 5,
-      15_000,
-      () => `delivered ${onlyPlaced.items.length} of 5`,
-    );
+    for (const got of [both, onlyPlaced]) {
+      await waitFor(
+        () => got.items.length >= 10,
+        15_000,
+        () => `delivered ${got.items.length} of 10`,
+      );
+    }
     await sleep(300);
+    // The transport hands every record to core (core decides: skip on a shared topic); none is dropped silently.
     expect(both.ids()).toEqual(sent.map((message) => message.id));
-    expect(onlyPlaced.ids()).toEqual(
-      sent.filter((message) => message.name === placed).map((message) => message.id),
-    );
+    expect(onlyPlaced.ids()).toEqual(sent.map((message) => message.id));
+    expect(onlyPlaced.items.every((item) => item.channelShared === true)).toBe(true);
   });
+
+  it('with the default one-name-per-topic mapping, records reach core with channelShared false', async () => {
+    const name = eventName('dedicated');
+    const transport = await started(testTransport());
+    expect(transport.options.sharedTopics).toBe(false);
+    const got = recorder();
+    await transport.subscribe({ group: `g-${runId}-dedicated`, eventNames: [name] }, got.handler);
+    const message = testWireMessage({ name });
+    expect((await transport.publish([message])).every((outcome) => outcome.ok)).toBe(true);
+    await waitFor(
+      () => got.items.length >= 1,
+      15_000,
+      () => 'not delivered',
+    );
+    expect(got.items[0]!.channelShared).toBe(false);
+  });
+});
+
+describe('records of names no handler knows (issue 23)', () => {
+  it('on a dedicated topic: dead-lettered by core as UNKNOWN_EVENT and written to the dead-letter topic; the next record is handled', async () => {
+    const group = `billing-stray-${runId}`;
+    const OrderPlaced = orderEvent();
+    const handled: string[] = [];
+    const billing = service(group, {
+      event: OrderPlaced,
+      handle: async (event) => {
+        handled.push(event.orderId);
+      },
+    });
+    const dead = record(billing, 'dead-lettered');
+    const skipped = record(billing, 'skipped');
+    await startedBus(billing);
+    const transport = billing.transport as KafkaTransport;
+    const topic = transport.options.topicFor(OrderPlaced.eventName);
+
+    // A well-formed Herald record of another name, misrouted onto this group's topic.
+    const stray = testWireMessage({ name: eventName('stray'), orderingKey: 'customer-5' });
+    const foreign = kafka.producer();
+    await foreign.connect();
+    cleanups.push(() => foreign.disconnect());
+    await foreign.send({
+      topic,
+      acks: -1,
+      messages: [{ key: 'customer-5', value: Buffer.from(stray.body), headers: { ...stray.headers } }],
+    });
+    const ordering = await startedBus(service(`ordering-stray-${runId}`));
+    await ordering.publish(new OrderPlaced({ orderId: 'after-stray', n: 1 }), { orderingKey: 'customer-5' });
+    await waitFor(
+      () => handled.includes('after-stray') && dead.length >= 1,
+      20_000,
+      () => `handled ${handled.join(',')}, dead ${dead.length}`,
+    );
+    expect(dead[0]).toMatchObject({ stage: 'receive' });
+    expect(skipped).toEqual([]);
+    const letters = await transport.readDeadLetters(group, 10);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.headers['herald-id']).toBe(stray.id);
+    expect(letters[0]!.reason).toContain('HERALD_UNKNOWN_EVENT');
+  }, 60_000);
+
+  it('on a shared topic (custom topicFor): skipped by core (monitor event), no dead letter; the handled names are handled', async () => {
+    const group = `billing-shared-${runId}`;
+    const shared = kafkaTopicName(`herald-test-${runId}.aggregate-${++counter}`);
+    const OrderPlaced = orderEvent();
+    const OrderShipped = defineEvent<Order>(eventName('order-shipped'));
+    const handled: string[] = [];
+    const billing = service(group, {
+      event: OrderPlaced,
+      handle: async (event) => {
+        handled.push(event.orderId);
+      },
+      topicFor: () => shared,
+    });
+    const dead = record(billing, 'dead-lettered');
+    const skipped = record(billing, 'skipped');
+    await startedBus(billing);
+    const ordering = await startedBus(service(`ordering-shared-${runId}`, { topicFor: () => shared }));
+    await ordering.publish(new OrderShipped({ orderId: 'shipped-1', n: 1 }), { orderingKey: 'customer-6' });
+    await ordering.publish(new OrderPlaced({ orderId: 'placed-1', n: 2 }), { orderingKey: 'customer-6' });
+    await waitFor(
+      () => handled.includes('placed-1') && skipped.length >= 1,
+      20_000,
+      () => `handled ${handled.join(',')}, skipped ${skipped.length}`,
+    );
+    expect(skipped[0]).toMatchObject({ group, eventName: OrderShipped.eventName });
+    expect(dead).toEqual([]);
+    expect(await billing.transport.readDeadLetters!(group, 10)).toEqual([]);
+  }, 60_000);
 });
 
 describe('ordering', () => {
@@ -446,10 +546,15 @@ function orderEvent() {
  */
 function service(
   name: string,
-  options: { log?: EventLog; event?: DefinedEvent<Order>; handle?: (event: Order) => Promise<void> } = {},
+  options: {
+    log?: EventLog;
+    event?: DefinedEvent<Order>;
+    handle?: (event: Order) => Promise<void>;
+    topicFor?: (eventName: string) => string;
+  } = {},
 ) {
   let builder = createIntegrationEventBus({ service: name, logger: testLogger })
-    .useTransport(testTransport())
+    .useTransport(testTransport(options.topicFor ? { topicFor: options.topicFor } : {}))
     .useEventLog(options.log ?? memoryEventLog())
     .configure(fastBus);
   if (options.event && options.handle) builder = builder.handle(options.event, options.handle);

@@ -8,6 +8,7 @@ import {
   WireHeaders,
 } from '@herald/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { AckBatcher } from './ack-batcher.js';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import type { ConnectionManager, Session } from './connection.js';
 import type { ResolvedOptions } from './options.js';
@@ -32,6 +33,8 @@ export interface ConsumerMetrics {
   deadLettered: number;
   /** Dispositions that could not be carried out (the message was handed back to the queue instead). */
   requeued: number;
+  /** `basic.ack` frames sent; below `acked` when acks went out in bulk (`multiple`). */
+  ackFrames: number;
 }
 
 /** One consumer channel; deliveries remember which one they came from (acks are per channel). */
@@ -43,11 +46,15 @@ interface Lane {
   dead: boolean;
   /** Aborted when the lane dies or the consumer closes: wakes held retries. */
   readonly abort: AbortController;
+  /** Acks of this channel's deliveries, sent in bulk. */
+  readonly acks: AckBatcher;
 }
 
 /**
  * Consumes one group queue with manual acks and a prefetch window, hands
- * each delivery to core and carries out the disposition: ack; retry → a copy
+ * the deliveries to core concurrently (one at a time per ordering key, up to
+ * `prefetch` at once) and carries out each disposition: ack (sent in bulk,
+ * see {@link AckBatcher}); retry → a copy
  * into the retry tier queue (TTL, then back into the group queue) with the
  * attempt count in a header; dead-letter → a copy into the group's DLQ with
  * the reason. The copy is confirmed before the original is acked, so a crash
@@ -62,7 +69,14 @@ interface Lane {
 export class GroupConsumer {
   readonly #deps: Deps;
   readonly queues: GroupQueues;
-  readonly metrics: ConsumerMetrics = { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 };
+  readonly metrics: ConsumerMetrics = {
+    delivered: 0,
+    acked: 0,
+    retried: 0,
+    deadLettered: 0,
+    requeued: 0,
+    ackFrames: 0,
+  };
   // Deliveries with the same ordering key are handed to core one at a time, in arrival order.
   readonly #order: KeyedQueue;
   #lane: Lane | undefined;
@@ -127,6 +141,8 @@ export class GroupConsumer {
     await this.#order.onIdle();
     this.#lane = undefined;
     if (lane) {
+      // Everything is decided now: send the acks still waiting for their batch before the channel goes.
+      if (!lane.dead) lane.acks.flush(true);
       this.#kill(lane);
       await lane.channel.close().catch(() => undefined);
     }
@@ -199,6 +215,7 @@ export class GroupConsumer {
       consumerTag: undefined,
       dead: false,
       abort: new AbortController(),
+      acks: new AckBatcher(channel, () => this.metrics.ackFrames++),
     };
     channel.on('error', (error: Error) =>
       this.#deps.options.logger.warn('RabbitMQ consumer channel error', { group: this.#deps.group, error }),
@@ -223,6 +240,7 @@ export class GroupConsumer {
   #kill(lane: Lane): void {
     lane.dead = true;
     lane.abort.abort();
+    lane.acks.discard();
   }
 
   #onMessage(lane: Lane, message: ConsumeMessage | null): void {
@@ -237,12 +255,15 @@ export class GroupConsumer {
       return;
     }
     this.metrics.delivered++;
+    lane.acks.delivered(message);
     let incoming: IncomingMessage;
     try {
       incoming = {
         headers: fromAmqp(message),
         body: new Uint8Array(message.content),
         deliveryAttempt: deliveryAttemptOf(message),
+        // A group queue is bound to the group's own event names only: any other name is misrouted.
+        channelShared: false,
       };
     } catch (error) {
       // Should not happen (mapping only stringifies), but never let a bad message stop the consumer.
@@ -304,6 +325,7 @@ export class GroupConsumer {
     } catch {
       // Channel gone: the broker requeues unacked messages by itself.
     }
+    lane.acks.settledElsewhere(message);
   }
 
   async #settle(
@@ -371,11 +393,7 @@ export class GroupConsumer {
 
   #ack(lane: Lane, message: ConsumeMessage): void {
     if (lane.dead) return; // the broker redelivers it; the inbox absorbs the duplicate
-    try {
-      lane.channel.ack(message);
-    } catch {
-      // The channel closed meanwhile: same as above.
-    }
+    lane.acks.ack(message);
   }
 }
 

@@ -27,7 +27,10 @@ export interface RabbitMqTransportOptions {
    * are handled in publish order (`capabilities.orderedByKey`). Default `false`.
    */
   singleActiveConsumer?: boolean;
-  /** Unacknowledged deliveries per group consumer (AMQP prefetch). Default 32. */
+  /**
+   * Unacknowledged deliveries per group consumer (AMQP prefetch); also how many
+   * are handed to core at once, which feeds core's inbox batches. Default 256.
+   */
   prefetch?: number;
   /** Published messages awaiting a broker confirm at once (the confirm window). Default 1000. */
   confirmWindow?: number;
@@ -133,7 +136,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     queuePrefix: options.queuePrefix ?? `${exchange}.`,
     queueType,
     singleActiveConsumer: options.singleActiveConsumer ?? false,
-    prefetch: positiveInteger('prefetch', options.prefetch ?? 32),
+    prefetch: positiveInteger('prefetch', options.prefetch ?? 256),
     confirmWindow: positiveInteger('confirmWindow', options.confirmWindow ?? 1000),
     retryDelays,
     publishTimeoutMs: duration('publishTimeoutMs', options.publishTimeoutMs ?? 10_000),

@@ -230,7 +230,14 @@ export class RabbitMqTransport implements Transport {
   metrics(): RabbitMqMetrics {
     const consumers: Record<string, ConsumerMetrics> = {};
     for (const consumer of this.#consumers) {
-      consumers[consumer.group] ??= { delivered: 0, acked: 0, retried: 0, deadLettered: 0, requeued: 0 };
+      consumers[consumer.group] ??= {
+        delivered: 0,
+        acked: 0,
+        retried: 0,
+        deadLettered: 0,
+        requeued: 0,
+        ackFrames: 0,
+      };
       const sum = consumers[consumer.group]!;
       for (const key of Object.keys(sum) as Array<keyof ConsumerMetrics>) sum[key] += consumer.metrics[key];
     }

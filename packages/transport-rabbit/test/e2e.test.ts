@@ -1,94 +1,15 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { silentLogger } from '@herald/core';
-import { prismaEventLog } from '@herald/outbox-prisma';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitMqTransport } from '../src/index.js';
-import { PrismaClient } from './e2e/generated/client/client.js';
-import { BILLING_SERVICE, type Command, type Report, serviceEnv } from './e2e/shared.js';
+import type { PrismaClient } from './e2e/generated/client/client.js';
+import { prepareDatabase, Service } from './e2e/harness.js';
+import { BILLING_SERVICE } from './e2e/shared.js';
 import { rabbitUrl, requireRabbit, unique, waitUntil } from './helpers.js';
 
 // PostgreSQL outbox (@herald/outbox-prisma) → RabbitMQ → inbox → handler, with the
 // ordering and billing services in two separate processes and two databases.
 
-const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
-const SERVICE_SCRIPT = fileURLToPath(new URL('./e2e/service.ts', import.meta.url));
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const exchange = unique('herald-e2e');
-
-function databaseUrl(name: string): string {
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Creates the database if needed, applies Herald's migrations and the business table, and empties them. */
-async function prepareDatabase(name: string, table: string, ddl: string): Promise<PrismaClient> {
-  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      name,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL at ${PG_URL} is not usable (${(error as Error).message}). Start it with: bash tooling/services/up.sh postgres`,
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl(name) }) });
-  await prismaEventLog(prisma, { provider: 'postgresql', logger: silentLogger }).migrate();
-  await prisma.$executeRawUnsafe(ddl);
-  await prisma.$executeRawUnsafe(`TRUNCATE herald_outbox, herald_inbox, ${table}`);
-  return prisma;
-}
-
-/** A service process and everything it reported. */
-class Service {
-  readonly reports: Report[] = [];
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(role: 'ordering' | 'billing', database: string, name: string) {
-    this.child = fork(SERVICE_SCRIPT, [], {
-      cwd: PACKAGE_DIR,
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        ...serviceEnv({ role, databaseUrl: databaseUrl(database), rabbitUrl, exchange, process: name }),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.child.on('message', (message: Report) => this.reports.push(message));
-  }
-
-  send(command: Command): void {
-    this.child.send(command);
-  }
-
-  errors(): string[] {
-    return this.reports.flatMap((report) => (report.type === 'error' ? [report.message] : []));
-  }
-
-  async waitFor(type: Report['type'], timeoutMs = 30_000): Promise<void> {
-    await waitUntil(
-      () => this.reports.some((report) => report.type === type) || this.errors().length > 0,
-      timeoutMs,
-      () => `no "${type}" report`,
-    );
-    expect(this.errors()).toEqual([]);
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.send({ type: 'stop' });
-    return this.exited;
-  }
-}
 
 const running: Service[] = [];
 let orderingDb: PrismaClient;
@@ -127,11 +48,12 @@ afterAll(async () => {
 });
 
 function start(role: 'ordering' | 'billing', name: string): Service {
-  const service = new Service(
+  const service = new Service({
     role,
-    role === 'ordering' ? 'herald_rabbit_e2e_ordering' : 'herald_rabbit_e2e_billing',
+    database: role === 'ordering' ? 'herald_rabbit_e2e_ordering' : 'herald_rabbit_e2e_billing',
+    exchange,
     name,
-  );
+  });
   running.push(service);
   return service;
 }

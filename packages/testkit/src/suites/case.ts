@@ -14,6 +14,29 @@ export interface ConformanceCase<C> {
   run(context: C): Promise<void>;
 }
 
+/**
+ * Thrown by {@link skipCase}: the case found that (part of) what it checks
+ * does not apply to the adapter. Registered cases report it as skipped with
+ * the reason; a case run directly rejects with it.
+ */
+export class CaseSkipped extends Error {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`skipped: ${reason}`);
+    this.name = 'CaseSkipped';
+    this.reason = reason;
+  }
+}
+
+/**
+ * Ends a case as skipped with `reason`, so a capability the adapter lacks
+ * shows as skipped, never as passed. Call it after the checks that do apply.
+ */
+export function skipCase(reason: string): never {
+  throw new CaseSkipped(reason);
+}
+
 /** Runs a case against a fresh fixture from `create`, always calling the fixture's `cleanup`. */
 export async function runWithFixture<C extends { cleanup?: () => Promise<void> }>(
   testCase: ConformanceCase<C>,
@@ -27,7 +50,10 @@ export async function runWithFixture<C extends { cleanup?: () => Promise<void> }
   }
 }
 
-/** Registers `cases` with vitest under `title`: one `it` per case, each run by `run`. */
+/**
+ * Registers `cases` with vitest under `title`: one `it` per case, each run by
+ * `run`; a case that calls {@link skipCase} is reported as skipped with its reason.
+ */
 export function describeCases<C>(
   title: string,
   cases: readonly ConformanceCase<C>[],
@@ -35,6 +61,19 @@ export function describeCases<C>(
   timeoutMs = 30_000,
 ): void {
   describe(title, () => {
-    for (const testCase of cases) it(testCase.name, () => run(testCase), timeoutMs);
+    for (const testCase of cases) {
+      it(
+        testCase.name,
+        async (context) => {
+          try {
+            await run(testCase);
+          } catch (error) {
+            if (error instanceof CaseSkipped) context.skip(error.reason);
+            throw error;
+          }
+        },
+        timeoutMs,
+      );
+    }
   });
 }

@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { sleep, waitFor } from '../internal/wait.js';
 import { bytes, idsOf } from './assertions.js';
-import { type ConformanceCase, describeCases } from './case.js';
+import { type ConformanceCase, describeCases, skipCase } from './case.js';
 import { ACK, Deliveries } from './deliveries.js';
 import { payloadOfTestMessage, testWireMessage, uniqueEventName } from './messages.js';
 
@@ -36,6 +36,8 @@ export interface TransportTestContext {
   readonly retryKeepsKeyOrder: boolean;
   /** Restarts the broker (and must leave it reachable again when it resolves). */
   readonly restart: (() => Promise<void>) | undefined;
+  /** Another started transport whose channels carry several event names by design; stopped after the case. */
+  readonly createShared: (() => Promise<Transport>) | undefined;
 }
 
 /** Options of {@link describeTransportConformance} and {@link runTransportCase}. */
@@ -48,6 +50,13 @@ export interface TransportConformanceOptions {
   readonly capabilities?: Partial<TransportCapabilities>;
   /** Restarts the broker; enables the restart case (Watermill's RestartServiceCommand). */
   readonly restart?: () => Promise<void>;
+  /**
+   * Creates an (unstarted) transport whose channels carry several event names
+   * by design (for example Kafka with a `topicFor` that maps every name onto
+   * one topic), so a group also receives names it did not subscribe to.
+   * Enables the shared-channel case; without it that case is reported as skipped.
+   */
+  readonly createShared?: () => Promise<Transport>;
   /** Makes a unique consumer group name; default `testkit-<random>`. */
   readonly uniqueGroup?: () => string;
   /** Upper bound for every wait in a case; default 10 s. */
@@ -70,6 +79,14 @@ function expectAllOk(outcomes: readonly PublishOutcome[], sent: readonly WireMes
   expect(outcomes.map((outcome) => outcome.id)).toEqual(idsOf(sent));
   const failed = outcomes.filter((outcome) => !outcome.ok);
   expect(failed, 'every message is confirmed').toEqual([]);
+}
+
+/** Skips the rest of a case when the transport keeps no readable dead-letter store. */
+function skipUnlessDeadLetterStore(ctx: TransportTestContext, checked: string): void {
+  if (!ctx.capabilities.deadLetter) skipCase(`${checked}; not the dead-letter store (deadLetter is false)`);
+  if (!ctx.transport.readDeadLetters) {
+    skipCase(`${checked}; not the dead-letter store (the transport has no readDeadLetters)`);
+  }
 }
 
 async function readDeadLetters(
@@ -180,6 +197,11 @@ const retry: TransportCase = {
     }
     await sleep(ctx.quietMs);
     expect(got.of(message.id), 'acknowledged after the redelivery').toHaveLength(2);
+    const unchecked = [
+      ...(ctx.countsDeliveryAttempts ? [] : ['a higher deliveryAttempt (countsDeliveryAttempts is false)']),
+      ...(ctx.capabilities.delayedRedelivery ? [] : ['the redelivery delay (delayedRedelivery is false)']),
+    ];
+    if (unchecked.length > 0) skipCase(`redelivery checked; not ${unchecked.join(', nor ')}`);
   },
 };
 
@@ -199,14 +221,13 @@ const deadLetter: TransportCase = {
     await got.waitForIds([message.id], ctx.timeoutMs);
     await sleep(Math.max(ctx.quietMs, 300));
     expect(got.of(message.id)).toHaveLength(1);
-    if (ctx.capabilities.deadLetter && ctx.transport.readDeadLetters) {
-      const letters = await readDeadLetters(ctx, ctx.transport, group, 1);
-      const letter = letters.find((l) => l.headers['herald-id'] === message.id);
-      expect(letter, 'the dead letter of this message').toBeDefined();
-      expect(letter!.reason).toContain(reason);
-      expect({ ...letter!.headers }).toEqual({ ...message.headers });
-      expect(bytes(letter!.body)).toEqual(bytes(message.body));
-    }
+    skipUnlessDeadLetterStore(ctx, 'not redelivered checked');
+    const letters = await readDeadLetters(ctx, ctx.transport, group, 1);
+    const letter = letters.find((l) => l.headers['herald-id'] === message.id);
+    expect(letter, 'the dead letter of this message').toBeDefined();
+    expect(letter!.reason).toContain(reason);
+    expect({ ...letter!.headers }).toEqual({ ...message.headers });
+    expect(bytes(letter!.body)).toEqual(bytes(message.body));
   },
 };
 
@@ -236,7 +257,7 @@ const ordering: TransportCase = {
     expectAllOk(await ctx.transport.publish(sent.slice(0, 50)), sent.slice(0, 50));
     expectAllOk(await ctx.transport.publish(sent.slice(50)), sent.slice(50));
     await got.waitForIds(idsOf(sent), ctx.timeoutMs);
-    if (!ctx.capabilities.orderedByKey) return;
+    if (!ctx.capabilities.orderedByKey) skipCase('delivery checked; not the order (orderedByKey is false)');
     for (const key of keys) {
       const received = got.items
         .filter((item) => item.message.headers['herald-ordering-key'] === key)
@@ -276,9 +297,11 @@ const retryKeepsOrder: TransportCase = {
       order.filter((index) => index === 0),
       'the first message was redelivered once',
     ).toHaveLength(2);
-    if (ctx.capabilities.orderedByKey && ctx.retryKeepsKeyOrder) {
-      expect(order, 'later messages of the key overtook the retried one').toEqual([0, 0, 1, 2]);
+    if (!ctx.capabilities.orderedByKey) skipCase('redelivery checked; not the order (orderedByKey is false)');
+    if (!ctx.retryKeepsKeyOrder) {
+      skipCase('redelivery checked; not the order (the suite was told retryKeepsKeyOrder: false)');
     }
+    expect(order, 'later messages of the key overtook the retried one').toEqual([0, 0, 1, 2]);
   },
 };
 
@@ -304,10 +327,11 @@ const consumerGroups: TransportCase = {
     await sleep(ctx.quietMs);
     expect(separateGot.duplicates()).toEqual([]);
     expect(separateGot.items).toHaveLength(50);
-    if (ctx.capabilities.consumerGroups) {
-      expect(sharedGot.duplicates(), 'a message reached both members of one group').toEqual([]);
-      expect(sharedGot.items).toHaveLength(50);
+    if (!ctx.capabilities.consumerGroups) {
+      skipCase('delivery to both groups checked; not the sharing within one (consumerGroups is false)');
     }
+    expect(sharedGot.duplicates(), 'a message reached both members of one group').toEqual([]);
+    expect(sharedGot.items).toHaveLength(50);
   },
 };
 
@@ -341,10 +365,70 @@ const malformed: TransportCase = {
     expect(bytes(delivery!.message.body)).toEqual(bytes(garbage.body));
     await sleep(ctx.quietMs);
     expect(got.of(garbageId)).toHaveLength(1);
-    if (ctx.capabilities.deadLetter && ctx.transport.readDeadLetters) {
-      const letters = await readDeadLetters(ctx, ctx.transport, group, 1);
-      expect(letters.some((letter) => letter.reason.includes('testkit: malformed'))).toBe(true);
+    skipUnlessDeadLetterStore(ctx, 'delivery of the malformed message checked');
+    const letters = await readDeadLetters(ctx, ctx.transport, group, 1);
+    expect(letters.some((letter) => letter.reason.includes('testkit: malformed'))).toBe(true);
+  },
+};
+
+const dedicatedChannel: TransportCase = {
+  name: 'a message of a name the group did not subscribe to, misrouted onto its channel, reaches the handler with channelShared false and can be dead-lettered',
+  async run(ctx) {
+    const name = ctx.eventName();
+    const stray = ctx.eventName();
+    const group = ctx.group();
+    const got = new Deliveries();
+    // Core dead-letters such a message as an unknown event; the test handler does the same.
+    await ctx.transport.subscribe(
+      { group, eventNames: [name] },
+      got.handler('member', (message) =>
+        message.headers['herald-name'] === name
+          ? ACK
+          : { kind: 'dead-letter', reason: 'testkit: unknown event' },
+      ),
+    );
+    // Routed as `name` (WireMessage.name) but named `stray` in its headers: a misrouted or foreign message.
+    const misrouted: WireMessage = { ...testWireMessage({ name: stray }), name };
+    const good = testWireMessage({ name });
+    expectAllOk(await ctx.transport.publish([misrouted, good]), [misrouted, good]);
+    await got.waitForIds([misrouted.id, good.id], ctx.timeoutMs);
+    const [delivery] = got.of(misrouted.id);
+    expect(delivery!.message.headers['herald-name'], 'the name the message carries').toBe(stray);
+    for (const item of got.items) {
+      expect(item.message.channelShared ?? false, 'channelShared on a dedicated channel').toBe(false);
     }
+    await sleep(ctx.quietMs);
+    expect(got.of(misrouted.id), 'not redelivered after the dead-letter disposition').toHaveLength(1);
+    skipUnlessDeadLetterStore(ctx, 'delivery with channelShared false checked');
+    const letters = await readDeadLetters(ctx, ctx.transport, group, 1);
+    const letter = letters.find((l) => l.headers['herald-id'] === misrouted.id);
+    expect(letter, 'the dead letter of the misrouted message').toBeDefined();
+    expect(letter!.reason).toContain('testkit: unknown event');
+  },
+};
+
+const sharedChannel: TransportCase = {
+  name: 'on a channel shared by several event names, the group also receives the others, marked channelShared true',
+  async run(ctx) {
+    if (!ctx.createShared) {
+      skipCase('no createShared option: this transport does not carry several event names on one channel');
+    }
+    const shared = await ctx.createShared();
+    const name = ctx.eventName();
+    const other = ctx.eventName();
+    const got = new Deliveries();
+    await shared.subscribe({ group: ctx.group(), eventNames: [name] }, got.handler());
+    const mine = testWireMessage({ name, orderingKey: `k-${uniqueSuffix()}` });
+    const foreign = testWireMessage({ name: other });
+    expectAllOk(await shared.publish([mine, foreign]), [mine, foreign]);
+    await got.waitForIds([mine.id, foreign.id], ctx.timeoutMs);
+    for (const item of got.items) {
+      expect(item.message.channelShared, `channelShared of ${item.message.headers['herald-name']}`).toBe(
+        true,
+      );
+    }
+    await sleep(ctx.quietMs);
+    expect(got.duplicates(), 'acknowledged messages came again').toEqual([]);
   },
 };
 
@@ -404,7 +488,10 @@ const restart: TransportCase = {
       },
     );
     await got.waitForIds(idsOf(after), ctx.timeoutMs);
-    if (ctx.capabilities.persistent) await got.waitForIds(idsOf(before), ctx.timeoutMs);
+    if (!ctx.capabilities.persistent) {
+      skipCase('reconnect checked; not that messages survive the restart (persistent is false)');
+    }
+    await got.waitForIds(idsOf(before), ctx.timeoutMs);
   },
 };
 
@@ -424,6 +511,8 @@ export const transportCases: readonly ConformanceCase<TransportTestContext>[] = 
   retryKeepsOrder,
   consumerGroups,
   malformed,
+  dedicatedChannel,
+  sharedChannel,
   stop,
   restart,
 ];
@@ -457,6 +546,14 @@ export async function runTransportCase(
       countsDeliveryAttempts: options.countsDeliveryAttempts ?? true,
       retryKeepsKeyOrder: options.retryKeepsKeyOrder ?? true,
       restart: options.restart,
+      createShared: options.createShared
+        ? async () => {
+            const transport = await options.createShared!();
+            created.push(transport);
+            await transport.start();
+            return transport;
+          }
+        : undefined,
     });
   } finally {
     await Promise.allSettled(created.map((transport) => transport.stop()));

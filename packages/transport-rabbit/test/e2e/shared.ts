@@ -17,6 +17,8 @@ export type Report =
   | { type: 'ready' }
   | { type: 'placed'; ids: string[] }
   | { type: 'handled'; orderId: string; eventId: string }
+  /** Billing: the inbox recognised a redelivery of a message it had already handled. */
+  | { type: 'duplicate'; eventId: string }
   | { type: 'error'; message: string };
 
 /** Settings a service process reads from its environment. */
@@ -27,6 +29,8 @@ export interface ServiceSettings {
   readonly exchange: string;
   /** Names this process in the charge rows (two billing processes run one after the other). */
   readonly process: string;
+  /** Billing: SIGKILL the process right after this many acks were decided by core, before the transport sends them. */
+  readonly crashAfterAcks?: number;
 }
 
 export function serviceEnv(settings: ServiceSettings): Record<string, string> {
@@ -36,6 +40,9 @@ export function serviceEnv(settings: ServiceSettings): Record<string, string> {
     E2E_RABBIT_URL: settings.rabbitUrl,
     E2E_EXCHANGE: settings.exchange,
     E2E_PROCESS: settings.process,
+    ...(settings.crashAfterAcks !== undefined
+      ? { E2E_CRASH_AFTER_ACKS: String(settings.crashAfterAcks) }
+      : {}),
   };
 }
 
@@ -54,5 +61,6 @@ export function serviceSettings(env: NodeJS.ProcessEnv): ServiceSettings {
     rabbitUrl: need('E2E_RABBIT_URL'),
     exchange: need('E2E_EXCHANGE'),
     process: need('E2E_PROCESS'),
+    ...(env.E2E_CRASH_AFTER_ACKS ? { crashAfterAcks: Number(env.E2E_CRASH_AFTER_ACKS) } : {}),
   };
 }

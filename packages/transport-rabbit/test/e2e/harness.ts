@@ -1,0 +1,106 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { expect } from 'vitest';
+import { rabbitUrl, waitUntil } from '../helpers.js';
+import { PrismaClient } from './generated/client/client.js';
+import { type Command, type Report, serviceEnv } from './shared.js';
+
+// What the end-to-end tests share: their PostgreSQL databases and the service processes.
+
+const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
+const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The URL of database `name` on the test PostgreSQL server. */
+export function databaseUrl(name: string): string {
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Creates the database if needed, applies Herald's migrations and the business table, and empties them. */
+export async function prepareDatabase(name: string, table: string, ddl: string): Promise<PrismaClient> {
+  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
+  try {
+    const found = await admin.$queryRawUnsafe<unknown[]>(
+      'SELECT 1 FROM pg_database WHERE datname = $1',
+      name,
+    );
+    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL at ${PG_URL} is not usable (${(error as Error).message}). Start it with: bash tooling/services/up.sh postgres`,
+    );
+  } finally {
+    await admin.$disconnect();
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl(name) }) });
+  await prismaEventLog(prisma, { provider: 'postgresql', logger: silentLogger }).migrate();
+  await prisma.$executeRawUnsafe(ddl);
+  await prisma.$executeRawUnsafe(`TRUNCATE herald_outbox, herald_inbox, ${table}`);
+  return prisma;
+}
+
+/** Where a service process runs. */
+export interface ServiceSetup {
+  readonly role: 'ordering' | 'billing';
+  readonly database: string;
+  readonly exchange: string;
+  /** Names the process in the charge rows. */
+  readonly name: string;
+  /** Billing only: SIGKILL itself right after this many acks were decided, before the transport sends them. */
+  readonly crashAfterAcks?: number;
+}
+
+/** A service process and everything it reported. */
+export class Service {
+  readonly reports: Report[] = [];
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(setup: ServiceSetup) {
+    this.child = fork(SERVICE_SCRIPT, [], {
+      cwd: PACKAGE_DIR,
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        ...serviceEnv({
+          role: setup.role,
+          databaseUrl: databaseUrl(setup.database),
+          rabbitUrl,
+          exchange: setup.exchange,
+          process: setup.name,
+          ...(setup.crashAfterAcks !== undefined ? { crashAfterAcks: setup.crashAfterAcks } : {}),
+        }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.on('message', (message: Report) => this.reports.push(message));
+  }
+
+  send(command: Command): void {
+    this.child.send(command);
+  }
+
+  errors(): string[] {
+    return this.reports.flatMap((report) => (report.type === 'error' ? [report.message] : []));
+  }
+
+  async waitFor(type: Report['type'], timeoutMs = 30_000): Promise<void> {
+    await waitUntil(
+      () => this.reports.some((report) => report.type === type) || this.errors().length > 0,
+      timeoutMs,
+      () => `no "${type}" report`,
+    );
+    expect(this.errors()).toEqual([]);
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.send({ type: 'stop' });
+    return this.exited;
+  }
+}
