@@ -37,6 +37,8 @@ export class OutboxRelay {
   readonly #lease: LeaseKeeper | undefined;
   readonly #wake = new WakeSignal();
   readonly #localRetries = new Map<string, LocalRetry>();
+  /** Failures being written to the store; an exclusive claim must not hand them out again meanwhile. */
+  readonly #persisting = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #busy = false;
@@ -118,6 +120,7 @@ export class OutboxRelay {
     this.#unsubscribeWake?.();
     this.#due.cancel();
     await this.#loop;
+    await this.#settlePersisting();
     await this.#drainLocalRetries().catch((error) => {
       this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
     });
@@ -139,13 +142,7 @@ export class OutboxRelay {
         if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
         const leadership = this.#lease?.signal;
         this.#busy = true;
-        const records = await this.#outbox.claim({
-          limit: this.#options.batchSize,
-          leaseMs: this.#options.minimumRetryInterval,
-          owner: this.#owner,
-          now: new Date(),
-          ...(this.#shard ? { shard: this.#shard } : {}),
-        });
+        const records = await this.#claim();
         if (records.length > 0) {
           this.#emptyClaims = 0;
           await this.#send(records);
@@ -171,6 +168,28 @@ export class OutboxRelay {
   }
 
   /**
+   * Claims the next batch. Holding the lock makes this relay the only one on
+   * its outbox or shard, so the claim is exclusive: no lease is written into
+   * the rows (the mark is their one rewrite), and records this relay still
+   * holds for a retry come back from the store and are left out here.
+   */
+  async #claim(): Promise<OutboxRecord[]> {
+    const exclusive = this.#lease?.lease !== undefined;
+    const records = await this.#outbox.claim({
+      limit: this.#options.batchSize,
+      leaseMs: this.#options.minimumRetryInterval,
+      owner: this.#owner,
+      now: new Date(),
+      ...(this.#shard ? { shard: this.#shard } : {}),
+      ...(exclusive ? { exclusive } : {}),
+    });
+    if (!exclusive || (this.#localRetries.size === 0 && this.#persisting.size === 0)) return records;
+    return records.filter(
+      (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
+    );
+  }
+
+  /**
    * Sharded relays hand their shard back after `shardTenure` (at a batch
    * boundary, so per-key order holds) and wait longer the more shards this
    * replica holds: shards drift towards replicas that hold fewer, which is how
@@ -181,6 +200,7 @@ export class OutboxRelay {
     const lease = this.#lease!.lease;
     if (!lease || Date.now() - this.#lease!.heldSince < this.#options.shardTenure) return false;
     await this.#drainLocalRetries();
+    await this.#settlePersisting();
     await this.#lease!.release();
     const load = this.#shardLoad?.() ?? 0;
     await sleep(50 + load * 100 + Math.random() * 100, stop);
@@ -193,6 +213,11 @@ export class OutboxRelay {
     this.#localRetries.clear();
     for (const retry of pending) clearTimeout(retry.timer);
     if (pending.length > 0) await this.#outbox.release(pending.map((retry) => retry.record.message.id));
+  }
+
+  /** Waits for failures being written, so the next holder of the lock sees them. */
+  async #settlePersisting(): Promise<void> {
+    await Promise.all(this.#persisting.values());
   }
 
   async #send(records: readonly OutboxRecord[]): Promise<void> {
@@ -266,7 +291,9 @@ export class OutboxRelay {
       willRetry: canRetryLocally || record.attempts < this.#options.maxRetryTimes,
     });
     if (!canRetryLocally) {
-      void this.#persistFailure(record, error);
+      const id = record.message.id;
+      const persisted = this.#persistFailure(record, error).finally(() => this.#persisting.delete(id));
+      this.#persisting.set(id, persisted);
       return;
     }
     const timer = setTimeout(
@@ -302,7 +329,7 @@ export class OutboxRelay {
       );
     } catch (storeError) {
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
-      return; // The lease expires and the record is claimed again.
+      return; // Claimed again after the lease (at once when the claim was exclusive).
     }
     if (dead) {
       this.#monitor.emit('dead-lettered', {

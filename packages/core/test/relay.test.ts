@@ -31,6 +31,7 @@ class FlakyTransport extends InProcessTransport {
     );
   }
 }
+const idsOfStatus = (records: readonly { status: string }[]) => records.map((record) => record.status);
 const nOf = (m: WireMessage) => JSON.parse(new TextDecoder().decode(m.body)).n as number;
 
 const running: IntegrationEventBus[] = [];
@@ -145,6 +146,42 @@ describe('outbox relay', () => {
     await eventually(() => seen.size === 500, 5000);
     expect(sent).toHaveLength(500);
     expect(new Set(sent).size).toBe(500);
+  });
+
+  it('claims without leasing while it holds the lock, and never resends a record waiting for a local retry', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    transport.rejectIds.add(13);
+    const tries = new Map<number, number>();
+    const publish = transport.publish.bind(transport);
+    transport.publish = (messages) => {
+      for (const m of messages) tries.set(nOf(m), (tries.get(nOf(m)) ?? 0) + 1);
+      return publish(messages);
+    };
+    const log = memoryEventLog();
+    const claims: boolean[] = [];
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      claims.push(request.exclusive === true);
+      return claim(request);
+    };
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(new MemoryLock())
+      .configure({ localRetryTimes: 2, localFailedRetryInterval: 60, maxRetryTimes: 0, pollingInterval: 5 })
+      .build();
+    const dead = events(sender, 'dead-lettered');
+    running.push(sender);
+    await sender.start();
+    await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
+    await eventually(() => dead.length === 1);
+    // The claims during the 2 × 60 ms of local retries saw record 13 pending and unleased; the relay left it out.
+    expect(claims.length).toBeGreaterThan(3);
+    expect(claims.every(Boolean)).toBe(true);
+    expect(tries.get(13)).toBe(3);
+    expect([tries.get(12), tries.get(14)]).toEqual([1, 1]);
+    expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
   });
 
   it('hands over to another replica when the lock holder stops', async () => {

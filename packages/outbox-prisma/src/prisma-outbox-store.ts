@@ -154,6 +154,7 @@ export class PrismaOutboxStore implements OutboxStore {
       leaseUntil: now + request.leaseMs,
       owner: request.owner,
       transaction: this.#s.transaction,
+      ...(request.exclusive ? { exclusive: true } : {}),
     });
     return rows.map(toOutboxRecord);
   }

@@ -79,6 +79,32 @@ describe('the outbox suite catches broken stores', () => {
     }
   });
 
+  it('a store that leases on an exclusive claim fails the exclusive-claim case', async () => {
+    const leasing = memoryOutbox((store) =>
+      override<OutboxStore>(store, { claim: (request) => store.claim({ ...request, exclusive: false }) }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'an exclusive claim leases nothing');
+    await expect(runOutboxStoreCase(testCase, leasing)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store whose exclusive claim ignores live leases fails the lease-respecting case', async () => {
+    const careless = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claim(request) {
+          if (request.exclusive) {
+            const open = await store.list({ status: 'pending', limit: 10_000 });
+            await store.release(open.map((record) => record.message.id));
+          }
+          return store.claim(request);
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'an exclusive claim skips records under a live lease');
+    await expect(runOutboxStoreCase(testCase, careless)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
     const eager = memoryOutbox((store) =>
       override<OutboxStore>(store, { add: (messages) => store.add(messages) }),

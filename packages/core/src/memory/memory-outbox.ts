@@ -97,7 +97,7 @@ export class MemoryOutboxStore implements OutboxStore {
       if (keyBlocked || row.leaseUntil > now) continue;
       if (row.status === 'failed' && (row.nextAttemptAt?.getTime() ?? 0) > now) continue;
       if (request.shard && row.bucket % request.shard.count !== request.shard.index) continue;
-      row.leaseUntil = now + request.leaseMs;
+      if (!request.exclusive) row.leaseUntil = now + request.leaseMs;
       claimed.push(toRecord(row));
     }
     return claimed;

@@ -170,6 +170,47 @@ const concurrentClaims: OutboxCase = {
   },
 };
 
+function claimExclusive(store: OutboxStore, now: Date, limit = 1000): Promise<OutboxRecord[]> {
+  return store.claim({ limit, leaseMs: LONG_LEASE, owner: OWNER, now, exclusive: true });
+}
+
+const exclusiveClaimLeasesNothing: OutboxCase = {
+  name: 'an exclusive claim leases nothing: a killed relay leaves its batch claimable at once; per-key order and marks hold',
+  async run({ store }) {
+    const { now } = clock();
+    const key = `x-${uniqueSuffix()}`;
+    const [k1, k2, free] = messages(3, { key: (i) => (i < 2 ? key : undefined) });
+    await add(store, [k1!, k2!, free!]);
+    const first = await claimExclusive(store, now);
+    expect(idsOf(first), 'k2 waits behind pending k1').toEqual([k1!.id, free!.id]);
+    // The relay that claimed died before marking: the next holder of the lock gets the same records.
+    expect(idsOf(await claimExclusive(store, now))).toEqual([k1!.id, free!.id]);
+    const leasing = await claimAll(store, now);
+    expect(idsOf(leasing), 'no lease was written: a leasing claim gets them too').toEqual([k1!.id, free!.id]);
+    expect(leasing.map((record) => [record.status, record.attempts])).toEqual([
+      ['pending', 0],
+      ['pending', 0],
+    ]);
+    await store.release(idsOf(leasing));
+    await store.markPublished([k1!.id, free!.id], now);
+    expect(idsOf(await claimExclusive(store, now)), 'k2 flows once k1 is published').toEqual([k2!.id]);
+    expect((await findRecord(store, k1!.id))?.status).toBe('published');
+  },
+};
+
+const exclusiveClaimRespectsLeases: OutboxCase = {
+  name: 'an exclusive claim skips records under a live lease and the later records of their keys',
+  async run({ store }) {
+    const { now, at } = clock();
+    const key = `y-${uniqueSuffix()}`;
+    const [k1, k2, free] = messages(3, { key: (i) => (i < 2 ? key : undefined) });
+    await add(store, [k1!, k2!, free!]);
+    expect(idsOf(await store.claim({ limit: 1, leaseMs: 1_000, owner: 'relay-a', now }))).toEqual([k1!.id]);
+    expect(idsOf(await claimExclusive(store, now))).toEqual([free!.id]);
+    expect(idsOf(await claimExclusive(store, at(1_100))), 'the lease expired').toEqual([k1!.id, free!.id]);
+  },
+};
+
 const perKeyOrder: OutboxCase = {
   name: 'an unfinished record (pending, failed or leased) blocks later records of its ordering key; other keys flow',
   async run({ store }) {
@@ -527,6 +568,8 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   sequenceOrderAndLimit,
   leases,
   concurrentClaims,
+  exclusiveClaimLeasesNothing,
+  exclusiveClaimRespectsLeases,
   perKeyOrder,
   failedUntilDue,
   deadRecords,
