@@ -80,6 +80,9 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       claims: setup.timings.claims,
       rss,
       rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      memoryMb: Object.fromEntries(
+        Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),
+      ),
     }),
   );
   await ctx.channel.next('stop', 3_600_000);
