@@ -20,6 +20,10 @@ interface LocalRetry {
 
 /** Quick re-checks after a publish whose transaction commits later than we can see. */
 const NUDGE_DELAYS_MS = [2, 10, 50, 200];
+/** Sharded relays: random spread of the first lock attempts of one replica's shards. */
+const SHARD_JITTER_MS = 100;
+/** Sharded relays: pause before taking one more shard, per shard this replica already holds. */
+const SHARD_STAGGER_MS = 100;
 
 /**
  * The second arrow of the data path: claims outbox records, sends them through
@@ -137,6 +141,7 @@ export class OutboxRelay {
           // Another replica holds the lock: nothing is ours to do until we get it.
           this.#emptyClaims = Math.max(this.#emptyClaims, 1);
           this.#resolveIdle();
+          if (this.#shard) await this.#awaitFairTurn(stop);
           if (!(await this.#lease.hold(stop))) break;
         }
         if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
@@ -187,6 +192,22 @@ export class OutboxRelay {
     return records.filter(
       (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
     );
+  }
+
+  /**
+   * Before trying for a shard's lock, waits longer the more shards this
+   * replica holds: a replica that starts first would otherwise take every
+   * shard before the others have connected, and keep them for `shardTenure`.
+   */
+  async #awaitFairTurn(stop: AbortSignal): Promise<void> {
+    let waited = Math.random() * SHARD_JITTER_MS;
+    await sleep(waited, stop);
+    for (;;) {
+      const due = (this.#shardLoad?.() ?? 0) * SHARD_STAGGER_MS;
+      if (waited >= due || stop.aborted) return;
+      await sleep(due - waited, stop);
+      waited = due;
+    }
   }
 
   /**
