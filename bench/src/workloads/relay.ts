@@ -74,6 +74,7 @@ export async function relayRun(
       ...(run.lockUrls ? { lockUrls: run.lockUrls } : {}),
       relay: true,
       handle: false,
+      rssEveryMs: 500,
     }),
   );
   for (const relay of relays) await relay.next('ready', 60_000);
@@ -109,6 +110,7 @@ export async function relayRun(
     sentPerRelay: relayReports.map((r) => r.sent),
     relayRssMb: Math.max(...relayReports.map((r) => r.rssNowMb as number)),
     relayMemoryMb: main.memoryMb,
+    relayRssSamplesMb: (main.rss as Array<[number, number]>).map(([, mb]) => mb),
     claimMs: main.timings.claim,
     markPublishedMs: main.timings.markPublished,
     ...perEvent(statsDelta(before, after), events),
