@@ -11,6 +11,12 @@ import { sleep } from './runtime/timers.js';
 import { WakeSignal } from './runtime/wake-signal.js';
 import { heraldMetrics, inSendSpan } from './telemetry.js';
 
+/** One batch after its publish: what the broker confirmed and what failed. */
+interface SentBatch {
+  published: OutboxRecord[];
+  failed: Array<{ record: OutboxRecord; error: unknown }>;
+}
+
 interface LocalRetry {
   record: OutboxRecord;
   localAttempts: number;
@@ -147,10 +153,9 @@ export class OutboxRelay {
         if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
         const leadership = this.#lease?.signal;
         this.#busy = true;
-        const records = await this.#claim();
-        if (records.length > 0) {
+        const claimed = await this.#claimAndSend();
+        if (claimed > 0) {
           this.#emptyClaims = 0;
-          await this.#send(records);
           this.#busy = false;
           failures = 0;
           if (leadership?.aborted) continue;
@@ -173,25 +178,58 @@ export class OutboxRelay {
   }
 
   /**
-   * Claims the next batch. Holding the lock makes this relay the only one on
-   * its outbox or shard, so the claim is exclusive: no lease is written into
-   * the rows (the mark is their one rewrite), and records this relay still
-   * holds for a retry come back from the store and are left out here.
+   * Claims the next batch and sends it; returns how many records were claimed.
+   *
+   * - Holding the lock makes this relay the only one on its outbox or shard:
+   *   the claim is exclusive, no lease is written into the rows (the mark is
+   *   their one rewrite), and records this relay still holds for a retry come
+   *   back from the store and are left out here.
+   * - Without a lock, a store that can hold row locks while the broker
+   *   confirms (`claimLocked`) claims, sends and marks in one transaction:
+   *   again one rewrite per row, and other relays skip the locked rows.
+   * - Otherwise the claim leases each row until `minimumRetryInterval`.
    */
-  async #claim(): Promise<OutboxRecord[]> {
+  async #claimAndSend(): Promise<number> {
     const exclusive = this.#lease?.lease !== undefined;
-    const records = await this.#outbox.claim({
+    const request = {
       limit: this.#options.batchSize,
       leaseMs: this.#options.minimumRetryInterval,
       owner: this.#owner,
       now: new Date(),
       ...(this.#shard ? { shard: this.#shard } : {}),
       ...(exclusive ? { exclusive } : {}),
-    });
-    if (!exclusive || (this.#localRetries.size === 0 && this.#persisting.size === 0)) return records;
-    return records.filter(
-      (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
-    );
+    };
+    if (!exclusive && this.#outbox.claimLocked) {
+      let sent: SentBatch | undefined;
+      const records = await this.#outbox.claimLocked(request, async (batch) => {
+        sent = await this.#sendOnce(batch);
+        return {
+          published: sent.published.map((record) => record.message.id),
+          held: sent.failed.map(({ record }) => record.message.id),
+        };
+      });
+      // Committed: only now are the marks real and the failures ours to retry.
+      if (sent) this.#settle(sent);
+      return records.length;
+    }
+    let records = await this.#outbox.claim(request);
+    const claimed = records.length;
+    if (exclusive && (this.#localRetries.size > 0 || this.#persisting.size > 0)) {
+      records = records.filter(
+        (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
+      );
+    }
+    if (records.length === 0) return 0;
+    const sent = await this.#sendOnce(records);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
+    if (sent.published.length > 0) await this.#markPublished(sent.published);
+    return claimed;
+  }
+
+  /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
+  #settle(sent: SentBatch): void {
+    this.#reportSent(sent.published);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
   }
 
   /**
@@ -241,16 +279,17 @@ export class OutboxRelay {
     await Promise.all(this.#persisting.values());
   }
 
-  async #send(records: readonly OutboxRecord[]): Promise<void> {
+  /** Publishes a batch once and sorts the records by outcome. */
+  async #sendOnce(records: readonly OutboxRecord[]): Promise<SentBatch> {
     const outcomes = await this.#publish(records);
-    const published: OutboxRecord[] = [];
+    const sent: SentBatch = { published: [], failed: [] };
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const outcome = outcomes[i]!;
-      if (outcome.ok) published.push(record);
-      else this.#failedOnce(record, outcome.error, 1);
+      if (outcome.ok) sent.published.push(record);
+      else sent.failed.push({ record, error: outcome.error });
     }
-    if (published.length > 0) await this.#markPublished(published);
+    return sent;
   }
 
   async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
@@ -287,6 +326,12 @@ export class OutboxRelay {
       });
       return;
     }
+    this.#reportSent(records);
+  }
+
+  /** Metrics and `sent` events for records marked published. */
+  #reportSent(records: readonly OutboxRecord[]): void {
+    if (records.length === 0) return;
     heraldMetrics().sent.add(records.length, { 'messaging.system': this.#transport.name });
     if (this.#monitor.hasListeners('sent')) {
       for (const record of records) {

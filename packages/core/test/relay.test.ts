@@ -184,6 +184,38 @@ describe('outbox relay', () => {
     expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
   });
 
+  it('without a lock, relays claim with row locks (claimLocked) and never send one record twice', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    let leasingClaims = 0;
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      if (!request.exclusive) leasingClaims++;
+      return claim(request);
+    };
+    const seen = new Map<number, number>();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void seen.set(e.n, (seen.get(e.n) ?? 0) + 1))
+      .build();
+    const sent: string[] = [];
+    const relays = [1, 2, 3].map(() => {
+      const bus = testBuilder('relay', broker).useEventLog(log).build();
+      bus.on('sent', (e) => sent.push(e.messageId));
+      return bus;
+    });
+    running.push(receiver, ...relays);
+    await receiver.start();
+    for (const relay of relays) await relay.start();
+    for (let batch = 0; batch < 10; batch++) {
+      await relays[batch % 3]!.publish(Array.from({ length: 50 }, (_, k) => new Ping({ n: batch * 50 + k })));
+    }
+    await eventually(() => seen.size === 500, 5000);
+    expect(sent).toHaveLength(500);
+    expect(new Set(sent).size).toBe(500);
+    expect([...seen.values()].every((count) => count === 1)).toBe(true);
+    expect(leasingClaims, 'no row was leased: claimLocked did every claim').toBe(0);
+  });
+
   it('hands over to another replica when the lock holder stops', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
@@ -281,6 +313,11 @@ describe('outbox relay', () => {
     log.outbox.claim = async (request) => {
       claims++;
       return claim(request);
+    };
+    const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
+    log.outbox.claimLocked = async (request, send) => {
+      claims++;
+      return claimLocked(request, send);
     };
     const bus = testBuilder('svc').useEventLog(log).configure({ pollingInterval: 100 }).build();
     running.push(bus);

@@ -105,6 +105,41 @@ describe('the outbox suite catches broken stores', () => {
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
 
+  it('a claimLocked that does not hold its rows fails the locked-claim case', async () => {
+    const unlocked = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claimLocked(request, send) {
+          const records = await store.claim({ ...request, exclusive: true });
+          const outcome = await send(records);
+          await store.markPublished(outcome.published, request.now);
+          return records;
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'claimLocked (optional) holds its records while sending');
+    await expect(runOutboxStoreCase(testCase, unlocked)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a claimLocked that marks before the broker confirmed fails the rollback case', async () => {
+    const eager = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claimLocked(request, send) {
+          const records = await store.claim({ ...request, exclusive: true });
+          await store.markPublished(
+            records.map((record) => record.message.id),
+            request.now,
+          );
+          await send(records);
+          return records;
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'claimLocked (optional): when sending fails');
+    await expect(runOutboxStoreCase(testCase, eager)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
     const eager = memoryOutbox((store) =>
       override<OutboxStore>(store, { add: (messages) => store.add(messages) }),

@@ -51,6 +51,14 @@ export interface ClaimRequest {
   readonly exclusive?: boolean;
 }
 
+/** What the relay reports to {@link OutboxStore.claimLocked} once a batch was sent. */
+export interface LockedBatchOutcome {
+  /** Confirmed by the broker: marked `published` in the claim's transaction. */
+  readonly published: readonly string[];
+  /** Kept by the relay for a local retry: leased (`leaseMs`) in the claim's transaction. */
+  readonly held: readonly string[];
+}
+
 /** A failed publish to record: with `nextAttemptAt: null` the record becomes `dead`. */
 export interface OutboxFailure {
   readonly id: string;
@@ -92,6 +100,21 @@ export interface OutboxStore {
   add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void>;
   /** Leases (unless `exclusive`) and returns the next claimable records (see the claim rule above). */
   claim(request: ClaimRequest): Promise<OutboxRecord[]>;
+  /**
+   * Claims like {@link OutboxStore.claim} (`exclusive` aside) but holds the
+   * records' row locks in a transaction while `send` runs, then marks
+   * `published` and leases `held` in that same transaction. No lease is
+   * written for a batch that goes through, so a row is rewritten once after
+   * its insert; concurrent claims skip the locked rows; a relay that dies
+   * mid-batch leaves its records claimable at once (the transaction rolls
+   * back). Resolves with the claimed records after the commit; rejects, with
+   * nothing marked, when `send` or the transaction fails. Optional: stores
+   * that cannot hold row locks while a broker confirms leave it out.
+   */
+  claimLocked?(
+    request: ClaimRequest,
+    send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
+  ): Promise<OutboxRecord[]>;
   /** Marks records published and ends their lease. One statement per call. */
   markPublished(ids: readonly string[], now: Date): Promise<void>;
   /** Records failures (never downgrades a `published` record) and ends their lease. */

@@ -10,18 +10,24 @@ import { describe, it } from 'vitest';
 export interface ConformanceCase<C> {
   /** Human-readable name; becomes the vitest test name. */
   readonly name: string;
-  /** Performs the check; rejects (usually with an assertion error) when the adapter does not conform. */
-  run(context: C): Promise<void>;
+  /**
+   * Performs the check; rejects (usually with an assertion error) when the
+   * adapter does not conform. A case about an optional capability the adapter
+   * lacks calls `skip` with the reason (vitest reports it as skipped); run
+   * directly, without `skip`, such a case returns.
+   */
+  run(context: C, skip?: (reason: string) => void): Promise<void>;
 }
 
 /** Runs a case against a fresh fixture from `create`, always calling the fixture's `cleanup`. */
 export async function runWithFixture<C extends { cleanup?: () => Promise<void> }>(
   testCase: ConformanceCase<C>,
   create: () => Promise<C>,
+  skip?: (reason: string) => void,
 ): Promise<void> {
   const fixture = await create();
   try {
-    await testCase.run(fixture);
+    await testCase.run(fixture, skip);
   } finally {
     await fixture.cleanup?.();
   }
@@ -31,10 +37,11 @@ export async function runWithFixture<C extends { cleanup?: () => Promise<void> }
 export function describeCases<C>(
   title: string,
   cases: readonly ConformanceCase<C>[],
-  run: (testCase: ConformanceCase<C>) => Promise<void>,
+  run: (testCase: ConformanceCase<C>, skip: (reason: string) => void) => Promise<void>,
   timeoutMs = 30_000,
 ): void {
   describe(title, () => {
-    for (const testCase of cases) it(testCase.name, () => run(testCase), timeoutMs);
+    for (const testCase of cases)
+      it(testCase.name, (context) => run(testCase, (reason) => context.skip(reason)), timeoutMs);
   });
 }
