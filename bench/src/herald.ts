@@ -74,6 +74,8 @@ export class StoreTimings {
     const timings = this;
     return new Proxy(outbox, {
       get(target, property) {
+        // BENCH_NO_CLAIM_LOCKED=1: lockless relays lease each row instead (to compare the two protocols).
+        if (property === 'claimLocked' && process.env.BENCH_NO_CLAIM_LOCKED) return undefined;
         const value = Reflect.get(target, property, target);
         if (property === 'claim') {
           return async (...args: unknown[]) => {
