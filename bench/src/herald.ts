@@ -89,6 +89,27 @@ export class StoreTimings {
             return rows;
           };
         }
+        if (property === 'claimLocked' && typeof value === 'function') {
+          // Claim = until the batch is handed to the relay; mark = from its outcome to the commit.
+          return async (request: unknown, send: (records: unknown[]) => Promise<unknown>) => {
+            const t0 = nowMs();
+            let sentAt = 0;
+            const rows = await (value as (...a: unknown[]) => Promise<unknown[]>).call(
+              target,
+              request,
+              async (records: unknown[]) => {
+                const t1 = nowMs();
+                timings.claim.record(t1 - t0);
+                timings.claims.push([t1 - timings.#start, t1 - t0, records.length]);
+                const outcome = await send(records);
+                sentAt = nowMs();
+                return outcome;
+              },
+            );
+            if (sentAt > 0) timings.markPublished.record(nowMs() - sentAt);
+            return rows;
+          };
+        }
         if (property === 'markPublished') {
           return async (...args: unknown[]) => {
             const t0 = nowMs();
