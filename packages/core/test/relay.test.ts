@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BusEventMap,
   createIntegrationEventBus,
+  type DistributedLock,
   defineEvent,
   InProcessBroker,
   InProcessTransport,
@@ -248,6 +249,65 @@ describe('outbox relay', () => {
     await eventually(() => got.length === 2, 3000);
     expect(firstSent.length + secondSent.length).toBe(2);
     expect(secondSent.map((s) => s.eventName)).toContain('ping');
+  });
+
+  it("takes over a killed replica's shards once its lock leases lapse, sending each record once", async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const lock = new MemoryLock();
+    const ttl = 300;
+    let killed = false;
+    // A killed process neither extends nor releases its leases: they lapse after the TTL.
+    const dyingLock: DistributedLock = {
+      name: 'dying',
+      async acquire(key, ttlMs) {
+        const lease = killed ? null : await lock.acquire(key, ttlMs);
+        if (!lease) return null;
+        return {
+          key: lease.key,
+          fencingToken: lease.fencingToken,
+          expiresAt: lease.expiresAt,
+          extend: (ms) => (killed ? Promise.resolve(true) : lease.extend(ms)),
+          release: () => (killed ? Promise.resolve() : lease.release()),
+        };
+      },
+    };
+    const received: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void received.push(e.n))
+      .build();
+    const sentIds: string[] = [];
+    const replica = (lockOf: DistributedLock) => {
+      const bus = testBuilder('relay', broker)
+        .useEventLog(log)
+        .useLock(lockOf)
+        .configure({ relayShards: 4, distributedLockTtl: ttl, distributedLockWaitDuration: 20 })
+        .build();
+      bus.on('sent', (e) => sentIds.push(e.messageId));
+      return bus;
+    };
+    const dying = replica(dyingLock);
+    running.push(receiver, dying);
+    await receiver.start();
+    await dying.start();
+    await dying.publish(Array.from({ length: 20 }, (_, n) => new Ping({ n })));
+    await eventually(() => received.length === 20, 5000);
+
+    killed = true;
+    await dying.stop();
+    const killedAt = Date.now();
+    const survivor = replica(lock);
+    running.push(survivor);
+    await survivor.start();
+    await survivor.publish(Array.from({ length: 40 }, (_, n) => new Ping({ n: 20 + n })));
+    await eventually(() => received.length === 60, 5000);
+    const takeoverMs = Date.now() - killedAt;
+    // Every shard was still leased to the dead replica: nothing moves before its leases lapse.
+    expect(takeoverMs).toBeGreaterThanOrEqual(ttl - 50);
+    // Lapse, the survivor's retry interval and its fair-start pauses (100 ms per shard held), with slack.
+    expect(takeoverMs).toBeLessThan(ttl + 20 + 4 * 200 + 1_000);
+    expect(new Set(sentIds).size).toBe(60);
+    expect(sentIds).toHaveLength(60);
   });
 
   it('spreads outbox shards over replicas, keeping per-key order and sending each record once', async () => {
