@@ -163,6 +163,15 @@ export class PrismaOutboxStore implements OutboxStore {
   ): Promise<OutboxRecord[]> {
     const { dialect } = this.#s;
     const { where, params } = this.#claimable(request);
+    // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
+    // rather than BEGIN, SELECT and COMMIT.
+    const probe = await query<{ one: unknown }>(
+      this.#s.prisma,
+      dialect,
+      `SELECT 1 AS one FROM ${this.#table} o WHERE ${where} LIMIT 1`,
+      params,
+    );
+    if (probe.length === 0) return [];
     return this.#s.prisma.$transaction(
       async (tx: SqlExecutor) => {
         const rows = await query<OutboxRow>(
