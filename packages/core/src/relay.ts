@@ -201,8 +201,12 @@ export class OutboxRelay {
     };
     if (!exclusive && this.#outbox.claimLocked) {
       let sent: SentBatch | undefined;
-      const records = await this.#outbox.claimLocked(request, async (batch) => {
-        sent = await this.#sendOnce(batch);
+      let fresh = 0;
+      await this.#outbox.claimLocked(request, async (batch) => {
+        // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
+        const records = this.#withoutHeld(batch);
+        fresh = records.length;
+        sent = await this.#sendOnce(records);
         return {
           published: sent.published.map((record) => record.message.id),
           held: sent.failed.map(({ record }) => record.message.id),
@@ -210,20 +214,23 @@ export class OutboxRelay {
       });
       // Committed: only now are the marks real and the failures ours to retry.
       if (sent) this.#settle(sent);
-      return records.length;
+      return fresh;
     }
-    let records = await this.#outbox.claim(request);
-    const claimed = records.length;
-    if (exclusive && (this.#localRetries.size > 0 || this.#persisting.size > 0)) {
-      records = records.filter(
-        (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
-      );
-    }
+    const claimed = await this.#outbox.claim(request);
+    const records = exclusive ? this.#withoutHeld(claimed) : claimed;
     if (records.length === 0) return 0;
     const sent = await this.#sendOnce(records);
     for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
     if (sent.published.length > 0) await this.#markPublished(sent.published);
-    return claimed;
+    return records.length;
+  }
+
+  /** `records` without those this relay holds for a local retry or whose failure it is writing. */
+  #withoutHeld(records: readonly OutboxRecord[]): readonly OutboxRecord[] {
+    if (this.#localRetries.size === 0 && this.#persisting.size === 0) return records;
+    return records.filter(
+      (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
+    );
   }
 
   /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
@@ -281,6 +288,7 @@ export class OutboxRelay {
 
   /** Publishes a batch once and sorts the records by outcome. */
   async #sendOnce(records: readonly OutboxRecord[]): Promise<SentBatch> {
+    if (records.length === 0) return { published: [], failed: [] };
     const outcomes = await this.#publish(records);
     const sent: SentBatch = { published: [], failed: [] };
     for (let i = 0; i < records.length; i++) {

@@ -217,6 +217,45 @@ describe('outbox relay', () => {
     expect(leasingClaims, 'no row was leased: claimLocked did every claim').toBe(0);
   });
 
+  it('without a lock, a record waiting for a local retry stays leased: another relay does not send it meanwhile', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
+    const transports = [new FlakyTransport({ broker }), new FlakyTransport({ broker })];
+    const sent: string[] = [];
+    const relays = transports.map((transport) => {
+      transport.down = true;
+      const bus = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+        .useTransport(transport)
+        .useEventLog(log)
+        .configure({
+          localRetryTimes: 2,
+          localFailedRetryInterval: 30,
+          failedRetryInterval: 30,
+          retryBackoff: () => 30,
+          maxRetryTimes: 50,
+          pollingInterval: 10,
+          minimumRetryInterval: 5_000,
+        })
+        .build();
+      bus.on('sent', (e) => sent.push(e.messageId));
+      return bus;
+    });
+    running.push(receiver, ...relays);
+    await receiver.start();
+    for (const relay of relays) await relay.start();
+    await relays[0]!.publish(Array.from({ length: 30 }, (_, n) => new Ping({ n })));
+    await eventually(() => transports[0]!.attempts + transports[1]!.attempts >= 90);
+    for (const transport of transports) transport.down = false;
+    await eventually(() => got.length === 30, 5000);
+    await Promise.all(relays.map((relay) => relay.drain()));
+    expect(sent).toHaveLength(30);
+    expect(new Set(sent).size).toBe(30);
+  });
+
   it('hands over to another replica when the lock holder stops', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
