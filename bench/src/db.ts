@@ -1,7 +1,10 @@
 import pg from 'pg';
 
-/** The benchmarks' own database, so other engineers' test databases are never touched. */
-export const BENCH_DATABASE = 'herald_bench';
+/**
+ * The benchmarks' own database, so other engineers' test databases are never touched.
+ * BENCH_DATABASE names another one, so two bench runs on one server never drain each other's outbox.
+ */
+export const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'herald_bench';
 /** Connections per process on every path that talks to PostgreSQL (raw pg, Prisma, the peer). */
 export const POOL_SIZE = 10;
 /** Rows of the business table the producers update (spread so transactions rarely wait on a row lock). */

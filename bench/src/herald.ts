@@ -74,6 +74,8 @@ export class StoreTimings {
     const timings = this;
     return new Proxy(outbox, {
       get(target, property) {
+        // BENCH_NO_CLAIM_LOCKED=1: lockless relays lease each row instead (to compare the two protocols).
+        if (property === 'claimLocked' && process.env.BENCH_NO_CLAIM_LOCKED) return undefined;
         const value = Reflect.get(target, property, target);
         if (property === 'claim') {
           return async (...args: unknown[]) => {
@@ -84,6 +86,27 @@ export class StoreTimings {
               timings.claim.record(t1 - t0);
               timings.claims.push([t1 - timings.#start, t1 - t0, rows.length]);
             }
+            return rows;
+          };
+        }
+        if (property === 'claimLocked' && typeof value === 'function') {
+          // Claim = until the batch is handed to the relay; mark = from its outcome to the commit.
+          return async (request: unknown, send: (records: unknown[]) => Promise<unknown>) => {
+            const t0 = nowMs();
+            let sentAt = 0;
+            const rows = await (value as (...a: unknown[]) => Promise<unknown[]>).call(
+              target,
+              request,
+              async (records: unknown[]) => {
+                const t1 = nowMs();
+                timings.claim.record(t1 - t0);
+                timings.claims.push([t1 - timings.#start, t1 - t0, records.length]);
+                const outcome = await send(records);
+                sentAt = nowMs();
+                return outcome;
+              },
+            );
+            if (sentAt > 0) timings.markPublished.record(nowMs() - sentAt);
             return rows;
           };
         }

@@ -11,6 +11,7 @@ import {
   type PollingListenerConfig,
   type TransactionalMessage,
 } from 'pg-transactional-outbox';
+import { BENCH_DATABASE } from './db.ts';
 
 export const PEER_SCHEMA = 'peer';
 
@@ -66,7 +67,7 @@ export async function setupPeerTables(db: pg.Client): Promise<void> {
   for (const which of ['outbox', 'inbox'] as const) {
     const config = {
       outboxOrInbox: which,
-      database: 'herald_bench',
+      database: BENCH_DATABASE,
       schema: PEER_SCHEMA,
       table: which,
       listenerRole: 'herald',

@@ -86,6 +86,9 @@ export class Worker {
     this.name = name;
     this.channel = new Channel(name);
     const execArgv = ['--disable-warning=ExperimentalWarning'];
+    // Node flags for the workers of one experiment (GC and heap settings, profilers).
+    if (process.env.BENCH_WORKER_ARGS)
+      execArgv.push(...process.env.BENCH_WORKER_ARGS.split(/\s+/).filter(Boolean));
     if (options.cpuProf)
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`);
     this.#child = fork(WORKER, [role, JSON.stringify(config)], {

@@ -1,6 +1,9 @@
 // A Herald bus on the bench database: relays the outbox (`relay`), handles the bench event with a
 // no-op handler (`handle`), or both. Reports handled counts, latencies (from the event's intended
 // send time), duplicates, store timings, RSS and CPU to the runner.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { type HeraldConfig, heraldBuilder } from '../herald.ts';
 import { LatencyRecorder, nowMs } from '../histogram.ts';
 import { type BenchPayload, benchEventClass } from '../payload.ts';
@@ -70,13 +73,32 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     ctx.send({ type: 'ready' });
     await ctx.channel.next('go', 600_000);
   }
+  if (config.rssEveryMs)
+    rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]);
+  // BENCH_ALLOC_PROFILE=dir: sampled allocations from `go` to `report`, collected ones included (what churns the heap).
+  const allocations = process.env.BENCH_ALLOC_PROFILE ? new Session() : undefined;
+  if (allocations) {
+    allocations.connect();
+    await allocations.post('HeapProfiler.startSampling', {
+      samplingInterval: 64 * 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
   const startedAt = nowMs();
   await bus.start();
   if (config.relay && config.listen !== false) await (setup.log.outbox as any).whenListening?.();
   ctx.send({ type: 'started', startedAt });
   const progress = setInterval(() => ctx.send({ type: 'progress', handled, sent, duplicates }), 500);
   ctx.channel.on('cpu', () => ctx.send({ type: 'cpu', usage: process.cpuUsage(), at: nowMs() }));
-  ctx.channel.on('report', () =>
+  ctx.channel.on('report', async () => {
+    if (allocations) {
+      const { profile } = await allocations.post('HeapProfiler.stopSampling');
+      writeFileSync(
+        join(process.env.BENCH_ALLOC_PROFILE!, `${config.service}-${process.pid}.heapprofile`),
+        JSON.stringify(profile),
+      );
+    }
     ctx.send({
       type: 'report',
       handled,
@@ -89,8 +111,11 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       claims: setup.timings.claims,
       rss,
       rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
-    }),
-  );
+      memoryMb: Object.fromEntries(
+        Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),
+      ),
+    });
+  });
   await ctx.channel.next('stop', 3_600_000);
   clearInterval(progress);
   if (rssTimer) clearInterval(rssTimer);

@@ -21,6 +21,10 @@ export interface Config extends HeraldConfig {
   seconds?: number;
   /** open-loop: first seconds at the same rate whose events are not measured (t = 0). */
   warmupSeconds?: number;
+  /** false: the same transaction without `bus.publish` (produce's prisma-only baseline). Default true. */
+  publish?: boolean;
+  /** Rounds of `seconds`, each started by its own `go` and ended by its own `done`. Default 1. */
+  rounds?: number;
   /** Added to sequence numbers so several producers never collide. */
   seqOffset?: number;
 }
@@ -48,92 +52,95 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
         account,
         1,
       );
-      await bus.publish(benchEvent(Event, seq, t), { tx });
+      if (config.publish !== false) await bus.publish(benchEvent(Event, seq, t), { tx });
     });
   };
 
   ctx.send({ type: 'ready' });
-  await ctx.channel.next('go', 600_000);
-  const start = nowMs();
-  const latency = new LatencyRecorder();
-  let errors = 0;
-  let lastError = '';
-  let done = 0;
-  /** Committed including the warm-up. */
-  let all = 0;
+  // Several rounds (closed-loop): produce interleaves its two variants on a busy machine.
+  for (let round = 0; round < (config.rounds ?? 1); round++) {
+    await ctx.channel.next('go', 600_000);
+    const start = nowMs();
+    const latency = new LatencyRecorder();
+    let errors = 0;
+    let lastError = '';
+    let done = 0;
+    /** Committed including the warm-up. */
+    let all = 0;
 
-  if (config.mode === 'fill') {
-    const count = config.count ?? 0;
-    const batch = config.batch ?? 1000;
-    for (let from = 0; from < count; from += batch) {
-      const size = Math.min(batch, count - from);
-      await prisma.$transaction(
-        async (tx) => {
-          await bus.publish(
-            Array.from({ length: size }, (_, i) => benchEvent(Event, offset + from + i + 1)),
-            { tx },
-          );
-        },
-        { timeout: 60_000 },
-      );
-      done += size;
-    }
-  } else if (config.mode === 'open-loop') {
-    const rate = config.rate ?? 1000;
-    const warmup = Math.round(rate * (config.warmupSeconds ?? 0));
-    const total = warmup + Math.round(rate * (config.seconds ?? 10));
-    const interval = 1000 / rate;
-    const inFlight = new Set<Promise<void>>();
-    let issued = 0;
-    while (issued < total) {
-      const now = nowMs();
-      // Issue every transaction whose scheduled time has come (a late timer issues a burst).
-      while (issued < total && start + issued * interval <= now) {
-        const intended = start + issued * interval;
-        const measured = issued >= warmup;
-        const seq = offset + ++issued;
-        const p = transaction(seq, measured ? intended : 0)
-          .then(
-            () => {
-              all++;
-              if (!measured) return;
-              latency.record(nowMs() - intended);
-              done++;
-            },
-            (error: unknown) => {
-              errors++;
-              lastError = String(error).slice(0, 300);
-            },
-          )
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
+    if (config.mode === 'fill') {
+      const count = config.count ?? 0;
+      const batch = config.batch ?? 1000;
+      for (let from = 0; from < count; from += batch) {
+        const size = Math.min(batch, count - from);
+        await prisma.$transaction(
+          async (tx) => {
+            await bus.publish(
+              Array.from({ length: size }, (_, i) => benchEvent(Event, offset + from + i + 1)),
+              { tx },
+            );
+          },
+          { timeout: 60_000 },
+        );
+        done += size;
       }
-      const wait = start + issued * interval - nowMs();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.floor(wait))));
-    }
-    await Promise.all(inFlight);
-  } else {
-    const deadline = start + (config.seconds ?? 10) * 1000;
-    let next = 0;
-    const loop = async () => {
-      while (nowMs() < deadline) {
-        const seq = offset + ++next;
-        const t0 = nowMs();
-        try {
-          await transaction(seq, 0);
-          latency.record(nowMs() - t0);
-          done++;
-        } catch (error) {
-          errors++;
-          lastError = String(error).slice(0, 300);
+    } else if (config.mode === 'open-loop') {
+      const rate = config.rate ?? 1000;
+      const warmup = Math.round(rate * (config.warmupSeconds ?? 0));
+      const total = warmup + Math.round(rate * (config.seconds ?? 10));
+      const interval = 1000 / rate;
+      const inFlight = new Set<Promise<void>>();
+      let issued = 0;
+      while (issued < total) {
+        const now = nowMs();
+        // Issue every transaction whose scheduled time has come (a late timer issues a burst).
+        while (issued < total && start + issued * interval <= now) {
+          const intended = start + issued * interval;
+          const measured = issued >= warmup;
+          const seq = offset + ++issued;
+          const p = transaction(seq, measured ? intended : 0)
+            .then(
+              () => {
+                all++;
+                if (!measured) return;
+                latency.record(nowMs() - intended);
+                done++;
+              },
+              (error: unknown) => {
+                errors++;
+                lastError = String(error).slice(0, 300);
+              },
+            )
+            .finally(() => inFlight.delete(p));
+          inFlight.add(p);
         }
+        const wait = start + issued * interval - nowMs();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.floor(wait))));
       }
-    };
-    await Promise.all(Array.from({ length: config.poolSize ?? 10 }, loop));
+      await Promise.all(inFlight);
+    } else {
+      const deadline = start + (config.seconds ?? 10) * 1000;
+      let next = 0;
+      const loop = async () => {
+        while (nowMs() < deadline) {
+          const seq = offset + ++next;
+          const t0 = nowMs();
+          try {
+            await transaction(seq, 0);
+            latency.record(nowMs() - t0);
+            done++;
+          } catch (error) {
+            errors++;
+            lastError = String(error).slice(0, 300);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: config.poolSize ?? 10 }, loop));
+    }
+    const end = nowMs();
+    if (config.mode !== 'open-loop') all = done;
+    ctx.send({ type: 'done', start, end, done, all, errors, lastError, commit: latency.summary() });
   }
-  const end = nowMs();
-  if (config.mode !== 'open-loop') all = done;
-  ctx.send({ type: 'done', start, end, done, all, errors, lastError, commit: latency.summary() });
   await ctx.channel.next('stop', 3_600_000);
   await bus.stop();
   await setup.close();

@@ -9,6 +9,8 @@ export interface Config {
   group: string;
   count: number;
   partitions: number;
+  /** Count messages whose `herald-id` header was seen before (relay workloads). */
+  countDuplicates?: boolean;
 }
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
@@ -24,6 +26,8 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   await consumer.connect();
   await consumer.subscribe({ topic: config.topic, fromBeginning: true });
   let received = 0;
+  let duplicates = 0;
+  const seen = new Set<string>();
   let first = 0;
   let last = 0;
   let resolveDone!: () => void;
@@ -31,18 +35,31 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     partitionsConsumedConcurrently: config.partitions,
-    eachMessage: async () => {
+    eachMessage: async ({ message }) => {
       const t = nowMs();
       if (received === 0) first = t;
       received++;
-      last = t;
-      if (received === config.count) resolveDone();
+      let fresh = true;
+      if (config.countDuplicates) {
+        const id = String(message.headers?.['herald-id'] ?? '');
+        fresh = !seen.has(id);
+        if (fresh) seen.add(id);
+        else duplicates++;
+      }
+      // A late duplicate does not stretch the measured drain.
+      if (fresh) last = t;
+      if (received - duplicates === config.count) resolveDone();
     },
   });
   await joined;
   ctx.send({ type: 'ready' });
   const stop = ctx.channel.next('stop', 3_600_000).then(() => 'stop' as const);
   const outcome = await Promise.race([done.then(() => 'done' as const), stop]);
-  ctx.send({ type: 'done', received, first, last, stopped: outcome === 'stop' });
+  // Duplicates that arrive after the count was reached are still counted (relays-4 waits, then says `settled`).
+  if (config.countDuplicates) {
+    ctx.send({ type: 'reached', received, duplicates, first, last });
+    await ctx.channel.next('settled', 60_000).catch(() => undefined);
+  }
+  ctx.send({ type: 'done', received, duplicates, first, last, stopped: outcome === 'stop' });
   await consumer.disconnect();
 }

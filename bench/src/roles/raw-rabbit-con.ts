@@ -10,6 +10,8 @@ export interface Config {
   routingKey: string;
   count: number;
   prefetch: number;
+  /** Count messages whose AMQP messageId was seen before (relay workloads). */
+  countDuplicates?: boolean;
 }
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
@@ -21,6 +23,8 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   await channel.purgeQueue(config.queue);
   await channel.prefetch(config.prefetch);
   let received = 0;
+  let duplicates = 0;
+  const seen = new Set<string>();
   let first = 0;
   let last = 0;
   const done = new Promise<void>((resolve) => {
@@ -29,9 +33,17 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       const t = nowMs();
       if (received === 0) first = t;
       received++;
-      last = t;
+      let fresh = true;
+      if (config.countDuplicates) {
+        const id = String(message.properties.messageId);
+        fresh = !seen.has(id);
+        if (fresh) seen.add(id);
+        else duplicates++;
+      }
+      // A late duplicate does not stretch the measured drain.
+      if (fresh) last = t;
       channel.ack(message);
-      if (received === config.count) resolve();
+      if (received - duplicates === config.count) resolve();
     });
   });
   ctx.send({ type: 'ready' });
@@ -39,7 +51,12 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   const stop = ctx.channel.next('stop', 3_600_000).then(() => 'stop' as const);
   const outcome = await Promise.race([done.then(() => 'done' as const), stop]);
   clearInterval(timer);
-  ctx.send({ type: 'done', received, first, last, stopped: outcome === 'stop' });
+  // Duplicates that arrive after the count was reached are still counted (for relays-4's settle time).
+  if (config.countDuplicates) {
+    ctx.send({ type: 'reached', received, duplicates, first, last });
+    await ctx.channel.next('settled', 60_000).catch(() => undefined);
+  }
+  ctx.send({ type: 'done', received, duplicates, first, last, stopped: outcome === 'stop' });
   await channel.deleteQueue(config.queue).catch(() => undefined);
   await channel.deleteExchange(config.exchange).catch(() => undefined);
   await connection.close();

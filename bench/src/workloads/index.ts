@@ -9,6 +9,7 @@ import { produce } from './produce.ts';
 import { rawKafka } from './raw-kafka.ts';
 import { rawPg } from './raw-pg.ts';
 import { rawRabbit } from './raw-rabbit.ts';
+import { relayKafka, relayRabbit } from './relay.ts';
 import { relays4 } from './relays.ts';
 
 /** Every workload, in the order a run executes them (ceilings first: ratios need them). */
@@ -18,6 +19,8 @@ export const WORKLOADS: readonly Workload[] = [
   rawPg,
   rawKafka,
   produce,
+  relayRabbit,
+  relayKafka,
   drainRabbit,
   e2eRabbit,
   drainKafka,

@@ -11,6 +11,12 @@ import { sleep } from './runtime/timers.js';
 import { WakeSignal } from './runtime/wake-signal.js';
 import { heraldMetrics, inSendSpan } from './telemetry.js';
 
+/** One batch after its publish: what the broker confirmed and what failed. */
+interface SentBatch {
+  published: OutboxRecord[];
+  failed: Array<{ record: OutboxRecord; error: unknown }>;
+}
+
 interface LocalRetry {
   record: OutboxRecord;
   localAttempts: number;
@@ -20,6 +26,10 @@ interface LocalRetry {
 
 /** Quick re-checks after a publish whose transaction commits later than we can see. */
 const NUDGE_DELAYS_MS = [2, 10, 50, 200];
+/** Sharded relays: random spread of the first lock attempts of one replica's shards. */
+const SHARD_JITTER_MS = 100;
+/** Sharded relays: pause before taking one more shard, per shard this replica already holds. */
+const SHARD_STAGGER_MS = 100;
 
 /**
  * The second arrow of the data path: claims outbox records, sends them through
@@ -37,6 +47,8 @@ export class OutboxRelay {
   readonly #lease: LeaseKeeper | undefined;
   readonly #wake = new WakeSignal();
   readonly #localRetries = new Map<string, LocalRetry>();
+  /** Failures being written to the store; an exclusive claim must not hand them out again meanwhile. */
+  readonly #persisting = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #busy = false;
@@ -118,6 +130,7 @@ export class OutboxRelay {
     this.#unsubscribeWake?.();
     this.#due.cancel();
     await this.#loop;
+    await this.#settlePersisting();
     await this.#drainLocalRetries().catch((error) => {
       this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
     });
@@ -134,21 +147,15 @@ export class OutboxRelay {
           // Another replica holds the lock: nothing is ours to do until we get it.
           this.#emptyClaims = Math.max(this.#emptyClaims, 1);
           this.#resolveIdle();
+          if (this.#shard) await this.#awaitFairTurn(stop);
           if (!(await this.#lease.hold(stop))) break;
         }
         if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
         const leadership = this.#lease?.signal;
         this.#busy = true;
-        const records = await this.#outbox.claim({
-          limit: this.#options.batchSize,
-          leaseMs: this.#options.minimumRetryInterval,
-          owner: this.#owner,
-          now: new Date(),
-          ...(this.#shard ? { shard: this.#shard } : {}),
-        });
-        if (records.length > 0) {
+        const claimed = await this.#claimAndSend();
+        if (claimed > 0) {
           this.#emptyClaims = 0;
-          await this.#send(records);
           this.#busy = false;
           failures = 0;
           if (leadership?.aborted) continue;
@@ -171,6 +178,84 @@ export class OutboxRelay {
   }
 
   /**
+   * Claims the next batch and sends it; returns how many records were claimed.
+   *
+   * - Holding the lock makes this relay the only one on its outbox or shard:
+   *   the claim is exclusive, no lease is written into the rows (the mark is
+   *   their one rewrite), and records this relay still holds for a retry come
+   *   back from the store and are left out here.
+   * - Without a lock, a store that can hold row locks while the broker
+   *   confirms (`claimLocked`) claims, sends and marks in one transaction:
+   *   again one rewrite per row, and other relays skip the locked rows.
+   * - Otherwise the claim leases each row until `minimumRetryInterval`.
+   */
+  async #claimAndSend(): Promise<number> {
+    const exclusive = this.#lease?.lease !== undefined;
+    const request = {
+      limit: this.#options.batchSize,
+      leaseMs: this.#options.minimumRetryInterval,
+      owner: this.#owner,
+      now: new Date(),
+      ...(this.#shard ? { shard: this.#shard } : {}),
+      ...(exclusive ? { exclusive } : {}),
+    };
+    if (!exclusive && this.#outbox.claimLocked) {
+      let sent: SentBatch | undefined;
+      let fresh = 0;
+      await this.#outbox.claimLocked(request, async (batch) => {
+        // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
+        const records = this.#withoutHeld(batch);
+        fresh = records.length;
+        sent = await this.#sendOnce(records);
+        return {
+          published: sent.published.map((record) => record.message.id),
+          held: sent.failed.map(({ record }) => record.message.id),
+        };
+      });
+      // Committed: only now are the marks real and the failures ours to retry.
+      if (sent) this.#settle(sent);
+      return fresh;
+    }
+    const claimed = await this.#outbox.claim(request);
+    const records = exclusive ? this.#withoutHeld(claimed) : claimed;
+    if (records.length === 0) return 0;
+    const sent = await this.#sendOnce(records);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
+    if (sent.published.length > 0) await this.#markPublished(sent.published);
+    return records.length;
+  }
+
+  /** `records` without those this relay holds for a local retry or whose failure it is writing. */
+  #withoutHeld(records: readonly OutboxRecord[]): readonly OutboxRecord[] {
+    if (this.#localRetries.size === 0 && this.#persisting.size === 0) return records;
+    return records.filter(
+      (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
+    );
+  }
+
+  /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
+  #settle(sent: SentBatch): void {
+    this.#reportSent(sent.published);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
+  }
+
+  /**
+   * Before trying for a shard's lock, waits longer the more shards this
+   * replica holds: a replica that starts first would otherwise take every
+   * shard before the others have connected, and keep them for `shardTenure`.
+   */
+  async #awaitFairTurn(stop: AbortSignal): Promise<void> {
+    let waited = Math.random() * SHARD_JITTER_MS;
+    await sleep(waited, stop);
+    for (;;) {
+      const due = (this.#shardLoad?.() ?? 0) * SHARD_STAGGER_MS;
+      if (waited >= due || stop.aborted) return;
+      await sleep(due - waited, stop);
+      waited = due;
+    }
+  }
+
+  /**
    * Sharded relays hand their shard back after `shardTenure` (at a batch
    * boundary, so per-key order holds) and wait longer the more shards this
    * replica holds: shards drift towards replicas that hold fewer, which is how
@@ -181,6 +266,7 @@ export class OutboxRelay {
     const lease = this.#lease!.lease;
     if (!lease || Date.now() - this.#lease!.heldSince < this.#options.shardTenure) return false;
     await this.#drainLocalRetries();
+    await this.#settlePersisting();
     await this.#lease!.release();
     const load = this.#shardLoad?.() ?? 0;
     await sleep(50 + load * 100 + Math.random() * 100, stop);
@@ -195,16 +281,23 @@ export class OutboxRelay {
     if (pending.length > 0) await this.#outbox.release(pending.map((retry) => retry.record.message.id));
   }
 
-  async #send(records: readonly OutboxRecord[]): Promise<void> {
+  /** Waits for failures being written, so the next holder of the lock sees them. */
+  async #settlePersisting(): Promise<void> {
+    await Promise.all(this.#persisting.values());
+  }
+
+  /** Publishes a batch once and sorts the records by outcome. */
+  async #sendOnce(records: readonly OutboxRecord[]): Promise<SentBatch> {
+    if (records.length === 0) return { published: [], failed: [] };
     const outcomes = await this.#publish(records);
-    const published: OutboxRecord[] = [];
+    const sent: SentBatch = { published: [], failed: [] };
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const outcome = outcomes[i]!;
-      if (outcome.ok) published.push(record);
-      else this.#failedOnce(record, outcome.error, 1);
+      if (outcome.ok) sent.published.push(record);
+      else sent.failed.push({ record, error: outcome.error });
     }
-    if (published.length > 0) await this.#markPublished(published);
+    return sent;
   }
 
   async #publish(records: readonly OutboxRecord[]): Promise<PublishOutcome[]> {
@@ -241,6 +334,12 @@ export class OutboxRelay {
       });
       return;
     }
+    this.#reportSent(records);
+  }
+
+  /** Metrics and `sent` events for records marked published. */
+  #reportSent(records: readonly OutboxRecord[]): void {
+    if (records.length === 0) return;
     heraldMetrics().sent.add(records.length, { 'messaging.system': this.#transport.name });
     if (this.#monitor.hasListeners('sent')) {
       for (const record of records) {
@@ -266,7 +365,9 @@ export class OutboxRelay {
       willRetry: canRetryLocally || record.attempts < this.#options.maxRetryTimes,
     });
     if (!canRetryLocally) {
-      void this.#persistFailure(record, error);
+      const id = record.message.id;
+      const persisted = this.#persistFailure(record, error).finally(() => this.#persisting.delete(id));
+      this.#persisting.set(id, persisted);
       return;
     }
     const timer = setTimeout(
@@ -302,7 +403,7 @@ export class OutboxRelay {
       );
     } catch (storeError) {
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
-      return; // The lease expires and the record is claimed again.
+      return; // Claimed again after the lease (at once when the claim was exclusive).
     }
     if (dead) {
       this.#monitor.emit('dead-lettered', {

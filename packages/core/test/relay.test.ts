@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BusEventMap,
   createIntegrationEventBus,
+  type DistributedLock,
   defineEvent,
   InProcessBroker,
   InProcessTransport,
@@ -31,6 +32,7 @@ class FlakyTransport extends InProcessTransport {
     );
   }
 }
+const idsOfStatus = (records: readonly { status: string }[]) => records.map((record) => record.status);
 const nOf = (m: WireMessage) => JSON.parse(new TextDecoder().decode(m.body)).n as number;
 
 const running: IntegrationEventBus[] = [];
@@ -147,6 +149,113 @@ describe('outbox relay', () => {
     expect(new Set(sent).size).toBe(500);
   });
 
+  it('claims without leasing while it holds the lock, and never resends a record waiting for a local retry', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    transport.rejectIds.add(13);
+    const tries = new Map<number, number>();
+    const publish = transport.publish.bind(transport);
+    transport.publish = (messages) => {
+      for (const m of messages) tries.set(nOf(m), (tries.get(nOf(m)) ?? 0) + 1);
+      return publish(messages);
+    };
+    const log = memoryEventLog();
+    const claims: boolean[] = [];
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      claims.push(request.exclusive === true);
+      return claim(request);
+    };
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(new MemoryLock())
+      .configure({ localRetryTimes: 2, localFailedRetryInterval: 60, maxRetryTimes: 0, pollingInterval: 5 })
+      .build();
+    const dead = events(sender, 'dead-lettered');
+    running.push(sender);
+    await sender.start();
+    await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
+    await eventually(() => dead.length === 1);
+    // The claims during the 2 × 60 ms of local retries saw record 13 pending and unleased; the relay left it out.
+    expect(claims.length).toBeGreaterThan(3);
+    expect(claims.every(Boolean)).toBe(true);
+    expect(tries.get(13)).toBe(3);
+    expect([tries.get(12), tries.get(14)]).toEqual([1, 1]);
+    expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
+  });
+
+  it('without a lock, relays claim with row locks (claimLocked) and never send one record twice', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    let leasingClaims = 0;
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      if (!request.exclusive) leasingClaims++;
+      return claim(request);
+    };
+    const seen = new Map<number, number>();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void seen.set(e.n, (seen.get(e.n) ?? 0) + 1))
+      .build();
+    const sent: string[] = [];
+    const relays = [1, 2, 3].map(() => {
+      const bus = testBuilder('relay', broker).useEventLog(log).build();
+      bus.on('sent', (e) => sent.push(e.messageId));
+      return bus;
+    });
+    running.push(receiver, ...relays);
+    await receiver.start();
+    for (const relay of relays) await relay.start();
+    for (let batch = 0; batch < 10; batch++) {
+      await relays[batch % 3]!.publish(Array.from({ length: 50 }, (_, k) => new Ping({ n: batch * 50 + k })));
+    }
+    await eventually(() => seen.size === 500, 5000);
+    expect(sent).toHaveLength(500);
+    expect(new Set(sent).size).toBe(500);
+    expect([...seen.values()].every((count) => count === 1)).toBe(true);
+    expect(leasingClaims, 'no row was leased: claimLocked did every claim').toBe(0);
+  });
+
+  it('without a lock, a record waiting for a local retry stays leased: another relay does not send it meanwhile', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
+    const transports = [new FlakyTransport({ broker }), new FlakyTransport({ broker })];
+    const sent: string[] = [];
+    const relays = transports.map((transport) => {
+      transport.down = true;
+      const bus = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+        .useTransport(transport)
+        .useEventLog(log)
+        .configure({
+          localRetryTimes: 2,
+          localFailedRetryInterval: 30,
+          failedRetryInterval: 30,
+          retryBackoff: () => 30,
+          maxRetryTimes: 50,
+          pollingInterval: 10,
+          minimumRetryInterval: 5_000,
+        })
+        .build();
+      bus.on('sent', (e) => sent.push(e.messageId));
+      return bus;
+    });
+    running.push(receiver, ...relays);
+    await receiver.start();
+    for (const relay of relays) await relay.start();
+    await relays[0]!.publish(Array.from({ length: 30 }, (_, n) => new Ping({ n })));
+    await eventually(() => transports[0]!.attempts + transports[1]!.attempts >= 90);
+    for (const transport of transports) transport.down = false;
+    await eventually(() => got.length === 30, 5000);
+    await Promise.all(relays.map((relay) => relay.drain()));
+    expect(sent).toHaveLength(30);
+    expect(new Set(sent).size).toBe(30);
+  });
+
   it('hands over to another replica when the lock holder stops', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
@@ -179,6 +288,65 @@ describe('outbox relay', () => {
     await eventually(() => got.length === 2, 3000);
     expect(firstSent.length + secondSent.length).toBe(2);
     expect(secondSent.map((s) => s.eventName)).toContain('ping');
+  });
+
+  it("takes over a killed replica's shards once its lock leases lapse, sending each record once", async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const lock = new MemoryLock();
+    const ttl = 300;
+    let killed = false;
+    // A killed process neither extends nor releases its leases: they lapse after the TTL.
+    const dyingLock: DistributedLock = {
+      name: 'dying',
+      async acquire(key, ttlMs) {
+        const lease = killed ? null : await lock.acquire(key, ttlMs);
+        if (!lease) return null;
+        return {
+          key: lease.key,
+          fencingToken: lease.fencingToken,
+          expiresAt: lease.expiresAt,
+          extend: (ms) => (killed ? Promise.resolve(true) : lease.extend(ms)),
+          release: () => (killed ? Promise.resolve() : lease.release()),
+        };
+      },
+    };
+    const received: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void received.push(e.n))
+      .build();
+    const sentIds: string[] = [];
+    const replica = (lockOf: DistributedLock) => {
+      const bus = testBuilder('relay', broker)
+        .useEventLog(log)
+        .useLock(lockOf)
+        .configure({ relayShards: 4, distributedLockTtl: ttl, distributedLockWaitDuration: 20 })
+        .build();
+      bus.on('sent', (e) => sentIds.push(e.messageId));
+      return bus;
+    };
+    const dying = replica(dyingLock);
+    running.push(receiver, dying);
+    await receiver.start();
+    await dying.start();
+    await dying.publish(Array.from({ length: 20 }, (_, n) => new Ping({ n })));
+    await eventually(() => received.length === 20, 5000);
+
+    killed = true;
+    await dying.stop();
+    const killedAt = Date.now();
+    const survivor = replica(lock);
+    running.push(survivor);
+    await survivor.start();
+    await survivor.publish(Array.from({ length: 40 }, (_, n) => new Ping({ n: 20 + n })));
+    await eventually(() => received.length === 60, 5000);
+    const takeoverMs = Date.now() - killedAt;
+    // Every shard was still leased to the dead replica: nothing moves before its leases lapse.
+    expect(takeoverMs).toBeGreaterThanOrEqual(ttl - 50);
+    // Lapse, the survivor's retry interval and its fair-start pauses (100 ms per shard held), with slack.
+    expect(takeoverMs).toBeLessThan(ttl + 20 + 4 * 200 + 1_000);
+    expect(new Set(sentIds).size).toBe(60);
+    expect(sentIds).toHaveLength(60);
   });
 
   it('spreads outbox shards over replicas, keeping per-key order and sending each record once', async () => {
@@ -244,6 +412,11 @@ describe('outbox relay', () => {
     log.outbox.claim = async (request) => {
       claims++;
       return claim(request);
+    };
+    const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
+    log.outbox.claimLocked = async (request, send) => {
+      claims++;
+      return claimLocked(request, send);
     };
     const bus = testBuilder('svc').useEventLog(log).configure({ pollingInterval: 100 }).build();
     running.push(bus);

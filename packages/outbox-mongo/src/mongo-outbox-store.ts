@@ -123,6 +123,7 @@ export class MongoOutboxStore implements OutboxStore {
     owner: string;
     now: Date;
     shard?: { index: number; count: number };
+    exclusive?: boolean;
   }): Promise<OutboxRecord[]> {
     await this.#context.ready();
     const { now } = request;
@@ -139,6 +140,8 @@ export class MongoOutboxStore implements OutboxStore {
       chainField: 'key',
       limit: request.limit,
     });
+    // The caller holds the lock: no grant, no lease write; the mark is the one rewrite.
+    if (request.exclusive) return candidates.map(toRecord);
     const leased = await leaseCandidates(
       this.#context.collection,
       this.#leases,

@@ -1,6 +1,7 @@
 import {
   type ClaimRequest,
   ConfigurationError,
+  type LockedBatchOutcome,
   type OutboxFailure,
   type OutboxRecord,
   type OutboxStore,
@@ -72,9 +73,18 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly #notify: OutboxNotify;
   readonly #listeners = new Set<() => void>();
   #stopListening: (() => void) | undefined;
+  /**
+   * PostgreSQL and MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a READ
+   * COMMITTED transaction held while the broker confirms, then the mark in
+   * the same transaction. SQLite has no row locks (a write transaction held
+   * that long would stop every writer), so it has no `claimLocked`.
+   */
+  readonly claimLocked?: OutboxStore['claimLocked'];
 
   constructor(settings: StoreSettings, notify: OutboxNotify) {
     this.#s = settings;
+    if (settings.provider !== 'sqlite')
+      this.claimLocked = (request, send) => this.#claimLocked(request, send);
     this.name = `prisma-${settings.provider}`;
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.outbox);
@@ -132,7 +142,8 @@ export class PrismaOutboxStore implements OutboxStore {
     );
   }
 
-  async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+  /** The claim rule on rows aliased `o`, with its parameters. */
+  #claimable(request: ClaimRequest): { where: string; params: unknown[] } {
     const now = request.now.getTime();
     const params: unknown[] = [now, now];
     let where = `o.status IN ${OPEN}
@@ -143,6 +154,66 @@ export class PrismaOutboxStore implements OutboxStore {
       where += ' AND o.bucket % ? = ?';
       params.push(request.shard.count, request.shard.index);
     }
+    return { where, params };
+  }
+
+  async #claimLocked(
+    request: ClaimRequest,
+    send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
+  ): Promise<OutboxRecord[]> {
+    const { dialect } = this.#s;
+    const { where, params } = this.#claimable(request);
+    // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
+    // rather than BEGIN, SELECT and COMMIT.
+    const probe = await query<{ one: unknown }>(
+      this.#s.prisma,
+      dialect,
+      `SELECT 1 AS one FROM ${this.#table} o WHERE ${where} LIMIT 1`,
+      params,
+    );
+    if (probe.length === 0) return [];
+    return this.#s.prisma.$transaction(
+      async (tx: SqlExecutor) => {
+        const rows = await query<OutboxRow>(
+          tx,
+          dialect,
+          `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [...params, request.limit],
+        );
+        if (rows.length === 0) return [];
+        const records = rows.sort((a, b) => Number(a.sequence) - Number(b.sequence)).map(toOutboxRecord);
+        const outcome = await send(records);
+        for (const part of chunks(outcome.published, ID_CHUNK)) {
+          await execute(
+            tx,
+            dialect,
+            `UPDATE ${this.#table} SET status = 'published', published_at = ?
+             WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+            [Date.now(), ...part],
+          );
+        }
+        for (const part of chunks(outcome.held, ID_CHUNK)) {
+          await execute(
+            tx,
+            dialect,
+            `UPDATE ${this.#table} SET lease_until = ?, lease_owner = ? WHERE id IN (${placeholders(part.length)})`,
+            [request.now.getTime() + request.leaseMs, request.owner, ...part],
+          );
+        }
+        return records;
+      },
+      {
+        maxWait: this.#s.transaction.maxWait,
+        // The broker's confirms run inside: allow the lease's length, as a leased claim would.
+        timeout: Math.max(this.#s.transaction.timeout, request.leaseMs),
+        isolationLevel: 'ReadCommitted',
+      },
+    );
+  }
+
+  async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    const now = request.now.getTime();
+    const { where, params } = this.#claimable(request);
     const rows = await claimRows<OutboxRow>({
       prisma: this.#s.prisma,
       dialect: this.#s.dialect,
@@ -154,6 +225,7 @@ export class PrismaOutboxStore implements OutboxStore {
       leaseUntil: now + request.leaseMs,
       owner: request.owner,
       transaction: this.#s.transaction,
+      ...(request.exclusive ? { exclusive: true } : {}),
     });
     return rows.map(toOutboxRecord);
   }

@@ -113,6 +113,8 @@ export interface ClaimStatement {
   readonly leaseUntil: number;
   readonly owner: string;
   readonly transaction: Required<TransactionOptions>;
+  /** The claimer alone works these rows (it holds their lock): read them, write no lease. */
+  readonly exclusive?: boolean;
 }
 
 /**
@@ -124,12 +126,21 @@ export interface ClaimStatement {
  * - SQLite: one `UPDATE … RETURNING`; SQLite runs one writer at a time, so the statement is the lease.
  *
  * Rows leased by another claimer stay skipped until their `lease_until` passes.
+ * An `exclusive` claim is a plain `SELECT` of the same rows: no lease is
+ * written, so the caller's mark is the only rewrite of each row.
  */
 export async function claimRows<Row extends { sequence: unknown }>(claim: ClaimStatement): Promise<Row[]> {
   const { dialect, table, columns, where, whereParams, limit, leaseUntil, owner } = claim;
   const pick = `SELECT o.sequence FROM ${table} o WHERE ${where} ORDER BY o.sequence LIMIT ?`;
   let rows: Row[];
-  if (dialect.provider === 'postgresql') {
+  if (claim.exclusive) {
+    rows = await query<Row>(
+      claim.prisma,
+      dialect,
+      `SELECT ${columns} FROM ${table} o WHERE ${where} ORDER BY o.sequence LIMIT ?`,
+      [...whereParams, limit],
+    );
+  } else if (dialect.provider === 'postgresql') {
     rows = await query<Row>(
       claim.prisma,
       dialect,

@@ -1,4 +1,5 @@
 import {
+  type ClaimRequest,
   ConfigurationError,
   InProcessTransport,
   MalformedMessageError,
@@ -94,7 +95,8 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     await eventually(() => dying.failed && handled.length === 1);
     await first.stop();
 
-    // A second relay (another replica) takes the record over once its lease expired, and sends it again.
+    // A second relay (another replica) takes the record over — at once after the row-locked claim rolled
+    // back, or once the lease expired where claims lease — and sends it again.
     const second = builder('ordering', new CountingTransport(broker, sent))
       .useEventLog({ outbox: db.log({}, db.peer()).outbox })
       .build();
@@ -388,6 +390,19 @@ function markPublishedFailsOnce(store: OutboxStore): { store: OutboxStore; reado
           }
           return target.markPublished(ids, now);
         };
+      }
+      if (property === 'claimLocked' && target.claimLocked) {
+        // The row-locked claim marks inside its transaction: dying after the broker confirmed rolls it back.
+        const claimLocked = target.claimLocked.bind(target);
+        return (request: ClaimRequest, send: Parameters<typeof claimLocked>[1]) =>
+          claimLocked(request, async (records) => {
+            const outcome = await send(records);
+            if (!failed && records.length > 0) {
+              failed = true;
+              throw new Error('process killed before the mark');
+            }
+            return outcome;
+          });
       }
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;

@@ -80,6 +80,67 @@ describe('the outbox suite catches broken stores', () => {
     }
   });
 
+  it('a store that leases on an exclusive claim fails the exclusive-claim case', async () => {
+    const leasing = memoryOutbox((store) =>
+      override<OutboxStore>(store, { claim: (request) => store.claim({ ...request, exclusive: false }) }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'an exclusive claim leases nothing');
+    await expect(runOutboxStoreCase(testCase, leasing)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store whose exclusive claim ignores live leases fails the lease-respecting case', async () => {
+    const careless = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claim(request) {
+          if (request.exclusive) {
+            const open = await store.list({ status: 'pending', limit: 10_000 });
+            await store.release(open.map((record) => record.message.id));
+          }
+          return store.claim(request);
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'an exclusive claim skips records under a live lease');
+    await expect(runOutboxStoreCase(testCase, careless)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a claimLocked that does not hold its rows fails the locked-claim case', async () => {
+    const unlocked = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claimLocked(request, send) {
+          const records = await store.claim({ ...request, exclusive: true });
+          const outcome = await send(records);
+          await store.markPublished(outcome.published, request.now);
+          return records;
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'claimLocked (optional) holds its records while sending');
+    await expect(runOutboxStoreCase(testCase, unlocked)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a claimLocked that marks before the broker confirmed fails the rollback case', async () => {
+    const eager = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        async claimLocked(request, send) {
+          const records = await store.claim({ ...request, exclusive: true });
+          await store.markPublished(
+            records.map((record) => record.message.id),
+            request.now,
+          );
+          await send(records);
+          return records;
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'claimLocked (optional): when sending fails');
+    await expect(runOutboxStoreCase(testCase, eager)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
     const eager = memoryOutbox((store) =>
       override<OutboxStore>(store, { add: (messages) => store.add(messages) }),

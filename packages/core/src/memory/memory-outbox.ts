@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
   ErrorEntry,
+  LockedBatchOutcome,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
@@ -42,6 +43,8 @@ export class MemoryOutboxStore implements OutboxStore {
   /** Published and dead rows. */
   readonly #closed = new Map<string, Row>();
   readonly #listeners = new Set<() => void>();
+  /** Ids held by a {@link claimLocked} in progress (the memory store's row locks). */
+  readonly #locked = new Set<string>();
   #sequence = 0;
 
   constructor(options: { database?: MemoryDatabase } = {}) {
@@ -86,6 +89,11 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    return this.#select(request);
+  }
+
+  /** The claim rule, synchronous so that a locked claim can lock what it selected before anyone else runs. */
+  #select(request: ClaimRequest): OutboxRecord[] {
     const now = request.now.getTime();
     const blocked = new Set<string>();
     const claimed: OutboxRecord[] = [];
@@ -94,13 +102,35 @@ export class MemoryOutboxStore implements OutboxStore {
       const key = row.message.orderingKey;
       const keyBlocked = key !== undefined && blocked.has(key);
       if (key !== undefined) blocked.add(key);
-      if (keyBlocked || row.leaseUntil > now) continue;
+      if (keyBlocked || row.leaseUntil > now || this.#locked.has(row.message.id)) continue;
       if (row.status === 'failed' && (row.nextAttemptAt?.getTime() ?? 0) > now) continue;
       if (request.shard && row.bucket % request.shard.count !== request.shard.index) continue;
-      row.leaseUntil = now + request.leaseMs;
+      if (!request.exclusive) row.leaseUntil = now + request.leaseMs;
       claimed.push(toRecord(row));
     }
     return claimed;
+  }
+
+  async claimLocked(
+    request: ClaimRequest,
+    send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
+  ): Promise<OutboxRecord[]> {
+    const records = this.#select({ ...request, exclusive: true });
+    if (records.length === 0) return records;
+    const ids = records.map((record) => record.message.id);
+    for (const id of ids) this.#locked.add(id);
+    try {
+      const outcome = await send(records);
+      await this.markPublished(outcome.published, new Date());
+      const leaseUntil = request.now.getTime() + request.leaseMs;
+      for (const id of outcome.held) {
+        const row = this.#open.get(id);
+        if (row) row.leaseUntil = leaseUntil;
+      }
+      return records;
+    } finally {
+      for (const id of ids) this.#locked.delete(id);
+    }
   }
 
   async markPublished(ids: readonly string[], now: Date): Promise<void> {

@@ -40,6 +40,23 @@ export interface ClaimRequest {
   readonly now: Date;
   /** Only records whose bucket satisfies `bucket % count === index` (sharded relays). */
   readonly shard?: { readonly index: number; readonly count: number };
+  /**
+   * The caller is the only relay of this outbox (or shard): it holds the
+   * distributed lock for it. The store then returns the claimable records
+   * without writing a lease into them, so `markPublished` is the only rewrite
+   * of a row after its insert. Live leases written by non-exclusive claims are
+   * still respected. A caller killed mid-batch leaves its records claimable at
+   * once; the lock's TTL bounds how long two holders can overlap.
+   */
+  readonly exclusive?: boolean;
+}
+
+/** What the relay reports to {@link OutboxStore.claimLocked} once a batch was sent. */
+export interface LockedBatchOutcome {
+  /** Confirmed by the broker: marked `published` in the claim's transaction. */
+  readonly published: readonly string[];
+  /** Kept by the relay for a local retry: leased (`leaseMs`) in the claim's transaction. */
+  readonly held: readonly string[];
 }
 
 /** A failed publish to record: with `nextAttemptAt: null` the record becomes `dead`. */
@@ -66,7 +83,8 @@ export interface RecordQuery {
  * a record is claimable when it is `pending`, or `failed` with
  * `nextAttemptAt <= now`, and not under a live lease, and no record with the
  * same ordering key and a lower sequence is `pending`, `failed` or leased.
- * Claimed records come back in sequence order.
+ * Claimed records come back in sequence order. An `exclusive` claim applies
+ * the same rule but leases nothing (see {@link ClaimRequest.exclusive}).
  */
 export interface OutboxStore {
   /** Engine name for logs, e.g. `prisma-postgresql`. */
@@ -80,8 +98,23 @@ export interface OutboxStore {
    * without, atomically on its own. `bucket` is precomputed by core.
    */
   add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void>;
-  /** Leases and returns the next claimable records (see the claim rule above). */
+  /** Leases (unless `exclusive`) and returns the next claimable records (see the claim rule above). */
   claim(request: ClaimRequest): Promise<OutboxRecord[]>;
+  /**
+   * Claims like {@link OutboxStore.claim} (`exclusive` aside) but holds the
+   * records' row locks in a transaction while `send` runs, then marks
+   * `published` and leases `held` in that same transaction. No lease is
+   * written for a batch that goes through, so a row is rewritten once after
+   * its insert; concurrent claims skip the locked rows; a relay that dies
+   * mid-batch leaves its records claimable at once (the transaction rolls
+   * back). Resolves with the claimed records after the commit; rejects, with
+   * nothing marked, when `send` or the transaction fails. Optional: stores
+   * that cannot hold row locks while a broker confirms leave it out.
+   */
+  claimLocked?(
+    request: ClaimRequest,
+    send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
+  ): Promise<OutboxRecord[]>;
   /** Marks records published and ends their lease. One statement per call. */
   markPublished(ids: readonly string[], now: Date): Promise<void>;
   /** Records failures (never downgrades a `published` record) and ends their lease. */

@@ -10,8 +10,13 @@ import { describe, it } from 'vitest';
 export interface ConformanceCase<C> {
   /** Human-readable name; becomes the vitest test name. */
   readonly name: string;
-  /** Performs the check; rejects (usually with an assertion error) when the adapter does not conform. */
-  run(context: C): Promise<void>;
+  /**
+   * Performs the check; rejects (usually with an assertion error) when the
+   * adapter does not conform. A case about an optional capability the adapter
+   * lacks calls `skip` with the reason (vitest reports it as skipped); run
+   * directly, without `skip`, such a case returns.
+   */
+  run(context: C, skip?: (reason: string) => void): Promise<void>;
 }
 
 /**
@@ -41,10 +46,11 @@ export function skipCase(reason: string): never {
 export async function runWithFixture<C extends { cleanup?: () => Promise<void> }>(
   testCase: ConformanceCase<C>,
   create: () => Promise<C>,
+  skip?: (reason: string) => void,
 ): Promise<void> {
   const fixture = await create();
   try {
-    await testCase.run(fixture);
+    await testCase.run(fixture, skip);
   } finally {
     await fixture.cleanup?.();
   }
@@ -57,7 +63,7 @@ export async function runWithFixture<C extends { cleanup?: () => Promise<void> }
 export function describeCases<C>(
   title: string,
   cases: readonly ConformanceCase<C>[],
-  run: (testCase: ConformanceCase<C>) => Promise<void>,
+  run: (testCase: ConformanceCase<C>, skip: (reason: string) => void) => Promise<void>,
   timeoutMs = 30_000,
 ): void {
   describe(title, () => {
@@ -66,7 +72,7 @@ export function describeCases<C>(
         testCase.name,
         async (context) => {
           try {
-            await run(testCase);
+            await run(testCase, (reason) => context.skip(reason));
           } catch (error) {
             if (error instanceof CaseSkipped) context.skip(error.reason);
             throw error;

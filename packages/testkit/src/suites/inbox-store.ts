@@ -367,11 +367,8 @@ const beginManyResults: InboxCase = {
 
 const beginManyRollback: InboxCase = {
   name: 'beginMany inside a transaction that rolls back leaves nothing: the whole batch can begin again',
-  async run({ store }) {
-    if (!store.transactional) {
-      expect(store.transactional, 'a non-transactional store has nothing to roll back').toBe(false);
-      return;
-    }
+  async run({ store }, skip) {
+    if (!store.transactional) return skip?.('a store without transactions has nothing to roll back');
     const { now } = clock();
     const h = handlerName();
     const batch = [entry(h), entry(h), entry(h)].map((e) => ({ ...e, leaseMs: LONG_LEASE, now }));
@@ -581,8 +578,9 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
 export function runInboxStoreCase(
   testCase: ConformanceCase<InboxStoreFixture>,
   create: () => Promise<InboxStoreFixture>,
+  skip?: (reason: string) => void,
 ): Promise<void> {
-  return runWithFixture(testCase, create);
+  return runWithFixture(testCase, create, skip);
 }
 
 /**
@@ -603,7 +601,7 @@ export function describeInboxStoreConformance(options: InboxStoreConformanceOpti
   describeCases(
     `InboxStore conformance: ${options.name}`,
     inboxStoreCases,
-    (testCase) => runInboxStoreCase(testCase, options.create),
+    (testCase, skip) => runInboxStoreCase(testCase, options.create, skip),
     options.timeoutMs,
   );
 }

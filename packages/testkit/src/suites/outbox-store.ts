@@ -170,6 +170,97 @@ const concurrentClaims: OutboxCase = {
   },
 };
 
+function claimExclusive(store: OutboxStore, now: Date, limit = 1000): Promise<OutboxRecord[]> {
+  return store.claim({ limit, leaseMs: LONG_LEASE, owner: OWNER, now, exclusive: true });
+}
+
+const exclusiveClaimLeasesNothing: OutboxCase = {
+  name: 'an exclusive claim leases nothing: a killed relay leaves its batch claimable at once; per-key order and marks hold',
+  async run({ store }) {
+    const { now } = clock();
+    const key = `x-${uniqueSuffix()}`;
+    const [k1, k2, free] = messages(3, { key: (i) => (i < 2 ? key : undefined) });
+    await add(store, [k1!, k2!, free!]);
+    const first = await claimExclusive(store, now);
+    expect(idsOf(first), 'k2 waits behind pending k1').toEqual([k1!.id, free!.id]);
+    // The relay that claimed died before marking: the next holder of the lock gets the same records.
+    expect(idsOf(await claimExclusive(store, now))).toEqual([k1!.id, free!.id]);
+    const leasing = await claimAll(store, now);
+    expect(idsOf(leasing), 'no lease was written: a leasing claim gets them too').toEqual([k1!.id, free!.id]);
+    expect(leasing.map((record) => [record.status, record.attempts])).toEqual([
+      ['pending', 0],
+      ['pending', 0],
+    ]);
+    await store.release(idsOf(leasing));
+    await store.markPublished([k1!.id, free!.id], now);
+    expect(idsOf(await claimExclusive(store, now)), 'k2 flows once k1 is published').toEqual([k2!.id]);
+    expect((await findRecord(store, k1!.id))?.status).toBe('published');
+  },
+};
+
+const exclusiveClaimRespectsLeases: OutboxCase = {
+  name: 'an exclusive claim skips records under a live lease and the later records of their keys',
+  async run({ store }) {
+    const { now, at } = clock();
+    const key = `y-${uniqueSuffix()}`;
+    const [k1, k2, free] = messages(3, { key: (i) => (i < 2 ? key : undefined) });
+    await add(store, [k1!, k2!, free!]);
+    expect(idsOf(await store.claim({ limit: 1, leaseMs: 1_000, owner: 'relay-a', now }))).toEqual([k1!.id]);
+    expect(idsOf(await claimExclusive(store, now))).toEqual([free!.id]);
+    expect(idsOf(await claimExclusive(store, at(1_100))), 'the lease expired').toEqual([k1!.id, free!.id]);
+  },
+};
+
+const LOCKED_ABSENT = 'the store has no claimLocked (optional): its relays lease each claimed row';
+
+const lockedClaimMarksInItsTransaction: OutboxCase = {
+  name: 'claimLocked (optional) holds its records while sending: concurrent claims skip them; it marks what was confirmed and leases what is held, in one transaction',
+  async run({ store }, skip) {
+    if (!store.claimLocked) return skip?.(LOCKED_ABSENT);
+    const { now, at } = clock();
+    const key = `l-${uniqueSuffix()}`;
+    const [k1, k2, sent, held, later] = messages(5, { key: (i) => (i < 2 ? key : undefined) });
+    await add(store, [k1!, k2!, sent!, held!]);
+    let concurrent: OutboxRecord[] | undefined;
+    const claimed = await store.claimLocked(
+      { limit: 3, leaseMs: 1_000, owner: 'relay-a', now },
+      async (records) => {
+        expect(idsOf(records), 'k2 waits behind k1; the limit holds').toEqual([k1!.id, sent!.id, held!.id]);
+        await add(store, [later!]);
+        // Another relay claims meanwhile: the locked rows are skipped, k2 still waits behind k1.
+        concurrent = await store.claim({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-b', now });
+        return { published: [k1!.id, sent!.id], held: [held!.id] };
+      },
+    );
+    expect(idsOf(claimed)).toEqual([k1!.id, sent!.id, held!.id]);
+    expect(idsOf(concurrent ?? []), 'only the record added meanwhile').toEqual([later!.id]);
+    expect((await findRecord(store, k1!.id))?.status).toBe('published');
+    expect((await findRecord(store, sent!.id))?.publishedAt).toBeInstanceOf(Date);
+    const heldRecord = await findRecord(store, held!.id);
+    expect([heldRecord?.status, heldRecord?.attempts]).toEqual(['pending', 0]);
+    expect(idsOf(await claimAll(store, now)), 'k2 flows; the held record is leased').toEqual([k2!.id]);
+    expect(idsOf(await claimAll(store, at(1_100))), 'the held record after its lease').toEqual([held!.id]);
+  },
+};
+
+const lockedClaimRollsBack: OutboxCase = {
+  name: 'claimLocked (optional): when sending fails (a relay killed mid-batch), nothing is marked and the records are claimable at once',
+  async run({ store }, skip) {
+    if (!store.claimLocked) return skip?.(LOCKED_ABSENT);
+    const { now } = clock();
+    const all = messages(3);
+    await add(store, all);
+    await expect(
+      store.claimLocked({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-a', now }, async () => {
+        throw new Error('relay died while the broker was confirming');
+      }),
+    ).rejects.toThrow('relay died');
+    const again = await claimAll(store, now);
+    expect(idsOf(again)).toEqual(idsOf(all));
+    expect(again.map((record) => record.status)).toEqual(['pending', 'pending', 'pending']);
+  },
+};
+
 const perKeyOrder: OutboxCase = {
   name: 'an unfinished record (pending, failed or leased) blocks later records of its ordering key; other keys flow',
   async run({ store }) {
@@ -527,6 +618,10 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   sequenceOrderAndLimit,
   leases,
   concurrentClaims,
+  exclusiveClaimLeasesNothing,
+  exclusiveClaimRespectsLeases,
+  lockedClaimMarksInItsTransaction,
+  lockedClaimRollsBack,
   perKeyOrder,
   failedUntilDue,
   deadRecords,
@@ -549,8 +644,9 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
 export function runOutboxStoreCase(
   testCase: ConformanceCase<OutboxStoreFixture>,
   create: () => Promise<OutboxStoreFixture>,
+  skip?: (reason: string) => void,
 ): Promise<void> {
-  return runWithFixture(testCase, create);
+  return runWithFixture(testCase, create, skip);
 }
 
 /**
@@ -572,7 +668,7 @@ export function describeOutboxStoreConformance(options: OutboxStoreConformanceOp
   describeCases(
     `OutboxStore conformance: ${options.name}`,
     outboxStoreCases,
-    (testCase) => runOutboxStoreCase(testCase, options.create),
+    (testCase, skip) => runOutboxStoreCase(testCase, options.create, skip),
     options.timeoutMs,
   );
 }
