@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { AggregateEventCollector } from './aggregate/aggregate-collector.js';
 import { CleanupProcessor } from './cleanup.js';
 import { Consumer } from './consumer.js';
 import type { ConverterRegistry } from './converters.js';
@@ -89,6 +90,7 @@ export class IntegrationEventBus {
   readonly #relays = new Map<EventLogConfig, OutboxRelay[]>();
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
+  readonly #aggregates: AggregateEventCollector;
   #subscriptions: SubscriptionHandle[] = [];
   #stopObservingBacklog: (() => void) | undefined;
   #state: BusState = 'created';
@@ -156,6 +158,11 @@ export class IntegrationEventBus {
         );
       }
     }
+    this.#aggregates = new AggregateEventCollector({
+      unitOfWork: settings.unitOfWork,
+      converters: settings.converters,
+      publish: (events, options) => this.publish(events, options),
+    });
     this.#cleanup = new CleanupProcessor({
       configs: settings.eventLogs,
       options: settings.options,
@@ -195,6 +202,17 @@ export class IntegrationEventBus {
     if (integrationEvents.length > 0) await this.publish(integrationEvents, options);
   }
 
+  /**
+   * Takes the events the entities recorded (`AggregateRoot.addDistributedEvent`,
+   * `recordDomainEvent`, …), converts the domain ones and publishes them with
+   * `options` — for saves outside a unit of work (`{ tx }`). Inside a unit of
+   * work this is not needed: an entity that records an event there is
+   * published when the unit of work completes. A second call publishes nothing.
+   */
+  publishRecordedEvents(entities: object | readonly object[], options?: PublishOptions): Promise<void> {
+    return this.#aggregates.publishRecorded(Array.isArray(entities) ? entities : [entities], options);
+  }
+
   /** Listens to a monitoring event (`sent`, `received`, `failed`, `dead-lettered`, `duplicate`, `error`). */
   on<K extends BusEventName>(name: K, listener: BusEventListener<K>): () => void {
     return this.#settings.monitor.on(name, listener);
@@ -227,6 +245,7 @@ export class IntegrationEventBus {
   /** Stops receiving, lets in-flight work finish, hands claimed records back, and disconnects. */
   stop(): Promise<void> {
     if (this.#state === 'created') {
+      this.#aggregates.close();
       this.#state = 'stopped';
       return Promise.resolve();
     }
@@ -236,6 +255,7 @@ export class IntegrationEventBus {
 
   async #stop(): Promise<void> {
     this.#state = 'stopping';
+    this.#aggregates.close();
     this.#stopObservingBacklog?.();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];

@@ -1,3 +1,11 @@
+export type { RecordedEvent, RecordedEventKind } from './aggregate/recorded-events.js';
+export {
+  AggregateRoot,
+  recordDistributedEvent,
+  recordDomainEvent,
+  recordedEvents,
+  takeRecordedEvents,
+} from './aggregate/recorded-events.js';
 export type { CreateBusSettings, HeraldPlugin } from './builder.js';
 export { createIntegrationEventBus, IntegrationEventBusBuilder } from './builder.js';
 export type { BusHealth, BusSettings } from './bus.js';
