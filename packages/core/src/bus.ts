@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { AggregateEventCollector } from './aggregate/aggregate-collector.js';
 import { CleanupProcessor } from './cleanup.js';
 import { Consumer } from './consumer.js';
+import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import type { ConverterRegistry } from './converters.js';
 import { BusStateError, ConfigurationError, describeError } from './errors.js';
 import type { EventType } from './event.js';
@@ -36,6 +37,8 @@ export interface BusSettings {
   readonly logger: Logger;
   readonly registry: HandlerRegistry;
   readonly converters: ConverterRegistry;
+  readonly publishFilters: readonly PublishFilter[];
+  readonly consumeFilters: readonly ConsumeFilter[];
   readonly monitor: Monitor;
   /** In-process transport with the embedded event log: handlers run inside the unit of work. */
   readonly inlineInUnitOfWork: boolean;
@@ -121,6 +124,7 @@ export class IntegrationEventBus {
       onFollowUpCommitted: () => {
         for (const relay of this.#allRelays()) relay.wake();
       },
+      consumeFilters: settings.consumeFilters,
     });
     this.#publisher = new Publisher({
       service: settings.service,
@@ -131,6 +135,7 @@ export class IntegrationEventBus {
       unitOfWork: settings.unitOfWork,
       monitor: settings.monitor,
       knownEvent: (type: EventType) => settings.registry.registerEvent(type),
+      publishFilters: settings.publishFilters,
       onStored: (config, committed) => {
         for (const relay of this.#relays.get(config) ?? []) {
           if (committed) relay.wake();

@@ -12,6 +12,15 @@ export type { BusHealth, BusSettings } from './bus.js';
 export { IntegrationEventBus } from './bus.js';
 export type { ConnectionUrlOptions } from './connection-url.js';
 export { parseConnectionUrl } from './connection-url.js';
+export type { AmbientContextValues } from './context/ambient-context.js';
+export { ambientContext } from './context/ambient-context.js';
+export { CONTEXT_HEADER_PREFIX, propagateAmbientContext } from './context/context-propagation.js';
+export type {
+  ConsumeFilter,
+  ConsumeFilterContext,
+  PublishFilter,
+  PublishFilterContext,
+} from './context/filters.js';
 export type { DomainEventConverter } from './converters.js';
 export type { Envelope, EnvelopeOverrides } from './envelope.js';
 export * from './errors.js';
