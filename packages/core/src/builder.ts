@@ -227,6 +227,7 @@ export class IntegrationEventBusBuilder {
       inbox: log.inbox,
       selector: options.selector ?? (() => true),
       handlerSelector: options.handlerSelector ?? (() => true),
+      inboxEventSelector: options.inboxEventSelector ?? (() => true),
       sending: options.sending ?? true,
       processing: options.processing ?? true,
     }));
@@ -245,6 +246,7 @@ export class IntegrationEventBusBuilder {
         inbox: needsInbox || configs.length === 0 ? new MemoryInboxStore({ database }) : undefined,
         selector: () => true,
         handlerSelector: () => true,
+        inboxEventSelector: () => true,
         sending: true,
         processing: true,
       });

@@ -421,7 +421,11 @@ export class IntegrationEventBus {
   #inboxFor(handlerName: string): EventLogConfig {
     const handler = this.#settings.registry.handler(handlerName);
     const config = this.eventLogs.find(
-      (candidate) => candidate.inbox && handler && candidate.handlerSelector(handler),
+      (candidate) =>
+        candidate.inbox &&
+        handler &&
+        candidate.handlerSelector(handler) &&
+        handler.events.every((event) => candidate.inboxEventSelector(event)),
     );
     if (!config) throw new ConfigurationError(`No inbox accepts handler "${handlerName}"`);
     return config;

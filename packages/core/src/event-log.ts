@@ -19,7 +19,18 @@ export interface EventLogOptions {
   handlerSelector?: (handler: HandlerRegistration) => boolean;
   /** Set false to store events without relaying them from this replica (ABP's IsSendingEnabled). */
   sending?: boolean;
-  /** Set false to receive without running persistent inbox retries here (ABP's IsProcessingEnabled). */
+  /**
+   * Inbox event selector (ABP's inbox `EventSelector`): a handler's inbox is
+   * here only when this accepts every event the handler handles (and
+   * `handlerSelector` accepts the handler). Default: all.
+   */
+  inboxEventSelector?: (event: EventDescriptor) => boolean;
+  /**
+   * Set false to receive and store deliveries in this inbox without running
+   * their handlers, and without running inbox retries here (ABP's
+   * IsProcessingEnabled). A replica — or a restart — with processing enabled
+   * on the same inbox runs them, in arrival order per key.
+   */
   processing?: boolean;
 }
 
@@ -30,6 +41,7 @@ export interface EventLogConfig {
   readonly inbox: InboxStore | undefined;
   readonly selector: (event: EventDescriptor) => boolean;
   readonly handlerSelector: (handler: HandlerRegistration) => boolean;
+  readonly inboxEventSelector: (event: EventDescriptor) => boolean;
   readonly sending: boolean;
   readonly processing: boolean;
 }

@@ -10,6 +10,7 @@ import { KeyedQueue } from '../runtime/keyed-queue.js';
 import type { Serializer } from '../serializer.js';
 import { fromWire, WireHeaders, type WireMessage } from '../wire.js';
 import { materialize } from './decode.js';
+import { holdDelivery } from './held-delivery.js';
 import type { InboxBatcher, InboxWork } from './inbox-batcher.js';
 import type { InboxRunner } from './inbox-runner.js';
 import type { StoreOutage } from './store-outage.js';
@@ -138,6 +139,11 @@ export class DeliveryEntry {
       if (!(await outage.admit(this.#deps.stopSignal))) {
         return { retryAfterMs: options.localFailedRetryInterval, reason: 'The consumer is stopping' };
       }
+      if (!config.processing) {
+        const held = await this.#hold(config, work);
+        if (held) return held;
+        continue; // the store failed: wait for it at the gate
+      }
       const result = await this.#deps.batcherFor(config).submit(work);
       if (result.kind === 'store-failed') {
         if (result.error instanceof MalformedMessageError) {
@@ -189,6 +195,26 @@ export class DeliveryEntry {
           };
         }
       }
+    }
+  }
+
+  /** `processing: false`: store the delivery for a replica that processes; undefined on a store failure. */
+  async #hold(config: EventLogConfig, work: InboxWork): Promise<HandlerOutcome | undefined> {
+    const { options } = this.#deps;
+    const outage = this.#deps.outageOf(config);
+    try {
+      const held = await holdDelivery(config.inbox!, work, options.handlerTimeout);
+      outage.succeeded();
+      if (held === 'busy')
+        return { retryAfterMs: options.handlerTimeout, reason: 'Another consumer is handling this message' };
+      if (held === 'held') this.#deps.onRetryScheduled(config, new Date());
+      return DONE;
+    } catch (error) {
+      if (error instanceof MalformedMessageError) {
+        return { deadLetter: this.#deadLetter(error, work.envelope.id, work.envelope.name).reason };
+      }
+      outage.failed(error);
+      return undefined;
     }
   }
 
