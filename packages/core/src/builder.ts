@@ -230,6 +230,7 @@ export class IntegrationEventBusBuilder {
       inboxEventSelector: options.inboxEventSelector ?? (() => true),
       sending: options.sending ?? true,
       processing: options.processing ?? true,
+      tenants: tenantSet(options.tenants),
     }));
     const needsOutbox = !configs.some((config) => config.outbox);
     const needsInbox = this.#registry.size > 0 && !configs.some((config) => config.inbox);
@@ -249,10 +250,23 @@ export class IntegrationEventBusBuilder {
         inboxEventSelector: () => true,
         sending: true,
         processing: true,
+        tenants: undefined,
       });
     }
     return configs;
   }
+}
+
+function tenantSet(tenants: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (tenants === undefined) return undefined;
+  if (
+    !Array.isArray(tenants) ||
+    tenants.length === 0 ||
+    tenants.some((t) => typeof t !== 'string' || t === '')
+  ) {
+    throw new ConfigurationError('useEventLog({ tenants }) expects a non-empty list of tenant ids');
+  }
+  return new Set(tenants);
 }
 
 /**

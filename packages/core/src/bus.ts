@@ -7,6 +7,7 @@ import type { ConverterRegistry } from './converters.js';
 import { BusStateError, ConfigurationError, describeError } from './errors.js';
 import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
+import { routeByTenant } from './event-log-routing.js';
 import type { HandlerRegistry } from './handlers.js';
 import { InboxRetryProcessor } from './inbox-processor.js';
 import type { BusEventListener, BusEventName, Monitor } from './monitoring.js';
@@ -114,7 +115,7 @@ export class IntegrationEventBus {
       options: settings.options,
       monitor: settings.monitor,
       logger: settings.logger,
-      inboxFor: (handler) => this.#inboxFor(handler.name),
+      inboxFor: (handler, tenantId) => this.#inboxFor(handler.name, tenantId),
       publish: (event, options) => this.publish(event, options),
       sharesOutboxWith: (inbox) =>
         settings.eventLogs.some(
@@ -146,9 +147,16 @@ export class IntegrationEventBus {
         ? (events, tx) => this.#dispatchInline(events, tx)
         : undefined,
     });
+    for (const name of settings.registry.handlerNames()) {
+      if (this.#inboxCandidates(name).length === 0)
+        throw new ConfigurationError(`No inbox accepts handler "${name}"`);
+    }
     for (const config of settings.eventLogs) {
       if (config.outbox && config.sending) this.#relays.set(config, this.#createRelays(config));
-      const handlers = settings.registry.handlerNames().filter((name) => this.#inboxFor(name) === config);
+      // Every handler whose entries this inbox may hold (with tenants, one handler has several inboxes).
+      const handlers = settings.registry
+        .handlerNames()
+        .filter((name) => this.#inboxCandidates(name).includes(config));
       if (config.inbox && config.processing && handlers.length > 0) {
         this.#inboxProcessors.set(
           config,
@@ -418,16 +426,26 @@ export class IntegrationEventBus {
     return relays;
   }
 
-  #inboxFor(handlerName: string): EventLogConfig {
+  /** The inboxes whose selectors accept the handler, in registration order. */
+  #inboxCandidates(handlerName: string): EventLogConfig[] {
     const handler = this.#settings.registry.handler(handlerName);
-    const config = this.eventLogs.find(
+    if (!handler) return [];
+    return this.eventLogs.filter(
       (candidate) =>
         candidate.inbox &&
-        handler &&
         candidate.handlerSelector(handler) &&
         handler.events.every((event) => candidate.inboxEventSelector(event)),
     );
-    if (!config) throw new ConfigurationError(`No inbox accepts handler "${handlerName}"`);
+  }
+
+  /** The inbox of a handler for an event of `tenantId` (its own database, with tenant logs). */
+  #inboxFor(handlerName: string, tenantId?: string): EventLogConfig {
+    const config = routeByTenant(this.#inboxCandidates(handlerName), tenantId);
+    if (!config) {
+      throw new ConfigurationError(
+        `No inbox accepts handler "${handlerName}"${tenantId === undefined ? '' : ` for tenant "${tenantId}"`}`,
+      );
+    }
     return config;
   }
 

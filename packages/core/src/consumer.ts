@@ -25,7 +25,8 @@ export interface ConsumerDeps {
   readonly options: Readonly<HeraldOptions>;
   readonly monitor: Monitor;
   readonly logger: Logger;
-  readonly inboxFor: (handler: HandlerRegistration) => EventLogConfig;
+  /** The inbox of a handler for an event of `tenantId` (database per tenant). */
+  readonly inboxFor: (handler: HandlerRegistration, tenantId: string | undefined) => EventLogConfig;
   readonly publish: (event: object, options: PublishOptions) => Promise<void>;
   /** Whether `tx` of this inbox may be used to write the outbox of follow-up events. */
   readonly sharesOutboxWith: (inbox: InboxStore) => boolean;

@@ -17,6 +17,14 @@ export interface EventLogOptions {
   selector?: (event: EventDescriptor) => boolean;
   /** Handlers whose inbox lives here (default: all not taken by an earlier configuration). */
   handlerSelector?: (handler: HandlerRegistration) => boolean;
+  /**
+   * Database per tenant: this log serves only events and handlings of these
+   * tenants (by the envelope's `tenantId`), and takes precedence for them over
+   * logs that list no tenants. Each log has its own relay, so one busy tenant
+   * does not hold back the others. Default: no tenant list (serves whoever no
+   * other log claims, the host included).
+   */
+  tenants?: readonly string[];
   /** Set false to store events without relaying them from this replica (ABP's IsSendingEnabled). */
   sending?: boolean;
   /**
@@ -44,4 +52,6 @@ export interface EventLogConfig {
   readonly inboxEventSelector: (event: EventDescriptor) => boolean;
   readonly sending: boolean;
   readonly processing: boolean;
+  /** The tenants this log serves; `undefined`: not tenant-specific. */
+  readonly tenants: ReadonlySet<string> | undefined;
 }

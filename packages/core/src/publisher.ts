@@ -5,6 +5,7 @@ import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
 import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
 import type { EventLogConfig } from './event-log.js';
+import { routeByTenant } from './event-log-routing.js';
 import type { Monitor } from './monitoring.js';
 import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.js';
@@ -204,7 +205,7 @@ export class Publisher {
   ): Promise<EventLogConfig[]> {
     const byConfig = new Map<EventLogConfig, PreparedEvent[]>();
     for (const item of prepared) {
-      const config = this.#outboxFor(item.descriptor);
+      const config = this.#outboxFor(item.descriptor, item.envelope.tenantId);
       const list = byConfig.get(config) ?? [];
       list.push(item);
       byConfig.set(config, list);
@@ -233,13 +234,15 @@ export class Publisher {
     return [...byConfig.keys()];
   }
 
-  #outboxFor(descriptor: EventDescriptor): EventLogConfig {
-    const config = this.#deps.eventLogs.find(
-      (candidate) => candidate.outbox && candidate.selector(descriptor),
+  #outboxFor(descriptor: EventDescriptor, tenantId: string | undefined): EventLogConfig {
+    const config = routeByTenant(
+      this.#deps.eventLogs.filter((candidate) => candidate.outbox && candidate.selector(descriptor)),
+      tenantId,
     );
     if (!config) {
       throw new ConfigurationError(
-        `No outbox accepts event "${descriptor.name}"; check the event-log selectors`,
+        `No outbox accepts event "${descriptor.name}"${tenantId === undefined ? '' : ` of tenant "${tenantId}"`}; ` +
+          'check the event-log selectors and tenants',
       );
     }
     return config;

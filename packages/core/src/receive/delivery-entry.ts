@@ -32,7 +32,8 @@ export interface EntryDeps {
   readonly options: Readonly<HeraldOptions>;
   readonly monitor: Monitor;
   readonly logger: Logger;
-  readonly inboxFor: (handler: HandlerRegistration) => EventLogConfig;
+  /** The inbox of a handler for an event of `tenantId` (database per tenant). */
+  readonly inboxFor: (handler: HandlerRegistration, tenantId: string | undefined) => EventLogConfig;
   readonly batcherFor: (config: EventLogConfig) => InboxBatcher;
   readonly runner: InboxRunner;
   readonly outageOf: (config: EventLogConfig) => StoreOutage;
@@ -132,7 +133,7 @@ export class DeliveryEntry {
   /** One handler's work through its inbox; waits out a store outage instead of failing the delivery. */
   async #handle(work: InboxWork): Promise<HandlerOutcome> {
     const { options, monitor } = this.#deps;
-    const config = this.#deps.inboxFor(work.handler);
+    const config = this.#deps.inboxFor(work.handler, work.envelope.tenantId);
     const outage = this.#deps.outageOf(config);
     const { handler, envelope } = work;
     for (;;) {
