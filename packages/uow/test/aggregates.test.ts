@@ -91,6 +91,31 @@ describe('aggregates that record events, published by the unit of work', () => {
     expect(order.pendingEvents.map((r) => r.event)).toEqual([new OrderPlaced('o-2')]);
   });
 
+  it('a unit of work that fails after its events were taken gives them back to the aggregate', async () => {
+    const { uow, bus, save, stored } = setup();
+    await started(bus);
+    const order = new Order('o-6');
+    await expect(
+      uow.run(async (unit) => {
+        order.place(); // tracked now: its flush runs first at completion
+        save(unit.tx, order);
+        unit.beforeComplete(() => {
+          expect(order.pendingEvents).toEqual([]); // taken by the flush
+          throw new Error('late failure');
+        });
+      }),
+    ).rejects.toThrow('late failure');
+    expect(await stored()).toEqual([]);
+    expect(order.pendingEvents.map((r) => r.event)).toEqual([new OrderPlaced('o-6')]);
+    await uow.run(async ({ tx }) => save(tx, order)); // no new recording: nothing tracks it…
+    expect(await stored()).toEqual([]);
+    await uow.run(async ({ tx }) => {
+      save(tx, order);
+      await bus.publishRecordedEvents(order); // …until it is published explicitly (joins the unit of work)
+    });
+    expect(await stored()).toEqual(['ordering.order-placed']);
+  });
+
   it('an aggregate saved twice in one unit of work publishes each event once', async () => {
     const { uow, bus, save, stored } = setup();
     await started(bus);

@@ -1,7 +1,12 @@
 import type { ConverterRegistry } from '../converters.js';
 import type { UnitOfWorkAccessor, UnitOfWorkScope } from '../ports/unit-of-work.js';
 import type { PublishOptions } from '../publish-options.js';
-import { observeRecordedEvents, type RecordedEvent, takeRecordedEvents } from './recorded-events.js';
+import {
+  observeRecordedEvents,
+  type RecordedEvent,
+  restoreRecordedEvents,
+  takeRecordedEvents,
+} from './recorded-events.js';
 
 /** Units of work already collected by some bus: one unit of work publishes an entity's events once. */
 const owners = new WeakMap<UnitOfWorkScope, AggregateEventCollector>();
@@ -82,7 +87,13 @@ export class AggregateEventCollector {
     this.#tracked.delete(scope);
     owners.delete(scope);
     if (!entities) return;
+    const taken = [...entities].map((entity) => ({ entity, events: takeRecordedEvents(entity) }));
+    // A rollback after this point gives the entities their events back (the outbox rows are gone too).
+    scope.onFailure?.(() => {
+      for (const { entity, events } of taken) restoreRecordedEvents(entity, events);
+    });
+    const events = taken.flatMap(({ events }) => this.toIntegrationEvents(events));
     // Still inside the unit of work: the publish joins it and commits with the business data.
-    await this.publishRecorded([...entities]);
+    if (events.length > 0) await this.#settings.publish(events);
   }
 }

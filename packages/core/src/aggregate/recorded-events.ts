@@ -63,6 +63,14 @@ export function recordedEvents(entity: object): readonly RecordedEvent[] {
   return [...((entity as { [RECORDED]?: RecordedEvent[] })[RECORDED] ?? [])];
 }
 
+/**
+ * @internal Puts taken events back in front of what `entity` recorded since
+ * (their publish was rolled back).
+ */
+export function restoreRecordedEvents(entity: object, events: readonly RecordedEvent[]): void {
+  if (events.length > 0) listOf(entity).unshift(...events);
+}
+
 /** Removes and returns the events `entity` recorded; a second call returns none. */
 export function takeRecordedEvents(entity: object): RecordedEvent[] {
   const list = (entity as { [RECORDED]?: RecordedEvent[] })[RECORDED];
