@@ -92,6 +92,24 @@ describe('database per tenant', () => {
     expect((await logs.acme.inbox.list({ limit: 10 })).map((e) => e.handler)).toEqual(['bill']);
   });
 
+  it('dead-letters, with the reason, an event of a tenant no inbox serves', async () => {
+    const broker = new InProcessBroker();
+    const sender = testBuilder('ordering', broker).build();
+    const handled: string[] = [];
+    const receiver = testBuilder('billing', broker)
+      .useEventLog({ inbox: memoryEventLog().inbox }, { tenants: ['acme'] })
+      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: 'bill' })
+      .build();
+    const deadLettered: string[] = [];
+    receiver.on('dead-lettered', (event) => void deadLettered.push(event.reason));
+    await start(receiver, sender);
+    await sender.publish(new OrderPlaced({ orderId: 'stranger' }), { tenantId: 'globex' });
+    await sender.publish(new OrderPlaced({ orderId: 'served' }), { tenantId: 'acme' });
+    await eventually(() => deadLettered.length === 1 && handled.length === 1);
+    expect(deadLettered[0]).toMatch(/No inbox accepts handler "bill" for tenant "globex"/);
+    expect(handled).toEqual(['served']);
+  });
+
   it('refuses an empty or malformed tenant list', () => {
     expect(() => testBuilder('x').useEventLog(memoryEventLog(), { tenants: [] }).build()).toThrow(
       ConfigurationError,

@@ -133,9 +133,15 @@ export class DeliveryEntry {
   /** One handler's work through its inbox; waits out a store outage instead of failing the delivery. */
   async #handle(work: InboxWork): Promise<HandlerOutcome> {
     const { options, monitor } = this.#deps;
-    const config = this.#deps.inboxFor(work.handler, work.envelope.tenantId);
-    const outage = this.#deps.outageOf(config);
     const { handler, envelope } = work;
+    let config: EventLogConfig;
+    try {
+      config = this.#deps.inboxFor(handler, envelope.tenantId);
+    } catch (error) {
+      // A tenant no inbox serves (every inbox lists its tenants): redelivering cannot help.
+      return { deadLetter: this.#deadLetter(error, envelope.id, envelope.name).reason };
+    }
+    const outage = this.#deps.outageOf(config);
     for (;;) {
       if (!(await outage.admit(this.#deps.stopSignal))) {
         return { retryAfterMs: options.localFailedRetryInterval, reason: 'The consumer is stopping' };
