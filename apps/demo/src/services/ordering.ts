@@ -87,7 +87,7 @@ export function createOrdering(env: ServiceEnvironment) {
     phone?: string,
     tenant?: string,
   ): Promise<'placed' | 'exists' | 'unknown-product'> {
-    return ambientContext.run({ tenantId: tenant }, () =>
+    return ambientContext.run({ tenantId: tenant ?? undefined }, () =>
       uow.run(async ({ tx }) => {
         if (await tx.order.findUnique({ where: { id: orderId } })) return 'exists';
         const product = await tx.productCopy.findUnique({ where: { id: productId } });
