@@ -180,6 +180,8 @@ interface BusinessData {
   orders: Array<{ id: string; productId: string; quantity: number }>;
   /** Mails per order id. */
   mails: Map<string, number>;
+  /** The tenant each mail's handler ran in, by order id (services that stamp tenants). */
+  mailTenants?: Map<string, string>;
 }
 
 async function prismaBusinessData(
@@ -196,7 +198,12 @@ async function prismaBusinessData(
     'SELECT COUNT(*) AS n FROM herald_entity_versions WHERE deleted = true',
   );
   const mails = await notification.prisma.mail.groupBy({ by: ['orderId'], _count: { _all: true } });
+  const subjects = await notification.prisma.mail.findMany({ select: { orderId: true, subject: true } });
+  const mailTenants = new Map(
+    subjects.map((mail) => [mail.orderId, /^\[([^\]]+)\]/.exec(mail.subject)?.[1] ?? 'none']),
+  );
   return {
+    mailTenants,
     products: await catalog.prisma.product.findMany(),
     copies,
     tombstones: Number(tombstones),
@@ -242,6 +249,7 @@ async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledg
     tombstones,
     orders,
     mails: mailed,
+    mailTenants,
   } = catalog.kind === 'mongodb'
     ? await mongoBusinessData(catalog, ordering as MongoDatabase, notification as MongoDatabase)
     : await prismaBusinessData(catalog, ordering as PrismaDatabase, notification as PrismaDatabase);
@@ -276,4 +284,18 @@ async function businessChecks(databases: Record<ServiceName, OpenDatabase>, ledg
   if (unmailed > 0 || mailed.size !== orders.length)
     ledger.problems.push(`${unmailed} of ${orders.length} orders do not have exactly one mail`);
   else ledger.facts.push(`notification sent exactly one mail for each of the ${orders.length} orders`);
+
+  if (mailTenants) {
+    // The workload places even-numbered orders for tenant-a, odd ones for tenant-b.
+    const expected = (orderId: string) => (Number(orderId.split('-')[1]) % 2 === 0 ? 'tenant-a' : 'tenant-b');
+    const mismatched = [...mailTenants].filter(([orderId, tenant]) => tenant !== expected(orderId)).length;
+    const perTenant = new Map<string, number>();
+    for (const tenant of mailTenants.values()) perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
+    const counts = [...perTenant]
+      .sort()
+      .map(([tenant, n]) => `${n} for ${tenant}`)
+      .join(', ');
+    if (mismatched > 0) ledger.problems.push(`${mismatched} mails ran in the wrong tenant (${counts})`);
+    else ledger.facts.push(`every mail handler ran in its order's tenant (${counts})`);
+  }
 }

@@ -47,6 +47,7 @@ export async function runWorkload(
         1 + (o % 3),
         `customer-${o % 17}@example.com`,
         phone,
+        o % 2 === 0 ? 'tenant-a' : 'tenant-b', // two tenants: each event carries its tenant to the handlers
       ];
       batch.push(
         call('ordering', 'placeOrder', args).then((result) => {
@@ -65,7 +66,7 @@ export async function runWorkload(
   }
   const sms = Math.floor(config.orders / config.smsEvery);
   say(
-    `› ordering placed ${config.orders} orders (${sms} asked for an SMS); catalog discontinued 2 products meanwhile`,
+    `› ordering placed ${config.orders} orders for 2 tenants (${sms} asked for an SMS); catalog discontinued 2 products meanwhile`,
   );
 }
 

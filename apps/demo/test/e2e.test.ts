@@ -42,6 +42,9 @@ describe('demo as separate processes on PostgreSQL', () => {
       expect(run.lines).toContainEqual(expect.stringMatching(/started as 3 processes/));
       expect(run.lines).toContain(`› notification sent exactly one mail for each of the ${ORDERS} orders`);
       expect(run.lines).toContainEqual(
+        expect.stringMatching(/^› every mail handler ran in its order's tenant \(/),
+      );
+      expect(run.lines).toContainEqual(
         expect.stringMatching(new RegExp(`^dead-lettered=${POISON} of ${POISON} as designed`)),
       );
       expect(run.ledger, output).toEqual({

@@ -1,4 +1,5 @@
 import { IntegrationEventBus } from './bus.js';
+import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import { ConverterRegistry, type DomainEventConverter } from './converters.js';
 import { ConfigurationError } from './errors.js';
 import type { EventType } from './event.js';
@@ -51,6 +52,8 @@ export class IntegrationEventBusBuilder {
   readonly #eventLogs: Array<{ log: EventLog; options: EventLogOptions }> = [];
   readonly #registry: HandlerRegistry;
   readonly #converters = new ConverterRegistry();
+  readonly #publishFilters: PublishFilter[] = [];
+  readonly #consumeFilters: ConsumeFilter[] = [];
   readonly #listeners: Array<[BusEventName, BusEventListener<any>]> = [];
   readonly #plugins = new Set<string>();
   #built = false;
@@ -159,6 +162,27 @@ export class IntegrationEventBusBuilder {
     return this;
   }
 
+  /**
+   * Adds a publish filter: runs for every published event, in registration
+   * order, and may add headers or set the tenant and correlation id.
+   */
+  publishFilter(filter: PublishFilter): this {
+    if (typeof filter !== 'function') throw new ConfigurationError('publishFilter() expects a function');
+    this.#publishFilters.push(filter);
+    return this;
+  }
+
+  /**
+   * Adds a consume filter around every handler call (middleware: call
+   * `next()`); the first registered is the outermost. Its errors follow the
+   * handler's retry path.
+   */
+  consumeFilter(filter: ConsumeFilter): this {
+    if (typeof filter !== 'function') throw new ConfigurationError('consumeFilter() expects a function');
+    this.#consumeFilters.push(filter);
+    return this;
+  }
+
   /** Registers a monitoring listener before the bus exists. */
   on<K extends BusEventName>(name: K, listener: BusEventListener<K>): this {
     this.#listeners.push([name, listener]);
@@ -189,6 +213,8 @@ export class IntegrationEventBusBuilder {
       logger,
       registry: this.#registry,
       converters: this.#converters,
+      publishFilters: [...this.#publishFilters],
+      consumeFilters: [...this.#consumeFilters],
       monitor,
       inlineInUnitOfWork: transport instanceof InProcessTransport && !explicitLogs,
     });
@@ -201,8 +227,10 @@ export class IntegrationEventBusBuilder {
       inbox: log.inbox,
       selector: options.selector ?? (() => true),
       handlerSelector: options.handlerSelector ?? (() => true),
+      inboxEventSelector: options.inboxEventSelector ?? (() => true),
       sending: options.sending ?? true,
       processing: options.processing ?? true,
+      tenants: tenantSet(options.tenants),
     }));
     const needsOutbox = !configs.some((config) => config.outbox);
     const needsInbox = this.#registry.size > 0 && !configs.some((config) => config.inbox);
@@ -219,12 +247,26 @@ export class IntegrationEventBusBuilder {
         inbox: needsInbox || configs.length === 0 ? new MemoryInboxStore({ database }) : undefined,
         selector: () => true,
         handlerSelector: () => true,
+        inboxEventSelector: () => true,
         sending: true,
         processing: true,
+        tenants: undefined,
       });
     }
     return configs;
   }
+}
+
+function tenantSet(tenants: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (tenants === undefined) return undefined;
+  if (
+    !Array.isArray(tenants) ||
+    tenants.length === 0 ||
+    tenants.some((t) => typeof t !== 'string' || t === '')
+  ) {
+    throw new ConfigurationError('useEventLog({ tenants }) expects a non-empty list of tenant ids');
+  }
+  return new Set(tenants);
 }
 
 /**

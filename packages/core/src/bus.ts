@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
+import { AggregateEventCollector } from './aggregate/aggregate-collector.js';
 import { CleanupProcessor } from './cleanup.js';
 import { Consumer } from './consumer.js';
+import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import type { ConverterRegistry } from './converters.js';
 import { BusStateError, ConfigurationError, describeError } from './errors.js';
 import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
+import { routeByTenant } from './event-log-routing.js';
 import type { HandlerRegistry } from './handlers.js';
 import { InboxRetryProcessor } from './inbox-processor.js';
 import type { BusEventListener, BusEventName, Monitor } from './monitoring.js';
@@ -35,6 +38,8 @@ export interface BusSettings {
   readonly logger: Logger;
   readonly registry: HandlerRegistry;
   readonly converters: ConverterRegistry;
+  readonly publishFilters: readonly PublishFilter[];
+  readonly consumeFilters: readonly ConsumeFilter[];
   readonly monitor: Monitor;
   /** In-process transport with the embedded event log: handlers run inside the unit of work. */
   readonly inlineInUnitOfWork: boolean;
@@ -89,6 +94,7 @@ export class IntegrationEventBus {
   readonly #relays = new Map<EventLogConfig, OutboxRelay[]>();
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
+  readonly #aggregates: AggregateEventCollector;
   #subscriptions: SubscriptionHandle[] = [];
   #stopObservingBacklog: (() => void) | undefined;
   #state: BusState = 'created';
@@ -109,7 +115,7 @@ export class IntegrationEventBus {
       options: settings.options,
       monitor: settings.monitor,
       logger: settings.logger,
-      inboxFor: (handler) => this.#inboxFor(handler.name),
+      inboxFor: (handler, tenantId) => this.#inboxFor(handler.name, tenantId),
       publish: (event, options) => this.publish(event, options),
       sharesOutboxWith: (inbox) =>
         settings.eventLogs.some(
@@ -119,6 +125,7 @@ export class IntegrationEventBus {
       onFollowUpCommitted: () => {
         for (const relay of this.#allRelays()) relay.wake();
       },
+      consumeFilters: settings.consumeFilters,
     });
     this.#publisher = new Publisher({
       service: settings.service,
@@ -129,6 +136,7 @@ export class IntegrationEventBus {
       unitOfWork: settings.unitOfWork,
       monitor: settings.monitor,
       knownEvent: (type: EventType) => settings.registry.registerEvent(type),
+      publishFilters: settings.publishFilters,
       onStored: (config, committed) => {
         for (const relay of this.#relays.get(config) ?? []) {
           if (committed) relay.wake();
@@ -139,9 +147,16 @@ export class IntegrationEventBus {
         ? (events, tx) => this.#dispatchInline(events, tx)
         : undefined,
     });
+    for (const name of settings.registry.handlerNames()) {
+      if (this.#inboxCandidates(name).length === 0)
+        throw new ConfigurationError(`No inbox accepts handler "${name}"`);
+    }
     for (const config of settings.eventLogs) {
       if (config.outbox && config.sending) this.#relays.set(config, this.#createRelays(config));
-      const handlers = settings.registry.handlerNames().filter((name) => this.#inboxFor(name) === config);
+      // Every handler whose entries this inbox may hold (with tenants, one handler has several inboxes).
+      const handlers = settings.registry
+        .handlerNames()
+        .filter((name) => this.#inboxCandidates(name).includes(config));
       if (config.inbox && config.processing && handlers.length > 0) {
         this.#inboxProcessors.set(
           config,
@@ -156,6 +171,11 @@ export class IntegrationEventBus {
         );
       }
     }
+    this.#aggregates = new AggregateEventCollector({
+      unitOfWork: settings.unitOfWork,
+      converters: settings.converters,
+      publish: (events, options) => this.publish(events, options),
+    });
     this.#cleanup = new CleanupProcessor({
       configs: settings.eventLogs,
       options: settings.options,
@@ -195,6 +215,17 @@ export class IntegrationEventBus {
     if (integrationEvents.length > 0) await this.publish(integrationEvents, options);
   }
 
+  /**
+   * Takes the events the entities recorded (`AggregateRoot.addDistributedEvent`,
+   * `recordDomainEvent`, …), converts the domain ones and publishes them with
+   * `options` — for saves outside a unit of work (`{ tx }`). Inside a unit of
+   * work this is not needed: an entity that records an event there is
+   * published when the unit of work completes. A second call publishes nothing.
+   */
+  publishRecordedEvents(entities: object | readonly object[], options?: PublishOptions): Promise<void> {
+    return this.#aggregates.publishRecorded(Array.isArray(entities) ? entities : [entities], options);
+  }
+
   /** Listens to a monitoring event (`sent`, `received`, `failed`, `dead-lettered`, `duplicate`, `error`). */
   on<K extends BusEventName>(name: K, listener: BusEventListener<K>): () => void {
     return this.#settings.monitor.on(name, listener);
@@ -227,6 +258,7 @@ export class IntegrationEventBus {
   /** Stops receiving, lets in-flight work finish, hands claimed records back, and disconnects. */
   stop(): Promise<void> {
     if (this.#state === 'created') {
+      this.#aggregates.close();
       this.#state = 'stopped';
       return Promise.resolve();
     }
@@ -236,6 +268,7 @@ export class IntegrationEventBus {
 
   async #stop(): Promise<void> {
     this.#state = 'stopping';
+    this.#aggregates.close();
     this.#stopObservingBacklog?.();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
@@ -393,12 +426,26 @@ export class IntegrationEventBus {
     return relays;
   }
 
-  #inboxFor(handlerName: string): EventLogConfig {
+  /** The inboxes whose selectors accept the handler, in registration order. */
+  #inboxCandidates(handlerName: string): EventLogConfig[] {
     const handler = this.#settings.registry.handler(handlerName);
-    const config = this.eventLogs.find(
-      (candidate) => candidate.inbox && handler && candidate.handlerSelector(handler),
+    if (!handler) return [];
+    return this.eventLogs.filter(
+      (candidate) =>
+        candidate.inbox &&
+        candidate.handlerSelector(handler) &&
+        handler.events.every((event) => candidate.inboxEventSelector(event)),
     );
-    if (!config) throw new ConfigurationError(`No inbox accepts handler "${handlerName}"`);
+  }
+
+  /** The inbox of a handler for an event of `tenantId` (its own database, with tenant logs). */
+  #inboxFor(handlerName: string, tenantId?: string): EventLogConfig {
+    const config = routeByTenant(this.#inboxCandidates(handlerName), tenantId);
+    if (!config) {
+      throw new ConfigurationError(
+        `No inbox accepts handler "${handlerName}"${tenantId === undefined ? '' : ` for tenant "${tenantId}"`}`,
+      );
+    }
     return config;
   }
 

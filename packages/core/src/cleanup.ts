@@ -1,11 +1,14 @@
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
+import type { InboxStore } from './ports/inbox-store.js';
+import type { OutboxStore } from './ports/outbox-store.js';
 import { sleep } from './runtime/timers.js';
 
 /**
- * Deletes published outbox records and processed inbox entries older than
- * `publishedExpireTime`, `deleteBatchCount` at a time, every
+ * Deletes published outbox records older than `publishedExpireTime` and
+ * processed inbox entries older than `processedInboxExpireTime` (default: the
+ * same), `deleteBatchCount` at a time, every
  * `cleaningExpireInterval`. Dead and failed records are kept for operators.
  */
 export class CleanupProcessor {
@@ -36,10 +39,16 @@ export class CleanupProcessor {
 
   /** One cleanup pass over every store; returns how many records were deleted. */
   async runOnce(now: Date = new Date()): Promise<number> {
-    const before = new Date(now.getTime() - this.#options.publishedExpireTime);
+    const { publishedExpireTime, processedInboxExpireTime } = this.#options;
+    const outboxBefore = new Date(now.getTime() - publishedExpireTime);
+    const inboxBefore = new Date(now.getTime() - (processedInboxExpireTime ?? publishedExpireTime));
     let total = 0;
     for (const config of this.#configs) {
-      for (const store of [config.outbox, config.inbox]) {
+      const stores: Array<[OutboxStore | InboxStore | undefined, Date]> = [
+        [config.outbox, outboxBefore],
+        [config.inbox, inboxBefore],
+      ];
+      for (const [store, before] of stores) {
         if (!store) continue;
         try {
           for (;;) {

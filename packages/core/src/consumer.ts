@@ -1,3 +1,4 @@
+import type { ConsumeFilter } from './context/filters.js';
 import type { Envelope } from './envelope.js';
 import type { EventLogConfig } from './event-log.js';
 import type { HandlerRegistration, HandlerRegistry } from './handlers.js';
@@ -24,7 +25,8 @@ export interface ConsumerDeps {
   readonly options: Readonly<HeraldOptions>;
   readonly monitor: Monitor;
   readonly logger: Logger;
-  readonly inboxFor: (handler: HandlerRegistration) => EventLogConfig;
+  /** The inbox of a handler for an event of `tenantId` (database per tenant). */
+  readonly inboxFor: (handler: HandlerRegistration, tenantId: string | undefined) => EventLogConfig;
   readonly publish: (event: object, options: PublishOptions) => Promise<void>;
   /** Whether `tx` of this inbox may be used to write the outbox of follow-up events. */
   readonly sharesOutboxWith: (inbox: InboxStore) => boolean;
@@ -32,6 +34,8 @@ export interface ConsumerDeps {
   readonly onRetryScheduled: (config: EventLogConfig, at: Date) => void;
   /** A follow-up event was written by a handler transaction that has now committed. */
   readonly onFollowUpCommitted: () => void;
+  /** Consume filters around every handler call. */
+  readonly consumeFilters: readonly ConsumeFilter[];
 }
 
 /**
@@ -54,7 +58,13 @@ export class Consumer {
     const stopSignal = this.#stop.signal;
     this.#invoke = (run) =>
       invokeHandler(
-        { options: deps.options, publish: deps.publish, sharesOutboxWith: deps.sharesOutboxWith, stopSignal },
+        {
+          options: deps.options,
+          publish: deps.publish,
+          sharesOutboxWith: deps.sharesOutboxWith,
+          stopSignal,
+          consumeFilters: deps.consumeFilters,
+        },
         run,
       );
     this.#runner = new InboxRunner({

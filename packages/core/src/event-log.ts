@@ -17,9 +17,28 @@ export interface EventLogOptions {
   selector?: (event: EventDescriptor) => boolean;
   /** Handlers whose inbox lives here (default: all not taken by an earlier configuration). */
   handlerSelector?: (handler: HandlerRegistration) => boolean;
+  /**
+   * Database per tenant: this log serves only events and handlings of these
+   * tenants (by the envelope's `tenantId`), and takes precedence for them over
+   * logs that list no tenants. Each log has its own relay, so one busy tenant
+   * does not hold back the others. Default: no tenant list (serves whoever no
+   * other log claims, the host included).
+   */
+  tenants?: readonly string[];
   /** Set false to store events without relaying them from this replica (ABP's IsSendingEnabled). */
   sending?: boolean;
-  /** Set false to receive without running persistent inbox retries here (ABP's IsProcessingEnabled). */
+  /**
+   * Inbox event selector (ABP's inbox `EventSelector`): a handler's inbox is
+   * here only when this accepts every event the handler handles (and
+   * `handlerSelector` accepts the handler). Default: all.
+   */
+  inboxEventSelector?: (event: EventDescriptor) => boolean;
+  /**
+   * Set false to receive and store deliveries in this inbox without running
+   * their handlers, and without running inbox retries here (ABP's
+   * IsProcessingEnabled). A replica — or a restart — with processing enabled
+   * on the same inbox runs them, in arrival order per key.
+   */
   processing?: boolean;
 }
 
@@ -30,6 +49,9 @@ export interface EventLogConfig {
   readonly inbox: InboxStore | undefined;
   readonly selector: (event: EventDescriptor) => boolean;
   readonly handlerSelector: (handler: HandlerRegistration) => boolean;
+  readonly inboxEventSelector: (event: EventDescriptor) => boolean;
   readonly sending: boolean;
   readonly processing: boolean;
+  /** The tenants this log serves; `undefined`: not tenant-specific. */
+  readonly tenants: ReadonlySet<string> | undefined;
 }

@@ -1,9 +1,26 @@
+export type { RecordedEvent, RecordedEventKind } from './aggregate/recorded-events.js';
+export {
+  AggregateRoot,
+  recordDistributedEvent,
+  recordDomainEvent,
+  recordedEvents,
+  takeRecordedEvents,
+} from './aggregate/recorded-events.js';
 export type { CreateBusSettings, HeraldPlugin } from './builder.js';
 export { createIntegrationEventBus, IntegrationEventBusBuilder } from './builder.js';
 export type { BusHealth, BusSettings } from './bus.js';
 export { IntegrationEventBus } from './bus.js';
 export type { ConnectionUrlOptions } from './connection-url.js';
 export { parseConnectionUrl } from './connection-url.js';
+export type { AmbientContextValues } from './context/ambient-context.js';
+export { ambientContext } from './context/ambient-context.js';
+export { CONTEXT_HEADER_PREFIX, propagateAmbientContext } from './context/context-propagation.js';
+export type {
+  ConsumeFilter,
+  ConsumeFilterContext,
+  PublishFilter,
+  PublishFilterContext,
+} from './context/filters.js';
 export type { DomainEventConverter } from './converters.js';
 export type { Envelope, EnvelopeOverrides } from './envelope.js';
 export * from './errors.js';

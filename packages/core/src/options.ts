@@ -21,12 +21,17 @@ export interface HeraldOptions {
   minimumRetryInterval: number;
   /** Records the inbox retry processor claims at once. MASA default 100. */
   retryBatchSize: number;
-  /** How often in-memory stores and local queues drop expired entries. MASA default 60 s. */
-  cleaningLocalQueueExpireInterval: number;
   /** How often published outbox records and processed inbox entries are deleted. MASA default 300 s. */
   cleaningExpireInterval: number;
-  /** Age after which published/processed records are deleted. MASA default 24 h. */
+  /** Age after which published outbox records (and processed inbox entries, unless set apart) are deleted. MASA default 24 h. */
   publishedExpireTime: number;
+  /**
+   * Age after which processed inbox entries are deleted, when it should differ
+   * from the outbox's `publishedExpireTime` (ABP keeps processed inbox
+   * records 2 h). Default `null`: `publishedExpireTime`. The inbox deduplicates
+   * redeliveries only while it keeps the entry.
+   */
+  processedInboxExpireTime: number | null;
   /** Records deleted per cleanup statement. MASA default 1000. */
   deleteBatchCount: number;
 
@@ -85,9 +90,9 @@ export function defaultOptions(): HeraldOptions {
     failedRetryInterval: 60_000,
     minimumRetryInterval: 60_000,
     retryBatchSize: 100,
-    cleaningLocalQueueExpireInterval: 60_000,
     cleaningExpireInterval: 300_000,
     publishedExpireTime: 24 * 3600_000,
+    processedInboxExpireTime: null,
     deleteBatchCount: 1000,
     batchSize: 1000,
     pollingInterval: 2_000,
@@ -118,7 +123,6 @@ const DURATION_MIN: Array<[keyof HeraldOptions, number]> = [
   ['localFailedRetryInterval', 0],
   ['failedRetryInterval', 0],
   ['minimumRetryInterval', 10],
-  ['cleaningLocalQueueExpireInterval', 10],
   ['cleaningExpireInterval', 10],
   ['publishedExpireTime', 0],
   ['pollingInterval', 5],
@@ -128,10 +132,21 @@ const DURATION_MIN: Array<[keyof HeraldOptions, number]> = [
   ['shardTenure', 10],
 ];
 
+/** Options of MASA or ABP that Herald does not take, and what to do instead. */
+const RETIRED: Readonly<Record<string, string>> = {
+  cleaningLocalQueueExpireInterval:
+    'Option "cleaningLocalQueueExpireInterval" is not supported: it is the period at which MASA expires its ' +
+    'in-memory local retry queue, and Herald keeps no such queue (local retries run in place, bounded by ' +
+    'localRetryTimes × localFailedRetryInterval; everything else is stored). Cleanup of every store, the ' +
+    'in-memory ones included, runs every cleaningExpireInterval. Remove the option.',
+};
+
 /** Checks options and explains what is wrong; returns a frozen copy. */
 export function validateOptions(options: HeraldOptions): Readonly<HeraldOptions> {
   const known = new Set(Object.keys(defaultOptions()));
   for (const key of Object.keys(options)) {
+    const retired = RETIRED[key];
+    if (retired !== undefined) throw new ConfigurationError(retired);
     if (!known.has(key))
       throw new ConfigurationError(`Unknown option "${key}". Known options: ${[...known].join(', ')}`);
   }
@@ -148,6 +163,15 @@ export function validateOptions(options: HeraldOptions): Readonly<HeraldOptions>
         `Option "${key}" must be a duration in milliseconds ≥ ${min}, got ${String(value)}`,
       );
     }
+  }
+  const inboxExpire = options.processedInboxExpireTime;
+  if (
+    inboxExpire !== null &&
+    (typeof inboxExpire !== 'number' || !Number.isFinite(inboxExpire) || inboxExpire < 0)
+  ) {
+    throw new ConfigurationError(
+      `Option "processedInboxExpireTime" must be null or a duration in milliseconds ≥ 0, got ${String(inboxExpire)}`,
+    );
   }
   if (typeof options.retryBackoff !== 'function') {
     throw new ConfigurationError(

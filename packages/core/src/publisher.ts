@@ -1,8 +1,11 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { ambientContext } from './context/ambient-context.js';
+import { type PublishFilter, type PublishFilterContext, runPublishFilters } from './context/filters.js';
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
 import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
 import type { EventLogConfig } from './event-log.js';
+import { routeByTenant } from './event-log-routing.js';
 import type { Monitor } from './monitoring.js';
 import type { Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor, UnitOfWorkScope } from './ports/unit-of-work.js';
@@ -48,6 +51,8 @@ export interface PublisherDeps {
   /** In-process monolith mode: run handlers inside the unit of work instead of going through the outbox. */
   readonly inlineDispatch: ((events: readonly PreparedEvent[], tx: unknown) => Promise<void>) | undefined;
   readonly knownEvent: (type: EventType) => EventDescriptor;
+  /** Run on every published event, in order, before it is enveloped. */
+  readonly publishFilters: readonly PublishFilter[];
 }
 
 /**
@@ -113,9 +118,23 @@ export class Publisher {
     }
     const descriptor = this.#deps.knownEvent(event.constructor as EventType);
     const payload = await validatePayload(descriptor, payloadOf(event));
+    // The publisher's ambient tenant and correlation are stamped unless the call gives them (even as undefined).
+    const ambient = ambientContext.current();
+    const publishing: PublishFilterContext = {
+      event,
+      eventName: descriptor.name,
+      headers: { ...(options.headers ?? {}) },
+      tenantId: 'tenantId' in options ? options.tenantId : ambient.tenantId,
+      correlationId: 'correlationId' in options ? options.correlationId : ambient.correlationId,
+    };
+    await runPublishFilters(this.#deps.publishFilters, publishing);
+    const { headers, tenantId, correlationId } = publishing;
+    if (tenantId !== undefined && typeof tenantId !== 'string')
+      throw new ConfigurationError('tenantId must be a string');
+    if (correlationId !== undefined && typeof correlationId !== 'string')
+      throw new ConfigurationError('correlationId must be a string');
     const telemetry =
       options.traceparent === undefined ? startCreateSpan(descriptor.name, this.#deps.service) : undefined;
-    const headers = options.headers ?? {};
     for (const [key, value] of Object.entries(headers)) {
       if (isReservedHeader(key)) throw new ConfigurationError(`Header "${key}" is reserved by Herald`);
       if (typeof value !== 'string') throw new ConfigurationError(`Header "${key}" must be a string`);
@@ -129,9 +148,9 @@ export class Publisher {
       version: descriptor.version,
       occurredAt: new Date().toISOString(),
       source: this.#deps.service,
-      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
       ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),
-      ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
+      ...(tenantId !== undefined ? { tenantId } : {}),
       ...(options.traceparent !== undefined ? { traceparent: options.traceparent } : {}),
       ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
       ...(telemetry?.traceparent !== undefined ? { traceparent: telemetry.traceparent } : {}),
@@ -186,7 +205,7 @@ export class Publisher {
   ): Promise<EventLogConfig[]> {
     const byConfig = new Map<EventLogConfig, PreparedEvent[]>();
     for (const item of prepared) {
-      const config = this.#outboxFor(item.descriptor);
+      const config = this.#outboxFor(item.descriptor, item.envelope.tenantId);
       const list = byConfig.get(config) ?? [];
       list.push(item);
       byConfig.set(config, list);
@@ -215,13 +234,15 @@ export class Publisher {
     return [...byConfig.keys()];
   }
 
-  #outboxFor(descriptor: EventDescriptor): EventLogConfig {
-    const config = this.#deps.eventLogs.find(
-      (candidate) => candidate.outbox && candidate.selector(descriptor),
+  #outboxFor(descriptor: EventDescriptor, tenantId: string | undefined): EventLogConfig {
+    const config = routeByTenant(
+      this.#deps.eventLogs.filter((candidate) => candidate.outbox && candidate.selector(descriptor)),
+      tenantId,
     );
     if (!config) {
       throw new ConfigurationError(
-        `No outbox accepts event "${descriptor.name}"; check the event-log selectors`,
+        `No outbox accepts event "${descriptor.name}"${tenantId === undefined ? '' : ` of tenant "${tenantId}"`}; ` +
+          'check the event-log selectors and tenants',
       );
     }
     return config;

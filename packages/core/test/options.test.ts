@@ -11,7 +11,6 @@ describe('options', () => {
       failedRetryInterval: 60000,
       minimumRetryInterval: 60000,
       retryBatchSize: 100,
-      cleaningLocalQueueExpireInterval: 60000,
       cleaningExpireInterval: 300000,
       publishedExpireTime: 24 * 3600 * 1000,
       deleteBatchCount: 1000,
@@ -28,6 +27,27 @@ describe('options', () => {
     expect(() => build({ localRetryTimes: 5, localFailedRetryInterval: 20_000 })).toThrow(
       /minimumRetryInterval/,
     );
+  });
+
+  it('refuses cleaningLocalQueueExpireInterval with an error that says why and what to do', () => {
+    const build = (options: object) =>
+      createIntegrationEventBus({ service: 'svc', logger: silentLogger }).configure(options).build();
+    expect(() => build({ cleaningLocalQueueExpireInterval: 60_000 })).toThrow(ConfigurationError);
+    expect(() => build({ cleaningLocalQueueExpireInterval: 60_000 })).toThrow(
+      /no such queue.*cleaningExpireInterval.*Remove the option/s,
+    );
+    expect(Object.keys(defaultOptions())).not.toContain('cleaningLocalQueueExpireInterval');
+  });
+
+  it('takes an inbox retention apart from the outbox one (null: the same)', () => {
+    const build = (options: object) =>
+      createIntegrationEventBus({ service: 'svc', logger: silentLogger }).configure(options).build();
+    expect(defaultOptions().processedInboxExpireTime).toBeNull();
+    expect(build({ processedInboxExpireTime: 2 * 3600_000 }).options.processedInboxExpireTime).toBe(
+      7_200_000,
+    );
+    expect(() => build({ processedInboxExpireTime: -1 })).toThrow(/processedInboxExpireTime/);
+    expect(() => build({ processedInboxExpireTime: '2h' })).toThrow(/processedInboxExpireTime/);
   });
 
   it('accepts a mutating callback like MASA', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import { ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import type { ServiceEnvironment } from '../config.js';
 import { OrderPlaced, SmsRequested } from '../contracts.js';
@@ -34,7 +34,8 @@ export function createNotification(env: ServiceEnvironment) {
         id: randomUUID(),
         orderId: order.orderId,
         recipient: order.customer,
-        subject: `Order ${order.orderId}`,
+        // The handler runs in the event's tenant (stamped by ordering from its ambient context).
+        subject: `[${ambientContext.current().tenantId ?? 'host'}] Order ${order.orderId}`,
       },
     });
     await recordEffect(ctx);

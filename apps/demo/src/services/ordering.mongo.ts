@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import { ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
 import { type EntityChange, EntitySynchronizer, type EntitySynchronizerOptions } from '@herald/entity-sync';
 import { mongoEntityStore } from '@herald/entity-sync/mongodb';
 import { mongoEventLog } from '@herald/outbox-mongo';
@@ -43,6 +43,20 @@ export function createMongoOrdering(env: MongoServiceEnvironment) {
    * a crash may have left unpublished (callers may retry).
    */
   async function placeOrder(
+    orderId: string,
+    productId: string,
+    quantity: number,
+    customer: string,
+    phone?: string,
+    tenant?: string,
+  ): Promise<'placed' | 'exists' | 'unknown-product'> {
+    // The events carry the caller's tenant (stamped from the ambient context).
+    return ambientContext.run({ tenantId: tenant ?? undefined }, () =>
+      place(orderId, productId, quantity, customer, phone),
+    );
+  }
+
+  async function place(
     orderId: string,
     productId: string,
     quantity: number,

@@ -1,15 +1,48 @@
-import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import { AggregateRoot, ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
 import { type EntityChange, EntitySynchronizer } from '@herald/entity-sync';
 import { prismaEntityStore } from '@herald/entity-sync/prisma';
 import { prismaEventLog } from '@herald/outbox-prisma';
+import { createUnitOfWorkManager } from '@herald/uow';
 import type { ServiceEnvironment } from '../config.js';
 import { OrderPlaced, type ProductEto, ProductEvents, SmsRequested } from '../contracts.js';
-import type { ProductCopy } from '../database.js';
+import type { DemoTx, ProductCopy } from '../database.js';
 import { recordEffect } from '../effects.js';
 
 /**
+ * The order aggregate records its integration events (ABP's `AddDistributedEvent`); the unit of
+ * work that saves it publishes them in its transaction — the save path has no publish call to forget.
+ */
+class Order extends AggregateRoot {
+  private constructor(
+    readonly id: string,
+    readonly productId: string,
+    readonly quantity: number,
+    readonly total: number,
+    readonly customer: string,
+  ) {
+    super();
+  }
+
+  static place(
+    id: string,
+    product: { id: string; price: number },
+    quantity: number,
+    customer: string,
+    phone?: string,
+  ): Order {
+    const order = new Order(id, product.id, quantity, product.price * quantity, customer);
+    order.addDistributedEvent(
+      new OrderPlaced({ orderId: id, productId: product.id, quantity, total: order.total, customer }),
+    );
+    if (phone) order.addDistributedEvent(new SmsRequested({ orderId: id, phone }));
+    return order;
+  }
+}
+
+/**
  * Ordering keeps a local copy of catalog's products (entity synchronization) and places
- * orders at the copied price, publishing `OrderPlaced` in the order's transaction.
+ * orders at the copied price; the `Order` aggregate's events are published by the unit of work
+ * that saves it, in the order's transaction, stamped with the caller's tenant.
  */
 export function createOrdering(env: ServiceEnvironment) {
   const { prisma } = env;
@@ -19,8 +52,12 @@ export function createOrdering(env: ServiceEnvironment) {
     model: 'ProductCopy',
   });
 
+  const uow = createUnitOfWorkManager<DemoTx>({
+    transaction: (work) => prisma.$transaction((tx) => work(tx as DemoTx)),
+  });
   const bus = createIntegrationEventBus({ service: 'ordering', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .useUnitOfWork(uow) // aggregates' events are published when the unit of work completes
     .useEventLog(prismaEventLog(prisma, env.eventLogOptions)) // outbox + inbox in ordering's own database
     .configure(env.options)
     .handle(
@@ -30,10 +67,17 @@ export function createOrdering(env: ServiceEnvironment) {
     )
     .build();
 
+  /** The repository: writes the row, knows nothing about events. */
+  async function save(tx: DemoTx, order: Order): Promise<void> {
+    const { id, productId, quantity, total, customer } = order;
+    await tx.order.create({ data: { id, productId, quantity, total, customer } });
+  }
+
   /**
-   * Places an order at the local copy's price. Publishes `OrderPlaced` (and `SmsRequested`
-   * when a phone number is given) in the same transaction. Returns what happened; placing an
-   * existing order again changes nothing (callers may retry).
+   * Places an order at the local copy's price, for `tenant`. The aggregate records
+   * `OrderPlaced` (and `SmsRequested` when a phone number is given); the unit of work publishes
+   * them in the same transaction, with the tenant from the ambient context. Returns what
+   * happened; placing an existing order again changes nothing (callers may retry).
    */
   async function placeOrder(
     orderId: string,
@@ -41,17 +85,17 @@ export function createOrdering(env: ServiceEnvironment) {
     quantity: number,
     customer: string,
     phone?: string,
+    tenant?: string,
   ): Promise<'placed' | 'exists' | 'unknown-product'> {
-    return prisma.$transaction(async (tx) => {
-      if (await tx.order.findUnique({ where: { id: orderId } })) return 'exists';
-      const product = await tx.productCopy.findUnique({ where: { id: productId } });
-      if (!product) return 'unknown-product'; // never heard of, or discontinued
-      const total = product.price * quantity;
-      await tx.order.create({ data: { id: orderId, productId, quantity, total, customer } });
-      await bus.publish(new OrderPlaced({ orderId, productId, quantity, total, customer }), { tx });
-      if (phone) await bus.publish(new SmsRequested({ orderId, phone }), { tx });
-      return 'placed';
-    });
+    return ambientContext.run({ tenantId: tenant ?? undefined }, () =>
+      uow.run(async ({ tx }) => {
+        if (await tx.order.findUnique({ where: { id: orderId } })) return 'exists';
+        const product = await tx.productCopy.findUnique({ where: { id: productId } });
+        if (!product) return 'unknown-product'; // never heard of, or discontinued
+        await save(tx, Order.place(orderId, product, quantity, customer, phone ?? undefined));
+        return 'placed';
+      }),
+    );
   }
 
   /** How many catalog products ordering knows (live copies). */

@@ -9,6 +9,11 @@ export interface UnitOfWorkScope {
   beforeComplete(work: () => Promise<void>): void;
   /** Runs after a successful commit. */
   afterCommit(callback: () => void): void;
+  /**
+   * Runs after the unit of work failed and rolled back (optional; `@herald/uow`
+   * has it). Core uses it to give an aggregate back the events it took.
+   */
+  onFailure?(callback: (error: unknown) => void): void;
 }
 
 /** Finds the current unit of work, if any (usually AsyncLocalStorage based). */

@@ -10,6 +10,7 @@ import { KeyedQueue } from '../runtime/keyed-queue.js';
 import type { Serializer } from '../serializer.js';
 import { fromWire, WireHeaders, type WireMessage } from '../wire.js';
 import { materialize } from './decode.js';
+import { holdDelivery } from './held-delivery.js';
 import type { InboxBatcher, InboxWork } from './inbox-batcher.js';
 import type { InboxRunner } from './inbox-runner.js';
 import type { StoreOutage } from './store-outage.js';
@@ -31,7 +32,8 @@ export interface EntryDeps {
   readonly options: Readonly<HeraldOptions>;
   readonly monitor: Monitor;
   readonly logger: Logger;
-  readonly inboxFor: (handler: HandlerRegistration) => EventLogConfig;
+  /** The inbox of a handler for an event of `tenantId` (database per tenant). */
+  readonly inboxFor: (handler: HandlerRegistration, tenantId: string | undefined) => EventLogConfig;
   readonly batcherFor: (config: EventLogConfig) => InboxBatcher;
   readonly runner: InboxRunner;
   readonly outageOf: (config: EventLogConfig) => StoreOutage;
@@ -131,12 +133,23 @@ export class DeliveryEntry {
   /** One handler's work through its inbox; waits out a store outage instead of failing the delivery. */
   async #handle(work: InboxWork): Promise<HandlerOutcome> {
     const { options, monitor } = this.#deps;
-    const config = this.#deps.inboxFor(work.handler);
-    const outage = this.#deps.outageOf(config);
     const { handler, envelope } = work;
+    let config: EventLogConfig;
+    try {
+      config = this.#deps.inboxFor(handler, envelope.tenantId);
+    } catch (error) {
+      // A tenant no inbox serves (every inbox lists its tenants): redelivering cannot help.
+      return { deadLetter: this.#deadLetter(error, envelope.id, envelope.name).reason };
+    }
+    const outage = this.#deps.outageOf(config);
     for (;;) {
       if (!(await outage.admit(this.#deps.stopSignal))) {
         return { retryAfterMs: options.localFailedRetryInterval, reason: 'The consumer is stopping' };
+      }
+      if (!config.processing) {
+        const held = await this.#hold(config, work);
+        if (held) return held;
+        continue; // the store failed: wait for it at the gate
       }
       const result = await this.#deps.batcherFor(config).submit(work);
       if (result.kind === 'store-failed') {
@@ -189,6 +202,26 @@ export class DeliveryEntry {
           };
         }
       }
+    }
+  }
+
+  /** `processing: false`: store the delivery for a replica that processes; undefined on a store failure. */
+  async #hold(config: EventLogConfig, work: InboxWork): Promise<HandlerOutcome | undefined> {
+    const { options } = this.#deps;
+    const outage = this.#deps.outageOf(config);
+    try {
+      const held = await holdDelivery(config.inbox!, work, options.handlerTimeout);
+      outage.succeeded();
+      if (held === 'busy')
+        return { retryAfterMs: options.handlerTimeout, reason: 'Another consumer is handling this message' };
+      if (held === 'held') this.#deps.onRetryScheduled(config, new Date());
+      return DONE;
+    } catch (error) {
+      if (error instanceof MalformedMessageError) {
+        return { deadLetter: this.#deadLetter(error, work.envelope.id, work.envelope.name).reason };
+      }
+      outage.failed(error);
+      return undefined;
     }
   }
 

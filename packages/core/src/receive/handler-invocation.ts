@@ -1,3 +1,5 @@
+import { ambientContext } from '../context/ambient-context.js';
+import { type ConsumeFilter, runConsumeFilters } from '../context/filters.js';
 import type { Envelope } from '../envelope.js';
 import { HandlerTimeoutError } from '../errors.js';
 import type { HandlerContext, HandlerRegistration } from '../handlers.js';
@@ -22,6 +24,8 @@ export interface InvocationDeps {
   readonly sharesOutboxWith: (inbox: InboxStore) => boolean;
   /** Aborted when the bus stops: running handlers' signals abort with it. */
   readonly stopSignal: AbortSignal;
+  /** Consume filters around every handler call, the first outermost. */
+  readonly consumeFilters?: readonly ConsumeFilter[];
 }
 
 /** One handler run: the event, its envelope, the transaction and the attempt number. */
@@ -67,8 +71,17 @@ export async function invokeHandler(deps: InvocationDeps, run: Invocation): Prom
       });
     },
   };
+  const filters = deps.consumeFilters ?? [];
+  // The handler runs in the event's tenant and correlation (ABP runs handlers in the event's tenant).
+  const ambient = { tenantId: envelope.tenantId, correlationId: envelope.correlationId ?? envelope.id };
   const running = inProcessSpan(envelope, handler.name, handler.group, run.attempt, () =>
-    handler.invoke(run.event, context),
+    ambientContext.run(ambient, () =>
+      filters.length === 0
+        ? handler.invoke(run.event, context)
+        : runConsumeFilters(filters, { envelope, event: run.event, handler: context }, async () => {
+            await handler.invoke(run.event, context);
+          }),
+    ),
   );
   try {
     await withTimeout(running, options.handlerTimeout, () => {

@@ -1,4 +1,4 @@
-import { ConfigurationError, type IntegrationEventBus } from '@herald/core';
+import { ConfigurationError, type IntegrationEventBus, recordedEvents } from '@herald/core';
 import type {
   ClientSession,
   Collection,
@@ -63,7 +63,12 @@ type WithSession<O> = O & { session?: ClientSession };
  * write through these helpers instead of the collection's methods.
  */
 export interface MongoEntityEvents {
-  /** `collection.insertOne` + `created`. */
+  /**
+   * `collection.insertOne` + `created`. When `document` is an aggregate that
+   * recorded events (core's `AggregateRoot`), they are published with the
+   * write, in its session's transaction (or right after it with
+   * `transactions: 'off'`).
+   */
   insertOne<T extends Document>(
     collection: Collection<T>,
     document: OptionalUnlessRequiredId<T>,
@@ -133,13 +138,13 @@ export function mongoEntityEvents(options: MongoEntityEventsOptions): MongoEntit
   });
 
   /** Which entity type a collection is, and whether it publishes; checks the session before any write. */
-  const prepare = (collection: Collection<any>, session: ClientSession | undefined) => {
+  const prepare = (collection: Collection<any>, session: ClientSession | undefined, aggregate = false) => {
     if (!collection || typeof collection.collectionName !== 'string') {
       throw new ConfigurationError('Expected a Collection of the mongodb driver');
     }
     const entityType = entityTypeOf(collection.collectionName);
     const selected = publisher.selects(entityType);
-    if (selected && transactions === 'required' && !session?.inTransaction()) {
+    if ((selected || aggregate) && transactions === 'required' && !session?.inTransaction()) {
       throw new EntityEventsTransactionError(
         `A write to "${entityType}" needs { session } inside session.withTransaction(…) so its events commit ` +
           "with it (or mongoEntityEvents({ transactions: 'off' }) on servers without transactions). Nothing was written.",
@@ -162,7 +167,8 @@ export function mongoEntityEvents(options: MongoEntityEventsOptions): MongoEntit
     publisher,
 
     async insertOne(collection, document, writeOptions = {}) {
-      const { entityType, selected, versionField } = prepare(collection, writeOptions.session);
+      const aggregate = recordedEvents(document as object).length > 0;
+      const { entityType, selected, versionField } = prepare(collection, writeOptions.session, aggregate);
       let inserted = document as Document;
       if (versionField && !(versionField in inserted)) {
         inserted = { ...inserted, [versionField]: versioning?.initial?.() ?? 1 };
@@ -174,6 +180,12 @@ export function mongoEntityEvents(options: MongoEntityEventsOptions): MongoEntit
       }
       if (selected)
         await publish(entityType, [{ operation: 'created', row: inserted }], writeOptions.session);
+      if (aggregate) {
+        await options.bus.publishRecordedEvents(
+          document as object,
+          transactions === 'required' ? { tx: writeOptions.session } : {},
+        );
+      }
       return result;
     },
 

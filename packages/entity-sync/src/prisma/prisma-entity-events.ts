@@ -2,6 +2,7 @@ import { ConfigurationError, type IntegrationEventBus, type UnitOfWorkAccessor }
 import { type EntityEventOptions, EntityEventPublisher } from '../entity-event-publisher.js';
 import { EntityEventsTransactionError } from '../errors.js';
 import { type EntitySelector, isSelected } from '../selectors.js';
+import { aggregatesOf } from './aggregate-writes.js';
 import { type CaptureSettings, captureWrite, WRITE_OPERATIONS } from './capture.js';
 import { dataOf, refuseNestedWrites } from './nested-writes.js';
 import {
@@ -68,7 +69,10 @@ export interface EntityEventsExtension {
   /**
    * `tx` (the client of your own `prisma.$transaction(async (tx) => …)`) with
    * its writes to selected models captured: each write and its events run in
-   * `tx`. Works on extended and plain clients alike.
+   * `tx`. An aggregate passed as a write's `data` (an `AggregateRoot`, or an
+   * object with recorded events) is written as a plain copy of its own fields,
+   * and its recorded events are published in `tx` after the write — any model,
+   * selected or not. Works on extended and plain clients alike.
    *
    * @throws {ConfigurationError} when `tx` is not an interactive-transaction client.
    */
@@ -176,7 +180,8 @@ export function heraldEntityEvents(options: PrismaEntityEventsOptions): EntityEv
 
   return Object.assign(extension, {
     publisher,
-    withEntityEvents: <T extends object>(tx: T): T => withEntityEvents(tx, settings, selected, guard),
+    withEntityEvents: <T extends object>(tx: T): T =>
+      withEntityEvents(tx, settings, selected, guard, options.bus),
   }) as unknown as EntityEventsExtension;
 }
 
@@ -213,6 +218,7 @@ function withEntityEvents<T extends object>(
   settings: CaptureSettings,
   selected: (model: string | undefined) => model is string,
   guard: NestedWriteGuard,
+  bus: IntegrationEventBus,
 ): T {
   if (!isTransactionClient(tx)) {
     throw new ConfigurationError(
@@ -231,7 +237,7 @@ function withEntityEvents<T extends object>(
           typeof work === 'function'
             ? value.call(
                 target,
-                (inner: object) => work(withEntityEvents(inner, settings, selected, guard)),
+                (inner: object) => work(withEntityEvents(inner, settings, selected, guard, bus)),
                 ...rest,
               )
             : value.call(target, work, ...rest);
@@ -244,12 +250,18 @@ function withEntityEvents<T extends object>(
           get(delegateTarget, operation, delegateReceiver) {
             const method = Reflect.get(delegateTarget, operation, delegateReceiver);
             if (typeof operation !== 'string' || !WRITE_OPERATIONS.has(operation)) return method;
-            return async (args: Record<string, any> = {}) => {
+            return async (given: Record<string, any> = {}) => {
+              // Aggregates passed as data (seen here, before Prisma clones the args): their
+              // recorded events are published in this transaction, after the write.
+              const { aggregates, args } = aggregatesOf(operation, given);
               guard(relations, model, operation, args);
-              if (!selected(model)) return passThrough(() => method.call(delegateTarget, args));
-              return captureWrite(settings, { model, operation, args }, target, (adjusted) =>
-                passThrough(() => method.call(delegateTarget, adjusted)),
-              );
+              const result = selected(model)
+                ? await captureWrite(settings, { model, operation, args }, target, (adjusted) =>
+                    passThrough(() => method.call(delegateTarget, adjusted)),
+                  )
+                : await passThrough(() => method.call(delegateTarget, args));
+              if (aggregates.length > 0) await bus.publishRecordedEvents(aggregates, { tx: target });
+              return result;
             };
           },
         });

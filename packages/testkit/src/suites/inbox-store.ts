@@ -460,6 +460,30 @@ const parking: InboxCase = {
   },
 };
 
+const heldWithoutProcessing: InboxCase = {
+  name: 'a delivery held without processing (begun, then failed with no attempt, due now) is claimed at once, in key order, and a redelivery is a duplicate',
+  async run({ store }) {
+    // What core does for an inbox with `processing: false` (ABP's IsProcessingEnabled).
+    const { now, at } = clock();
+    const h = handlerName();
+    const key = `k-${uniqueSuffix()}`;
+    const held = [entry(h, key), entry(h, key)];
+    for (const e of held) {
+      expect(await begin(store, e, { now })).toBe('begun');
+      await store.fail(
+        failure(e, { attempts: 0, error: 'Held: processing is disabled', nextAttemptAt: now }),
+        now,
+      );
+    }
+    const record = await find(store, held[0]!);
+    expect([record?.status, record?.attempts]).toEqual(['failed', 0]);
+    expect(await begin(store, held[0]!, { now: at(10) }), 'a redelivery while held').toBe('duplicate');
+    expect(keysOf(await claim(store, at(1_000)))).toEqual(keys(held[0]!));
+    const claimed = await find(store, held[0]!);
+    expect(claimed?.message, 'the held message is kept for the processor').not.toBeNull();
+  },
+};
+
 const completeInTransaction: InboxCase = {
   name: 'complete inside a transaction is invisible outside it until commit',
   async run({ store }) {
@@ -568,6 +592,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   beginManyRollback,
   beginManyConcurrent,
   parking,
+  heldWithoutProcessing,
   completeInTransaction,
   deleteExpired,
   listAndRequeue,
