@@ -294,13 +294,13 @@ export class IntegrationEventBus {
       throw new BusStateError(`drain() needs a running bus (state: ${this.#state})`);
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     let quietRounds = 0;
-    const processors = [...this.#inboxProcessors.values()];
+    const loops = [...this.#allRelays(), ...this.#inboxProcessors.values()];
     while (quietRounds < 2) {
       if (Date.now() > deadline)
         throw new BusStateError(`The bus did not become idle within ${options.timeoutMs ?? 10_000} ms`);
       const remaining = Math.max(1, deadline - Date.now());
       // Quiet means no pass found work during the round (a processor's state after it can flip).
-      const workedBefore = processors.map((processor) => processor.workedPasses);
+      const workedBefore = loops.map((loop) => loop.workedPasses);
       const waitAll = Promise.all([
         ...this.#allRelays().map((relay) => relay.whenIdle()),
         ...[...this.#inboxProcessors.values()].map((processor) => processor.whenIdle()),
@@ -312,7 +312,7 @@ export class IntegrationEventBus {
       const quiet =
         this.#consumer.inFlight === 0 &&
         this.#allRelays().every((relay) => relay.idle) &&
-        processors.every((processor, index) => processor.workedPasses === workedBefore[index]);
+        loops.every((loop, index) => loop.workedPasses === workedBefore[index]);
       quietRounds = quiet ? quietRounds + 1 : 0;
     }
   }

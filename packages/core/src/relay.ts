@@ -5,10 +5,10 @@ import type { HeraldOptions } from './options.js';
 import type { Logger } from './ports/logger.js';
 import type { OutboxRecord, OutboxStore } from './ports/outbox-store.js';
 import type { PublishOutcome, Transport } from './ports/transport.js';
-import { DueTimer } from './runtime/due-timer.js';
+import { decideRetry } from './retry-policy.js';
+import { ClaimLoop } from './runtime/claim-loop.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
 import { sleep } from './runtime/timers.js';
-import { WakeSignal } from './runtime/wake-signal.js';
 import { heraldMetrics, inSendSpan } from './telemetry.js';
 
 /** One batch after its publish: what the broker confirmed and what failed. */
@@ -45,17 +45,12 @@ export class OutboxRelay {
   readonly #logger: Logger;
   readonly #owner: string;
   readonly #lease: LeaseKeeper | undefined;
-  readonly #wake = new WakeSignal();
+  readonly #loop: ClaimLoop;
   readonly #localRetries = new Map<string, LocalRetry>();
-  /** Failures being written to the store; an exclusive claim must not hand them out again meanwhile. */
+  /** Failures being written to the store; a claim must not hand them out again meanwhile. */
   readonly #persisting = new Map<string, Promise<void>>();
-  readonly #stop = new AbortController();
-  #loop: Promise<void> | undefined;
-  #busy = false;
-  readonly #due = new DueTimer(() => this.wake());
+  #started = false;
   #unsubscribeWake: (() => void) | undefined;
-  #idleWaiters: Array<() => void> = [];
-  #emptyClaims = 0;
   readonly #shard: { index: number; count: number } | undefined;
   readonly #shardLoad: (() => number) | undefined;
 
@@ -82,6 +77,29 @@ export class OutboxRelay {
     this.#lease = deps.lease;
     this.#shard = deps.shard;
     this.#shardLoad = deps.shardLoad;
+    const sharded = this.#shard !== undefined && this.#lease !== undefined;
+    this.#loop = new ClaimLoop({
+      pollingInterval: deps.options.pollingInterval,
+      ...(deps.lease ? { lease: deps.lease } : {}),
+      pass: () => this.#claimAndSend(),
+      ...(sharded
+        ? {
+            beforeHold: (stop: AbortSignal) => this.#awaitFairTurn(stop),
+            beforePass: (stop: AbortSignal) => this.#rotateShard(stop),
+          }
+        : {}),
+      beforeRelease: async () => {
+        await this.#settlePersisting();
+        await this.#drainLocalRetries().catch((error) => {
+          this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
+        });
+      },
+      pendingWork: () => this.#localRetries.size > 0,
+      onError: (error) => {
+        this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
+        this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
+      },
+    });
   }
 
   /** True while this relay holds its lock (always true without a lock). */
@@ -94,15 +112,15 @@ export class OutboxRelay {
   }
 
   start(): void {
-    if (this.#loop) return;
+    if (this.#started) return;
+    this.#started = true;
     this.#unsubscribeWake = this.#outbox.onWake?.(() => this.wake());
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** New records were committed: look now. */
   wake(): void {
-    this.#emptyClaims = 0;
-    this.#wake.notify();
+    this.#loop.wake();
   }
 
   /** Records were written in a transaction that commits later: look a few times soon. */
@@ -113,93 +131,46 @@ export class OutboxRelay {
 
   /** True when the last claim found nothing and nothing is in flight or waiting for a local retry. */
   get idle(): boolean {
-    return !this.#busy && this.#localRetries.size === 0 && this.#emptyClaims > 0;
+    return this.#loop.idle;
   }
 
-  /** Resolves after the relay has looked at the outbox and found nothing to do. */
+  /** Passes so far that found work (see `ClaimLoop.workedPasses`). */
+  get workedPasses(): number {
+    return this.#loop.workedPasses;
+  }
+
+  /** Resolves after a claim that started after this call found nothing to do. */
   whenIdle(): Promise<void> {
-    // A claim already running looks anyway; waking it again would make it claim once more
-    // right after reporting idle, and drain() would never see a quiet moment.
-    if (!this.#busy) this.wake();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#loop.whenIdle();
   }
 
   /** Stops claiming, waits for the batch in flight, and hands local retries back to the store. */
   async stop(): Promise<void> {
-    this.#stop.abort();
     this.#unsubscribeWake?.();
-    this.#due.cancel();
-    await this.#loop;
-    await this.#settlePersisting();
-    await this.#drainLocalRetries().catch((error) => {
-      this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
-    });
-    await this.#lease?.release();
-    this.#resolveIdle();
-  }
-
-  async #run(): Promise<void> {
-    const stop = this.#stop.signal;
-    let failures = 0;
-    while (!stop.aborted) {
-      try {
-        if (this.#lease && !this.#lease.lease) {
-          // Another replica holds the lock: nothing is ours to do until we get it.
-          this.#emptyClaims = Math.max(this.#emptyClaims, 1);
-          this.#resolveIdle();
-          if (this.#shard) await this.#awaitFairTurn(stop);
-          if (!(await this.#lease.hold(stop))) break;
-        }
-        if (this.#shard && this.#lease && (await this.#rotateShard(stop))) continue;
-        const leadership = this.#lease?.signal;
-        this.#busy = true;
-        const claimed = await this.#claimAndSend();
-        if (claimed > 0) {
-          this.#emptyClaims = 0;
-          this.#busy = false;
-          failures = 0;
-          if (leadership?.aborted) continue;
-          continue;
-        }
-        this.#busy = false;
-        this.#emptyClaims++;
-        failures = 0;
-        if (this.#localRetries.size === 0) this.#resolveIdle();
-        const wakeSignals = leadership ? AbortSignal.any([stop, leadership]) : stop;
-        await this.#wake.wait(this.#options.pollingInterval, wakeSignals);
-      } catch (error) {
-        this.#busy = false;
-        failures++;
-        this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
-        this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
-        await sleep(Math.min(this.#options.pollingInterval * failures, 30_000), stop);
-      }
-    }
+    await this.#loop.stop();
   }
 
   /**
    * Claims the next batch and sends it; returns how many records were claimed.
    *
-   * - Holding the lock makes this relay the only one on its outbox or shard:
-   *   the claim is exclusive, no lease is written into the rows (the mark is
-   *   their one rewrite), and records this relay still holds for a retry come
-   *   back from the store and are left out here.
-   * - Without a lock, a store that can hold row locks while the broker
-   *   confirms (`claimLocked`) claims, sends and marks in one transaction:
-   *   again one rewrite per row, and other relays skip the locked rows.
-   * - Otherwise the claim leases each row until `minimumRetryInterval`.
+   * - A store that can hold row locks while the broker confirms
+   *   (`claimLocked`) claims, sends and marks in one transaction: one rewrite
+   *   per row, and any other relay skips the locked rows — also one that still
+   *   believes it holds a lock it lost (a pause past the TTL, a Redis restart).
+   * - Otherwise the claim leases each row until `minimumRetryInterval`. The
+   *   lease, not the distributed lock, is what keeps two relays off one
+   *   record: locks can overlap for up to a TTL, and the stores do not check
+   *   fencing tokens yet, so exclusive (lease-less) claims are not used.
    */
   async #claimAndSend(): Promise<number> {
-    const exclusive = this.#lease?.lease !== undefined;
     const request = {
       limit: this.#options.batchSize,
       leaseMs: this.#options.minimumRetryInterval,
       owner: this.#owner,
       now: new Date(),
       ...(this.#shard ? { shard: this.#shard } : {}),
-      ...(exclusive ? { exclusive } : {}),
     };
-    if (!exclusive && this.#outbox.claimLocked) {
+    if (this.#outbox.claimLocked) {
       let sent: SentBatch | undefined;
       let fresh = 0;
       await this.#outbox.claimLocked(request, async (batch) => {
@@ -216,8 +187,7 @@ export class OutboxRelay {
       if (sent) this.#settle(sent);
       return fresh;
     }
-    const claimed = await this.#outbox.claim(request);
-    const records = exclusive ? this.#withoutHeld(claimed) : claimed;
+    const records = await this.#outbox.claim(request);
     if (records.length === 0) return 0;
     const sent = await this.#sendOnce(records);
     for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
@@ -355,7 +325,7 @@ export class OutboxRelay {
 
   /** A send failed `localAttempts` times in this claim: retry locally, or persist the failure. */
   #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number): void {
-    const canRetryLocally = localAttempts <= this.#options.localRetryTimes && !this.#stop.signal.aborted;
+    const canRetryLocally = localAttempts <= this.#options.localRetryTimes && !this.#loop.stopSignal.aborted;
     this.#monitor.emit('failed', {
       stage: 'publish',
       eventName: record.message.name,
@@ -380,22 +350,18 @@ export class OutboxRelay {
 
   async #retryLocally(id: string): Promise<void> {
     const retry = this.#localRetries.get(id);
-    if (!retry || this.#stop.signal.aborted) return;
+    if (!retry || this.#loop.stopSignal.aborted) return;
     const [outcome] = await this.#publish([retry.record]);
     if (!this.#localRetries.has(id)) return; // stopped meanwhile and released
     this.#localRetries.delete(id);
     if (outcome?.ok) await this.#markPublished([retry.record]);
     else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1);
-    if (this.#localRetries.size === 0 && this.#emptyClaims > 0) this.#resolveIdle();
+    if (this.#localRetries.size === 0) this.#loop.settled();
   }
 
   async #persistFailure(record: OutboxRecord, error: unknown): Promise<void> {
-    const attempts = record.attempts + 1;
-    const dead = attempts > this.#options.maxRetryTimes;
     const now = new Date();
-    const nextAttemptAt = dead
-      ? null
-      : new Date(now.getTime() + this.#options.retryBackoff(attempts, this.#options));
+    const { dead, nextAttemptAt } = decideRetry(record.attempts, this.#options, now);
     try {
       await this.#outbox.markFailed(
         [{ id: record.message.id, error: describeError(error), nextAttemptAt }],
@@ -403,7 +369,7 @@ export class OutboxRelay {
       );
     } catch (storeError) {
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
-      return; // Claimed again after the lease (at once when the claim was exclusive).
+      return; // Claimed again after the lease.
     }
     if (dead) {
       this.#monitor.emit('dead-lettered', {
@@ -413,15 +379,9 @@ export class OutboxRelay {
         reason: describeError(error),
       });
     } else if (nextAttemptAt) {
-      this.#due.at(nextAttemptAt.getTime());
+      this.#loop.wakeAt(nextAttemptAt);
     }
     // The failed record no longer blocks its key's successors.
     this.wake();
-  }
-
-  #resolveIdle(): void {
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const waiter of waiters) waiter();
   }
 }

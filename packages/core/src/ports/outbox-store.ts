@@ -47,6 +47,10 @@ export interface ClaimRequest {
    * of a row after its insert. Live leases written by non-exclusive claims are
    * still respected. A caller killed mid-batch leaves its records claimable at
    * once; the lock's TTL bounds how long two holders can overlap.
+   *
+   * Core's relay does not ask for it yet: two holders can overlap after a
+   * pause past the TTL or a Redis restart, and without a lease (or a store
+   * that checks fencing tokens) both would send the same records.
    */
   readonly exclusive?: boolean;
 }

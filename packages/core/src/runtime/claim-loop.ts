@@ -14,6 +14,10 @@ export interface ClaimLoopDeps {
    * records it claimed (0: found nothing). Throws on store trouble.
    */
   readonly pass: () => Promise<number>;
+  /** Runs before each attempt to take the lock (e.g. a sharded relay waits its turn). */
+  readonly beforeHold?: (stop: AbortSignal) => Promise<void>;
+  /** Runs on stop after the last pass, before the lock is released (hand back what is held). */
+  readonly beforeRelease?: () => Promise<void>;
   /** Runs before each pass while the lock is held; true skips the pass (e.g. a shard handed back). */
   readonly beforePass?: (stop: AbortSignal) => Promise<boolean>;
   /** Work the loop still owes outside passes (e.g. local retries); idle waits for it too. */
@@ -104,6 +108,7 @@ export class ClaimLoop {
     this.#stop.abort();
     this.#due.cancel();
     await this.#loop;
+    await this.#deps.beforeRelease?.();
     await this.#deps.lease?.release();
     this.#resolveIdle(Number.POSITIVE_INFINITY);
   }
@@ -118,6 +123,7 @@ export class ClaimLoop {
           // Another replica holds the lock: nothing is ours to do until we get it.
           this.#lastPassEmpty = true;
           this.#resolveIdle(Number.POSITIVE_INFINITY);
+          await this.#deps.beforeHold?.(stop);
           if (!(await lease.hold(stop))) break;
         }
         if (await this.#deps.beforePass?.(stop)) continue;
