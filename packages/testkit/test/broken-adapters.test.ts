@@ -214,6 +214,18 @@ describe('the inbox suite catches broken stores', () => {
     }
   });
 
+  it('a store whose beginMany writes outside the transaction fails the rollback case', async () => {
+    const leaky = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, { beginMany: (entries) => store.beginMany(entries, undefined) }),
+      };
+    };
+    const testCase = caseNamed(inboxStoreCases, 'rolls back leaves nothing');
+    await expect(runInboxStoreCase(testCase, leaky)).rejects.toThrow();
+    await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store whose beginMany answers in another order fails the input-order case', async () => {
     const shuffled = async () => {
       const store = new MemoryInboxStore();
