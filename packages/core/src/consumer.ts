@@ -130,11 +130,6 @@ export class Consumer {
     return this.#entry.handlerFor(group);
   }
 
-  /** Upcasts and validates a decoded envelope into an instance of its event class. */
-  materialize(envelope: Envelope): Promise<unknown> {
-    return materialize(this.#deps.registry, envelope);
-  }
-
   /** Runs a stored (failed or waiting) inbox entry once; used by the inbox retry processor. */
   handleStored(config: EventLogConfig, record: InboxRecord): Promise<void> {
     return this.#runner.handleStored(config, record);
@@ -148,7 +143,7 @@ export class Consumer {
   async dispatchInline(envelope: Envelope, tx: unknown): Promise<void> {
     const handlers = this.#deps.registry.handlersFor(envelope.name);
     if (handlers.length === 0) return;
-    const event = await this.materialize(envelope);
+    const event = await materialize(this.#deps.registry, envelope);
     for (const handler of handlers) {
       try {
         await this.#invoke({ handler, envelope, event, tx, attempt: 1, inbox: undefined });
