@@ -64,6 +64,10 @@ describe('the local-entity-store suite catches broken stores', () => {
     await expectStoreCasesToCatch({ writesOutsideTx: true }, ['rolls back leaves nothing']);
   });
 
+  it('a store whose keys include tombstones fails the keys case', async () => {
+    await expectStoreCasesToCatch({ keysIncludeTombstones: true }, ['keys lists the live copies only']);
+  });
+
   it('every case passes on the reference store', async () => {
     for (const testCase of localEntityStoreCases) {
       await expect(

@@ -9,6 +9,8 @@ export interface EntityStoreDefects {
   readonly deletesInsteadOfTombstone?: boolean;
   /** Writes apply at once, outside the caller's transaction. */
   readonly writesOutsideTx?: boolean;
+  /** keys lists tombstones as well as live copies. */
+  readonly keysIncludeTombstones?: boolean;
 }
 
 export interface TestEntity {
@@ -43,9 +45,9 @@ export class ReferenceEntityStore implements LocalEntityStoreLike<TestEntity> {
   }
 
   async keys(): Promise<string[]> {
-    return this.#database
-      .keys('copies')
-      .filter((key) => !this.#database.get<LocalCopyLike<TestEntity>>('copies', key)?.deleted);
+    const keys = this.#database.keys('copies');
+    if (this.#defects.keysIncludeTombstones) return keys;
+    return keys.filter((key) => !this.#database.get<LocalCopyLike<TestEntity>>('copies', key)?.deleted);
   }
 
   #write(key: string, copy: LocalCopyLike<TestEntity>, tx: unknown): void {
