@@ -90,6 +90,12 @@ describe('the unit-of-work suite catches broken accessors', () => {
     ]);
   });
 
+  it('an accessor that runs beforeComplete after the commit fails the beforeComplete case', async () => {
+    await expectUnitOfWorkCasesToCatch({ beforeCompleteAfterCommit: true }, [
+      'beforeComplete work runs before the commit',
+    ]);
+  });
+
   it('an accessor that runs onFailure after a commit fails the onFailure case', async () => {
     await expectUnitOfWorkCasesToCatch({ onFailureOnCommit: true }, ['onFailure (optional)']);
   });

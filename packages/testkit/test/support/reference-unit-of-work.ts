@@ -8,6 +8,8 @@ export interface UnitOfWorkDefects {
   readonly leaksScope?: boolean;
   /** afterCommit callbacks run after a rollback too. */
   readonly afterCommitOnRollback?: boolean;
+  /** beforeComplete callbacks run after the commit, outside the transaction. */
+  readonly beforeCompleteAfterCommit?: boolean;
   /** onFailure callbacks run after a commit too. */
   readonly onFailureOnCommit?: boolean;
 }
@@ -33,6 +35,10 @@ function scopeOn(tx: MemoryTransaction): Scope {
   };
 }
 
+async function runBeforeComplete(scope: Scope | undefined): Promise<void> {
+  for (let next = scope?.before.shift(); next; next = scope?.before.shift()) await next();
+}
+
 /**
  * A small unit of work on AsyncLocalStorage over core's MemoryDatabase (the
  * testkit cannot use @herald/uow): the reference the suite passes on, and,
@@ -52,7 +58,7 @@ export function referenceUnitOfWork(defects: UnitOfWorkDefects = {}): () => Prom
           scope = scopeOn(tx);
           const inScope = async () => {
             const value = await work();
-            for (let next = scope?.before.shift(); next; next = scope?.before.shift()) await next();
+            if (!defects.beforeCompleteAfterCommit) await runBeforeComplete(scope);
             return value;
           };
           if (!defects.leaksScope) return storage.run(scope, inScope);
@@ -63,6 +69,7 @@ export function referenceUnitOfWork(defects: UnitOfWorkDefects = {}): () => Prom
             leaked = undefined;
           }
         });
+        if (defects.beforeCompleteAfterCommit) await runBeforeComplete(scope);
         for (const callback of scope?.after ?? []) callback();
         if (defects.onFailureOnCommit) for (const callback of scope?.failure ?? []) callback(undefined);
         return result;
