@@ -3,7 +3,7 @@
 // @herald/outbox-prisma's fragment (the outbox the entity events go to), this package's own
 // fragment (the version ledger of prismaEntityStore) and the test models: a catalog Product
 // with a version column, a composite-key ProductTag, a Category, and the ordering service's
-// OrderProduct copy; the SQLite one has only the copy and the ledger. Skips a client whose inputs
+// OrderProduct copy; the SQLite and MySQL ones have only the copy and the ledger. Skips a client whose inputs
 // have not changed. PRISMA_SCHEMA_ENGINE_BINARY=/bin/false
 // keeps the CLI from downloading a schema engine that `generate` does not need.
 import { readFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ model OrderProduct {
 }
 `;
 
-/** The ordering side only: the copy table and the ledger (SQLite tests of prismaEntityStore). */
+/** The ordering side only: the copy table and the ledger (SQLite and MariaDB tests of prismaEntityStore). */
 const copyModel = `
 model OrderProduct {
   id    String @id
@@ -89,6 +89,8 @@ ${readFileSync(join(root, 'prisma', 'postgresql.prisma'), 'utf8')}
 ${readFragment(import.meta.url, '@herald/outbox-prisma', 'prisma/postgresql.prisma')}`,
   sqlite: `${header('sqlite')}${copyModel}
 ${readFileSync(join(root, 'prisma', 'sqlite.prisma'), 'utf8')}`,
+  mysql: `${header('mysql')}${copyModel}
+${readFileSync(join(root, 'prisma', 'mysql.prisma'), 'utf8')}`,
 };
 
 for (const [provider, schema] of Object.entries(schemas)) {

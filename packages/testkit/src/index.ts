@@ -18,6 +18,17 @@ export { createTestHarness, type EventRef, HARNESS_EVENT_LOG, TestHarness } from
 export { CaseSkipped, type ConformanceCase, skipCase } from './suites/case.js';
 export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
 export { describeInboxStoreConformance, inboxStoreCases, runInboxStoreCase } from './suites/inbox-store.js';
+export type {
+  LocalCopyLike,
+  LocalEntityStoreConformanceOptions,
+  LocalEntityStoreFixture,
+  LocalEntityStoreLike,
+} from './suites/local-entity-store.js';
+export {
+  describeLocalEntityStoreConformance,
+  localEntityStoreCases,
+  runLocalEntityStoreCase,
+} from './suites/local-entity-store.js';
 export type { LockConformanceOptions, LockTestContext } from './suites/lock.js';
 export { describeLockConformance, lockCases, runLockCase } from './suites/lock.js';
 export type { TestMessageOptions } from './suites/messages.js';
@@ -35,3 +46,5 @@ export {
   transportCases,
   transportRestartCase,
 } from './suites/transport.js';
+export type { UnitOfWorkConformanceOptions, UnitOfWorkFixture } from './suites/unit-of-work.js';
+export { describeUnitOfWorkConformance, runUnitOfWorkCase, unitOfWorkCases } from './suites/unit-of-work.js';
