@@ -1,4 +1,5 @@
 import {
+  type OutboxEntry,
   type OutboxFailure,
   type OutboxRecord,
   type OutboxStore,
@@ -65,7 +66,7 @@ export class MongoOutboxStore implements OutboxStore {
     return this.#wake.settled();
   }
 
-  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+  async add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {
     const session = sessionOf(tx, this.#context.transactions);
     if (messages.length === 0) return;
     await this.#context.ready();
@@ -77,14 +78,11 @@ export class MongoOutboxStore implements OutboxStore {
     await this.#insert(messages, session);
   }
 
-  async #insert(
-    messages: readonly { message: WireMessage; bucket: number }[],
-    session: ClientSession | undefined,
-  ): Promise<void> {
+  async #insert(messages: readonly OutboxEntry[], session: ClientSession | undefined): Promise<void> {
     const collection = this.#context.collection;
     const inSession = session ? { session } : {};
     // Adding an id again never creates a second record: ids already stored are skipped.
-    const notStored = async (entries: Iterable<{ message: WireMessage; bucket: number }>) => {
+    const notStored = async (entries: Iterable<OutboxEntry>) => {
       const byId = new Map([...entries].map((entry) => [entry.message.id, entry]));
       const stored = await collection
         .find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 }, ...inSession })
@@ -97,9 +95,7 @@ export class MongoOutboxStore implements OutboxStore {
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const first = await this.#sequences.reserve(remaining.length);
       const createdAt = new Date();
-      const docs = remaining.map(({ message, bucket }, i) =>
-        newRecord(message, bucket, first + i, createdAt),
-      );
+      const docs = remaining.map((entry, i) => newRecord(entry, first + i, createdAt));
       try {
         // Plain inserts, not upserts: FerretDB 1.24 drops null fields from $setOnInsert (and see the top note).
         await collection.insertMany(docs, { ordered: true, ...inSession });
@@ -272,7 +268,11 @@ export class MongoOutboxStore implements OutboxStore {
   }
 }
 
-function newRecord(message: WireMessage, bucket: number, seq: number, createdAt: Date): OutboxDocument {
+function newRecord(
+  { message, bucket, nextAttemptAt }: OutboxEntry,
+  seq: number,
+  createdAt: Date,
+): OutboxDocument {
   return {
     _id: message.id,
     seq,
@@ -284,8 +284,9 @@ function newRecord(message: WireMessage, bucket: number, seq: number, createdAt:
     body: encodeBody(message.body),
     attempts: 0,
     createdAt,
-    dueAt: NOT_LEASED, // pending records are due at once
-    nextAttemptAt: null,
+    // Pending records are due at once, or at their delayed-publish time.
+    dueAt: nextAttemptAt ?? NOT_LEASED,
+    nextAttemptAt: nextAttemptAt ?? null,
     lastError: null,
     publishedAt: null,
     lease: 0,
