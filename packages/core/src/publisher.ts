@@ -89,17 +89,11 @@ export class Publisher {
     }
   }
 
-  /** A delayed publish needs a path that stores the record: refuse the others before anything happens. */
+  /** A delayed publish needs the outbox: refuse the direct path before anything happens. */
   #checkDelayable(options: PublishOptions): void {
     if (options.useOutbox === false) {
       throw new ConfigurationError(
         'deliverAt/delay need the outbox; they cannot be used with useOutbox: false',
-      );
-    }
-    if (options.tx === undefined && this.#deps.inlineDispatch && this.#deps.unitOfWork?.current()) {
-      throw new ConfigurationError(
-        'deliverAt/delay cannot be used inside a unit of work of an in-process (monolith) bus: ' +
-          'its handlers run inline at once; pass the tx explicitly to store the record through the outbox',
       );
     }
   }
@@ -199,6 +193,16 @@ export class Publisher {
     scope: UnitOfWorkScope,
     dueAt: Date | undefined,
   ): Promise<void> {
+    if (this.#deps.inlineDispatch && dueAt) {
+      // Monolith mode, delayed: nothing runs inline now; once the unit of work has committed the
+      // record is stored (unmarked), and every bus — this one included — handles it when due.
+      scope.afterCommit(() => {
+        this.#store(prepared, undefined, true, dueAt).catch((error) =>
+          this.#deps.monitor.emit('error', { where: 'delayed publish after commit', error }),
+        );
+      });
+      return;
+    }
     if (this.#deps.inlineDispatch) {
       // Monolith mode: this bus's handlers run now, inside the unit of work; once it has
       // committed, the events still travel to every other bus on the broker.
