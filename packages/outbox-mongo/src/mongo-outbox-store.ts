@@ -251,15 +251,30 @@ export class MongoOutboxStore implements OutboxStore {
     return (await this.#context.collection.deleteMany({ _id: { $in: [...ids] } })).deletedCount;
   }
 
-  /** Unfinished (pending or failed) records and when the first of them was created: metrics and health. */
+  /**
+   * Unfinished (pending or failed) records and since when the oldest waits: metrics and health.
+   * A pending record with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
+   */
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
     await this.#context.ready();
-    const unfinished = { status: { $in: [...OPEN_OUTBOX] } };
-    const pending = await this.#context.collection.countDocuments(unfinished);
-    const [first] = await this.#context.collection
-      .find(unfinished, { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } })
+    const collection = this.#context.collection;
+    const pending = await collection.countDocuments({ status: { $in: [...OPEN_OUTBOX] } });
+    // Two reads, not one $min: FerretDB 1.24 has no $min accumulator.
+    const [first] = await collection
+      .find(
+        { $or: [{ status: 'failed' }, { status: 'pending', nextAttemptAt: null }] },
+        { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } },
+      )
       .toArray();
-    return { pending, oldestCreatedAt: first?.createdAt ?? null };
+    const [due] = await collection
+      .find(
+        { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
+        { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
+      )
+      .toArray();
+    const times = [first?.createdAt, due?.nextAttemptAt].filter((time): time is Date => time instanceof Date);
+    const oldest = times.length === 0 ? null : new Date(Math.min(...times.map((time) => time.getTime())));
+    return { pending, oldestCreatedAt: oldest };
   }
 
   /** Stops the change stream; never closes the user's client. */

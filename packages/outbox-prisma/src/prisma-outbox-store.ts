@@ -358,8 +358,13 @@ export class PrismaOutboxStore implements OutboxStore {
     const [row] = await query<{ pending: bigint | number; oldest: bigint | number | null }>(
       this.#s.reader,
       this.#s.dialect,
-      `SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM ${this.#table} WHERE status IN ${OPEN}`,
-      [],
+      // A pending row with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
+      `SELECT COUNT(*) AS pending,
+         MIN(CASE WHEN status = 'pending' AND next_attempt_at > ? THEN NULL
+                  WHEN status = 'pending' AND next_attempt_at IS NOT NULL THEN next_attempt_at
+                  ELSE created_at END) AS oldest
+       FROM ${this.#table} WHERE status IN ${OPEN}`,
+      [Date.now()],
     );
     return {
       pending: Number(row?.pending ?? 0),

@@ -202,6 +202,22 @@ describe('the outbox suite catches broken stores', () => {
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
 
+  it('a store whose backlog dates delayed records from their creation fails the delayed backlog case', async () => {
+    const byCreation = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        backlog: async () => {
+          const open = (await store.list({ limit: 10_000 })).filter(
+            (record) => record.status === 'pending' || record.status === 'failed',
+          );
+          return { pending: open.length, oldestCreatedAt: open[0]?.createdAt ?? null };
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'backlog (optional) counts a delayed record');
+    await expect(runOutboxStoreCase(testCase, byCreation)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store whose delayed records do not hold back their key fails the delayed per-key case', async () => {
     // The delayed record loses its ordering key, so nothing ties its successors to it.
     const unblocking = memoryOutbox((store) =>

@@ -232,14 +232,26 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
-    const first = this.#open.values().next();
-    return { pending: this.#open.size, oldestCreatedAt: first.done ? null : first.value.createdAt };
+    const now = Date.now();
+    let oldest: number | undefined;
+    for (const row of this.#open.values()) {
+      const since = waitingSince(row);
+      if (since <= now && (oldest === undefined || since < oldest)) oldest = since;
+    }
+    return { pending: this.#open.size, oldestCreatedAt: oldest === undefined ? null : new Date(oldest) };
   }
 
   /** Number of rows not yet published or dead (for tests and the harness). */
   get pendingCount(): number {
     return this.#open.size;
   }
+}
+
+/** Since when an open row waits for the relay: a pending row with a due time (delayed, requeued) from then. */
+function waitingSince(row: Row): number {
+  return row.status === 'pending' && row.nextAttemptAt
+    ? row.nextAttemptAt.getTime()
+    : row.createdAt.getTime();
 }
 
 function toRecord(row: Row): OutboxRecord {

@@ -151,7 +151,13 @@ export interface OutboxStore {
   requeue(ids: readonly string[], now: Date): Promise<number>;
   /** Operators: delete records by id (any status); returns how many were deleted. Optional. */
   purge?(ids: readonly string[]): Promise<number>;
-  /** Unpublished records and the creation time of the oldest (metrics, health probes). */
+  /**
+   * Unpublished records (delayed ones included) and since when the oldest
+   * has been waiting (metrics, health probes' relay lag): its creation time,
+   * or for a `pending` record with a `nextAttemptAt` (a delayed publish, a
+   * requeue) that time. A delayed record not yet due is not waiting: it does
+   * not set `oldestCreatedAt`.
+   */
   backlog?(): Promise<{ pending: number; oldestCreatedAt: Date | null }>;
   /** Releases connections the store opened itself (never the user's client). */
   close?(): Promise<void>;

@@ -649,6 +649,31 @@ const backlog: OutboxCase = {
   },
 };
 
+const backlogOfDelayed: OutboxCase = {
+  name: 'backlog (optional) counts a delayed record but dates it from its due time, and not at all before',
+  async run({ store }) {
+    const optional = store as OutboxStore & OptionalOutboxMembers;
+    if (!optional.backlog) {
+      expect(optional.backlog, 'backlog is optional; absent here').toBeUndefined();
+      return;
+    }
+    // Real times: backlog() reads the clock itself.
+    const [later, overdue] = messages(2);
+    await store.add([{ ...outboxEntry(later!), nextAttemptAt: new Date(Date.now() + 3_600_000) }]);
+    expect(await optional.backlog(), 'not due yet: counted, not waiting').toEqual({
+      pending: 1,
+      oldestCreatedAt: null,
+    });
+    const dueAt = new Date(Date.now() - 5_000);
+    await store.add([{ ...outboxEntry(overdue!), nextAttemptAt: dueAt }]);
+    const result = await optional.backlog();
+    expect(result.pending).toBe(2);
+    expect(result.oldestCreatedAt?.getTime(), 'waiting since its due time, not its creation').toBe(
+      dueAt.getTime(),
+    );
+  },
+};
+
 /**
  * Every check an {@link OutboxStore} must pass. Each case gets a fresh
  * fixture whose tables are empty; times are passed explicitly (`now`), so
@@ -681,6 +706,7 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   bucketPersisted,
   purge,
   backlog,
+  backlogOfDelayed,
 ];
 
 /** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */
