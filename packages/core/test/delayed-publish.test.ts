@@ -84,6 +84,17 @@ describe('bus.publish with deliverAt or delay', () => {
     expect(handled[0]!.at - before).toBeGreaterThanOrEqual(150);
   });
 
+  it('several delayed records of one bus are each sent when due, not at the next poll', async () => {
+    const { sender, handled } = await pair({ pollingInterval: 60_000 });
+    const before = Date.now();
+    await sender.publish(new OrderPlaced({ orderId: 'o-late' }), { delay: 250 });
+    await sender.publish(new OrderPlaced({ orderId: 'o-early' }), { delay: 100 });
+    await eventually(() => handled.length === 2, 3_000);
+    expect(handled.map((entry) => entry.orderId)).toEqual(['o-early', 'o-late']);
+    expect(handled[0]!.at - before).toBeGreaterThanOrEqual(100);
+    expect(handled[1]!.at - before).toBeGreaterThanOrEqual(250);
+  });
+
   it('a deliverAt in the past is sent at once', async () => {
     const { sender, handled } = await pair({ pollingInterval: 60_000 });
     await sender.publish(new OrderPlaced({ orderId: 'o-past' }), {
