@@ -55,9 +55,10 @@ function table(views: readonly RecordView[]): string {
     v.status,
     String(v.attempts),
     v.createdAt,
+    v.nextAttemptAt ?? '',
     (v.lastError ?? '').slice(0, 60),
   ]);
-  const header = ['EVENT', 'ID', 'HANDLER', 'STATUS', 'ATTEMPTS', 'CREATED', 'LAST ERROR'];
+  const header = ['EVENT', 'ID', 'HANDLER', 'STATUS', 'ATTEMPTS', 'CREATED', 'DUE', 'LAST ERROR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells

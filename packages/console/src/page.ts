@@ -45,7 +45,7 @@ export const CONSOLE_PAGE = `<!doctype html>
     <span id="message" data-testid="message"></span>
   </div>
   <table>
-    <thead><tr><th>Event</th><th>Id</th><th>Handler</th><th>Status</th><th>Attempts</th><th>Created</th><th>Last error</th><th>Payload</th><th></th></tr></thead>
+    <thead><tr><th>Event</th><th>Id</th><th>Handler</th><th>Status</th><th>Attempts</th><th>Created</th><th>Due</th><th>Last error</th><th>Payload</th><th></th></tr></thead>
     <tbody id="rows" data-testid="rows"></tbody>
   </table>
 </main>
@@ -81,13 +81,13 @@ export const CONSOLE_PAGE = `<!doctype html>
     $('rows').innerHTML = rows.map((r) => '<tr data-testid="row" data-id="' + esc(r.id) + '" data-status="' + esc(r.status) + '">' +
       '<td>' + esc(r.eventName) + '</td><td><code>' + esc(r.id) + '</code></td><td>' + esc(r.handler ?? '') + '</td>' +
       '<td><span class="status ' + esc(r.status) + '" data-testid="status">' + esc(r.status) + '</span></td>' +
-      '<td>' + r.attempts + '</td><td>' + esc(r.createdAt) + '</td><td class="error">' + esc(r.lastError ?? '') + '</td>' +
+      '<td>' + r.attempts + '</td><td>' + esc(r.createdAt) + '</td><td data-testid="due">' + esc(r.nextAttemptAt ?? '') + '</td><td class="error">' + esc(r.lastError ?? '') + '</td>' +
       '<td><pre>' + esc(r.body ?? '') + '</pre></td><td>' +
       (r.status === 'dead' || r.status === 'failed'
         ? '<button data-testid="requeue" data-id="' + esc(r.id) + '" data-handler="' + esc(r.handler ?? '') + '">Re-publish</button> '
         : '') +
       '<button data-testid="purge" data-id="' + esc(r.id) + '" data-handler="' + esc(r.handler ?? '') + '">Purge</button></td></tr>').join('') ||
-      '<tr><td colspan="9">Nothing here.</td></tr>';
+      '<tr><td colspan="10">Nothing here.</td></tr>';
     const health = await (await fetch('/readyz')).json();
     $('health').textContent = (health.ready ? 'ready' : 'not ready') + ' · ' + health.transport.name + (health.outbox ? ' · backlog ' + health.outbox.pending : '');
   }

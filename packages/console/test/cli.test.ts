@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const cli = resolve(import.meta.dirname, '../dist/cli.js');
 const core = pathToFileURL(resolve(import.meta.dirname, '../node_modules/@herald/core/dist/index.js')).href;
 
-/** A config module whose bus holds one dead outbox record and one published one. */
+/** A config module whose bus holds one dead outbox record, one published one and one delayed until 2099. */
 function writeConfig(): string {
   const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
   const file = join(dir, 'herald.config.mjs');
@@ -23,6 +23,7 @@ const bus = createIntegrationEventBus({ service: 'shipping', logger: silentLogge
 // Fixed ids: every CLI run loads this module afresh.
 await bus.publish(new Shipped({ parcel: 'p-1' }), { id: '01900000-0000-7000-8000-000000000001' });
 await bus.publish(new Shipped({ parcel: 'p-2' }), { id: '01900000-0000-7000-8000-000000000002' });
+await bus.publish(new Shipped({ parcel: 'p-3' }), { id: '01900000-0000-7000-8000-000000000003', deliverAt: new Date('2099-01-01T00:00:00Z') });
 const [first, second] = await log.outbox.claim({ limit: 2, leaseMs: 1000, owner: 'cli-test', now: new Date() });
 await log.outbox.markFailed([{ id: first.message.id, error: 'carrier API returned 503', nextAttemptAt: null }], new Date());
 await log.outbox.markPublished([second.message.id], new Date());
@@ -43,7 +44,10 @@ describe('herald CLI', () => {
       id: string;
       status: string;
     }>;
-    expect(json.map((r) => r.status).sort()).toEqual(['dead', 'published']);
+    expect(json.map((r) => r.status).sort()).toEqual(['dead', 'pending', 'published']);
+    const delayed = await herald('outbox', 'list', '--status', 'pending');
+    expect(delayed.stdout).toMatch(/DUE/);
+    expect(delayed.stdout).toMatch(/shipping\.shipped .* pending .* 2099-01-01T00:00:00\.000Z/);
     const dead = json.find((r) => r.status === 'dead')!;
     expect(
       JSON.parse((await herald('outbox', 'list', '--before', '2000-01-01T00:00:00Z', '--json')).stdout),

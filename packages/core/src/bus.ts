@@ -137,9 +137,11 @@ export class IntegrationEventBus {
       monitor: settings.monitor,
       knownEvent: (type: EventType) => settings.registry.registerEvent(type),
       publishFilters: settings.publishFilters,
-      onStored: (config, committed) => {
+      onStored: (config, committed, dueAt) => {
         for (const relay of this.#relays.get(config) ?? []) {
-          if (committed) relay.wake();
+          // A delayed record: one wake-up when the earliest is due (restarts and other processes poll).
+          if (dueAt && dueAt.getTime() > Date.now()) relay.wakeAt(dueAt);
+          else if (committed) relay.wake();
           else relay.nudge();
         }
       },

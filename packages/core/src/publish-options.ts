@@ -19,4 +19,17 @@ export interface PublishOptions extends Omit<EnvelopeOverrides, 'orderingKey'> {
    * ABP's behaviour). `false` writes them at once, still in its transaction.
    */
   onUnitOfWorkComplete?: boolean;
+  /**
+   * Delayed publish: the record is stored now (with `tx`, in the caller's
+   * transaction) and the relay sends it once this time has come; a past time
+   * means now. It lives in the outbox, not in a timer, so it survives a
+   * restart. Needs the outbox: refused with `useOutbox: false`. In a unit of
+   * work of an in-process (monolith) bus nothing runs inline: the record is
+   * stored once the unit of work commits and handled when due, by this bus
+   * too. A record not yet due holds back the later records of its ordering
+   * key. Not with `delay`.
+   */
+  deliverAt?: Date;
+  /** Delayed publish, relative: send after this many milliseconds (see {@link deliverAt}). */
+  delay?: number;
 }

@@ -1,6 +1,7 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { ambientContext } from './context/ambient-context.js';
 import { type PublishFilter, type PublishFilterContext, runPublishFilters } from './context/filters.js';
+import { deliveryTimeOf } from './delivery-time.js';
 import type { Envelope, EnvelopeOverrides } from './envelope.js';
 import { ConfigurationError, describeError, HeraldError, TransportError } from './errors.js';
 import { type EventDescriptor, type EventType, payloadOf, validatePayload } from './event.js';
@@ -46,8 +47,11 @@ export interface PublisherDeps {
   readonly eventLogs: readonly EventLogConfig[];
   readonly unitOfWork: UnitOfWorkAccessor | undefined;
   readonly monitor: Monitor;
-  /** Called after records were written: `committed` false means "the caller's tx may not have committed yet". */
-  readonly onStored: (config: EventLogConfig, committed: boolean) => void;
+  /**
+   * Called after records were written: `committed` false means "the caller's
+   * tx may not have committed yet"; `dueAt` is set for a delayed publish.
+   */
+  readonly onStored: (config: EventLogConfig, committed: boolean, dueAt?: Date) => void;
   /** In-process monolith mode: run handlers inside the unit of work instead of going through the outbox. */
   readonly inlineDispatch: ((events: readonly PreparedEvent[], tx: unknown) => Promise<void>) | undefined;
   readonly knownEvent: (type: EventType) => EventDescriptor;
@@ -70,9 +74,11 @@ export class Publisher {
   async publish(events: object | readonly object[], options: PublishOptions = {}): Promise<void> {
     const list = Array.isArray(events) ? events : [events];
     if (list.length === 0) return;
+    const dueAt = deliveryTimeOf(options);
+    if (dueAt) this.#checkDelayable(options);
     const prepared = await Promise.all(list.map((event) => this.prepare(event as object, options)));
     try {
-      await this.#route(prepared, options);
+      await this.#route(prepared, options, dueAt);
       heraldMetrics().published.add(prepared.length);
     } catch (error) {
       for (const item of prepared)
@@ -83,7 +89,16 @@ export class Publisher {
     }
   }
 
-  async #route(prepared: readonly PreparedEvent[], options: PublishOptions): Promise<void> {
+  /** A delayed publish needs the outbox: refuse the direct path before anything happens. */
+  #checkDelayable(options: PublishOptions): void {
+    if (options.useOutbox === false) {
+      throw new ConfigurationError(
+        'deliverAt/delay need the outbox; they cannot be used with useOutbox: false',
+      );
+    }
+  }
+
+  async #route(prepared: readonly PreparedEvent[], options: PublishOptions, dueAt?: Date): Promise<void> {
     const scope = options.tx === undefined ? this.#deps.unitOfWork?.current() : undefined;
     if (options.useOutbox === false) {
       // ABP: even without the outbox, publishing waits for the unit of work to complete.
@@ -95,16 +110,16 @@ export class Publisher {
     }
 
     if (scope && options.onUnitOfWorkComplete !== false) {
-      scope.beforeComplete(() => this.#storeInScope(prepared, scope));
+      scope.beforeComplete(() => this.#storeInScope(prepared, scope, dueAt));
       return;
     }
-    if (scope) return this.#storeInScope(prepared, scope);
+    if (scope) return this.#storeInScope(prepared, scope, dueAt);
     const ambient = this.#deps.unitOfWork?.current();
-    const configs = await this.#store(prepared, options.tx, options.tx === undefined);
+    const configs = await this.#store(prepared, options.tx, options.tx === undefined, dueAt);
     // The caller's tx is the unit of work's: wake the relay exactly when it commits.
     if (ambient && options.tx !== undefined && options.tx === ambient.tx) {
       ambient.afterCommit(() => {
-        for (const config of configs) this.#deps.onStored(config, true);
+        for (const config of configs) this.#deps.onStored(config, true, dueAt);
       });
     }
   }
@@ -173,7 +188,21 @@ export class Publisher {
     }
   }
 
-  async #storeInScope(prepared: readonly PreparedEvent[], scope: UnitOfWorkScope): Promise<void> {
+  async #storeInScope(
+    prepared: readonly PreparedEvent[],
+    scope: UnitOfWorkScope,
+    dueAt: Date | undefined,
+  ): Promise<void> {
+    if (this.#deps.inlineDispatch && dueAt) {
+      // Monolith mode, delayed: nothing runs inline now; once the unit of work has committed the
+      // record is stored (unmarked), and every bus — this one included — handles it when due.
+      scope.afterCommit(() => {
+        this.#store(prepared, undefined, true, dueAt).catch((error) =>
+          this.#deps.monitor.emit('error', { where: 'delayed publish after commit', error }),
+        );
+      });
+      return;
+    }
     if (this.#deps.inlineDispatch) {
       // Monolith mode: this bus's handlers run now, inside the unit of work; once it has
       // committed, the events still travel to every other bus on the broker.
@@ -192,9 +221,9 @@ export class Publisher {
       });
       return;
     }
-    const configs = await this.#store(prepared, scope.tx, false);
+    const configs = await this.#store(prepared, scope.tx, false, dueAt);
     scope.afterCommit(() => {
-      for (const config of configs) this.#deps.onStored(config, true);
+      for (const config of configs) this.#deps.onStored(config, true, dueAt);
     });
   }
 
@@ -202,6 +231,7 @@ export class Publisher {
     prepared: readonly PreparedEvent[],
     tx: unknown,
     ownTransaction: boolean,
+    dueAt?: Date,
   ): Promise<EventLogConfig[]> {
     const byConfig = new Map<EventLogConfig, PreparedEvent[]>();
     for (const item of prepared) {
@@ -226,10 +256,11 @@ export class Publisher {
         items.map((item) => ({
           message: item.message,
           bucket: bucketOf(item.envelope.orderingKey ?? item.envelope.id),
+          ...(dueAt ? { nextAttemptAt: dueAt } : {}),
         })),
         tx,
       );
-      this.#deps.onStored(config, ownTransaction);
+      this.#deps.onStored(config, ownTransaction, dueAt);
     }
     return [...byConfig.keys()];
   }

@@ -123,6 +123,14 @@ export class OutboxRelay {
     this.#loop.wake();
   }
 
+  /**
+   * A delayed record becomes due at `at`: look then, unless an earlier
+   * wake-up is scheduled (one timer per relay, never one per record).
+   */
+  wakeAt(at: Date): void {
+    this.#loop.wakeAt(at);
+  }
+
   /** Records were written in a transaction that commits later: look a few times soon. */
   nudge(): void {
     this.wake();

@@ -29,7 +29,7 @@ export interface OutboxDocument extends LeaseFields {
   body: Binary;
   attempts: number;
   createdAt: Date;
-  /** When a claim may take it: epoch while pending, `nextAttemptAt` once failed, null when closed. */
+  /** When a claim may take it: epoch while pending (its delayed-publish time if any), `nextAttemptAt` once failed, null when closed. */
   dueAt: Date | null;
   nextAttemptAt: Date | null;
   lastError: string | null;

@@ -1,4 +1,5 @@
 import {
+  type OutboxEntry,
   type OutboxFailure,
   type OutboxRecord,
   type OutboxStore,
@@ -65,7 +66,7 @@ export class MongoOutboxStore implements OutboxStore {
     return this.#wake.settled();
   }
 
-  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+  async add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {
     const session = sessionOf(tx, this.#context.transactions);
     if (messages.length === 0) return;
     await this.#context.ready();
@@ -77,14 +78,11 @@ export class MongoOutboxStore implements OutboxStore {
     await this.#insert(messages, session);
   }
 
-  async #insert(
-    messages: readonly { message: WireMessage; bucket: number }[],
-    session: ClientSession | undefined,
-  ): Promise<void> {
+  async #insert(messages: readonly OutboxEntry[], session: ClientSession | undefined): Promise<void> {
     const collection = this.#context.collection;
     const inSession = session ? { session } : {};
     // Adding an id again never creates a second record: ids already stored are skipped.
-    const notStored = async (entries: Iterable<{ message: WireMessage; bucket: number }>) => {
+    const notStored = async (entries: Iterable<OutboxEntry>) => {
       const byId = new Map([...entries].map((entry) => [entry.message.id, entry]));
       const stored = await collection
         .find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 }, ...inSession })
@@ -97,9 +95,7 @@ export class MongoOutboxStore implements OutboxStore {
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const first = await this.#sequences.reserve(remaining.length);
       const createdAt = new Date();
-      const docs = remaining.map(({ message, bucket }, i) =>
-        newRecord(message, bucket, first + i, createdAt),
-      );
+      const docs = remaining.map((entry, i) => newRecord(entry, first + i, createdAt));
       try {
         // Plain inserts, not upserts: FerretDB 1.24 drops null fields from $setOnInsert (and see the top note).
         await collection.insertMany(docs, { ordered: true, ...inSession });
@@ -255,15 +251,30 @@ export class MongoOutboxStore implements OutboxStore {
     return (await this.#context.collection.deleteMany({ _id: { $in: [...ids] } })).deletedCount;
   }
 
-  /** Unfinished (pending or failed) records and when the first of them was created: metrics and health. */
+  /**
+   * Unfinished (pending or failed) records and since when the oldest waits: metrics and health.
+   * A pending record with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
+   */
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
     await this.#context.ready();
-    const unfinished = { status: { $in: [...OPEN_OUTBOX] } };
-    const pending = await this.#context.collection.countDocuments(unfinished);
-    const [first] = await this.#context.collection
-      .find(unfinished, { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } })
+    const collection = this.#context.collection;
+    const pending = await collection.countDocuments({ status: { $in: [...OPEN_OUTBOX] } });
+    // Two reads, not one $min: FerretDB 1.24 has no $min accumulator.
+    const [first] = await collection
+      .find(
+        { $or: [{ status: 'failed' }, { status: 'pending', nextAttemptAt: null }] },
+        { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } },
+      )
       .toArray();
-    return { pending, oldestCreatedAt: first?.createdAt ?? null };
+    const [due] = await collection
+      .find(
+        { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
+        { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
+      )
+      .toArray();
+    const times = [first?.createdAt, due?.nextAttemptAt].filter((time): time is Date => time instanceof Date);
+    const oldest = times.length === 0 ? null : new Date(Math.min(...times.map((time) => time.getTime())));
+    return { pending, oldestCreatedAt: oldest };
   }
 
   /** Stops the change stream; never closes the user's client. */
@@ -272,7 +283,11 @@ export class MongoOutboxStore implements OutboxStore {
   }
 }
 
-function newRecord(message: WireMessage, bucket: number, seq: number, createdAt: Date): OutboxDocument {
+function newRecord(
+  { message, bucket, nextAttemptAt }: OutboxEntry,
+  seq: number,
+  createdAt: Date,
+): OutboxDocument {
   return {
     _id: message.id,
     seq,
@@ -284,8 +299,9 @@ function newRecord(message: WireMessage, bucket: number, seq: number, createdAt:
     body: encodeBody(message.body),
     attempts: 0,
     createdAt,
-    dueAt: NOT_LEASED, // pending records are due at once
-    nextAttemptAt: null,
+    // Pending records are due at once, or at their delayed-publish time.
+    dueAt: nextAttemptAt ?? NOT_LEASED,
+    nextAttemptAt: nextAttemptAt ?? null,
     lastError: null,
     publishedAt: null,
     lease: 0,

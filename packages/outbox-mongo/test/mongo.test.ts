@@ -346,6 +346,36 @@ describe('a bus on FerretDB', () => {
     expect(entry).toMatchObject({ status: 'processed', eventName: OrderPlaced.eventName });
   });
 
+  it('a delayed publish waits in the collection and survives a restart: a new bus sends it when due', async () => {
+    const OrderPlaced = defineEvent<{ orderId: string }>(uniqueEventName('delayed'));
+    const broker = new InProcessBroker();
+    const handled: Array<{ orderId: string; at: number }> = [];
+    const billing = bus(
+      'billing',
+      broker,
+      eventLog({ collections: { outbox: 'd_outbox', inbox: 'd_inbox' } }),
+    )
+      .handle(OrderPlaced, async (event) => void handled.push({ orderId: event.orderId, at: Date.now() }))
+      .build();
+    const first = bus('ordering', broker, eventLog()).build();
+    await start(billing, first);
+    const before = Date.now();
+    await first.publish(new OrderPlaced({ orderId: 'o-later' }), { delay: 400 });
+    await first.stop();
+    const [stored] = await logs[1]!.outbox.list({ eventName: OrderPlaced.eventName });
+    expect(stored?.status).toBe('pending');
+    expect(stored?.nextAttemptAt?.getTime()).toBeGreaterThanOrEqual(before + 400);
+    expect(handled).toEqual([]);
+
+    // A new process: it never saw the publish; its polling finds the record once due.
+    await start(bus('ordering', broker, eventLog()).build());
+    await waitFor(() => handled.length === 1, 'the delayed event handled');
+    expect(handled[0]!.orderId).toBe('o-later');
+    expect(handled[0]!.at - before).toBeGreaterThanOrEqual(400);
+    await settled(broker, logs[1]!);
+    expect(handled).toHaveLength(1);
+  });
+
   it('bus.drain() returns once everything is relayed and handled, though claims take real I/O time', async () => {
     const Tick = defineEvent<{ n: number }>(uniqueEventName('drained'));
     const broker = new InProcessBroker();

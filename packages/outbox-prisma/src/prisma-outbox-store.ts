@@ -2,11 +2,11 @@ import {
   type ClaimRequest,
   ConfigurationError,
   type LockedBatchOutcome,
+  type OutboxEntry,
   type OutboxFailure,
   type OutboxRecord,
   type OutboxStore,
   type RecordQuery,
-  type WireMessage,
 } from '@herald/core';
 import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
@@ -30,7 +30,7 @@ import {
   whereOf,
 } from './sql.js';
 
-/** Rows per INSERT (10 parameters each, well under every engine's parameter limit). */
+/** Rows per INSERT (11 parameters each, well under every engine's parameter limit). */
 const INSERT_CHUNK = 500;
 /** Ids per UPDATE/DELETE statement; a relay batch (`batchSize`, default 1000) is one statement. */
 const ID_CHUNK = 1000;
@@ -48,6 +48,7 @@ const INSERT_COLUMNS = [
   'status',
   'attempts',
   'created_at',
+  'next_attempt_at',
   'lease_until',
 ] as const;
 
@@ -91,9 +92,9 @@ export class PrismaOutboxStore implements OutboxStore {
     this.#notify = notify;
   }
 
-  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+  async add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {
     if (messages.length === 0) return;
-    for (const { message, bucket } of messages) checkMessage(message, bucket);
+    for (const entry of messages) checkEntry(entry);
     const executor = asExecutor(tx, this.#s.prisma);
     const createdAt = Date.now();
     const parts = chunks(messages, INSERT_CHUNK);
@@ -106,14 +107,10 @@ export class PrismaOutboxStore implements OutboxStore {
     else await insertAll(executor);
   }
 
-  async #insert(
-    db: SqlExecutor,
-    part: readonly { message: WireMessage; bucket: number }[],
-    createdAt: number,
-  ) {
+  async #insert(db: SqlExecutor, part: readonly OutboxEntry[], createdAt: number) {
     const { dialect } = this.#s;
     const params: unknown[] = [];
-    for (const { message, bucket } of part) {
+    for (const { message, bucket, nextAttemptAt } of part) {
       params.push(
         message.id,
         message.name,
@@ -124,6 +121,7 @@ export class PrismaOutboxStore implements OutboxStore {
         'pending',
         0,
         createdAt,
+        nextAttemptAt?.getTime() ?? null,
         0,
       );
     }
@@ -146,8 +144,9 @@ export class PrismaOutboxStore implements OutboxStore {
   #claimable(request: ClaimRequest): { where: string; params: unknown[] } {
     const now = request.now.getTime();
     const params: unknown[] = [now, now];
+    // next_attempt_at: a failed record's retry, or a delayed publish (pending) not yet due.
     let where = `o.status IN ${OPEN}
-      AND (o.status = 'pending' OR COALESCE(o.next_attempt_at, 0) <= ?)
+      AND COALESCE(o.next_attempt_at, 0) <= ?
       AND o.lease_until <= ?
       AND (o.ordering_key IS NULL OR ${noEarlierRow(this.#s.dialect, this.#table, 'b.ordering_key = o.ordering_key', ['pending', 'failed'])})`;
     if (request.shard) {
@@ -359,8 +358,13 @@ export class PrismaOutboxStore implements OutboxStore {
     const [row] = await query<{ pending: bigint | number; oldest: bigint | number | null }>(
       this.#s.reader,
       this.#s.dialect,
-      `SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM ${this.#table} WHERE status IN ${OPEN}`,
-      [],
+      // A pending row with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
+      `SELECT COUNT(*) AS pending,
+         MIN(CASE WHEN status = 'pending' AND next_attempt_at > ? THEN NULL
+                  WHEN status = 'pending' AND next_attempt_at IS NOT NULL THEN next_attempt_at
+                  ELSE created_at END) AS oldest
+       FROM ${this.#table} WHERE status IN ${OPEN}`,
+      [Date.now()],
     );
     return {
       pending: Number(row?.pending ?? 0),
@@ -384,7 +388,7 @@ export class PrismaOutboxStore implements OutboxStore {
 const MAX_NAME = 255;
 
 /** Rejects what the columns cannot hold with a typed error, before anything is written. */
-function checkMessage(message: WireMessage, bucket: number): void {
+function checkEntry({ message, bucket, nextAttemptAt }: OutboxEntry): void {
   if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 36) {
     throw new ConfigurationError(`Outbox message id must be a UUID, got "${String(message.id)}"`);
   }
@@ -400,5 +404,8 @@ function checkMessage(message: WireMessage, bucket: number): void {
   }
   if (!Number.isInteger(bucket) || bucket < 0) {
     throw new ConfigurationError(`Outbox bucket must be a non-negative integer, got ${String(bucket)}`);
+  }
+  if (nextAttemptAt !== undefined && !Number.isFinite(nextAttemptAt.getTime())) {
+    throw new ConfigurationError('Outbox nextAttemptAt must be a valid Date');
   }
 }

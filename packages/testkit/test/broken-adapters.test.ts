@@ -167,6 +167,76 @@ describe('the outbox suite catches broken stores', () => {
     await expect(runOutboxStoreCase(testCase, unordered)).rejects.toThrow();
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
+
+  it('a store that drops the delivery time of a delayed record fails both delayed-publish cases', async () => {
+    const eager = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        add: (messages, tx) =>
+          store.add(
+            messages.map(({ message, bucket }) => ({ message, bucket })),
+            tx,
+          ),
+      }),
+    );
+    for (const fragment of ['a delayed record (added with nextAttemptAt)', 'a delayed record not yet due']) {
+      const testCase = caseNamed(outboxStoreCases, fragment);
+      await expect(runOutboxStoreCase(testCase, eager), fragment).rejects.toThrow();
+      await expect(runOutboxStoreCase(testCase, correct), fragment).resolves.toBeUndefined();
+    }
+  });
+
+  it('a store that never makes a delayed record due fails the delayed-publish case', async () => {
+    const never = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        add: (messages, tx) =>
+          store.add(
+            messages.map((entry) =>
+              entry.nextAttemptAt ? { ...entry, nextAttemptAt: new Date(8.64e15) } : entry,
+            ),
+            tx,
+          ),
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'a delayed record (added with nextAttemptAt)');
+    await expect(runOutboxStoreCase(testCase, never)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store whose backlog dates delayed records from their creation fails the delayed backlog case', async () => {
+    const byCreation = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        backlog: async () => {
+          const open = (await store.list({ limit: 10_000 })).filter(
+            (record) => record.status === 'pending' || record.status === 'failed',
+          );
+          return { pending: open.length, oldestCreatedAt: open[0]?.createdAt ?? null };
+        },
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'backlog (optional) counts a delayed record');
+    await expect(runOutboxStoreCase(testCase, byCreation)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
+  it('a store whose delayed records do not hold back their key fails the delayed per-key case', async () => {
+    // The delayed record loses its ordering key, so nothing ties its successors to it.
+    const unblocking = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        add: (messages, tx) =>
+          store.add(
+            messages.map((entry) => {
+              if (!entry.nextAttemptAt) return entry;
+              const { orderingKey: _dropped, ...rest } = entry.message;
+              return { ...entry, message: rest as WireMessage };
+            }),
+            tx,
+          ),
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'a delayed record not yet due blocks later records');
+    await expect(runOutboxStoreCase(testCase, unblocking)).rejects.toThrow();
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
 });
 
 describe('the inbox suite catches broken stores', () => {

@@ -57,6 +57,23 @@ describe('createTestHarness with one service', () => {
     expect(harness.deadLettered).toEqual([]);
   });
 
+  it('drain({ includeScheduledRetries }) waits for a delayed publish until it is sent', async () => {
+    harness = await createTestHarness(service('ordering'));
+    await harness.bus.publish(new OrderPlaced('o-soon', 2), { delay: 100 });
+    await harness.drain({ includeScheduledRetries: true, timeoutMs: 3_000 });
+    expect(harness.wasPublished(OrderPlaced, (order) => order.orderId === 'o-soon')).toBe(true);
+  });
+
+  it('drain() does not wait for a delayed publish that is not due; with includeScheduledRetries it does', async () => {
+    harness = await createTestHarness(service('ordering'));
+    await harness.bus.publish(new OrderPlaced('o-later', 1), { delay: 3_600_000 });
+    await harness.drain({ timeoutMs: 2_000 });
+    expect(harness.wasPublished(OrderPlaced)).toBe(false);
+    await expect(harness.drain({ includeScheduledRetries: true, timeoutMs: 300 })).rejects.toThrow(
+      /delayed records not due yet/,
+    );
+  });
+
   it('sees events published inside a committed transaction, and nothing from a rolled-back one', async () => {
     const builder = service('ordering').handle(OrderPlaced, () => undefined, { name: 'noop' });
     harness = await createTestHarness(builder);

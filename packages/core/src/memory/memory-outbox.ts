@@ -3,6 +3,7 @@ import type {
   ClaimRequest,
   ErrorEntry,
   LockedBatchOutcome,
+  OutboxEntry,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
@@ -52,7 +53,7 @@ export class MemoryOutboxStore implements OutboxStore {
     this.databaseName = options.database?.name ?? 'memory';
   }
 
-  async add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+  async add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {
     if (tx !== undefined) {
       if (!isMemoryTransaction(tx) || (this.#database && tx.database !== this.#database)) {
         throw new ConfigurationError(
@@ -66,9 +67,9 @@ export class MemoryOutboxStore implements OutboxStore {
     this.#insert(messages);
   }
 
-  #insert(messages: readonly { message: WireMessage; bucket: number }[]): void {
+  #insert(messages: readonly OutboxEntry[]): void {
     const createdAt = new Date();
-    for (const { message, bucket } of messages) {
+    for (const { message, bucket, nextAttemptAt } of messages) {
       if (this.#open.has(message.id) || this.#closed.has(message.id)) continue; // idempotent re-add
       const sequence = ++this.#sequence;
       this.#open.set(message.id, {
@@ -78,7 +79,7 @@ export class MemoryOutboxStore implements OutboxStore {
         status: 'pending',
         attempts: 0,
         createdAt,
-        nextAttemptAt: null,
+        nextAttemptAt: nextAttemptAt ?? null,
         lastError: null,
         errorHistory: [],
         publishedAt: null,
@@ -103,7 +104,8 @@ export class MemoryOutboxStore implements OutboxStore {
       const keyBlocked = key !== undefined && blocked.has(key);
       if (key !== undefined) blocked.add(key);
       if (keyBlocked || row.leaseUntil > now || this.#locked.has(row.message.id)) continue;
-      if (row.status === 'failed' && (row.nextAttemptAt?.getTime() ?? 0) > now) continue;
+      // A failed record waiting for its retry, or a delayed publish not yet due (both still block their key).
+      if ((row.nextAttemptAt?.getTime() ?? 0) > now) continue;
       if (request.shard && row.bucket % request.shard.count !== request.shard.index) continue;
       if (!request.exclusive) row.leaseUntil = now + request.leaseMs;
       claimed.push(toRecord(row));
@@ -230,14 +232,26 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
-    const first = this.#open.values().next();
-    return { pending: this.#open.size, oldestCreatedAt: first.done ? null : first.value.createdAt };
+    const now = Date.now();
+    let oldest: number | undefined;
+    for (const row of this.#open.values()) {
+      const since = waitingSince(row);
+      if (since <= now && (oldest === undefined || since < oldest)) oldest = since;
+    }
+    return { pending: this.#open.size, oldestCreatedAt: oldest === undefined ? null : new Date(oldest) };
   }
 
   /** Number of rows not yet published or dead (for tests and the harness). */
   get pendingCount(): number {
     return this.#open.size;
   }
+}
+
+/** Since when an open row waits for the relay: a pending row with a due time (delayed, requeued) from then. */
+function waitingSince(row: Row): number {
+  return row.status === 'pending' && row.nextAttemptAt
+    ? row.nextAttemptAt.getTime()
+    : row.createdAt.getTime();
 }
 
 function toRecord(row: Row): OutboxRecord {

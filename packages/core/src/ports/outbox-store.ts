@@ -30,6 +30,19 @@ export interface OutboxRecord {
   readonly publishedAt: Date | null;
 }
 
+/** One message for {@link OutboxStore.add}. */
+export interface OutboxEntry {
+  readonly message: WireMessage;
+  /** Shard bucket (0…1023), precomputed by core. */
+  readonly bucket: number;
+  /**
+   * Delayed publish: the record is stored `pending` with this `nextAttemptAt`
+   * and is not claimable before it (it still blocks later records of its key).
+   * Absent: due at once.
+   */
+  readonly nextAttemptAt?: Date;
+}
+
 /** Ask for the next records to relay. */
 export interface ClaimRequest {
   readonly limit: number;
@@ -84,9 +97,11 @@ export interface RecordQuery {
  * in core decides what to claim, send, retry and dead-letter.
  *
  * The claim rule every store implements (the conformance suite checks it):
- * a record is claimable when it is `pending`, or `failed` with
- * `nextAttemptAt <= now`, and not under a live lease, and no record with the
- * same ordering key and a lower sequence is `pending`, `failed` or leased.
+ * a record is claimable when it is `pending` or `failed`, its `nextAttemptAt`
+ * is null or `<= now` (a failed record waiting for its retry, or a delayed
+ * publish not yet due), it is not under a live lease, and no record with the
+ * same ordering key and a lower sequence is `pending`, `failed` or leased —
+ * a delayed record not yet due blocks the later records of its key.
  * Claimed records come back in sequence order. An `exclusive` claim applies
  * the same rule but leases nothing (see {@link ClaimRequest.exclusive}).
  */
@@ -98,10 +113,11 @@ export interface OutboxStore {
   /** True when `add` with a `tx` commits with the caller's transaction. */
   readonly transactional: boolean;
   /**
-   * Writes messages as `pending`. With `tx`, inside the caller's transaction;
-   * without, atomically on its own. `bucket` is precomputed by core.
+   * Writes messages as `pending` (due at their `nextAttemptAt` when given).
+   * With `tx`, inside the caller's transaction; without, atomically on its
+   * own. `bucket` is precomputed by core.
    */
-  add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void>;
+  add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void>;
   /** Leases (unless `exclusive`) and returns the next claimable records (see the claim rule above). */
   claim(request: ClaimRequest): Promise<OutboxRecord[]>;
   /**
@@ -135,7 +151,13 @@ export interface OutboxStore {
   requeue(ids: readonly string[], now: Date): Promise<number>;
   /** Operators: delete records by id (any status); returns how many were deleted. Optional. */
   purge?(ids: readonly string[]): Promise<number>;
-  /** Unpublished records and the creation time of the oldest (metrics, health probes). */
+  /**
+   * Unpublished records (delayed ones included) and since when the oldest
+   * has been waiting (metrics, health probes' relay lag): its creation time,
+   * or for a `pending` record with a `nextAttemptAt` (a delayed publish, a
+   * requeue) that time. A delayed record not yet due is not waiting: it does
+   * not set `oldestCreatedAt`.
+   */
   backlog?(): Promise<{ pending: number; oldestCreatedAt: Date | null }>;
   /** Releases connections the store opened itself (never the user's client). */
   close?(): Promise<void>;

@@ -83,7 +83,7 @@ export class ClaimLoop {
     this.#wake.notify();
   }
 
-  /** Passes at `at` unless an earlier wake-up is already scheduled. */
+  /** Passes at `at` (one timer for all such times: see {@link DueTimer}). */
   wakeAt(at: Date): void {
     const time = at.getTime();
     if (time <= Date.now()) this.wake();

@@ -1,10 +1,10 @@
 import type {
   ClaimRequest,
+  OutboxEntry,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
   RecordQuery,
-  WireMessage,
 } from '@herald/core';
 import { stableChance } from '../internal/random.js';
 import { ChaosError, type ChaosOptions } from './options.js';
@@ -48,7 +48,7 @@ export class ChaosOutboxStore implements OutboxStore {
     return this.#crashed;
   }
 
-  add(messages: readonly { message: WireMessage; bucket: number }[], tx?: unknown): Promise<void> {
+  add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {
     return this.inner.add(messages, tx);
   }
 

@@ -7,8 +7,9 @@ export interface DrainOptions {
   timeoutMs?: number;
   /**
    * Also wait for failed outbox records and inbox entries scheduled for a
-   * later retry (until they succeed or are dead-lettered). Default false:
-   * like `bus.drain()`, scheduled retries do not count.
+   * later retry (until they succeed or are dead-lettered), and for delayed
+   * publishes not yet due (until they are sent). Default false: like
+   * `bus.drain()`, scheduled work does not count.
    */
   includeScheduledRetries?: boolean;
 }
@@ -25,10 +26,15 @@ async function pendingWork(
   for (const bus of buses) {
     for (const config of bus.eventLogs) {
       // A record whose send was not marked stays pending until its lease expires and the relay sends it again.
-      if (config.outbox && (await config.outbox.list({ status: 'pending', limit: 1 })).length > 0) {
+      const pending = config.outbox ? await config.outbox.list({ status: 'pending', limit: 10_000 }) : [];
+      const now = Date.now();
+      if (pending.some((record) => (record.nextAttemptAt?.getTime() ?? 0) <= now)) {
         return `outbox "${config.name}" of ${bus.service} has pending records`;
       }
       if (!includeScheduledRetries) continue;
+      if (pending.length > 0) {
+        return `outbox "${config.name}" of ${bus.service} has delayed records not due yet`;
+      }
       if (config.outbox && (await config.outbox.list({ status: 'failed', limit: 1 })).length > 0) {
         return `outbox "${config.name}" of ${bus.service} has records waiting for a retry`;
       }

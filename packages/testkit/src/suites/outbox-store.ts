@@ -314,6 +314,47 @@ const failedUntilDue: OutboxCase = {
   },
 };
 
+const delayedUntilDue: OutboxCase = {
+  name: 'a delayed record (added with nextAttemptAt) stays pending and unclaimed until it is due, then is claimed',
+  async run({ store }) {
+    const { now, at } = clock();
+    const [delayed, ordinary] = messages(2);
+    await store.add([{ ...outboxEntry(delayed!), nextAttemptAt: at(5_000) }, outboxEntry(ordinary!)]);
+    const stored = await findRecord(store, delayed!.id);
+    expect(stored?.status).toBe('pending');
+    expect(stored?.attempts).toBe(0);
+    expect(stored?.nextAttemptAt?.getTime()).toBe(at(5_000).getTime());
+    expect(idsOf(await claimAll(store, now)), 'only the ordinary record is due').toEqual([ordinary!.id]);
+    expect(await claimAll(store, at(4_999)), 'not due 1 ms before').toEqual([]);
+    const due = await claimAll(store, at(5_000));
+    expect(idsOf(due)).toEqual([delayed!.id]);
+    expect(due[0]!.status).toBe('pending');
+    expect(due[0]!.attempts).toBe(0);
+    expectSameMessage(due[0]!.message, delayed!, due[0]!.sequence);
+    expect((await findRecord(store, ordinary!.id))?.nextAttemptAt ?? null).toBeNull();
+  },
+};
+
+const delayedBlocksItsKey: OutboxCase = {
+  name: 'a delayed record not yet due blocks later records of its ordering key; other keys flow',
+  async run({ store }) {
+    const { now, at } = clock();
+    const name = uniqueEventName('outbox');
+    const key = `delayed-${uniqueSuffix()}`;
+    const [first, second, other] = [
+      testWireMessage({ name, orderingKey: key }),
+      testWireMessage({ name, orderingKey: key }),
+      testWireMessage({ name, orderingKey: `other-${uniqueSuffix()}` }),
+    ] as [WireMessage, WireMessage, WireMessage];
+    await store.add([{ ...outboxEntry(first), nextAttemptAt: at(10_000) }]);
+    await add(store, [second, other]);
+    expect(idsOf(await claimAll(store, now)), 'second waits behind the delayed first').toEqual([other.id]);
+    expect(idsOf(await claimAll(store, at(10_000))), 'first is due; second still waits').toEqual([first.id]);
+    await store.markPublished([first.id], at(10_000));
+    expect(idsOf(await claimAll(store, at(10_000)))).toEqual([second.id]);
+  },
+};
+
 const deadRecords: OutboxCase = {
   name: 'markFailed with nextAttemptAt null makes the record dead: kept with its error, never claimed, not blocking its key',
   async run({ store }) {
@@ -608,6 +649,31 @@ const backlog: OutboxCase = {
   },
 };
 
+const backlogOfDelayed: OutboxCase = {
+  name: 'backlog (optional) counts a delayed record but dates it from its due time, and not at all before',
+  async run({ store }) {
+    const optional = store as OutboxStore & OptionalOutboxMembers;
+    if (!optional.backlog) {
+      expect(optional.backlog, 'backlog is optional; absent here').toBeUndefined();
+      return;
+    }
+    // Real times: backlog() reads the clock itself.
+    const [later, overdue] = messages(2);
+    await store.add([{ ...outboxEntry(later!), nextAttemptAt: new Date(Date.now() + 3_600_000) }]);
+    expect(await optional.backlog(), 'not due yet: counted, not waiting').toEqual({
+      pending: 1,
+      oldestCreatedAt: null,
+    });
+    const dueAt = new Date(Date.now() - 5_000);
+    await store.add([{ ...outboxEntry(overdue!), nextAttemptAt: dueAt }]);
+    const result = await optional.backlog();
+    expect(result.pending).toBe(2);
+    expect(result.oldestCreatedAt?.getTime(), 'waiting since its due time, not its creation').toBe(
+      dueAt.getTime(),
+    );
+  },
+};
+
 /**
  * Every check an {@link OutboxStore} must pass. Each case gets a fresh
  * fixture whose tables are empty; times are passed explicitly (`now`), so
@@ -624,6 +690,8 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   lockedClaimRollsBack,
   perKeyOrder,
   failedUntilDue,
+  delayedUntilDue,
+  delayedBlocksItsKey,
   deadRecords,
   errorHistory,
   neverDowngrade,
@@ -638,6 +706,7 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   bucketPersisted,
   purge,
   backlog,
+  backlogOfDelayed,
 ];
 
 /** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */
