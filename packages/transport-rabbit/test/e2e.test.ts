@@ -1,10 +1,7 @@
-import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rabbitMqTransport } from '../src/index.js';
 import type { PrismaClient } from './e2e/generated/client/client.js';
-import { prepareDatabase, Service } from './e2e/harness.js';
-import { BILLING_SERVICE } from './e2e/shared.js';
-import { rabbitUrl, requireRabbit, unique, waitUntil } from './helpers.js';
+import { prepareOrderingAndBilling, Service, tearDown } from './e2e/harness.js';
+import { requireRabbit, unique, waitUntil } from './helpers.js';
 
 // PostgreSQL outbox (@herald/outbox-prisma) → RabbitMQ → inbox → handler, with the
 // ordering and billing services in two separate processes and two databases.
@@ -17,35 +14,10 @@ let billingDb: PrismaClient;
 
 beforeAll(async () => {
   await requireRabbit();
-  orderingDb = await prepareDatabase(
-    'herald_rabbit_e2e_ordering',
-    'rabbit_e2e_order',
-    'CREATE TABLE IF NOT EXISTS rabbit_e2e_order (id TEXT PRIMARY KEY, total INTEGER NOT NULL)',
-  );
-  billingDb = await prepareDatabase(
-    'herald_rabbit_e2e_billing',
-    'rabbit_e2e_charge',
-    `CREATE TABLE IF NOT EXISTS rabbit_e2e_charge (
-       seq BIGSERIAL PRIMARY KEY, order_id TEXT NOT NULL, event_id TEXT NOT NULL, process TEXT NOT NULL)`,
-  );
+  ({ orderingDb, billingDb } = await prepareOrderingAndBilling('herald_rabbit_e2e'));
 }, 60_000);
 
-afterAll(async () => {
-  for (const service of running) {
-    service.child.kill('SIGKILL');
-    await service.exited;
-  }
-  await orderingDb?.$disconnect();
-  await billingDb?.$disconnect();
-  // Remove this run's queues and exchange.
-  const model = await connect(rabbitUrl);
-  const channel = await model.createChannel();
-  const queues = rabbitMqTransport({ url: rabbitUrl, exchange }).topology.queuesOf(BILLING_SERVICE);
-  for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)])
-    await channel.deleteQueue(queue);
-  await channel.deleteExchange(exchange);
-  await model.close();
-});
+afterAll(() => tearDown(running, [orderingDb, billingDb], exchange));
 
 function start(role: 'ordering' | 'billing', name: string): Service {
   const service = new Service({

@@ -3,10 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { connect } from 'amqplib';
 import { expect } from 'vitest';
+import { rabbitMqTransport } from '../../src/index.js';
 import { rabbitUrl, waitUntil } from '../helpers.js';
 import { PrismaClient } from './generated/client/client.js';
-import { type Command, type Report, serviceEnv } from './shared.js';
+import { BILLING_SERVICE, type Command, type Report, serviceEnv } from './shared.js';
 
 // What the end-to-end tests share: their PostgreSQL databases and the service processes.
 
@@ -42,6 +44,44 @@ export async function prepareDatabase(name: string, table: string, ddl: string):
   await prisma.$executeRawUnsafe(ddl);
   await prisma.$executeRawUnsafe(`TRUNCATE herald_outbox, herald_inbox, ${table}`);
   return prisma;
+}
+
+/** The two services' databases: orders on one side, charges on the other. */
+export async function prepareOrderingAndBilling(
+  prefix: string,
+): Promise<{ orderingDb: PrismaClient; billingDb: PrismaClient }> {
+  const orderingDb = await prepareDatabase(
+    `${prefix}_ordering`,
+    'rabbit_e2e_order',
+    'CREATE TABLE IF NOT EXISTS rabbit_e2e_order (id TEXT PRIMARY KEY, total INTEGER NOT NULL)',
+  );
+  const billingDb = await prepareDatabase(
+    `${prefix}_billing`,
+    'rabbit_e2e_charge',
+    `CREATE TABLE IF NOT EXISTS rabbit_e2e_charge (
+       seq BIGSERIAL PRIMARY KEY, order_id TEXT NOT NULL, event_id TEXT NOT NULL, process TEXT NOT NULL)`,
+  );
+  return { orderingDb, billingDb };
+}
+
+/** Kills the service processes, closes the databases and removes this run's queues and exchange. */
+export async function tearDown(
+  running: readonly Service[],
+  databases: ReadonlyArray<PrismaClient | undefined>,
+  exchange: string,
+): Promise<void> {
+  for (const service of running) {
+    service.child.kill('SIGKILL');
+    await service.exited;
+  }
+  for (const database of databases) await database?.$disconnect();
+  const model = await connect(rabbitUrl);
+  const channel = await model.createChannel();
+  const queues = rabbitMqTransport({ url: rabbitUrl, exchange }).topology.queuesOf(BILLING_SERVICE);
+  for (const queue of [queues.queue, queues.deadLetter, ...queues.retry.map((tier) => tier.queue)])
+    await channel.deleteQueue(queue);
+  await channel.deleteExchange(exchange);
+  await model.close();
 }
 
 /** Where a service process runs. */
