@@ -122,30 +122,27 @@ export class InboxBatcher {
 
   /** A second copy of the same handling in one batch waits for the first and is then absorbed. */
   #withoutCopies(batch: readonly Pending[]): Pending[] {
-    const first = new Map<string, Pending>();
-    const copies: Array<[Pending, Pending]> = [];
+    // Same handling (handler, message id) → its deliveries in arrival order; the first one runs.
+    const byHandling = new Map<string, Pending[]>();
     for (const pending of batch) {
       const key = `${pending.work.handler.name}\u0000${pending.work.envelope.id}`;
-      const original = first.get(key);
-      if (original) copies.push([pending, original]);
-      else first.set(key, pending);
+      const group = byHandling.get(key);
+      if (group) group.push(pending);
+      else byHandling.set(key, [pending]);
     }
-    if (copies.length === 0) return [...batch];
-    const byOriginal = new Map<Pending, Pending[]>();
-    for (const [copy, original] of copies)
-      byOriginal.set(original, [...(byOriginal.get(original) ?? []), copy]);
-    return [...first.values()].map((original) => {
-      const waiting = byOriginal.get(original);
-      if (!waiting) return original;
-      return {
-        work: original.work,
-        resolve: (result) => {
-          original.resolve(result);
-          for (const copy of waiting)
-            copy.resolve(result.kind === 'handled' ? { kind: 'duplicate' } : { kind: 'busy' });
-        },
-      };
-    });
+    if (byHandling.size === batch.length) return [...batch];
+    return [...byHandling.values()].map(([original, ...copies]) =>
+      copies.length === 0
+        ? original!
+        : {
+            work: original!.work,
+            resolve: (result: BatchResult) => {
+              original!.resolve(result);
+              for (const copy of copies)
+                copy.resolve(result.kind === 'handled' ? { kind: 'duplicate' } : { kind: 'busy' });
+            },
+          },
+    );
   }
 
   /** Work whose key is parked is stored behind it (one query for the whole batch). */
