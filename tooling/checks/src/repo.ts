@@ -14,3 +14,17 @@ export function readEnvFile(file: string): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * The code lines of the root README's "Using it" example (the first ```ts block), each
+ * trimmed, without trailing `// …` comments, blank lines dropped.
+ */
+export function readmeExampleLines(): string[] {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const block = /## Using it\s+```ts\n([\s\S]*?)\n```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no ```ts block under "## Using it"');
+  return block
+    .split('\n')
+    .map((line) => line.replace(/\s+\/\/ .*$/, '').replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
+}
