@@ -64,7 +64,8 @@ export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.
   --products N --orders N --sms-every N        workload size (default 20, 100, 10)
   --kill catalog|ordering|notification         SIGKILL that service mid-run, then restart it
   --namespace NAME                             database/broker name prefix (default demo)
-  --data-dir DIR                               SQLite files (default: a new temporary directory)
+  --data-dir DIR                               SQLite files (default /dev/shm/herald-<namespace>-<run>,
+                                               else herald-<namespace>-<run> in the temp dir)
   --keep                                       keep SQLite files and the run's broker objects
   --timeout SECONDS                            wait this long for the services to catch up (default 60)
   --quiet                                      print only the ledger lines

@@ -40,7 +40,7 @@ export async function runDemo(
     config.db === 'sqlite'
       ? `SQLite files in ${config.dataDir}`
       : `${config.db} databases ${databaseName(config, 'catalog').replace(/catalog$/, '*')}`;
-  await checkEngines(config);
+  await checkEngines(config, undefined, (line) => console.error(line));
   for (const service of SERVICES) await prepareDatabase(config, service);
   say(`› each service has its own database: ${where}`);
   if (config.db === 'mongodb')

@@ -17,7 +17,12 @@ export function publicPackages(): PublicPackage[] {
     .map((folder) => {
       const dir = join(base, folder);
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      return { name: manifest.name as string, version: manifest.version as string, dir, private: manifest.private };
+      return {
+        name: manifest.name as string,
+        version: manifest.version as string,
+        dir,
+        private: manifest.private,
+      };
     })
     .filter((pkg) => !pkg.private)
     .map(({ name, version, dir }) => ({ name, version, dir }));

@@ -25,6 +25,11 @@ export function readmeExampleLines(): string[] {
   if (!block) throw new Error('README.md has no ```ts block under "## Using it"');
   return block
     .split('\n')
-    .map((line) => line.replace(/\s+\/\/ .*$/, '').replace(/\s+/g, ' ').trim())
+    .map((line) =>
+      line
+        .replace(/\s+\/\/ .*$/, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((line) => line !== '');
 }

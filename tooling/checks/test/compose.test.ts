@@ -4,8 +4,8 @@
 // with a URL that points at the port the file publishes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { subscriptionRules } from '@herald/transport-azure';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readEnvFile, repoRoot } from '../src/repo.js';
 
@@ -125,7 +125,10 @@ describe('docker-compose.yml', () => {
         Name: rule.name,
         Properties: {
           FilterType: 'Correlation',
-          CorrelationFilter: { Label: rule.filter.subject, ...(rule.filter.to ? { To: rule.filter.to } : {}) },
+          CorrelationFilter: {
+            Label: rule.filter.subject,
+            ...(rule.filter.to ? { To: rule.filter.to } : {}),
+          },
         },
       }));
       expect(subscription.Rules).toEqual(expected);
@@ -154,7 +157,9 @@ describe('docker-compose.yml', () => {
     const sources = ['apps/demo/src/config.ts', 'tooling/services/up.sh'];
     for (const file of sources) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
-      for (const match of text.matchAll(/\b(HERALD_(?:[A-Z]+_URLS?|KAFKA_BROKERS)|AZURE_SERVICEBUS_CONNECTION_STRING)\b/g))
+      for (const match of text.matchAll(
+        /\b(HERALD_(?:[A-Z]+_URLS?|KAFKA_BROKERS)|AZURE_SERVICEBUS_CONNECTION_STRING)\b/g,
+      ))
         read.add(match[1]!);
     }
     read.add('MONGODB_URL'); // the outbox-mongo live suite (a replica set)

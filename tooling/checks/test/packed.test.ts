@@ -11,7 +11,13 @@ import pg from 'pg';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CommandResult, eachLimited, type PublicPackage, publicPackages, runCommand } from '../src/packages.js';
+import {
+  type CommandResult,
+  eachLimited,
+  type PublicPackage,
+  publicPackages,
+  runCommand,
+} from '../src/packages.js';
 import { readmeExampleLines, repoRoot } from '../src/repo.js';
 
 const require = createRequire(import.meta.url);
@@ -55,7 +61,9 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 async function pack(pkg: PublicPackage, into: string): Promise<string> {
   const result = await runCommand('pnpm', ['pack', '--pack-destination', into], { cwd: pkg.dir });
   if (result.code !== 0) throw new Error(`pnpm pack failed in ${pkg.dir}:\n${result.output}`);
-  const file = readdirSync(into).find((name) => name === `${pkg.name.replace('@', '').replace('/', '-')}-${pkg.version}.tgz`);
+  const file = readdirSync(into).find(
+    (name) => name === `${pkg.name.replace('@', '').replace('/', '-')}-${pkg.version}.tgz`,
+  );
   if (!file) throw new Error(`pnpm pack left no tarball for ${pkg.name} in ${into}`);
   return join(into, file);
 }
@@ -90,8 +98,14 @@ beforeAll(async () => {
   if (install.code !== 0) throw new Error(`npm install of the packed packages failed:\n${install.output}`);
 
   // The schema: the example's model plus the fragment shipped in the packed outbox-prisma.
-  const fragment = readFileSync(join(app, 'node_modules/@herald/outbox-prisma/prisma/postgresql.prisma'), 'utf8');
-  writeFileSync(join(app, 'schema.prisma'), `${readFileSync(join(app, 'schema.prisma'), 'utf8')}\n${fragment}`);
+  const fragment = readFileSync(
+    join(app, 'node_modules/@herald/outbox-prisma/prisma/postgresql.prisma'),
+    'utf8',
+  );
+  writeFileSync(
+    join(app, 'schema.prisma'),
+    `${readFileSync(join(app, 'schema.prisma'), 'utf8')}\n${fragment}`,
+  );
   const generate = await runCommand(process.execPath, [prismaCli, 'generate', '--schema', 'schema.prisma'], {
     cwd: app,
     env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/false', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
@@ -105,7 +119,9 @@ beforeAll(async () => {
 afterAll(async () => {
   // HERALD_KEEP_SCRATCH=1 leaves the scratch project for a look after a failure.
   if (scratch && !process.env.HERALD_KEEP_SCRATCH) rmSync(scratch, { recursive: true, force: true });
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch(() => undefined);
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch(
+    () => undefined,
+  );
 });
 
 describe('the packed packages, installed outside the workspace', () => {
@@ -130,9 +146,13 @@ describe('the packed packages, installed outside the workspace', () => {
 
   it('arethetypeswrong finds no problem for ESM consumers (node16 and bundler resolution)', async () => {
     const results = await eachLimited(packages, 3, async (pkg) => {
-      const result = await runCommand(attw, [tarballs.get(pkg.name)!, '--profile', 'esm-only', '--format', 'ascii'], {
-        cwd: scratch,
-      });
+      const result = await runCommand(
+        attw,
+        [tarballs.get(pkg.name)!, '--profile', 'esm-only', '--format', 'ascii'],
+        {
+          cwd: scratch,
+        },
+      );
       return result.code === 0 ? undefined : `${pkg.name}:\n${result.output}`;
     });
     expect(results.filter(Boolean)).toEqual([]);
@@ -180,5 +200,8 @@ describe('the packed packages, installed outside the workspace', () => {
 
 /** A code line without its trailing comment and surrounding whitespace. */
 function normalize(line: string): string {
-  return line.replace(/\s+\/\/ .*$/, '').replace(/\s+/g, ' ').trim();
+  return line
+    .replace(/\s+\/\/ .*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
