@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { DemoConfig } from './config.js';
+import type { DemoConfig } from '@herald/demo-kit';
 
 /** Resolves when a TCP connection to host:port opens within `timeoutMs`. */
 function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {

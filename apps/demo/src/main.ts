@@ -7,21 +7,30 @@
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InProcessBroker } from '@herald/core';
-import { deleteBrokerObjects } from './cleanup.js';
-import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
-import { SERVICES, type ServiceName } from './contracts.js';
 import {
+  configArgs,
+  countMonitoringEvents,
+  type DemoConfig,
   databaseName,
   dropMongoDatabases,
+  emptyCounts,
+  type MonitorCounts,
+  monitoringLine,
   type OpenDatabase,
   openDatabase,
+  parseConfig,
   prepareDatabase,
-} from './database.js';
+  SERVICES,
+  type ServiceName,
+  serviceEnvironment,
+  USAGE,
+  UsageError,
+} from '@herald/demo-kit';
+import { deleteBrokerObjects } from './cleanup.js';
 import { checkEngines } from './engines.js';
 import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
-import { countMonitoringEvents, emptyCounts, type MonitorCounts, monitoringLine } from './monitoring.js';
 import { ServiceProcess } from './processes.js';
-import { createService, type DemoService, invoke } from './services/index.js';
+import { createService, type DemoService, invoke } from './services.js';
 import { type Call, runWorkload, sleep } from './workload.js';
 
 /** What a run found. */

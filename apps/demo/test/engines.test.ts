@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
+import { parseConfig, USAGE } from '@herald/demo-kit';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, USAGE } from '../src/config.js';
 import { checkEngines } from '../src/engines.js';
 
 /** A port nothing listens on: a server is opened on a free port and closed again. */

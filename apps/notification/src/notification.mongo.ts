@@ -1,8 +1,7 @@
 import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { MongoServiceEnvironment } from '@herald/demo-kit';
+import { insertOnce, OrderPlaced, recordEffectOnce, SmsRequested } from '@herald/demo-kit';
 import { mongoEventLog } from '@herald/outbox-mongo';
-import type { MongoServiceEnvironment } from '../config.js';
-import { OrderPlaced, SmsRequested } from '../contracts.js';
-import { insertOnce, recordEffectOnce } from '../effects.js';
 import { flakyGateway } from './notification.js';
 
 /**

@@ -1,10 +1,9 @@
 import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { MongoServiceEnvironment } from '@herald/demo-kit';
+import { insertOnce, OrderPlaced, ProductEvents, recordEffectOnce } from '@herald/demo-kit';
 import { EntitySelectors } from '@herald/entity-sync';
 import { mongoEntityEvents } from '@herald/entity-sync/mongodb';
 import { mongoEventLog } from '@herald/outbox-mongo';
-import type { MongoServiceEnvironment } from '../config.js';
-import { OrderPlaced, ProductEvents } from '../contracts.js';
-import { insertOnce, recordEffectOnce } from '../effects.js';
 
 /**
  * Catalog on `--db mongodb` (catalog.ts is the SQL one): the same events and operations, on a

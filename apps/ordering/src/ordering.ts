@@ -1,12 +1,10 @@
 import { AggregateRoot, ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { DemoTx, ProductCopy, ServiceEnvironment } from '@herald/demo-kit';
+import { OrderPlaced, type ProductEto, ProductEvents, recordEffect, SmsRequested } from '@herald/demo-kit';
 import { type EntityChange, EntitySynchronizer } from '@herald/entity-sync';
 import { prismaEntityStore } from '@herald/entity-sync/prisma';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { createUnitOfWorkManager } from '@herald/uow';
-import type { ServiceEnvironment } from '../config.js';
-import { OrderPlaced, type ProductEto, ProductEvents, SmsRequested } from '../contracts.js';
-import type { DemoTx, ProductCopy } from '../database.js';
-import { recordEffect } from '../effects.js';
 
 /**
  * The order aggregate records its integration events (ABP's `AddDistributedEvent`); the unit of

@@ -5,18 +5,15 @@ import {
   consoleLogger,
   type HeraldOptions,
   type InProcessBroker,
-  InProcessTransport,
   type Logger,
   type Transport,
 } from '@herald/core';
 import type { MongoEventLogOptions } from '@herald/outbox-mongo';
 import type { PrismaEventLogOptions } from '@herald/outbox-prisma';
-import { azureServiceBusTransport } from '@herald/transport-azure';
-import { kafkaTransport } from '@herald/transport-kafka';
-import { rabbitMqTransport } from '@herald/transport-rabbit';
 import type { Db, MongoClient } from 'mongodb';
-import { OrderPlaced, ProductEvents, SERVICES, type ServiceName, SmsRequested } from './contracts.js';
+import { SERVICES, type ServiceName } from './contracts.js';
 import { type DemoPrisma, mongoEventLogOptions, type OpenDatabase, openDatabase } from './database.js';
+import { createTransport } from './transport.js';
 
 /** `--transport`: where events travel. `inprocess` runs every service in one process. */
 export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure'] as const;
@@ -238,94 +235,6 @@ export interface MongoServiceEnvironment extends CommonEnvironment {
   readonly eventLogOptions: MongoEventLogOptions;
 }
 
-/** Events each service publishes (Kafka creates their topics at start). */
-const PUBLISHES: Record<ServiceName, string[]> = {
-  catalog: [
-    ProductEvents.Created.eventName,
-    ProductEvents.Updated.eventName,
-    ProductEvents.Deleted.eventName,
-  ],
-  ordering: [OrderPlaced.eventName, SmsRequested.eventName],
-  notification: [],
-};
-
-/** Broker object names of this run (cleanup.ts deletes them). */
-export function brokerNames(config: DemoConfig) {
-  const base = `herald-${config.namespace}-${config.run}`;
-  return { exchange: base, topicPrefix: `${base}.`, azureTopic: base };
-}
-
-/** Delay tiers of the RabbitMQ retry queues (cleanup.ts deletes them by name). */
-export const RABBITMQ_RETRY_DELAYS = [1_000, 5_000];
-
-/**
- * Kafka consumer groups are named after Herald's groups (`ordering`), and the Kafka transport
- * has no option to prefix them; runs sharing a broker must not share groups, so the demo
- * prefixes the group of every subscription with the run's name.
- */
-function runScopedGroups(prefix: string, transport: Transport): Transport {
-  const scoped = (group: string) => `${prefix}${group}`;
-  return {
-    name: transport.name,
-    capabilities: transport.capabilities,
-    start: () => transport.start(),
-    publish: (messages) => transport.publish(messages),
-    subscribe: (subscription, handler) =>
-      transport.subscribe({ ...subscription, group: scoped(subscription.group) }, handler),
-    ...(transport.readDeadLetters
-      ? {
-          readDeadLetters: (group: string, limit: number) => transport.readDeadLetters!(scoped(group), limit),
-        }
-      : {}),
-    ...(transport.health ? { health: () => transport.health!() } : {}),
-    stop: () => transport.stop(),
-  };
-}
-
-/** The transport a service uses, per `--transport`. */
-export function createTransport(
-  config: DemoConfig,
-  service: ServiceName,
-  logger: Logger,
-  broker?: InProcessBroker,
-): Transport {
-  const names = brokerNames(config);
-  switch (config.transport) {
-    case 'inprocess':
-      return new InProcessTransport(broker ? { broker } : {});
-    case 'rabbitmq':
-      return rabbitMqTransport({
-        url: config.urls.rabbitmq,
-        exchange: names.exchange, // queues: <exchange>.<service>, with retry and dead-letter queues
-        retryDelays: RABBITMQ_RETRY_DELAYS,
-        connectionName: `${names.exchange}:${service}`,
-        connectTimeoutMs: 10_000,
-        logger,
-      });
-    case 'kafka':
-      return runScopedGroups(
-        names.topicPrefix,
-        kafkaTransport({
-          brokers: [...config.urls.kafka],
-          clientId: `${names.exchange}-${service}`,
-          topicPrefix: names.topicPrefix,
-          topics: { numPartitions: 3, declare: PUBLISHES[service] },
-          // A killed member is noticed after sessionTimeout; keep the demo's restart short.
-          consumer: { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 15_000 },
-          logger,
-        }),
-      );
-    case 'azure':
-      return azureServiceBusTransport({
-        connectionString: config.urls.azure!,
-        topic: names.azureTopic,
-        // Creates the run's topic and subscriptions (needs Manage rights); 0 when they exist.
-        autoCreate: process.env.HERALD_DEMO_AZURE_AUTOCREATE !== '0',
-        logger,
-      });
-  }
-}
-
 /** Short intervals: the demo retries in milliseconds what production retries in minutes. */
 export function demoOptions(config: DemoConfig): Partial<HeraldOptions> {
   return {
@@ -358,7 +267,7 @@ export async function serviceEnvironment(
       client: database.client,
       db: database.db,
       eventLogOptions: mongoEventLogOptions(database.name, logger),
-      transport: createTransport(config, service, logger, broker),
+      transport: await createTransport(config, service, logger, broker),
       options: demoOptions(config),
       logger,
     };
@@ -373,10 +282,8 @@ export async function serviceEnvironment(
       ...(database.readClient ? { readClient: database.readClient } : {}),
       logger,
     },
-    transport: createTransport(config, service, logger, broker),
+    transport: await createTransport(config, service, logger, broker),
     options: demoOptions(config),
     logger,
   };
 }
-
-export { mongoEventLogOptions, SERVICES };

@@ -1,10 +1,8 @@
 import { createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { DemoTx, ServiceEnvironment } from '@herald/demo-kit';
+import { OrderPlaced, ProductEvents, recordEffect } from '@herald/demo-kit';
 import { EntityEventPublisher, EntitySelectors } from '@herald/entity-sync';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import type { ServiceEnvironment } from '../config.js';
-import { OrderPlaced, ProductEvents } from '../contracts.js';
-import type { DemoTx } from '../database.js';
-import { recordEffect } from '../effects.js';
 
 /**
  * Catalog owns the products. Every product change publishes a `catalog.product.*` entity

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
 import { ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { MongoServiceEnvironment, ProductCopy } from '@herald/demo-kit';
+import {
+  insertOnce,
+  OrderPlaced,
+  type ProductEto,
+  ProductEvents,
+  recordEffectOnce,
+  SmsRequested,
+} from '@herald/demo-kit';
 import { type EntityChange, EntitySynchronizer, type EntitySynchronizerOptions } from '@herald/entity-sync';
 import { mongoEntityStore } from '@herald/entity-sync/mongodb';
 import { mongoEventLog } from '@herald/outbox-mongo';
 import type { Db } from 'mongodb';
-import type { MongoServiceEnvironment } from '../config.js';
-import { OrderPlaced, type ProductEto, ProductEvents, SmsRequested } from '../contracts.js';
-import type { ProductCopy } from '../database.js';
-import { insertOnce, recordEffectOnce } from '../effects.js';
 
 /**
  * Ordering on `--db mongodb` (ordering.ts is the SQL one): local copies in `product_copies`

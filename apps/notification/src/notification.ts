@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ambientContext, createIntegrationEventBus, type HandlerContext } from '@herald/core';
+import type { DemoTx, ServiceEnvironment } from '@herald/demo-kit';
+import { OrderPlaced, recordEffect, SmsRequested } from '@herald/demo-kit';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import type { ServiceEnvironment } from '../config.js';
-import { OrderPlaced, SmsRequested } from '../contracts.js';
-import type { DemoTx } from '../database.js';
-import { recordEffect } from '../effects.js';
 
 /**
  * Notification mails every customer once per order. Its mail gateway times out now and then

@@ -13,7 +13,7 @@ const models = readFileSync(join(root, 'prisma', 'demo.prisma'), 'utf8');
 for (const provider of ['sqlite', 'postgresql', 'mysql']) {
   generatePrismaClient({
     from: import.meta.url,
-    schema: `${schemaHeader({ provider, generatedBy: 'apps/demo/scripts/generate-prisma.mjs', partialIndexes: false })}\n${models}`,
+    schema: `${schemaHeader({ provider, generatedBy: 'apps/demo-kit/scripts/generate-prisma.mjs', partialIndexes: false })}\n${models}`,
     dir: join(root, 'src', 'generated', provider),
     label: `demo's ${provider}`,
   });
