@@ -41,6 +41,8 @@ export interface DemoConfig {
   readonly kill: ServiceName | undefined;
   /** Keep the SQLite files and the run's broker objects afterwards. */
   readonly keep: boolean;
+  /** A service started on its own creates what is missing in its database first. */
+  readonly migrate: boolean;
   /** How long to wait for every service to catch up before the ledger is taken. */
   readonly settleTimeoutMs: number;
   readonly quiet: boolean;
@@ -66,6 +68,7 @@ export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.
   --keep                                       keep SQLite files and the run's broker objects
   --timeout SECONDS                            wait this long for the services to catch up (default 60)
   --quiet                                      print only the ledger lines
+  --migrate                                    (a service's own process) create its missing tables first
 
   inprocess runs the three services in one process; rabbitmq, kafka and azure run each
   service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL,
@@ -112,7 +115,7 @@ function scratchDir(): string {
 /** Parses `--flag value` / `--flag=value` arguments; environment variables fill in what flags leave open. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const flags = new Map<string, string>();
-  const booleans = new Set(['keep', 'quiet', 'help']);
+  const booleans = new Set(['keep', 'quiet', 'help', 'migrate']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') continue;
@@ -176,6 +179,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     smsEvery: count('--sms-every', flags.get('sms-every'), 10),
     kill,
     keep: flags.has('keep'),
+    migrate: flags.has('migrate'),
     settleTimeoutMs: count('--timeout', flags.get('timeout'), 60) * 1000,
     quiet: flags.has('quiet'),
     urls: {

@@ -180,6 +180,26 @@ export async function prepareDatabase(config: DemoConfig, service: ServiceName):
       await admin.$disconnect();
     }
   }
+  await migrateDatabase(config, service);
+}
+
+/**
+ * Creates what is missing in a service's database — Herald's outbox and inbox, the business
+ * tables — and keeps what is there (idempotent): what a service started on its own
+ * (`--migrate`, e.g. in a container) runs before its bus starts.
+ */
+export async function migrateDatabase(config: DemoConfig, service: ServiceName): Promise<void> {
+  if (config.db === 'mongodb') {
+    const database = (await openDatabase(config, service)) as MongoDatabase;
+    try {
+      await mongoEventLog(database.client, mongoEventLogOptions(database.name)).init();
+    } finally {
+      await database.close();
+    }
+    return;
+  }
+  const provider = PROVIDER[config.db];
+  if (provider === 'sqlite') mkdirSync(config.dataDir, { recursive: true });
   const database = (await openDatabase(config, service)) as PrismaDatabase;
   try {
     // WAL: the relay's and the ledger's reads never wait for a writing transaction.
@@ -195,27 +215,27 @@ export async function prepareDatabase(config: DemoConfig, service: ServiceName):
 
 // The business tables, in SQL that PostgreSQL, MariaDB and SQLite all accept (the demo cannot
 // run `prisma migrate` here: it would download a schema engine). prisma/demo.prisma maps them.
-const HANDLER_EFFECTS = `CREATE TABLE handler_effects (
+const HANDLER_EFFECTS = `CREATE TABLE IF NOT EXISTS handler_effects (
   id VARCHAR(64) PRIMARY KEY, message_id VARCHAR(64) NOT NULL, handler VARCHAR(191) NOT NULL,
   event_name VARCHAR(191) NOT NULL)`;
 
 const TABLES: Record<ServiceName, string[]> = {
   catalog: [
-    `CREATE TABLE products (
+    `CREATE TABLE IF NOT EXISTS products (
       id VARCHAR(64) PRIMARY KEY, name VARCHAR(191) NOT NULL, price DOUBLE PRECISION NOT NULL,
       units_sold INTEGER NOT NULL, version INTEGER NOT NULL)`,
     HANDLER_EFFECTS,
   ],
   ordering: [
-    `CREATE TABLE product_copies (
+    `CREATE TABLE IF NOT EXISTS product_copies (
       id VARCHAR(64) PRIMARY KEY, name VARCHAR(191) NOT NULL, price DOUBLE PRECISION NOT NULL)`,
-    `CREATE TABLE orders (
+    `CREATE TABLE IF NOT EXISTS orders (
       id VARCHAR(64) PRIMARY KEY, product_id VARCHAR(64) NOT NULL, quantity INTEGER NOT NULL,
       total DOUBLE PRECISION NOT NULL, customer VARCHAR(191) NOT NULL)`,
     HANDLER_EFFECTS,
   ],
   notification: [
-    `CREATE TABLE mails (
+    `CREATE TABLE IF NOT EXISTS mails (
       id VARCHAR(64) PRIMARY KEY, order_id VARCHAR(64) NOT NULL, recipient VARCHAR(191) NOT NULL,
       subject VARCHAR(191) NOT NULL)`,
     HANDLER_EFFECTS,

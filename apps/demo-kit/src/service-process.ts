@@ -11,6 +11,7 @@ import {
   serviceEnvironment,
 } from './config.js';
 import type { ServiceName } from './contracts.js';
+import { migrateDatabase } from './database.js';
 import { countMonitoringEvents, emptyCounts } from './monitoring.js';
 
 /** Messages between the driver (the demo's main.ts) and a service process. */
@@ -52,6 +53,7 @@ export async function runServiceProcess(
     });
 
   const config = parseConfig(argv);
+  if (config.migrate) await migrateDatabase(config, name);
   const env = await serviceEnvironment(config, name);
   const service = create(env);
 

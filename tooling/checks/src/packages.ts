@@ -28,6 +28,15 @@ export function publicPackages(): PublicPackage[] {
     .map(({ name, version, dir }) => ({ name, version, dir }));
 }
 
+/** Packages of `apps/` by folder name (private: packed for the tests, never published). */
+export function appPackages(folders: readonly string[]): PublicPackage[] {
+  return folders.map((folder) => {
+    const dir = join(repoRoot, 'apps', folder);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return { name: manifest.name as string, version: manifest.version as string, dir };
+  });
+}
+
 /** What a finished command printed, and how it ended. */
 export interface CommandResult {
   readonly code: number;

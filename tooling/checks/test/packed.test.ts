@@ -3,15 +3,18 @@
 // the root README's example compiled with moduleResolution NodeNext and Bundler and run on real
 // PostgreSQL, RabbitMQ and Redis. publint and arethetypeswrong check every package's exports
 // map, types and files list on the same tarballs.
+import { fork } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
 import pg from 'pg';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  appPackages,
   type CommandResult,
   eachLimited,
   type PublicPackage,
@@ -26,7 +29,6 @@ const fixture = join(checksDir, 'fixtures/readme-example');
 const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc');
 const prismaCli = join(dirname(require.resolve('prisma/package.json')), 'build/index.js');
 const prismaVersion: string = require('prisma/package.json').version;
-const attw = join(checksDir, 'node_modules/.bin/attw');
 
 const pgUrl = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 const rabbitUrl = process.env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672';
@@ -34,6 +36,7 @@ const redisUrl = (process.env.HERALD_REDIS_URLS ?? 'redis://127.0.0.1:6379').spl
 const database = `herald_packed_${process.pid}`;
 
 const packages = publicPackages();
+const serviceApps = appPackages(['demo-kit', 'notification']);
 let scratch: string;
 let tarballs: Map<string, string>;
 let app: string;
@@ -75,17 +78,19 @@ beforeAll(async () => {
   mkdirSync(tarballDir);
   const packed = await eachLimited(packages, 3, (pkg) => pack(pkg, tarballDir));
   tarballs = new Map(packages.map((pkg, index) => [pkg.name, packed[index]!]));
+  // The notification service and the demo kit it builds on (private: packed, never published).
+  for (const pkg of serviceApps) tarballs.set(pkg.name, await pack(pkg, tarballDir));
 
   app = join(scratch, 'app');
   cpSync(fixture, app, { recursive: true });
   const dependencies: Record<string, string> = {
-    '@prisma/adapter-pg': prismaVersion,
+    '@prisma/adapter-pg': `^${prismaVersion.replace(/\.\d+$/, '.0')}`,
     '@prisma/client': prismaVersion,
     '@types/node': '^24.0.0',
     ioredis: '^5.6.0',
     zod: '^4.1.0',
   };
-  for (const [name, file] of tarballs) dependencies[name] = `file:${file}`;
+  for (const pkg of packages) dependencies[pkg.name] = `file:${tarballs.get(pkg.name)}`;
   writeFileSync(
     join(app, 'package.json'),
     `${JSON.stringify({ name: 'herald-packed-check', private: true, type: 'module', dependencies }, null, 2)}\n`,
@@ -127,7 +132,7 @@ afterAll(async () => {
 describe('the packed packages, installed outside the workspace', () => {
   it('packs every public package', () => {
     expect(packages.length).toBeGreaterThanOrEqual(11);
-    expect([...tarballs.keys()].sort()).toEqual(packages.map((pkg) => pkg.name).sort());
+    for (const pkg of packages) expect(tarballs.get(pkg.name)).toBeTruthy();
   });
 
   it('publint finds nothing in any package', async () => {
@@ -145,17 +150,23 @@ describe('the packed packages, installed outside the workspace', () => {
   });
 
   it('arethetypeswrong finds no problem for ESM consumers (node16 and bundler resolution)', async () => {
-    const results = await eachLimited(packages, 3, async (pkg) => {
-      const result = await runCommand(
-        attw,
-        [tarballs.get(pkg.name)!, '--profile', 'esm-only', '--format', 'ascii'],
-        {
-          cwd: scratch,
-        },
+    // The CLI's "esm-only" profile: Herald ships ESM only, so node10 and require() from CJS are
+    // out of scope; every other resolution must find the types and agree with the JavaScript.
+    const ignored = new Set(['node10', 'node16-cjs']);
+    const findings: string[] = [];
+    for (const pkg of packages) {
+      const analysis = await checkPackage(
+        createPackageFromTarballData(readFileSync(tarballs.get(pkg.name)!)),
       );
-      return result.code === 0 ? undefined : `${pkg.name}:\n${result.output}`;
-    });
-    expect(results.filter(Boolean)).toEqual([]);
+      if (!analysis.types) {
+        findings.push(`${pkg.name}: ships no types`);
+        continue;
+      }
+      for (const problem of analysis.problems)
+        if (!('resolutionKind' in problem && ignored.has(problem.resolutionKind)))
+          findings.push(`${pkg.name}: ${JSON.stringify(problem)}`);
+    }
+    expect(findings).toEqual([]);
   }, 120_000);
 
   it('the fixture holds the root README example, line for line', () => {
@@ -205,3 +216,104 @@ function normalize(line: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
+
+describe('one service (apps/notification), installed from tarballs on RabbitMQ only', () => {
+  let service: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    service = join(scratch, 'service');
+    dataDir = join(scratch, 'service-data');
+    mkdirSync(service);
+    // What a deployment on RabbitMQ and SQLite installs: the service, the Herald packages it
+    // names, one transport and one driver adapter — optional dependencies left out.
+    const wanted = [
+      '@herald/demo-notification',
+      '@herald/demo-kit',
+      '@herald/core',
+      '@herald/entity-sync',
+      '@herald/outbox-prisma',
+      '@herald/outbox-mongo',
+      '@herald/transport-rabbit',
+    ];
+    const dependencies: Record<string, string> = {
+      '@prisma/adapter-libsql': `^${prismaVersion.replace(/\.\d+$/, '.0')}`,
+      '@types/node': '^24.0.0',
+    };
+    for (const name of wanted) dependencies[name] = `file:${tarballs.get(name)}`;
+    writeFileSync(
+      join(service, 'package.json'),
+      `${JSON.stringify({ name: 'herald-notification-deploy', private: true, type: 'module', dependencies }, null, 2)}\n`,
+    );
+    const install = await runCommand(
+      'npm',
+      ['install', '--omit=optional', '--no-audit', '--no-fund', '--loglevel=error'],
+      { cwd: service, timeoutMs: 150_000 },
+    );
+    if (install.code !== 0)
+      throw new Error(`npm install of the notification service failed:\n${install.output}`);
+  }, 180_000);
+
+  it('installs no other transport and no other transport driver', () => {
+    const installed = readdirSync(join(service, 'node_modules/@herald'));
+    expect(installed).toContain('transport-rabbit');
+    expect(installed).not.toContain('transport-kafka');
+    expect(installed).not.toContain('transport-azure');
+    const top = readdirSync(join(service, 'node_modules'));
+    expect(top).not.toContain('kafkajs');
+    expect(top).toContain('amqplib');
+  });
+
+  it('compiles its source against the installed packages (NodeNext and Bundler)', async () => {
+    cpSync(join(repoRoot, 'apps/notification/src'), join(service, 'src'), { recursive: true });
+    const base = { target: 'ES2023', lib: ['ES2023'], strict: true, types: ['node'], noEmit: true };
+    const configs = {
+      'tsconfig.nodenext.json': { ...base, module: 'NodeNext', moduleResolution: 'NodeNext' },
+      'tsconfig.bundler.json': { ...base, module: 'ESNext', moduleResolution: 'Bundler' },
+    };
+    const results = await Promise.all(
+      Object.entries(configs).map(([file, compilerOptions]) => {
+        writeFileSync(join(service, file), JSON.stringify({ compilerOptions, include: ['src'] }));
+        return runCommand(process.execPath, [tsc, '-p', file], { cwd: service });
+      }),
+    );
+    expect(results.map((result) => result.output)).toEqual(['', '']);
+  }, 120_000);
+
+  it('starts on its own (--migrate) on RabbitMQ and SQLite, reports ready, and stops on SIGTERM', async () => {
+    const main = join(service, 'node_modules/@herald/demo-notification/dist/main.js');
+    const args = [
+      '--transport',
+      'rabbitmq',
+      '--db',
+      'sqlite',
+      '--data-dir',
+      dataDir,
+      '--namespace',
+      'packed',
+      '--run',
+      'check',
+    ];
+    const child = fork(main, [...args, '--migrate'], {
+      cwd: service,
+      env: { ...process.env, HERALD_RABBITMQ_URL: rabbitUrl },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) =>
+        child.on('message', (message: { type?: string }) => message?.type === 'ready' && resolve(true)),
+      ),
+      exited.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 45_000)),
+    ]);
+    child.kill('SIGTERM');
+    const code = await exited;
+    expect({ ready, output }).toEqual({ ready: true, output: '' });
+    expect(code).toBe(0);
+    expect(readdirSync(dataDir)).toContain('notification.db');
+  }, 60_000);
+});
