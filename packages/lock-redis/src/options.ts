@@ -1,6 +1,5 @@
 import {
   ConfigurationError,
-  type DistributedLock,
   type Logger,
   parseConnectionUrl,
   redactingLogger,
@@ -8,11 +7,6 @@ import {
 } from '@herald/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisClient } from './fencing.js';
-import { RedisLock } from './redis-lock.js';
-
-export { RedisLockError } from './errors.js';
-export type { RedisClient } from './fencing.js';
-export { RedisLock } from './redis-lock.js';
 
 /**
  * Options of {@link redisLock}. Give exactly one of `redis`, `clients` or `urls`.
@@ -50,22 +44,8 @@ export interface RedisLockOptions {
   logger?: Logger;
 }
 
-/**
- * A distributed lock on Redis for `builder.useLock(...)`: one outbox relay and
- * one inbox processor per database at a time across replicas, with fencing
- * tokens.
- *
- * @example
- * ```ts
- * import { Redis } from 'ioredis';
- * import { redisLock } from '@herald/lock-redis';
- *
- * builder.useLock(redisLock({ redis: new Redis(process.env.REDIS_URL) }));
- * // several independent nodes (Redlock):
- * builder.useLock(redisLock({ urls: ['redis://r1:6379', 'redis://r2:6379', 'redis://r3:6379'] }));
- * ```
- */
-export function redisLock(options: RedisLockOptions): DistributedLock {
+/** Checks the options (`ConfigurationError` naming the bad one), applies the defaults and opens the clients of `urls`. */
+export function resolveSettings(options: RedisLockOptions): RedisLockSettings {
   const given = [options.redis, options.clients, options.urls].filter((value) => value !== undefined);
   if (given.length !== 1)
     throw new ConfigurationError('redisLock() needs exactly one of "redis", "clients" or "urls"');
@@ -96,14 +76,14 @@ export function redisLock(options: RedisLockOptions): DistributedLock {
   if (new Set(clients).size !== clients.length)
     throw new ConfigurationError('redisLock() got the same client twice; Redlock nodes must be independent');
 
-  return new RedisLock({
+  return {
     clients,
     owned,
     keyPrefix: options.keyPrefix ?? 'herald:lock:',
     driftFactor,
     operationTimeoutMs,
     logger,
-  });
+  };
 }
 
 /** A client that fails fast while its node is down, so one dead node never stalls a quorum. */
@@ -124,4 +104,15 @@ function openClient(
   // Connection errors are reported per operation; without a listener ioredis prints them to stderr.
   client.on('error', (error: unknown) => logger?.debug('Redis lock connection error', { url, error }));
   return client;
+}
+
+/** What the lock needs; {@link resolveSettings} makes it from the public options. */
+export interface RedisLockSettings {
+  readonly clients: readonly RedisClient[];
+  /** Clients this lock created and therefore quits on `close()`. */
+  readonly owned: readonly RedisClient[];
+  readonly keyPrefix: string;
+  readonly driftFactor: number;
+  readonly operationTimeoutMs: number;
+  readonly logger: Logger | undefined;
 }

@@ -2,68 +2,23 @@ import {
   ConfigurationError,
   consoleLogger,
   type EventLog,
-  type Logger,
   parseConnectionUrl,
   redactingLogger,
   secretsOfUrl,
 } from '@herald/core';
-import { type MigrateResult, migrate } from './migrate.js';
+import { assertProvider, Dialect } from './dialect.js';
+import { PrismaInboxStore } from './inbox-store.js';
+import { type MigrateResult, migrate } from './migrations.js';
+import {
+  DEFAULT_TABLE_PREFIX,
+  DEFAULT_TRANSACTION,
+  type PrismaEventLogOptions,
+  type StoreSettings,
+  tableNames,
+} from './options.js';
+import { PrismaOutboxStore } from './outbox-store.js';
 import { PgListener } from './pg-listener.js';
-import { assertPrismaClient, type PrismaClientLike, type TransactionOptions } from './prisma-client.js';
-import { PrismaInboxStore } from './prisma-inbox-store.js';
-import { PrismaOutboxStore } from './prisma-outbox-store.js';
-import { DEFAULT_TABLE_PREFIX, DEFAULT_TRANSACTION, type StoreSettings, tableNames } from './settings.js';
-import { assertProvider, Dialect, type Provider } from './sql.js';
-
-export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
-export { migrate, migrations } from './migrate.js';
-export type { PrismaClientLike, TransactionOptions } from './prisma-client.js';
-export { PrismaInboxStore } from './prisma-inbox-store.js';
-export { PrismaOutboxStore } from './prisma-outbox-store.js';
-export type { Provider } from './sql.js';
-
-/** PostgreSQL `LISTEN/NOTIFY` wake-ups of the relay. */
-export interface NotifyOptions {
-  /**
-   * Connection string for a dedicated `pg` connection that `LISTEN`s, so this
-   * process's relay wakes right after any process commits an event. Needs the
-   * `pg` package (already installed with `@prisma/adapter-pg`). Without it the
-   * store still sends notifications; other processes may listen.
-   */
-  connectionString?: string;
-  /** Channel name; default: the outbox table name (`herald_outbox`). */
-  channel?: string;
-}
-
-/** Options of {@link prismaEventLog}. */
-export interface PrismaEventLogOptions {
-  /** The database behind the client (Prisma's provider name; MariaDB is `mysql`). */
-  provider: Provider;
-  /**
-   * Identity of this database (ABP's DatabaseName): part of lock keys, and how
-   * core knows that a handler's `ctx.tx` can also write this outbox. Give each
-   * database its own name when a service uses several. Default: the provider.
-   */
-  databaseName?: string;
-  /** Prefix of Herald's tables: `<prefix>outbox`, `<prefix>inbox`, `<prefix>migrations`. Default `herald_`. */
-  tablePrefix?: string;
-  /**
-   * PostgreSQL only. By default every insert sends `NOTIFY <channel>` (delivered
-   * at commit). Give `connectionString` to also listen; `false` turns both off.
-   */
-  notify?: NotifyOptions | false;
-  /** Limits of the interactive transactions Herald opens (handler transactions, claims on MariaDB). */
-  transaction?: TransactionOptions;
-  /**
-   * A second client on the same database for read-only statements (operator
-   * listings, parked-key checks). Useful with SQLite: Prisma's SQLite adapter
-   * runs one transaction at a time per client and queues every other
-   * statement behind it. Never a replica: the reads must be current.
-   */
-  readClient?: PrismaClientLike;
-  /** Where LISTEN connection trouble is logged. Default: core's console logger. */
-  logger?: Logger;
-}
+import { assertPrismaClient, type PrismaClientLike } from './prisma-client.js';
 
 /** The outbox and inbox of one database, plus its schema helper. */
 export interface PrismaEventLog extends EventLog {

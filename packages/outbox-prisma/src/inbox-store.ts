@@ -11,6 +11,8 @@ import {
   PARKED_REASON,
   type RecordQuery,
 } from '@herald/core';
+import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './dialect.js';
+import type { StoreSettings } from './options.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
@@ -20,8 +22,6 @@ import {
   toInboxRecord,
   truncateError,
 } from './records.js';
-import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './sql.js';
 
 const UNFINISHED = `('processing', 'failed')`;
 /** (handler, message) pairs per requeue statement. */

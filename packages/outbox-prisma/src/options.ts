@@ -1,6 +1,6 @@
-import { ConfigurationError } from '@herald/core';
+import { ConfigurationError, type Logger } from '@herald/core';
+import type { Dialect, Provider } from './dialect.js';
 import type { PrismaClientLike, TransactionOptions } from './prisma-client.js';
-import type { Dialect, Provider } from './sql.js';
 
 /** Default table prefix: `herald_outbox`, `herald_inbox`, `herald_migrations`. */
 export const DEFAULT_TABLE_PREFIX = 'herald_';
@@ -37,3 +37,46 @@ export interface StoreSettings {
 }
 
 export const DEFAULT_TRANSACTION: Required<TransactionOptions> = { maxWait: 10_000, timeout: 60_000 };
+
+/** PostgreSQL `LISTEN/NOTIFY` wake-ups of the relay. */
+export interface NotifyOptions {
+  /**
+   * Connection string for a dedicated `pg` connection that `LISTEN`s, so this
+   * process's relay wakes right after any process commits an event. Needs the
+   * `pg` package (already installed with `@prisma/adapter-pg`). Without it the
+   * store still sends notifications; other processes may listen.
+   */
+  connectionString?: string;
+  /** Channel name; default: the outbox table name (`herald_outbox`). */
+  channel?: string;
+}
+
+/** Options of {@link prismaEventLog}. */
+export interface PrismaEventLogOptions {
+  /** The database behind the client (Prisma's provider name; MariaDB is `mysql`). */
+  provider: Provider;
+  /**
+   * Identity of this database (ABP's DatabaseName): part of lock keys, and how
+   * core knows that a handler's `ctx.tx` can also write this outbox. Give each
+   * database its own name when a service uses several. Default: the provider.
+   */
+  databaseName?: string;
+  /** Prefix of Herald's tables: `<prefix>outbox`, `<prefix>inbox`, `<prefix>migrations`. Default `herald_`. */
+  tablePrefix?: string;
+  /**
+   * PostgreSQL only. By default every insert sends `NOTIFY <channel>` (delivered
+   * at commit). Give `connectionString` to also listen; `false` turns both off.
+   */
+  notify?: NotifyOptions | false;
+  /** Limits of the interactive transactions Herald opens (handler transactions, claims on MariaDB). */
+  transaction?: TransactionOptions;
+  /**
+   * A second client on the same database for read-only statements (operator
+   * listings, parked-key checks). Useful with SQLite: Prisma's SQLite adapter
+   * runs one transaction at a time per client and queues every other
+   * statement behind it. Never a replica: the reads must be current.
+   */
+  readClient?: PrismaClientLike;
+  /** Where LISTEN connection trouble is logged. Default: core's console logger. */
+  logger?: Logger;
+}

@@ -1,5 +1,6 @@
 import { redactError, TransportError } from '@herald/core';
 import { type ChannelModel, connect } from 'amqplib';
+import { stoppedError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One live AMQP connection; a new session follows every reconnect. */
@@ -208,10 +209,6 @@ function withHeartbeat(url: string, seconds: number): string {
   if (parsed.searchParams.has('heartbeat')) return url;
   parsed.searchParams.set('heartbeat', String(seconds));
   return parsed.toString();
-}
-
-function stoppedError(): TransportError {
-  return new TransportError('The RabbitMQ transport is stopped', { retriable: false });
 }
 
 function describe(error: unknown): string {

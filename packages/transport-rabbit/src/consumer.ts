@@ -9,11 +9,12 @@ import {
 } from '@herald/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckBatcher } from './ack-batcher.js';
-import type { ConfirmPublisher } from './confirm-publisher.js';
 import type { ConnectionManager, Session } from './connection.js';
+import { settlementHeaders } from './dead-letters.js';
+import { copyForRequeue, deliveryAttemptOf, fromAmqp } from './native-mapping.js';
 import type { ResolvedOptions } from './options.js';
+import type { ConfirmPublisher } from './publisher.js';
 import type { GroupQueues, Topology } from './topology.js';
-import { copyForRequeue, deliveryAttemptOf, fromAmqp, TransportHeaders } from './wire-mapping.js';
 
 interface Deps {
   readonly options: ResolvedOptions;
@@ -346,18 +347,7 @@ export class GroupConsumer {
         disposition.kind === 'retry'
           ? this.#deps.topology.retryQueueFor(this.#deps.group, disposition.delayMs).queue
           : this.queues.deadLetter;
-      const extra: Record<string, string | number> =
-        disposition.kind === 'retry'
-          ? {
-              [TransportHeaders.attempt]: attempt + 1,
-              [TransportHeaders.retryReason]: truncate(disposition.reason),
-            }
-          : {
-              [TransportHeaders.attempt]: attempt,
-              [TransportHeaders.deadLetterReason]: truncate(disposition.reason),
-              [TransportHeaders.deadLetteredAt]: new Date().toISOString(),
-              [TransportHeaders.deadLetterGroup]: this.#deps.group,
-            };
+      const extra = settlementHeaders(disposition.kind, this.#deps.group, attempt, disposition.reason);
       // The default exchange routes straight to the named queue.
       const [confirmation] = await this.#deps.publisher.publish([
         {
@@ -409,9 +399,4 @@ function sleep(ms: number, ...signals: AbortSignal[]): Promise<void> {
     const timer = setTimeout(done, ms);
     for (const signal of signals) signal.addEventListener('abort', done, { once: true });
   });
-}
-
-// Header values are long strings, but a reason the size of a stack trace helps nobody.
-function truncate(reason: string): string {
-  return reason.length > 4_000 ? `${reason.slice(0, 4_000)}…` : reason;
 }
