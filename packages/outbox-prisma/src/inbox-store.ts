@@ -2,6 +2,7 @@ import {
   type BeginResult,
   type InboxBegin,
   type InboxChain,
+  type InboxClaimRequest,
   type InboxFailure,
   type InboxKey,
   type InboxParking,
@@ -271,13 +272,7 @@ export class PrismaInboxStore implements InboxStore {
     );
   }
 
-  async claimDue(request: {
-    limit: number;
-    leaseMs: number;
-    owner: string;
-    now: Date;
-    handlers?: readonly string[];
-  }): Promise<InboxRecord[]> {
+  async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     const now = request.now.getTime();
     if (request.handlers && request.handlers.length === 0) return [];
     // Only this bus's handlers: services sharing the table never take each other's entries.
