@@ -60,6 +60,7 @@ export { REDACTED, redactError, redactingLogger, redactSecrets, secretsOfUrl } f
 export { BUCKET_COUNT, bucketOf } from './runtime/bucket.js';
 export { KeyedQueue } from './runtime/keyed-queue.js';
 export { LeaseKeeper } from './runtime/lease-keeper.js';
+export { sleep } from './runtime/timers.js';
 export type { Serializer } from './serializer.js';
 export { DEFAULT_MAX_PAYLOAD_BYTES, JsonSerializer } from './serializer.js';
 export type { StandardSchemaV1 } from './standard-schema.js';

@@ -1,8 +1,8 @@
-import type { DistributedLock, LockLease } from '@herald/core';
+import { type DistributedLock, describeError, type LockLease } from '@herald/core';
 import Redlock, { ExecutionError, type ExecutionStats, type Lock, ResourceLockedError } from 'redlock';
 import { withDeadline } from './deadline.js';
 import { DeadlineExceeded, RedisLockError } from './errors.js';
-import { describe, issueFencingToken } from './fencing.js';
+import { issueFencingToken } from './fencing.js';
 import { type RedisLockOptions, type RedisLockSettings, resolveSettings } from './options.js';
 
 /**
@@ -82,7 +82,7 @@ class RedlockLock implements RedisLock {
         throw new RedisLockError(`Acquiring "${key}" timed out: ${error.message}`, { cause: error });
       }
       if (error instanceof ExecutionError && (await lockedElsewhere(error, budget()))) return null;
-      throw new RedisLockError(`Could not acquire "${key}": ${describe(error)}`, { cause: error });
+      throw new RedisLockError(`Could not acquire "${key}": ${describeError(error)}`, { cause: error });
     }
 
     let token: bigint | null;
@@ -98,7 +98,7 @@ class RedlockLock implements RedisLock {
       await this.#giveBack(lock);
       throw error instanceof RedisLockError
         ? error
-        : new RedisLockError(`Could not issue a fencing token for "${key}": ${describe(error)}`, {
+        : new RedisLockError(`Could not issue a fencing token for "${key}": ${describeError(error)}`, {
             cause: error,
           });
     }
@@ -202,7 +202,7 @@ class RedisLease implements LockLease {
         return false;
       }
       // Redis did not say no, it failed to answer: the caller decides (core's LeaseKeeper stops).
-      throw new RedisLockError(`Could not extend "${this.key}": ${describe(error)}`, { cause: error });
+      throw new RedisLockError(`Could not extend "${this.key}": ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -219,9 +219,12 @@ class RedisLease implements LockLease {
     } catch (error) {
       // Not held any more on a quorum (expired, taken over): nothing left to release.
       if (error instanceof ExecutionError && (await lockedElsewhere(error, this.#timeoutMs))) return;
-      throw new RedisLockError(`Could not release "${this.key}" (it expires by itself): ${describe(error)}`, {
-        cause: error,
-      });
+      throw new RedisLockError(
+        `Could not release "${this.key}" (it expires by itself): ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

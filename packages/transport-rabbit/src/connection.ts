@@ -1,4 +1,4 @@
-import { redactError, TransportError } from '@herald/core';
+import { describeError, redactError, TransportError } from '@herald/core';
 import { type ChannelModel, connect } from 'amqplib';
 import { stoppedError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -92,7 +92,7 @@ export class ConnectionManager {
           this.#waiters.delete(waiter);
           reject(
             new TransportError(
-              `RabbitMQ was not reachable within ${timeoutMs} ms: ${describe(this.#lastError)}`,
+              `RabbitMQ was not reachable within ${timeoutMs} ms: ${describeAttempt(this.#lastError)}`,
               {
                 cause: this.#lastError,
                 retriable: true,
@@ -211,7 +211,6 @@ function withHeartbeat(url: string, seconds: number): string {
   return parsed.toString();
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return error === undefined ? 'no attempt finished yet' : String(error);
+function describeAttempt(error: unknown): string {
+  return error === undefined ? 'no attempt finished yet' : describeError(error);
 }

@@ -4,6 +4,7 @@ import {
   describeError,
   type IncomingMessage,
   KeyedQueue,
+  sleep,
   TransportError,
   WireHeaders,
 } from '@herald/core';
@@ -314,7 +315,7 @@ export class GroupConsumer {
       }
       // Keyed retry on an ordered queue: hold it (unacked) so later messages of the key stay behind it.
       this.metrics.retried++;
-      await sleep(disposition.delayMs, lane.abort.signal, this.#closed.signal);
+      await sleep(disposition.delayMs, AbortSignal.any([lane.abort.signal, this.#closed.signal]));
       incoming = { ...incoming, deliveryAttempt: incoming.deliveryAttempt + 1 };
     }
   }
@@ -374,8 +375,7 @@ export class GroupConsumer {
       // A short pause, so a persistent failure does not spin through the queue.
       await sleep(
         Math.min(1_000, this.#deps.options.retryDelays[0]!),
-        lane.abort.signal,
-        this.#closed.signal,
+        AbortSignal.any([lane.abort.signal, this.#closed.signal]),
       );
       this.#requeue(lane, message);
     }
@@ -385,18 +385,4 @@ export class GroupConsumer {
     if (lane.dead) return; // the broker redelivers it; the inbox absorbs the duplicate
     lane.acks.ack(message);
   }
-}
-
-/** Resolves after `ms`, or early when either signal aborts. */
-function sleep(ms: number, ...signals: AbortSignal[]): Promise<void> {
-  return new Promise((resolve) => {
-    if (signals.some((signal) => signal.aborted)) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
-  });
 }
