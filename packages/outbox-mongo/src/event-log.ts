@@ -1,29 +1,23 @@
 import { type EventLog, redactError } from '@herald/core';
-import type { ClientSession, Collection, Db, Document, IndexDescription, MongoClient } from 'mongodb';
+import type { ClientSession, Collection, Db, Document, MongoClient } from 'mongodb';
 import { ChangeStreamWake } from './change-stream-wake.js';
 import {
   auxiliaryNames,
   type CollectionNames,
-  INBOX_INDEXES,
   type InboxDocument,
-  LEASE_INDEXES,
   type LeaseDocument,
-  OUTBOX_INDEXES,
   type OutboxDocument,
-  SEQUENCE_INDEXES,
   type SequenceBlockDocument,
 } from './documents.js';
 import { MongoTransactionsUnavailableError } from './errors.js';
 import { MongoInboxStore } from './inbox-store.js';
 import { LeaseRegistry } from './lease-registry.js';
+import { ensureIndexes } from './migrations.js';
 import { type MongoEventLogOptions, type MongoEventLogSettings, resolveSettings } from './options.js';
 import { MongoOutboxStore } from './outbox-store.js';
 import { SequenceAllocator } from './sequence-allocator.js';
 import { inspectServer, type ServerInfo } from './server.js';
 import { runInTransaction, type TransactionMode } from './sessions.js';
-
-/** listIndexes on a collection that does not exist yet. */
-const NAMESPACE_NOT_FOUND = 26;
 
 /**
  * The outbox and inbox of one MongoDB database, returned by {@link mongoEventLog}.
@@ -160,35 +154,9 @@ class MongoDbEventLog implements MongoEventLog {
     return server;
   }
 
-  /**
-   * Creates the collections and their indexes (idempotent), without checking
-   * the server. Collections are created here, outside any transaction, so the
-   * first transactional insert never has to create one.
-   */
-  async ensureIndexes(): Promise<void> {
-    const { outbox, inbox } = this.collections;
-    const plan: Array<[string, IndexDescription[]]> = [
-      [outbox, OUTBOX_INDEXES],
-      [auxiliaryNames(outbox).leases, LEASE_INDEXES],
-      [auxiliaryNames(outbox).sequences, SEQUENCE_INDEXES],
-      [inbox, INBOX_INDEXES],
-      [auxiliaryNames(inbox).leases, LEASE_INDEXES],
-      [auxiliaryNames(inbox).sequences, SEQUENCE_INDEXES],
-    ];
-    // One command per missing index, one after the other: FerretDB 1.24 panics (and drops the connection)
-    // on a createIndexes listing several indexes that already exist.
-    for (const [name, indexes] of plan) {
-      const collection = this.db.collection(name);
-      const existing = await collection
-        .listIndexes()
-        .toArray()
-        .catch((error: unknown) => {
-          if ((error as { code?: unknown }).code === NAMESPACE_NOT_FOUND) return [];
-          throw error;
-        });
-      const names = new Set(existing.map((index) => index.name));
-      for (const index of indexes) if (!names.has(index.name)) await collection.createIndexes([index]);
-    }
+  /** Creates the collections and their indexes (see `migrations.ts`). */
+  ensureIndexes(): Promise<void> {
+    return ensureIndexes(this.db, this.collections);
   }
 
   /**
