@@ -6,7 +6,7 @@
 // `demo ok: published=N handled=N duplicates=0 lost=0`, computed from those databases.
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { InProcessBroker } from '@herald/core';
+import { InProcessBroker, sleep } from '@herald/core';
 import {
   configArgs,
   countMonitoringEvents,
@@ -31,7 +31,7 @@ import { checkEngines } from './engines.js';
 import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
 import { ServiceProcess } from './processes.js';
 import { createService, type DemoService, invoke } from './services.js';
-import { type Call, runWorkload, sleep } from './workload.js';
+import { type Call, runWorkload } from './workload.js';
 
 /** What a run found. */
 export interface DemoResult {

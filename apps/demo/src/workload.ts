@@ -1,3 +1,4 @@
+import { sleep } from '@herald/core';
 import type { DemoConfig, ServiceName } from '@herald/demo-kit';
 
 /** Runs a business operation in a service (directly in one process, over IPC otherwise). */
@@ -67,8 +68,4 @@ export async function runWorkload(
   say(
     `› ordering placed ${config.orders} orders for 2 tenants (${sms} asked for an SMS); catalog discontinued 2 products meanwhile`,
   );
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
