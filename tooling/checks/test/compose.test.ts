@@ -154,7 +154,7 @@ describe('docker-compose.yml', () => {
 
   it('compose.env sets every engine variable the demo and the tests read', () => {
     const read = new Set<string>();
-    const sources = ['apps/demo/src/config.ts', 'tooling/services/up.sh'];
+    const sources = ['apps/demo-kit/src/config.ts', 'tooling/services/up.sh'];
     for (const file of sources) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
       for (const match of text.matchAll(
