@@ -40,6 +40,7 @@ export {
   eventRuleName,
   RETRY_RULE,
   RETRY_SUBJECT,
+  serviceBusNaming,
   subscriptionRules,
 } from './topology.js';
 

@@ -16,6 +16,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import Long from 'long';
@@ -29,7 +30,12 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { administrationProvisioner, subscriptionRules, type TopologyProvisioner } from './topology.js';
+import {
+  administrationProvisioner,
+  serviceBusNaming,
+  subscriptionRules,
+  type TopologyProvisioner,
+} from './topology.js';
 
 /** Messages asked for per `peekMessages` call when reading dead letters. */
 const PEEK_PAGE = 100;
@@ -45,6 +51,8 @@ interface Closable {
 export class AzureServiceBusTransport implements Transport {
   readonly name = 'azure-service-bus';
   readonly capabilities: TransportCapabilities;
+  /** Topics, subjects and subscriptions as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #options: ResolvedOptions;
   readonly #senders = new Map<string, ServiceBusSender>();
   readonly #ensuredTopics = new Map<string, Promise<void>>();
@@ -58,6 +66,7 @@ export class AzureServiceBusTransport implements Transport {
 
   constructor(options: AzureServiceBusTransportOptions) {
     this.#options = resolveOptions(options);
+    this.naming = serviceBusNaming(this.#options);
     this.capabilities = {
       orderedByKey: this.#options.sessions,
       persistent: true,

@@ -11,7 +11,7 @@ export type {
   KafkaTransportOptions,
   ResolvedKafkaOptions,
 } from './options.js';
-export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
+export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaNaming, kafkaTopicName } from './topic-names.js';
 
 /**
  * A Herald `Transport` on Apache Kafka (kafkajs). Pass it to the

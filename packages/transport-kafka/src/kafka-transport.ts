@@ -11,6 +11,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
@@ -21,6 +22,7 @@ import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { KafkaSubscription } from './subscription.js';
+import { kafkaNaming } from './topic-names.js';
 import { TopicManager } from './topics.js';
 
 /** Turns anything kafkajs throws into a `TransportError` that keeps kafkajs' retriable verdict. */
@@ -69,6 +71,8 @@ export class KafkaTransport implements Transport {
     consumerGroups: true,
   };
   readonly options: ResolvedKafkaOptions;
+  /** Topics and consumer groups as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
   readonly #producer: Producer;
@@ -81,6 +85,7 @@ export class KafkaTransport implements Transport {
 
   constructor(options: ResolvedKafkaOptions) {
     this.options = options;
+    this.naming = kafkaNaming(options);
     if (options.fixKafkajsIdleLoop && !fixKafkajsIdleLoop()) {
       options.logger.warn(
         'Could not apply the kafkajs idle-loop fix: this kafkajs is not the expected 2.2.x',

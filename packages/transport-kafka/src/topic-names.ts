@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TransportNaming } from '@herald/core';
 
 /** Kafka's limit on topic name length. */
 const MAX_TOPIC_LENGTH = 249;
@@ -32,4 +33,24 @@ export function defaultTopicFor(eventName: string): string {
 /** The default dead-letter topic of a consumer group: `herald.dlq.<group>`. */
 export function defaultDeadLetterTopicFor(group: string): string {
   return kafkaTopicName(`herald.dlq.${group}`);
+}
+
+/**
+ * The transport's naming for contracts and docs: each event on its topic
+ * (`topicFor`), each group a Kafka consumer group of the same id with its
+ * dead-letter topic.
+ */
+export function kafkaNaming(options: {
+  readonly topicFor: (eventName: string) => string;
+  readonly deadLetterTopicFor: (group: string) => string;
+}): TransportNaming {
+  return {
+    protocol: 'kafka',
+    channel: (eventName) => ({ address: options.topicFor(eventName) }),
+    consumer: (group) => ({
+      name: group,
+      kind: 'consumer-group',
+      deadLetter: options.deadLetterTopicFor(group),
+    }),
+  };
 }

@@ -9,6 +9,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import type { Channel, GetMessage } from 'amqplib';
@@ -38,6 +39,8 @@ export class RabbitMqTransport implements Transport {
   /** The options with defaults applied. */
   readonly options: ResolvedOptions;
   readonly topology: Topology;
+  /** Exchange, routing keys and queues as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #connection: ConnectionManager;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<GroupConsumer>();
@@ -47,6 +50,7 @@ export class RabbitMqTransport implements Transport {
   constructor(options: RabbitMqTransportOptions) {
     this.options = resolveOptions(options);
     this.topology = new Topology(this.options);
+    this.naming = this.topology.naming;
     this.#connection = new ConnectionManager(this.options);
     this.#publisher = new ConfirmPublisher(this.options, this.#connection);
     this.capabilities = {
