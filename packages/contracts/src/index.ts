@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 
+export type { CatalogEntry } from './catalog-view.js';
+export { catalogEntries } from './catalog-view.js';
 export type { ContractFinding, ContractReport, ContractRule } from './check.js';
 export { checkContracts } from './check.js';
 export type { ContractEvent, ContractModel } from './contract-model.js';

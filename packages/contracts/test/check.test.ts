@@ -1,7 +1,13 @@
 import { createIntegrationEventBus, defineEvent, type EventType, silentLogger } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type ContractReport, checkContracts, exportContracts, formatReport } from '../src/index.js';
+import {
+  type ContractReport,
+  catalogEntries,
+  checkContracts,
+  exportContracts,
+  formatReport,
+} from '../src/index.js';
 
 /** A contract of `service` sending and handling events (each handler named after the service). */
 async function contract(service: string, sends: EventType[], handles: EventType[] = []) {
@@ -234,5 +240,34 @@ describe('checkContracts', () => {
         /^ {2}BREAKING required-field-added +ordering\.order-placed: coupon: new required field without a version bump and an upcaster: v1 messages lack it$/,
       ),
     ]);
+  });
+});
+
+describe('catalogEntries', () => {
+  it('merges services into one entry per event with versions, schema, producers and consumers', async () => {
+    const ordering = await contract('ordering', [OrderPlacedV1]);
+    const notification = await contract(
+      'notification',
+      [],
+      [placed(z.object(v1Shape), { version: 2, upcasters: { 1: (p) => p } })],
+    );
+    const [entry, ...rest] = catalogEntries([ordering, notification]);
+    expect(rest).toEqual([]);
+    expect(entry).toMatchObject({
+      name: 'ordering.order-placed',
+      versions: [1, 2],
+      schemaKind: 'json-schema',
+      upcasters: [],
+      producers: [{ service: 'ordering', version: 1 }],
+      consumers: [
+        {
+          service: 'notification',
+          handler: 'notification.on.ordering.order-placed',
+          group: 'notification',
+          version: 2,
+        },
+      ],
+    });
+    expect(entry!.schema).toMatchObject({ required: ['orderId', 'total', 'status'] });
   });
 });
