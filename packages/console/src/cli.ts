@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EventLogConfig, IntegrationEventBus } from '@herald/core';
-import { contractsCommand } from './contracts-command.js';
+import { contractsCommand, readContractFiles } from './contracts-command.js';
 import { Operations, type RecordView } from './operations.js';
 import { createConsoleServer } from './server.js';
 
@@ -16,7 +16,7 @@ usage:
   herald outbox show <id>            herald inbox show <id> --handler H
   herald outbox requeue <id...>      herald inbox requeue <id...> --handler H
   herald outbox purge <id...>        herald inbox purge <id...> --handler H
-  herald console [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
+  herald console [--port 8080] [--host 127.0.0.1] [--allow-host NAME]... [--peer FILE|DIR]...
   herald health
   herald contracts export [--out FILE] [--version V]
   herald contracts check --snapshot FILE [--peer FILE|DIR]... [--json]
@@ -123,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       host: values.host ?? '127.0.0.1',
       ...(token ? { token } : {}),
       ...(allowHosts?.length ? { allowedHosts: ['localhost', '127.0.0.1', '[::1]', ...allowHosts] } : {}),
+      ...(values.peer?.length ? { contracts: readContractFiles(values.peer) } : {}),
     });
     // Printed once: the only place the generated token appears.
     console.log(`Herald console on ${server.loginUrl}`);

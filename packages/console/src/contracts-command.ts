@@ -57,10 +57,7 @@ export async function contractsCommand(
     );
   }
   const snapshot = readJson(options.snapshot);
-  const peers = (options.peer ?? [])
-    .flatMap(contractFiles)
-    .filter((file) => resolve(file) !== resolve(options.snapshot!))
-    .map(readJson);
+  const peers = readContractFiles(options.peer ?? [], [options.snapshot]);
   const report = checkContracts(current, snapshot, peers);
   console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.ok ? 0 : 1;
@@ -78,6 +75,18 @@ async function loadContractSource(configPath: string | undefined): Promise<Contr
     throw new Error(`${found} must export default a bus or a builder (or a function returning one)`);
   }
   return value as ContractSource;
+}
+
+/** Reads contract files, or every `*.json` of a directory, leaving out the `except` files. */
+export function readContractFiles(
+  paths: readonly string[],
+  except: readonly string[] = [],
+): ContractDocument[] {
+  const skipped = new Set(except.map((file) => resolve(file)));
+  return paths
+    .flatMap(contractFiles)
+    .filter((file) => !skipped.has(resolve(file)))
+    .map(readJson);
 }
 
 function contractFiles(path: string): string[] {
