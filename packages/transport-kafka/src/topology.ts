@@ -117,6 +117,10 @@ export function kafkaNaming(
   return {
     protocol: 'kafka',
     channel: (eventName) => ({ address: options.topicFor(eventName) }),
-    consumer: (group) => ({ name: group, kind: 'consumer-group', deadLetter: options.deadLetterTopicFor(group) }),
+    consumer: (group) => ({
+      name: group,
+      kind: 'consumer-group',
+      deadLetter: options.deadLetterTopicFor(group),
+    }),
   };
 }
