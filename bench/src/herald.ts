@@ -6,10 +6,7 @@ import {
   type OutboxStore,
   silentLogger,
 } from '@herald/core';
-import { redisLock } from '@herald/lock-redis';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import { kafkaTransport } from '@herald/transport-kafka';
-import { rabbitMqTransport } from '@herald/transport-rabbit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/client/client.ts';
 import { POOL_SIZE } from './db.ts';
@@ -39,16 +36,23 @@ export function createPrisma(url: string, poolSize = POOL_SIZE): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
 }
 
-export function createTransport(config: TransportConfig) {
+/**
+ * The workload's transport. Imported on demand: a relay on RabbitMQ does not load kafkajs (and the
+ * other way round), so its RSS holds what a deployed relay would.
+ */
+export async function createTransport(config: TransportConfig) {
   switch (config.kind) {
-    case 'rabbitmq':
+    case 'rabbitmq': {
+      const { rabbitMqTransport } = await import('@herald/transport-rabbit');
       return rabbitMqTransport({
         url: config.url,
         exchange: config.exchange,
         ...(config.prefetch ? { prefetch: config.prefetch } : {}),
         ...(config.confirmWindow ? { confirmWindow: config.confirmWindow } : {}),
       });
-    case 'kafka':
+    }
+    case 'kafka': {
+      const { kafkaTransport } = await import('@herald/transport-kafka');
       return kafkaTransport({
         brokers: config.brokers,
         clientId: config.clientId,
@@ -57,6 +61,7 @@ export function createTransport(config: TransportConfig) {
           ? { consumer: { partitionsConsumedConcurrently: config.partitionsConsumedConcurrently } }
           : {}),
       });
+    }
     case 'memory':
       return undefined;
   }
@@ -140,7 +145,7 @@ export interface HeraldSetup {
  * transport of the workload, the Redis lock when asked. `relay: false` keeps
  * this process from relaying (producers that leave it to another process, and consumers).
  */
-export function heraldBuilder(config: HeraldConfig, role: { relay: boolean }): HeraldSetup {
+export async function heraldBuilder(config: HeraldConfig, role: { relay: boolean }): Promise<HeraldSetup> {
   const prisma = createPrisma(config.dbUrl, config.poolSize);
   const log = prismaEventLog(prisma, {
     provider: 'postgresql',
@@ -149,10 +154,13 @@ export function heraldBuilder(config: HeraldConfig, role: { relay: boolean }): H
   });
   const timings = new StoreTimings();
   const builder = createIntegrationEventBus({ service: config.service, logger: silentLogger });
-  const transport = createTransport(config.transport);
+  const transport = await createTransport(config.transport);
   if (transport) builder.useTransport(transport);
   builder.useEventLog({ outbox: timings.wrap(log.outbox), inbox: log.inbox }, { sending: role.relay });
-  if (config.lockUrls) builder.useLock(redisLock({ urls: config.lockUrls }));
+  if (config.lockUrls) {
+    const { redisLock } = await import('@herald/lock-redis');
+    builder.useLock(redisLock({ urls: config.lockUrls }));
+  }
   if (config.options) builder.configure(config.options);
   return {
     builder,

@@ -24,7 +24,7 @@ export interface Config extends HeraldConfig {
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const Event = benchEventClass(config.eventName);
-  const setup = heraldBuilder(config, { relay: config.relay });
+  const setup = await heraldBuilder(config, { relay: config.relay });
   const latency = new LatencyRecorder();
   const seen = new Set<string>();
   let handled = 0;
@@ -60,21 +60,24 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     sent++;
   });
   const rss: Array<[number, number]> = [];
+  /** [ms, heapTotal, heapUsed, external, arrayBuffers] in MB beside each RSS sample: what the RSS is made of. */
+  const heap: Array<[number, number, number, number, number]> = [];
   const t0 = nowMs();
-  const rssTimer = config.rssEveryMs
-    ? setInterval(
-        () => rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]),
-        config.rssEveryMs,
-      )
-    : undefined;
+  const sample = () => {
+    const m = process.memoryUsage();
+    const at = Math.round(nowMs() - t0);
+    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+    rss.push([at, mb(m.rss)]);
+    heap.push([at, mb(m.heapTotal), mb(m.heapUsed), mb(m.external), mb(m.arrayBuffers)]);
+  };
+  const rssTimer = config.rssEveryMs ? setInterval(sample, config.rssEveryMs) : undefined;
   // Warm the pool so the first claim does not pay for connecting.
   await setup.prisma.$queryRawUnsafe('SELECT 1');
   if (!config.startNow) {
     ctx.send({ type: 'ready' });
     await ctx.channel.next('go', 600_000);
   }
-  if (config.rssEveryMs)
-    rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]);
+  if (config.rssEveryMs) sample();
   // BENCH_ALLOC_PROFILE=dir: sampled allocations from `go` to `report`, collected ones included (what churns the heap).
   const allocations = process.env.BENCH_ALLOC_PROFILE ? new Session() : undefined;
   if (allocations) {
@@ -110,6 +113,7 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       timings: setup.timings.summary(),
       claims: setup.timings.claims,
       rss,
+      heap,
       rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
       memoryMb: Object.fromEntries(
         Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),

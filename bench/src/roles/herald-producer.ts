@@ -31,7 +31,7 @@ export interface Config extends HeraldConfig {
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const Event = benchEventClass(config.eventName);
-  const setup = heraldBuilder(config, { relay: config.relay });
+  const setup = await heraldBuilder(config, { relay: config.relay });
   const bus = setup.builder.build();
   const prisma = setup.prisma;
   await Promise.all(Array.from({ length: 4 }, () => prisma.$queryRawUnsafe('SELECT 1')));

@@ -92,6 +92,8 @@ export const backlog1m: Workload = {
         rssFirstMb: rss[0]?.[1],
         rssLastMb: rss.at(-1)?.[1],
         rssSamples: rss.filter((_, i) => i % 5 === 0),
+        /** [ms, heapTotal, heapUsed, external, arrayBuffers] MB, every 5th sample. */
+        heapSamples: (report.heap as unknown[]).filter((_, i) => i % 5 === 0),
         claimP50StartMs: claimStart,
         claimP50EndMs: claimEnd,
         claimMs: report.timings.claim,
