@@ -1,7 +1,7 @@
 // A Herald bus on the bench database: relays the outbox (`relay`), handles the bench event with a
 // no-op handler (`handle`), or both. Reports handled counts, latencies (from the event's intended
 // send time), duplicates, store timings, RSS and CPU to the runner.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { type HeraldConfig, heraldBuilder } from '../herald.ts';
@@ -22,6 +22,27 @@ export interface Config extends HeraldConfig {
   handlerWrites?: boolean;
 }
 
+/** RSS by kind of mapping (Linux /proc/self/smaps), MB: what the RSS outside V8's heap is. */
+function rssByMapping(): Record<string, number> {
+  const sums: Record<string, number> = {};
+  let kind = '';
+  try {
+    for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (header) {
+        const path = header[1] ?? '';
+        kind = path === '' ? 'anonymous' : path.startsWith('[') ? path : path.includes('node_modules') || path.endsWith('.node') ? 'files: modules' : 'files: other';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) sums[kind] = (sums[kind] ?? 0) + Number(rss[1]) / 1024;
+    }
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v)]));
+}
+
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const Event = benchEventClass(config.eventName);
   const setup = await heraldBuilder(config, { relay: config.relay });
@@ -32,6 +53,8 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   let first = 0;
   let last = 0;
   let doneSent = false;
+  /** With `stages`: [message id, seq, handler called]. */
+  const handledAt: Array<[string, number, number]> = [];
   if (config.handle) {
     setup.builder.handle(Event, async function benchHandler(event: BenchPayload, context) {
       const t = nowMs();
@@ -41,6 +64,7 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       handled++;
       last = t;
       if (event.t > 0) latency.record(t - event.t);
+      if (config.stages && event.t > 0) handledAt.push([context.envelope.id, event.seq, t]);
       if (config.handlerWrites) {
         const tx = context.tx as { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> };
         await tx.$executeRawUnsafe(
@@ -114,6 +138,10 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       claims: setup.timings.claims,
       rss,
       heap,
+      rssByMapping: rssByMapping(),
+      ...(config.stages
+        ? { stages: handledAt.map(([id, seq, t]) => [id, seq, ...(setup.received?.get(id) ?? []), t]) }
+        : {}),
       rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
       memoryMb: Object.fromEntries(
         Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),

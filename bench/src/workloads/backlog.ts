@@ -94,6 +94,7 @@ export const backlog1m: Workload = {
         rssSamples: rss.filter((_, i) => i % 5 === 0),
         /** [ms, heapTotal, heapUsed, external, arrayBuffers] MB, every 5th sample. */
         heapSamples: (report.heap as unknown[]).filter((_, i) => i % 5 === 0),
+        rssByMapping: report.rssByMapping,
         claimP50StartMs: claimStart,
         claimP50EndMs: claimEnd,
         claimMs: report.timings.claim,
