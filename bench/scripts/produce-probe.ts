@@ -93,7 +93,11 @@ for (let round = 0; round < rounds; round++) {
           const s = ++seq;
           await prisma.$transaction(async (tx) => {
             const account = (s % ACCOUNTS) + 1;
-            await tx.$executeRawUnsafe('UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2', 1, account);
+            await tx.$executeRawUnsafe(
+              'UPDATE bench_accounts SET balance = balance + $1 WHERE id = $2',
+              1,
+              account,
+            );
             await tx.$executeRawUnsafe(
               'INSERT INTO bench_orders (id, account_id, amount) VALUES ($1, $2, $3)',
               randomUUID(),
@@ -129,5 +133,7 @@ const statements = await prisma.$queryRawUnsafe<
      AND calls > 100 ORDER BY calls DESC LIMIT 12`,
 );
 for (const s of statements)
-  console.log(`${String(s.calls).padStart(7)} calls ${s.mean_ms.toFixed(3).padStart(7)} ms ${String(Math.round(s.wal)).padStart(6)} WAL B  ${s.query}`);
+  console.log(
+    `${String(s.calls).padStart(7)} calls ${s.mean_ms.toFixed(3).padStart(7)} ms ${String(Math.round(s.wal)).padStart(6)} WAL B  ${s.query}`,
+  );
 await prisma.$disconnect();

@@ -31,7 +31,14 @@ function rssByMapping(): Record<string, number> {
       const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
       if (header) {
         const path = header[1] ?? '';
-        kind = path === '' ? 'anonymous' : path.startsWith('[') ? path : path.includes('node_modules') || path.endsWith('.node') ? 'files: modules' : 'files: other';
+        kind =
+          path === ''
+            ? 'anonymous'
+            : path.startsWith('[')
+              ? path
+              : path.endsWith('/bin/node')
+                ? 'node binary (file-backed, shared)'
+                : 'other files';
         continue;
       }
       const rss = /^Rss:\s+(\d+) kB/.exec(line);
