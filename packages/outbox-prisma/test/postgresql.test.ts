@@ -163,7 +163,10 @@ describe('bodies are read as base64 text', () => {
     const body = Uint8Array.from({ length: 10_240 }, (_, i) => (i * 7 + (i >> 8)) % 256);
     const ids = [crypto.randomUUID(), crypto.randomUUID()];
     await outbox.add(
-      ids.map((id) => ({ message: { id, name: 'test.binary', headers: { 'herald-id': id }, body }, bucket: 1 })),
+      ids.map((id) => ({
+        message: { id, name: 'test.binary', headers: { 'herald-id': id }, body },
+        bucket: 1,
+      })),
     );
     const listed = await outbox.list({ status: 'pending' });
     expect(listed.map((r) => r.message.body)).toEqual([body, body]);
