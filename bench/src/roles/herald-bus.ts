@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { type HeraldConfig, heraldBuilder } from '../herald.ts';
 import { LatencyRecorder, nowMs } from '../histogram.ts';
 import { type BenchPayload, benchEventClass } from '../payload.ts';
@@ -120,6 +121,13 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     } as never);
   }
   const startedAt = nowMs();
+  // CPU and GC pause time from here to the report: the relay's cost per event, whatever the machine's load.
+  const cpuAtStart = process.cpuUsage();
+  let gcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   await bus.start();
   if (config.relay && config.listen !== false) await (setup.log.outbox as any).whenListening?.();
   ctx.send({ type: 'started', startedAt });
@@ -146,6 +154,11 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       rss,
       heap,
       rssByMapping: rssByMapping(),
+      cpuMs: (() => {
+        const used = process.cpuUsage(cpuAtStart);
+        return Math.round((used.user + used.system) / 1000);
+      })(),
+      gcMs: Math.round(gcMs),
       ...(config.stages
         ? { stages: handledAt.map(([id, seq, t]) => [id, seq, ...(setup.received?.get(id) ?? []), t]) }
         : {}),

@@ -98,6 +98,9 @@ async function drainBacklog(
     /** [ms, heapTotal, heapUsed, external, arrayBuffers] MB, every 5th sample. */
     heapSamples: (report.heap as unknown[]).filter((_, i) => i % 5 === 0),
     rssByMapping: report.rssByMapping,
+    /** The relay's CPU and GC pauses per event (load-insensitive, unlike events/s). */
+    cpuUsPerEvent: Math.round(((report.cpuMs as number) * 1000) / Math.max(1, done.received as number)),
+    gcUsPerEvent: Math.round(((report.gcMs as number) * 1000) / Math.max(1, done.received as number)),
     claimP50StartMs: p50(full.slice(0, tenth)),
     claimP50EndMs: p50(full.slice(-tenth)),
     claimMs: report.timings.claim,
