@@ -7,7 +7,7 @@ import {
   type WireMessage,
   withSequence,
 } from '@herald/core';
-import type { Provider } from './sql.js';
+import type { Provider } from './dialect.js';
 
 /**
  * Row ↔ record mapping shared by both stores. Drivers return BIGINT as
