@@ -1,9 +1,9 @@
-import { describeError } from './errors.js';
+import { BusStateError, describeError, StaleFencingTokenError } from './errors.js';
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { Logger } from './ports/logger.js';
-import type { OutboxRecord, OutboxStore } from './ports/outbox-store.js';
+import type { ClaimRequest, Fence, OutboxRecord, OutboxStore } from './ports/outbox-store.js';
 import type { PublishOutcome, Transport } from './ports/transport.js';
 import { decideRetry } from './retry-policy.js';
 import { ClaimLoop } from './runtime/claim-loop.js';
@@ -167,16 +167,32 @@ export class OutboxRelay {
    *   believes it holds a lock it lost (a pause past the TTL, a Redis restart).
    * - Otherwise the claim leases each row until `minimumRetryInterval`. The
    *   lease, not the distributed lock, is what keeps two relays off one
-   *   record: locks can overlap for up to a TTL, and the stores do not check
-   *   fencing tokens yet, so exclusive (lease-less) claims are not used.
+   *   record: locks can overlap for up to a TTL.
+   *
+   * Under a lock, claims and marks carry its fencing token: once a newer
+   * holder has claimed, the store refuses this relay's calls
+   * (`StaleFencingTokenError`), and a batch is never handed to the broker
+   * after the lease's own expiry (a relay resumed after a pause).
    */
   async #claimAndSend(): Promise<number> {
-    const request = {
+    try {
+      return await this.#claimAndSendFenced();
+    } catch (error) {
+      if (!isLockLost(error)) throw error;
+      await this.#abandon(error);
+      return 0;
+    }
+  }
+
+  async #claimAndSendFenced(): Promise<number> {
+    const fence = this.#fence();
+    const request: ClaimRequest = {
       limit: this.#options.batchSize,
       leaseMs: this.#options.minimumRetryInterval,
       owner: this.#owner,
       now: new Date(),
       ...(this.#shard ? { shard: this.#shard } : {}),
+      ...(fence ? { fence } : {}),
     };
     if (this.#outbox.claimLocked) {
       let sent: SentBatch | undefined;
@@ -185,6 +201,7 @@ export class OutboxRelay {
         // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
         const records = this.#withoutHeld(batch);
         fresh = records.length;
+        this.#assertLeaseValid();
         sent = await this.#sendOnce(records);
         return {
           published: sent.published.map((record) => record.message.id),
@@ -197,6 +214,7 @@ export class OutboxRelay {
     }
     const records = await this.#outbox.claim(request);
     if (records.length === 0) return 0;
+    this.#assertLeaseValid();
     const sent = await this.#sendOnce(records);
     for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
     if (sent.published.length > 0) await this.#markPublished(sent.published);
@@ -209,6 +227,40 @@ export class OutboxRelay {
     return records.filter(
       (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
     );
+  }
+
+  /** The fence of the lock this relay works under (none without a lock). */
+  #fence(): Fence | undefined {
+    const lease = this.#lease?.lease;
+    return lease ? { lock: lease.key, token: lease.fencingToken } : undefined;
+  }
+
+  /**
+   * Refuses to hand a claimed batch to the broker once the lease has run out
+   * by this process's clock: a relay paused past its TTL (GC, SIGSTOP, a VM
+   * freeze) wakes up here before its renewal timer could notice the loss.
+   */
+  #assertLeaseValid(): void {
+    if (!this.#lease) return;
+    const lease = this.#lease.lease;
+    if (!lease || this.#lease.signal.aborted || lease.expiresAt.getTime() <= Date.now()) {
+      throw new LeaseExpiredError(this.name);
+    }
+  }
+
+  /**
+   * This relay lost its lock (a store refused its fencing token, or its lease
+   * ran out): drop what it holds without writing (a newer holder owns the
+   * records now) and let go of the lock; the loop tries for it again.
+   */
+  async #abandon(error: unknown): Promise<void> {
+    this.#logger.warn('Outbox relay lost its lock; the batch in hand is dropped', {
+      outbox: this.name,
+      error,
+    });
+    for (const retry of this.#localRetries.values()) clearTimeout(retry.timer);
+    this.#localRetries.clear();
+    await this.#lease?.release();
   }
 
   /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
@@ -256,7 +308,11 @@ export class OutboxRelay {
     const pending = [...this.#localRetries.values()];
     this.#localRetries.clear();
     for (const retry of pending) clearTimeout(retry.timer);
-    if (pending.length > 0) await this.#outbox.release(pending.map((retry) => retry.record.message.id));
+    if (pending.length > 0)
+      await this.#outbox.release(
+        pending.map((retry) => retry.record.message.id),
+        this.#fence(),
+      );
   }
 
   /** Waits for failures being written, so the next holder of the lock sees them. */
@@ -303,8 +359,10 @@ export class OutboxRelay {
       await this.#outbox.markPublished(
         records.map((record) => record.message.id),
         new Date(),
+        this.#fence(),
       );
     } catch (error) {
+      if (isLockLost(error)) return this.#abandon(error);
       // Sent but not marked: the lease expires and the records are sent again; the inbox absorbs the copies.
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markPublished`, error });
       this.#logger.error('Could not mark records published; they will be sent again after the lease', {
@@ -374,8 +432,10 @@ export class OutboxRelay {
       await this.#outbox.markFailed(
         [{ id: record.message.id, error: describeError(error), nextAttemptAt }],
         now,
+        this.#fence(),
       );
     } catch (storeError) {
+      if (isLockLost(storeError)) return this.#abandon(storeError);
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
       return; // Claimed again after the lease.
     }
@@ -392,4 +452,16 @@ export class OutboxRelay {
     // The failed record no longer blocks its key's successors.
     this.wake();
   }
+}
+
+/** The relay's lease ran out before a claimed batch was sent (see `#assertLeaseValid`). */
+class LeaseExpiredError extends BusStateError {
+  constructor(relay: string) {
+    super(`Outbox relay "${relay}" lost its lock before sending the claimed batch`);
+  }
+}
+
+/** True for the errors that mean "this relay no longer holds its lock". */
+function isLockLost(error: unknown): boolean {
+  return error instanceof StaleFencingTokenError || error instanceof LeaseExpiredError;
 }
