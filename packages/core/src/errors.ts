@@ -129,7 +129,8 @@ export class StaleFencingTokenError extends HeraldError {
 
 /** Throws {@link StaleFencingTokenError} when `newest` (the store's) is above `fence.token`. */
 export function assertFenceCurrent(fence: { lock: string; token: bigint }, newest: bigint | null): void {
-  if (newest !== null && newest > fence.token) throw new StaleFencingTokenError(fence.lock, fence.token, newest);
+  if (newest !== null && newest > fence.token)
+    throw new StaleFencingTokenError(fence.lock, fence.token, newest);
 }
 
 /** Turns anything thrown into a short, storable description. */

@@ -14,6 +14,7 @@ import {
   type SequenceBlockDocument,
 } from './documents.js';
 import { MongoTransactionsUnavailableError } from './errors.js';
+import { FENCE_INDEXES, type FenceDocument, FenceGuard } from './fence-guard.js';
 import { LeaseRegistry } from './lease-registry.js';
 import { MongoInboxStore } from './mongo-inbox-store.js';
 import { MongoOutboxStore } from './mongo-outbox-store.js';
@@ -46,7 +47,7 @@ export class MongoEventLog implements EventLog {
   readonly inbox: MongoInboxStore;
   /** The database holding the collections. */
   readonly db: Db;
-  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it). */
+  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it; the outbox also `<name>_fences`). */
   readonly collections: CollectionNames;
   readonly transactions: TransactionMode;
   readonly #settings: MongoEventLogSettings;
@@ -67,6 +68,7 @@ export class MongoEventLog implements EventLog {
       {
         sequences: new SequenceAllocator(settings.db.collection<SequenceBlockDocument>(outboxAux.sequences)),
         leases: new LeaseRegistry(settings.db.collection<LeaseDocument>(outboxAux.leases)),
+        fences: new FenceGuard(settings.db.collection<FenceDocument>(outboxAux.fences)),
         wake: new ChangeStreamWake(outboxCollection as unknown as Collection<Document>, {
           enabled: settings.changeStreams === 'auto',
           logger: settings.logger,
@@ -133,6 +135,7 @@ export class MongoEventLog implements EventLog {
       [outbox, OUTBOX_INDEXES],
       [auxiliaryNames(outbox).leases, LEASE_INDEXES],
       [auxiliaryNames(outbox).sequences, SEQUENCE_INDEXES],
+      [auxiliaryNames(outbox).fences, FENCE_INDEXES],
       [inbox, INBOX_INDEXES],
       [auxiliaryNames(inbox).leases, LEASE_INDEXES],
       [auxiliaryNames(inbox).sequences, SEQUENCE_INDEXES],

@@ -1,6 +1,7 @@
 import {
   type ClaimRequest,
   ConfigurationError,
+  type Fence,
   type LockedBatchOutcome,
   type OutboxEntry,
   type OutboxFailure,
@@ -8,6 +9,7 @@ import {
   type OutboxStore,
   type RecordQuery,
 } from '@herald/core';
+import { FenceTable } from './fencing.js';
 import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
@@ -73,6 +75,7 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly #table: string;
   readonly #notify: OutboxNotify;
   readonly #listeners = new Set<() => void>();
+  readonly #fences: FenceTable;
   #stopListening: (() => void) | undefined;
   /**
    * PostgreSQL and MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a READ
@@ -89,6 +92,7 @@ export class PrismaOutboxStore implements OutboxStore {
     this.name = `prisma-${settings.provider}`;
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.outbox);
+    this.#fences = new FenceTable(settings.dialect, settings.dialect.quote(settings.names.fences));
     this.#notify = notify;
   }
 
@@ -153,6 +157,11 @@ export class PrismaOutboxStore implements OutboxStore {
       where += ' AND o.bucket % ? = ?';
       params.push(request.shard.count, request.shard.index);
     }
+    if (request.fence) {
+      const guard = this.#fences.guard(request.fence);
+      where += ` AND ${guard.sql}`;
+      params.push(...guard.params);
+    }
     return { where, params };
   }
 
@@ -161,6 +170,7 @@ export class PrismaOutboxStore implements OutboxStore {
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]> {
     const { dialect } = this.#s;
+    await this.#fences.enter(this.#s.prisma, request.fence);
     const { where, params } = this.#claimable(request);
     // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
     // rather than BEGIN, SELECT and COMMIT.
@@ -182,14 +192,17 @@ export class PrismaOutboxStore implements OutboxStore {
         if (rows.length === 0) return [];
         const records = rows.sort((a, b) => Number(a.sequence) - Number(b.sequence)).map(toOutboxRecord);
         const outcome = await send(records);
+        // The rows are ours (locked), so a guarded mark that changes fewer of them met a newer token.
+        const guard = this.#fences.guard(request.fence);
         for (const part of chunks(outcome.published, ID_CHUNK)) {
-          await execute(
+          const marked = await execute(
             tx,
             dialect,
             `UPDATE ${this.#table} SET status = 'published', published_at = ?
-             WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-            [Date.now(), ...part],
+             WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+            [Date.now(), ...part, ...guard.params],
           );
+          if (marked < part.length) await this.#fences.check(tx, request.fence);
         }
         for (const part of chunks(outcome.held, ID_CHUNK)) {
           await execute(
@@ -211,6 +224,7 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    await this.#fences.enter(this.#s.prisma, request.fence);
     const now = request.now.getTime();
     const { where, params } = this.#claimable(request);
     const rows = await claimRows<OutboxRow>({
@@ -229,19 +243,24 @@ export class PrismaOutboxStore implements OutboxStore {
     return rows.map(toOutboxRecord);
   }
 
-  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+  async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
-      await execute(
+      const marked = await execute(
         this.#s.prisma,
         this.#s.dialect,
         `UPDATE ${this.#table} SET status = 'published', published_at = ?, lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-        [now.getTime(), ...part],
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+        [now.getTime(), ...part, ...guard.params],
       );
+      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 
-  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
     const { dialect } = this.#s;
     for (const part of chunks(latest, FAILURE_CHUNK)) {
@@ -251,9 +270,9 @@ export class PrismaOutboxStore implements OutboxStore {
       for (const f of part) params.push(f.id, f.nextAttemptAt?.getTime() ?? null);
       for (const f of part) params.push(f.id, f.nextAttemptAt === null ? 'dead' : 'failed');
       for (const f of part) params.push(f.id, errorHistoryLine(now, f.error));
-      params.push(...part.map((f) => f.id));
+      params.push(...part.map((f) => f.id), ...guard.params);
       // `status IN (pending, failed)`: a record another relay already published is never downgraded.
-      await execute(
+      const marked = await execute(
         this.#s.prisma,
         dialect,
         `UPDATE ${this.#table} SET attempts = attempts + 1,
@@ -262,21 +281,25 @@ export class PrismaOutboxStore implements OutboxStore {
            status = ${cases('?')},
            error_history = ${dialect.appendCapped('error_history', cases(dialect.text), MAX_ERROR_HISTORY)},
            lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         params,
       );
+      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 
-  async release(ids: readonly string[]): Promise<void> {
+  async release(ids: readonly string[], fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
-      await execute(
+      const released = await execute(
         this.#s.prisma,
         this.#s.dialect,
         `UPDATE ${this.#table} SET lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-        part,
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+        [...part, ...guard.params],
       );
+      if (released < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 

@@ -1,4 +1,10 @@
-import { type Fence, type OutboxRecord, type OutboxStore, StaleFencingTokenError, type WireMessage } from '@herald/core';
+import {
+  type Fence,
+  type OutboxRecord,
+  type OutboxStore,
+  StaleFencingTokenError,
+  type WireMessage,
+} from '@herald/core';
 import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { expectSameMessage, idsOf, RollbackSignal } from './assertions.js';
@@ -494,8 +500,10 @@ const fencedClaims: OutboxCase = {
     );
     expect(idsOf(await claimAll(store, now)), 'nothing was leased by the refused claims').toEqual(idsOf(all));
     const other = `${lock}:shard-1-of-2`;
-    expect(await store.claim({ ...request, fence: fence(other, 0) }), 'another lock keeps its own newest token')
-      .toEqual([]);
+    expect(
+      await store.claim({ ...request, fence: fence(other, 0) }),
+      'another lock keeps its own newest token',
+    ).toEqual([]);
   },
 };
 
@@ -506,12 +514,23 @@ const fencedMarks: OutboxCase = {
     const lock = `herald:outbox:testkit-${uniqueSuffix()}`;
     const [published, failed] = messages(2);
     await add(store, [published!, failed!]);
-    const claimed = await store.claim({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-a', now, fence: fence(lock, 1) });
+    const claimed = await store.claim({
+      limit: 10,
+      leaseMs: LONG_LEASE,
+      owner: 'relay-a',
+      now,
+      fence: fence(lock, 1),
+    });
     expect(idsOf(claimed)).toEqual([published!.id, failed!.id]);
     // The lock changes hands: the new holder's first claim (its records are still leased) raises the token.
-    expect(await store.claim({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-b', now, fence: fence(lock, 2) })).toEqual([]);
+    expect(
+      await store.claim({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-b', now, fence: fence(lock, 2) }),
+    ).toEqual([]);
 
-    await expectStale(store.markPublished([published!.id], now, fence(lock, 1)), 'the old holder’s markPublished');
+    await expectStale(
+      store.markPublished([published!.id], now, fence(lock, 1)),
+      'the old holder’s markPublished',
+    );
     await expectStale(
       store.markFailed([{ id: failed!.id, error: 'stale', nextAttemptAt: null }], now, fence(lock, 1)),
       'the old holder’s markFailed',
