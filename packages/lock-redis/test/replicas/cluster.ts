@@ -131,6 +131,19 @@ export class Cluster {
     return at;
   }
 
+  /** SIGSTOP: the process freezes mid-whatever (a GC pause, a VM freeze); its lease runs out meanwhile. */
+  pause(name: string): number {
+    this.replicas.get(name)!.process.kill('SIGSTOP');
+    return Date.now();
+  }
+
+  /** SIGCONT: the frozen process goes on where it stopped, still believing it holds its locks. */
+  resume(name: string): number {
+    const at = Date.now();
+    this.replicas.get(name)!.process.kill('SIGCONT');
+    return at;
+  }
+
   /** Graceful stop of every live replica; resolves with their exit codes. */
   async stopAll(timeoutMs = 30_000): Promise<Array<number | null>> {
     const live = [...this.replicas.values()];

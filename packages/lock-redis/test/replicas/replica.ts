@@ -8,10 +8,19 @@
  *
  * It reports to the parent over IPC: `ready`, `acquired` / `extend-failed` /
  * `released` (from a thin wrapper around the lock, so the parent sees every
- * lease), `sent`, `handled`, `duplicate` and `error`. On `{ type: 'stop' }`
+ * lease), `transmit` (a batch handed to the transport), `sent`, `handled`,
+ * `duplicate` and `error`. On `{ type: 'stop' }`
  * it stops the bus and exits 0.
  */
-import { createIntegrationEventBus, type DistributedLock, type LockLease, silentLogger } from '@herald/core';
+import {
+  bucketOf,
+  createIntegrationEventBus,
+  type DistributedLock,
+  type LockLease,
+  type Logger,
+  silentLogger,
+  type Transport,
+} from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -56,16 +65,48 @@ function observed(lock: DistributedLock): DistributedLock {
   };
 }
 
+/** Reports every batch handed to the broker, before it goes out; behaviour is the real transport's. */
+function observedTransport(transport: Transport): Transport {
+  return new Proxy(transport, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'publish') {
+        return (messages: Parameters<Transport['publish']>[0]) => {
+          report({
+            type: 'transmit',
+            ids: messages.map((message) => message.id),
+            buckets: messages.map((message) => bucketOf(message.orderingKey ?? message.id)),
+            at: Date.now(),
+          });
+          return target.publish(messages);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: settings.pgUrl }) });
 const lock = redisLock({ urls: settings.redisUrls, operationTimeoutMs: 1_000 });
-const bus = createIntegrationEventBus({ service: settings.service, logger: silentLogger })
+/** Silent, except that a relay's "lost its lock" warning is reported to the parent with its reason. */
+const logger: Logger = {
+  ...silentLogger,
+  warn(message, context) {
+    if (message.includes('lost its lock'))
+      report({ type: 'lock-lost', reason: String(context?.error), at: Date.now() });
+  },
+};
+
+const bus = createIntegrationEventBus({ service: settings.service, logger })
   .useTransport(
-    rabbitMqTransport({
-      url: settings.rabbitUrl,
-      exchange: settings.exchange,
-      connectionName: settings.replica,
-      prefetch: 16,
-    }),
+    observedTransport(
+      rabbitMqTransport({
+        url: settings.rabbitUrl,
+        exchange: settings.exchange,
+        connectionName: settings.replica,
+        prefetch: 16,
+      }),
+    ),
   )
   .useEventLog(
     prismaEventLog(prisma, {
@@ -106,7 +147,14 @@ const bus = createIntegrationEventBus({ service: settings.service, logger: silen
   )
   .build();
 
-bus.on('sent', (event) => report({ type: 'sent', id: event.messageId, at: Date.now() }));
+bus.on('sent', (event) =>
+  report({
+    type: 'sent',
+    id: event.messageId,
+    bucket: bucketOf(event.message.orderingKey ?? event.message.id),
+    at: Date.now(),
+  }),
+);
 bus.on('duplicate', (event) => report({ type: 'duplicate', id: event.messageId, at: Date.now() }));
 bus.on('error', (event) =>
   report({ type: 'error', where: event.where, error: String(event.error), at: Date.now() }),

@@ -65,7 +65,12 @@ export type ReplicaReport =
   | { type: 'acquired'; key: string; token: string; at: number }
   | { type: 'extend-failed'; key: string; at: number; reason: string }
   | { type: 'released'; key: string; at: number }
-  | { type: 'sent'; id: string; at: number }
+  /** Marked published after the broker confirmed (the relay's `sent` event), with the record's shard bucket. */
+  | { type: 'sent'; id: string; bucket: number; at: number }
+  /** A batch handed to the transport's publish, before the broker saw it. */
+  | { type: 'transmit'; ids: string[]; buckets: number[]; at: number }
   | { type: 'handled'; id: string; at: number }
   | { type: 'duplicate'; id: string; at: number }
-  | { type: 'error'; where: string; error: string; at: number };
+  | { type: 'error'; where: string; error: string; at: number }
+  /** A relay found it lost its lock (store refused its fencing token, or its lease ran out before a send). */
+  | { type: 'lock-lost'; reason: string; at: number };
