@@ -4,6 +4,7 @@ import {
   createIntegrationEventBus,
   type DistributedLock,
   defineEvent,
+  type DistributedLock,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
@@ -260,6 +261,60 @@ describe('outbox relay', () => {
     await Promise.all(relays.map((relay) => relay.drain()));
     expect(sent).toHaveLength(30);
     expect(new Set(sent).size).toBe(30);
+  });
+
+  it('a relay whose fencing token is older than one the store has seen sends nothing, lets go of its lock, and relays once it holds a current token', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const memoryLock = new MemoryLock();
+    const tokens: bigint[] = [];
+    const isOutbox = (key: string) => key.startsWith('herald:outbox:');
+    const lock: DistributedLock = {
+      name: 'memory-observed',
+      async acquire(key, ttlMs) {
+        if (isOutbox(key) && tokens.length === 0) {
+          // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
+          await log.outbox!.claim({
+            limit: 0,
+            leaseMs: 1,
+            owner: 'newer-holder',
+            now: new Date(),
+            fence: { lock: key, token: 3n },
+          });
+        }
+        const lease = await memoryLock.acquire(key, ttlMs);
+        if (lease && isOutbox(key)) tokens.push(lease.fencingToken);
+        return lease;
+      },
+    };
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (message: string, context?: Record<string, unknown>) =>
+        void warnings.push(`${message}: ${String(context?.error)}`),
+    };
+    const seen: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void seen.push(e.n))
+      .build();
+    const sender = createIntegrationEventBus({ service: 'sender', logger })
+      .useTransport(new InProcessTransport({ broker }))
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({ distributedLockWaitDuration: 10, pollingInterval: 10 })
+      .build();
+    const sentUnder: bigint[] = [];
+    sender.on('sent', () => void sentUnder.push(tokens.at(-1)!));
+    running.push(receiver, sender);
+    await receiver.start();
+    await sender.start();
+    await sender.publish([1, 2, 3].map((n) => new Ping({ n })));
+    await eventually(() => seen.length === 3, 5000);
+
+    expect(tokens.slice(0, 3), 'the relay let go of each stale lease and took the lock again').toEqual([1n, 2n, 3n]);
+    expect(warnings.filter((warning) => warning.includes('StaleFencingTokenError'))).toHaveLength(2);
+    expect(sentUnder, 'sent only under the current token').toEqual([3n, 3n, 3n]);
+    expect(seen.sort()).toEqual([1, 2, 3]);
   });
 
   it('hands over to another replica when the lock holder stops', async () => {
