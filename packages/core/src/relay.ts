@@ -165,9 +165,13 @@ export class OutboxRelay {
    *   (`claimLocked`) claims, sends and marks in one transaction: one rewrite
    *   per row, and any other relay skips the locked rows — also one that still
    *   believes it holds a lock it lost (a pause past the TTL, a Redis restart).
-   * - Otherwise the claim leases each row until `minimumRetryInterval`. The
-   *   lease, not the distributed lock, is what keeps two relays off one
-   *   record: locks can overlap for up to a TTL.
+   * - Otherwise, under a lock, the claim is exclusive (no lease written, the
+   *   mark is the one rewrite) and fenced: once another relay holds the lock
+   *   and claimed, the store refuses this one. Two holders can still overlap
+   *   for one batch (both claimed before either learned of the other), which
+   *   the consumer's inbox absorbs.
+   * - Without a lock the claim leases each row until `minimumRetryInterval`:
+   *   the lease is what keeps two relays off one record.
    *
    * Under a lock, claims and marks carry its fencing token: once a newer
    * holder has claimed, the store refuses this relay's calls
@@ -212,7 +216,12 @@ export class OutboxRelay {
       if (sent) this.#settle(sent);
       return fresh;
     }
-    const records = await this.#outbox.claim(request);
+    // Under a fenced lock the claim writes no lease: the mark is the row's one rewrite, and the
+    // store refuses this relay once a newer holder claimed. Records it holds for a local retry
+    // come back unleased, so they are left out here.
+    const exclusive = fence !== undefined;
+    const claimed = await this.#outbox.claim(exclusive ? { ...request, exclusive } : request);
+    const records = exclusive ? this.#withoutHeld(claimed) : claimed;
     if (records.length === 0) return 0;
     this.#assertLeaseValid();
     const sent = await this.#sendOnce(records);

@@ -4,7 +4,6 @@ import {
   createIntegrationEventBus,
   type DistributedLock,
   defineEvent,
-  type DistributedLock,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
@@ -192,6 +191,45 @@ describe('outbox relay', () => {
     expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
   });
 
+  it('with the lock, a store without claimLocked is claimed exclusively and fenced, and a record waiting for a local retry is never resent', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    transport.rejectIds.add(13);
+    const tries = new Map<number, number>();
+    const publish = transport.publish.bind(transport);
+    transport.publish = (messages) => {
+      for (const m of messages) tries.set(nOf(m), (tries.get(nOf(m)) ?? 0) + 1);
+      return publish(messages);
+    };
+    const log = memoryEventLog();
+    // As SQLite and MongoDB: no row locks held while the broker confirms.
+    (log.outbox as { claimLocked?: unknown }).claimLocked = undefined;
+    const claims: string[] = [];
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      claims.push(`${request.exclusive ? 'exclusive' : 'leased'}${request.fence ? ' fenced' : ''}`);
+      return claim(request);
+    };
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(new MemoryLock())
+      .configure({ localRetryTimes: 2, localFailedRetryInterval: 60, maxRetryTimes: 0, pollingInterval: 5 })
+      .build();
+    const dead = events(sender, 'dead-lettered');
+    running.push(sender);
+    await sender.start();
+    await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
+    await eventually(() => dead.length === 1);
+    // No lease written; record 13 came back from every claim during its local retries, unleased,
+    // and the relay left it out rather than sending it again.
+    expect(claims.length).toBeGreaterThan(3);
+    expect(new Set(claims)).toEqual(new Set(['exclusive fenced']));
+    expect(tries.get(13)).toBe(3);
+    expect([tries.get(12), tries.get(14)]).toEqual([1, 1]);
+    expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
+  });
+
   it('without a lock, relays claim with row locks (claimLocked) and never send one record twice', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
@@ -311,7 +349,11 @@ describe('outbox relay', () => {
     await sender.publish([1, 2, 3].map((n) => new Ping({ n })));
     await eventually(() => seen.length === 3, 5000);
 
-    expect(tokens.slice(0, 3), 'the relay let go of each stale lease and took the lock again').toEqual([1n, 2n, 3n]);
+    expect(tokens.slice(0, 3), 'the relay let go of each stale lease and took the lock again').toEqual([
+      1n,
+      2n,
+      3n,
+    ]);
     expect(warnings.filter((warning) => warning.includes('StaleFencingTokenError'))).toHaveLength(2);
     expect(sentUnder, 'sent only under the current token').toEqual([3n, 3n, 3n]);
     expect(seen.sort()).toEqual([1, 2, 3]);

@@ -73,9 +73,10 @@ export interface ClaimRequest {
    * still respected. A caller killed mid-batch leaves its records claimable at
    * once; the lock's TTL bounds how long two holders can overlap.
    *
-   * Core's relay does not ask for it yet: two holders can overlap after a
-   * pause past the TTL or a Redis restart, and without a lease (or a store
-   * that checks fencing tokens) both would send the same records.
+   * Core's relay asks for it only with a {@link ClaimRequest.fence} (a lock
+   * held) and a store without `claimLocked`: two holders can overlap after a
+   * pause past the TTL or a Redis restart, and the fence is what stops the
+   * older one at its next claim or mark.
    */
   readonly exclusive?: boolean;
   /**
