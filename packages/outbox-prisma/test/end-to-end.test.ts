@@ -261,7 +261,11 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
       const concurrent = await Promise.all(
         [db.prisma, db.peer(), db.peer()].map((client) => migrate(client, { provider, tablePrefix })),
       );
-      expect(concurrent.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_error_history', '0003_fences']);
+      expect(concurrent.flatMap((result) => result.applied)).toEqual([
+        '0001_init',
+        '0002_error_history',
+        '0003_fences',
+      ]);
       expect((await migrate(db.prisma, { provider, tablePrefix })).applied).toEqual([]);
 
       const log = db.log({ tablePrefix });
