@@ -19,6 +19,8 @@ interface SentBatch {
 
 interface LocalRetry {
   record: OutboxRecord;
+  /** The fence the record was claimed under: its retries and marks use it, never a later lease's. */
+  fence: Fence | undefined;
   localAttempts: number;
   timer: NodeJS.Timeout;
   lastError: unknown;
@@ -213,7 +215,7 @@ export class OutboxRelay {
         };
       });
       // Committed: only now are the marks real and the failures ours to retry.
-      if (sent) this.#settle(sent);
+      if (sent) this.#settle(sent, fence);
       return fresh;
     }
     // Under a fenced lock the claim writes no lease: the mark is the row's one rewrite, and the
@@ -225,8 +227,8 @@ export class OutboxRelay {
     if (records.length === 0) return 0;
     this.#assertLeaseValid();
     const sent = await this.#sendOnce(records);
-    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
-    if (sent.published.length > 0) await this.#markPublished(sent.published);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
+    if (sent.published.length > 0) await this.#markPublished(sent.published, fence);
     return records.length;
   }
 
@@ -236,6 +238,13 @@ export class OutboxRelay {
     return records.filter(
       (record) => !this.#localRetries.has(record.message.id) && !this.#persisting.has(record.message.id),
     );
+  }
+
+  /** True while the lease a fence came from is still this relay's current one (always without a lock). */
+  #stillHolds(fence: Fence | undefined): boolean {
+    if (!this.#lease) return true;
+    const current = this.#fence();
+    return fence !== undefined && current?.token === fence.token && current.lock === fence.lock;
   }
 
   /** The fence of the lock this relay works under (none without a lock). */
@@ -273,9 +282,9 @@ export class OutboxRelay {
   }
 
   /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
-  #settle(sent: SentBatch): void {
+  #settle(sent: SentBatch, fence: Fence | undefined): void {
     this.#reportSent(sent.published);
-    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
   }
 
   /**
@@ -317,10 +326,12 @@ export class OutboxRelay {
     const pending = [...this.#localRetries.values()];
     this.#localRetries.clear();
     for (const retry of pending) clearTimeout(retry.timer);
-    if (pending.length > 0)
+    // Only under the lease still held: a record claimed under a lost one is left to its lease's end.
+    const ours = pending.filter((retry) => this.#stillHolds(retry.fence));
+    if (ours.length > 0)
       await this.#outbox.release(
-        pending.map((retry) => retry.record.message.id),
-        this.#fence(),
+        ours.map((retry) => retry.record.message.id),
+        ours[0]!.fence,
       );
   }
 
@@ -363,12 +374,12 @@ export class OutboxRelay {
     }
   }
 
-  async #markPublished(records: readonly OutboxRecord[]): Promise<void> {
+  async #markPublished(records: readonly OutboxRecord[], fence: Fence | undefined): Promise<void> {
     try {
       await this.#outbox.markPublished(
         records.map((record) => record.message.id),
         new Date(),
-        this.#fence(),
+        fence,
       );
     } catch (error) {
       if (isLockLost(error)) return this.#abandon(error);
@@ -399,7 +410,7 @@ export class OutboxRelay {
   }
 
   /** A send failed `localAttempts` times in this claim: retry locally, or persist the failure. */
-  #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number): void {
+  #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number, fence: Fence | undefined): void {
     const canRetryLocally = localAttempts <= this.#options.localRetryTimes && !this.#loop.stopSignal.aborted;
     this.#monitor.emit('failed', {
       stage: 'publish',
@@ -411,7 +422,7 @@ export class OutboxRelay {
     });
     if (!canRetryLocally) {
       const id = record.message.id;
-      const persisted = this.#persistFailure(record, error).finally(() => this.#persisting.delete(id));
+      const persisted = this.#persistFailure(record, error, fence).finally(() => this.#persisting.delete(id));
       this.#persisting.set(id, persisted);
       return;
     }
@@ -420,28 +431,34 @@ export class OutboxRelay {
       this.#options.localFailedRetryInterval,
     );
     timer.unref?.();
-    this.#localRetries.set(record.message.id, { record, localAttempts, timer, lastError: error });
+    this.#localRetries.set(record.message.id, { record, fence, localAttempts, timer, lastError: error });
   }
 
   async #retryLocally(id: string): Promise<void> {
     const retry = this.#localRetries.get(id);
     if (!retry || this.#loop.stopSignal.aborted) return;
+    if (!this.#stillHolds(retry.fence)) {
+      // The lock changed hands since the claim: the record is the next holder's once its lease ends.
+      this.#localRetries.delete(id);
+      if (this.#localRetries.size === 0) this.#loop.settled();
+      return;
+    }
     const [outcome] = await this.#publish([retry.record]);
     if (!this.#localRetries.has(id)) return; // stopped meanwhile and released
     this.#localRetries.delete(id);
-    if (outcome?.ok) await this.#markPublished([retry.record]);
-    else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1);
+    if (outcome?.ok) await this.#markPublished([retry.record], retry.fence);
+    else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1, retry.fence);
     if (this.#localRetries.size === 0) this.#loop.settled();
   }
 
-  async #persistFailure(record: OutboxRecord, error: unknown): Promise<void> {
+  async #persistFailure(record: OutboxRecord, error: unknown, fence: Fence | undefined): Promise<void> {
     const now = new Date();
     const { dead, nextAttemptAt } = decideRetry(record.attempts, this.#options, now);
     try {
       await this.#outbox.markFailed(
         [{ id: record.message.id, error: describeError(error), nextAttemptAt }],
         now,
-        this.#fence(),
+        fence,
       );
     } catch (storeError) {
       if (isLockLost(storeError)) return this.#abandon(storeError);

@@ -359,6 +359,72 @@ describe('outbox relay', () => {
     expect(seen.sort()).toEqual([1, 2, 3]);
   });
 
+  it('a record waiting for a local retry when the lock is lost is not retried by this relay: it waits for its lease, then the next claim sends it', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    const attempts = new Map<number, number[]>();
+    const publish = transport.publish.bind(transport);
+    let failedOnce = false;
+    transport.publish = async (messages) => {
+      for (const m of messages) attempts.set(nOf(m), [...(attempts.get(nOf(m)) ?? []), Date.now()]);
+      if (!failedOnce && messages.some((m) => nOf(m) === 13)) {
+        failedOnce = true;
+        loseLease = true; // the lock is lost right after this batch
+        return messages.map((m) => ({ id: m.id, ok: false, error: new Error('nacked by broker') }));
+      }
+      return publish(messages);
+    };
+    const memoryLock = new MemoryLock();
+    let loseLease = false;
+    const lock: DistributedLock = {
+      name: 'memory-losing',
+      async acquire(key, ttlMs) {
+        const lease = await memoryLock.acquire(key, ttlMs);
+        if (!lease || !key.startsWith('herald:outbox:')) return lease;
+        return {
+          key: lease.key,
+          fencingToken: lease.fencingToken,
+          get expiresAt() {
+            return lease.expiresAt;
+          },
+          async extend(ms: number) {
+            if (loseLease) {
+              loseLease = false;
+              return false;
+            }
+            return lease.extend(ms);
+          },
+          release: () => lease.release(),
+        };
+      },
+    };
+    const log = memoryEventLog();
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({
+        distributedLockTtl: 150,
+        distributedLockWaitDuration: 10,
+        localRetryTimes: 2,
+        localFailedRetryInterval: 200,
+        minimumRetryInterval: 600,
+        pollingInterval: 20,
+      })
+      .build();
+    const sent: number[] = [];
+    sender.on('sent', (e) => void sent.push(nOf(e.message)));
+    running.push(sender);
+    await sender.start();
+    await sender.publish([new Ping({ n: 13 })]);
+    await eventually(() => sent.length === 1, 5000);
+    const tries = attempts.get(13)!;
+    // Without the check, the local retry would have sent it again 200 ms after the failure.
+    expect(tries).toHaveLength(2);
+    expect(tries[1]! - tries[0]!, 'the second send waited for the lease').toBeGreaterThanOrEqual(500);
+    expect(sent).toEqual([13]);
+  });
+
   it('hands over to another replica when the lock holder stops', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
