@@ -22,12 +22,15 @@ export class FenceTable {
   }
 
   /**
-   * Raises the lock's row to `fence.token` (first use of the token) or reads
-   * it, and throws `StaleFencingTokenError` when it holds a newer token.
+   * On the first use of a token, raises the lock's row to it and throws
+   * `StaleFencingTokenError` when the row already holds a newer one. Later
+   * calls with the same token cost nothing: their statements' {@link guard}
+   * refuses them once a newer token is stored (so an idle relay's poll stays
+   * one statement).
    */
   async enter(db: SqlExecutor, fence: Fence | undefined): Promise<void> {
     if (!fence) return;
-    if (this.#raised.get(fence.lock) === fence.token) return this.check(db, fence);
+    if (this.#raised.get(fence.lock) === fence.token) return;
     assertFenceCurrent(fence, await this.#raise(db, fence));
     this.#raised.set(fence.lock, fence.token);
   }
