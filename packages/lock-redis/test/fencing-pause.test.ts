@@ -22,7 +22,13 @@ afterEach(async () => {
   database = undefined;
 });
 
-async function setUp(databaseName: string, relayShards: number, shardTenureMs: number, redis: string[]) {
+async function setUp(
+  databaseName: string,
+  relayShards: number,
+  shardTenureMs: number,
+  redis: string[],
+  unfenced = false,
+) {
   await requireRedis(redis);
   database = await prepareDatabase(databaseName);
   cluster = new Cluster({
@@ -36,6 +42,7 @@ async function setUp(databaseName: string, relayShards: number, shardTenureMs: n
     lockWaitMs: WAIT,
     relayShards,
     shardTenureMs,
+    unfenced,
   });
   return { database, cluster };
 }
@@ -75,6 +82,59 @@ describe('a relay paused past its lock TTL (SIGSTOP) and resumed after another t
     expect(result.staleTransmits, 'batches handed to the broker under a lost shard lease').toBe(0);
     expect(result.staleMarks, 'records marked under a lost shard lease').toBe(0);
     expect(result.relayDuplicates).toBe(0);
+    await expectEveryEventHandledOnce(database, result.published);
+  }, 120_000);
+
+  it('frozen with a claimed batch in hand, before the relay sends it: on resume it sends nothing; the batch goes out once, by the new holder', async () => {
+    const name = 'lock-redis-paused-holding';
+    const { database, cluster } = await setUp(name, 1, 30_000, [urls[0]!]);
+    const result = await runPauseScenario({
+      cluster,
+      database,
+      lockTtlMs: TTL,
+      outboxKeys: [`herald:outbox:${name}:Default`],
+      holdingBatch: 'before-send',
+    });
+    console.log('[paused relay, holding a batch before sending]', JSON.stringify(result));
+    expect(result.heldBatch).toBeGreaterThan(0);
+    expect(result.pausedMs).toBeGreaterThan(TTL);
+    expect(result.staleTransmits, 'the held batch was not handed to the broker').toBe(0);
+    expect(result.staleMarks).toBe(0);
+    expect(result.relayDuplicates).toBe(0);
+    await expectEveryEventHandledOnce(database, result.published);
+  }, 120_000);
+
+  it('frozen inside the transport’s publish (past the relay’s own checks): the store refuses its marks; the inbox absorbs the second copy', async () => {
+    const name = 'lock-redis-paused-in-send';
+    const { database, cluster } = await setUp(name, 1, 30_000, [urls[0]!]);
+    const result = await runPauseScenario({
+      cluster,
+      database,
+      lockTtlMs: TTL,
+      outboxKeys: [`herald:outbox:${name}:Default`],
+      holdingBatch: 'in-send',
+    });
+    console.log('[paused relay, frozen inside publish]', JSON.stringify(result));
+    expect(result.heldBatch).toBeGreaterThan(0);
+    expect(result.staleMarks, 'records marked under the lost lease').toBe(0);
+    expect(result.lockLost.join(' ')).toContain('StaleFencingTokenError');
+    expect(result.relayDuplicates).toBe(0);
+    await expectEveryEventHandledOnce(database, result.published);
+  }, 120_000);
+
+  it('negative control: the same freeze inside publish without fencing (the store sees no token) marks the batch under the lost lease', async () => {
+    const name = 'lock-redis-paused-unfenced';
+    const { database, cluster } = await setUp(name, 1, 30_000, [urls[0]!], true);
+    const result = await runPauseScenario({
+      cluster,
+      database,
+      lockTtlMs: TTL,
+      outboxKeys: [`herald:outbox:${name}:Default`],
+      holdingBatch: 'in-send',
+    });
+    console.log('[paused relay, frozen inside publish, unfenced]', JSON.stringify(result));
+    expect(result.heldBatch).toBeGreaterThan(0);
+    expect(result.staleMarks, 'what fencing prevents happens without it').toBeGreaterThan(0);
     await expectEveryEventHandledOnce(database, result.published);
   }, 120_000);
 });

@@ -6,7 +6,7 @@ import { createIntegrationEventBus, type IntegrationEventBus, silentLogger } fro
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client/client.js';
-import { type ReplicaReport, type ReplicaSettings, replicaEnv, Tick } from './shared.js';
+import { type ParentMessage, type ReplicaReport, type ReplicaSettings, replicaEnv, Tick } from './shared.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const REPLICA_SCRIPT = fileURLToPath(new URL('./replica.ts', import.meta.url));
@@ -129,6 +129,11 @@ export class Cluster {
     await replica.exited;
     this.replicas.delete(name);
     return at;
+  }
+
+  /** Sends a message to a replica over IPC. */
+  send(name: string, message: ParentMessage): void {
+    this.replicas.get(name)!.process.send(message);
   }
 
   /** SIGSTOP: the process freezes mid-whatever (a GC pause, a VM freeze); its lease runs out meanwhile. */

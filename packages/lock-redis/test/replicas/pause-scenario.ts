@@ -1,4 +1,5 @@
 import { type Cluster, type Database, startPublishing } from './cluster.js';
+import type { FreezePoint } from './shared.js';
 
 /** What one pause run measured (printed, and asserted by the caller). */
 export interface PauseResult {
@@ -27,6 +28,8 @@ export interface PauseResult {
   /** Batches / marks the victim made after resuming under a lease it acquired after it (legitimate). */
   freshTransmits: number;
   freshMarks: number;
+  /** Records in the batch the victim held when frozen (`holdingBatch`). */
+  heldBatch: number;
   /** "lost its lock" reports of the victim after it resumed, with their reasons. */
   lockLost: string[];
   relayDuplicates: number;
@@ -41,6 +44,11 @@ export interface PauseOptions {
   readonly outboxKeys: readonly string[];
   /** Before the pause, wait until the keys are held by this many replicas (sharded relays). */
   readonly spreadAcross?: number;
+  /**
+   * Freeze the victim with a claimed batch in hand (rows locked) at this
+   * point, rather than wherever it happens to be (see {@link FreezePoint}).
+   */
+  readonly holdingBatch?: FreezePoint;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,6 +84,16 @@ export async function runPauseScenario(options: PauseOptions): Promise<PauseResu
     for (const key of outboxKeys) load.set(held.get(key)!, [...(load.get(held.get(key)!) ?? []), key]);
     const [victim, victimKeys] = [...load.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
 
+    let heldBatch = 0;
+    if (options.holdingBatch) {
+      cluster.send(victim, { type: 'arm-freeze', where: options.holdingBatch });
+      await cluster.waitFor(
+        () => cluster.of('holding-batch').some((r) => r.replica === victim),
+        15_000,
+        `${victim} to hold a claimed batch`,
+      );
+      heldBatch = cluster.of('holding-batch').find((r) => r.replica === victim)!.ids.length;
+    }
     const pausedAt = cluster.pause(victim);
     const takeovers = () =>
       cluster
@@ -91,6 +109,8 @@ export async function runPauseScenario(options: PauseOptions): Promise<PauseResu
     );
     // The new holders relay while the victim is still frozen, well past its TTL.
     await sleep(Math.max(1_000, pausedAt + lockTtlMs + 1_000 - Date.now()));
+    // Queued over IPC while frozen: the held batch goes on to the relay's send right after the resume.
+    if (options.holdingBatch) cluster.send(victim, { type: 'go' });
     const resumedAt = cluster.resume(victim);
     // The victim runs on beside the new holders, still believing it holds its locks.
     await sleep(Math.max(3_000, lockTtlMs));
@@ -131,6 +151,7 @@ export async function runPauseScenario(options: PauseOptions): Promise<PauseResu
       marksInFlightAtPause: inFlight.length,
       freshTransmits: transmits.length - staleTransmits.length,
       freshMarks: marks.length - markedAt.size,
+      heldBatch,
       lockLost: cluster
         .of('lock-lost')
         .filter((r) => r.replica === victim && r.at >= resumedAt)
