@@ -272,6 +272,9 @@ export class OutboxRelay {
    * records now) and let go of the lock; the loop tries for it again.
    */
   async #abandon(error: unknown): Promise<void> {
+    // A late refusal of a token this relay no longer works under (it holds a newer lease now).
+    const current = this.#fence();
+    if (error instanceof StaleFencingTokenError && current && current.token > error.token) return;
     this.#logger.warn('Outbox relay lost its lock; the batch in hand is dropped', {
       outbox: this.name,
       error,
