@@ -154,8 +154,11 @@ export class PrismaOutboxStore implements OutboxStore {
       AND o.lease_until <= ?
       AND (o.ordering_key IS NULL OR ${noEarlierRow(this.#s.dialect, this.#table, 'b.ordering_key = o.ordering_key', ['pending', 'failed'])})`;
     if (request.shard) {
-      where += ' AND o.bucket % ? = ?';
-      params.push(request.shard.count, request.shard.index);
+      // The count inlined (an integer): the expression then matches migrate()'s per-shard index.
+      const count = Number(request.shard.count);
+      if (!Number.isInteger(count) || count < 1) throw new ConfigurationError(`Bad shard count ${count}`);
+      where += ` AND o.bucket % ${count} = ?`;
+      params.push(request.shard.index);
     }
     if (request.fence) {
       const guard = this.#fences.guard(request.fence);
