@@ -1,6 +1,6 @@
 import { assertFenceCurrent, type Fence } from '@herald/core';
+import { type Dialect, execute, query } from './dialect.js';
 import type { SqlExecutor } from './prisma-client.js';
-import { type Dialect, execute, query } from './sql.js';
 
 /**
  * Fencing on the `<prefix>fences` table: one row per relay lock holding the

@@ -1,15 +1,14 @@
 import { assertFenceCurrent, ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
-  ErrorEntry,
   Fence,
   LockedBatchOutcome,
   OutboxEntry,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
-  RecordQuery,
 } from '../ports/outbox-store.js';
+import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { type WireMessage, withSequence } from '../wire.js';
 import { isMemoryTransaction, type MemoryDatabase } from './memory-database.js';
 
