@@ -26,8 +26,8 @@ import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
   MAX_ERROR_HISTORY,
-  OUTBOX_COLUMNS,
   type OutboxRow,
+  outboxColumns,
   toOutboxRecord,
   truncateError,
 } from './records.js';
@@ -73,6 +73,8 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly transactional = true;
   readonly #s: StoreSettings;
   readonly #table: string;
+  /** The columns every read of records selects (the body as this engine reads it cheapest). */
+  readonly #columns: string;
   readonly #notify: OutboxNotify;
   readonly #listeners = new Set<() => void>();
   readonly #fences: FenceTable;
@@ -93,6 +95,7 @@ export class PrismaOutboxStore implements OutboxStore {
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.outbox);
     this.#fences = new FenceTable(settings.dialect, settings.dialect.quote(settings.names.fences));
+    this.#columns = outboxColumns(settings.provider);
     this.#notify = notify;
   }
 
@@ -189,7 +192,7 @@ export class PrismaOutboxStore implements OutboxStore {
         const rows = await query<OutboxRow>(
           tx,
           dialect,
-          `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
+          `SELECT ${this.#columns} FROM ${this.#table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
           [...params, request.limit],
         );
         if (rows.length === 0) return [];
@@ -234,7 +237,7 @@ export class PrismaOutboxStore implements OutboxStore {
       prisma: this.#s.prisma,
       dialect: this.#s.dialect,
       table: this.#table,
-      columns: OUTBOX_COLUMNS,
+      columns: this.#columns,
       where,
       whereParams: params,
       limit: request.limit,
@@ -341,7 +344,7 @@ export class PrismaOutboxStore implements OutboxStore {
     const rows = await query<OutboxRow>(
       this.#s.reader,
       this.#s.dialect,
-      `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
+      `SELECT ${this.#columns} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
       [...params, request.limit ?? 100],
     );
     return rows.map(toOutboxRecord);
