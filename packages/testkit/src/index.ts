@@ -48,3 +48,15 @@ export {
 } from './suites/transport.js';
 export type { UnitOfWorkConformanceOptions, UnitOfWorkFixture } from './suites/unit-of-work.js';
 export { describeUnitOfWorkConformance, runUnitOfWorkCase, unitOfWorkCases } from './suites/unit-of-work.js';
+export { busScenarios } from './scenarios/cases.js';
+export type { BusScenarioContext, LocalReplica } from './scenarios/context.js';
+export type { BusFeatures, BusPair, ForeignMessage, ScenarioEffect, ScenarioStore } from './scenarios/pair.js';
+export {
+  type HandlerRun,
+  type ReplicaReport,
+  type ReplicaRole,
+  SCENARIO_BUS_OPTIONS,
+  ScenarioHandlerFailure,
+} from './scenarios/replica.js';
+export { type ScenarioScope, STEP_HANDLER, type StepPayload, stepEvent, stepEventName } from './scenarios/scenario-events.js';
+export { type BusScenarioOptions, type BusScenarioRun, describeBusScenarios, runBusScenario } from './scenarios/suite.js';
