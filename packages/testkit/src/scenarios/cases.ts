@@ -91,6 +91,16 @@ const unitOfWork: Scenario = {
         throw new Error('scenario: the business rule failed');
       }),
     ).rejects.toThrow('business rule failed');
+    // Fails at completion, after the bus wrote its outbox records: they must roll back too.
+    await expect(
+      unitOfWork!.run(async () => {
+        await replica.bus.publish(new Step({ key: ctx.key('rolled-back'), seq: 2 }));
+        recordDistributedEvent({}, new Step({ key: ctx.key('rolled-back'), seq: 3 }));
+        unitOfWork!.current()!.beforeComplete(async () => {
+          throw new Error('scenario: the completion failed');
+        });
+      }),
+    ).rejects.toThrow('completion failed');
     await waitForAll(ctx, [published, recorded]);
     await sleep(ctx.quietMs);
     expectExactlyOnce(await ctx.effects(), [published, recorded]);
