@@ -10,6 +10,7 @@ import { connect } from 'amqplib';
 import { rabbitMqTransport } from '../../src/index.js';
 import { PrismaClient } from '../e2e/generated/client/client.js';
 import { canRestart, rabbitService, rabbitUrl } from '../helpers.js';
+import { publishForeign } from './foreign-publisher.js';
 import { EFFECT_TABLE_DDL, prismaScenarioStore } from './prisma-store.js';
 
 const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
@@ -85,6 +86,10 @@ const pair: BusPair = {
       connectionName: `${replica}-${randomUUID().slice(0, 8)}`,
       connectTimeoutMs: 20_000,
     });
+  },
+
+  async foreignPublish(settings, message) {
+    await publishForeign(settings.exchange!, message);
   },
 
   ...(canRestart ? { restartBroker: () => rabbitService('restart') } : {}),
