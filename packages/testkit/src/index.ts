@@ -60,3 +60,10 @@ export {
 } from './scenarios/replica.js';
 export { type ScenarioScope, STEP_HANDLER, type StepPayload, stepEvent, stepEventName } from './scenarios/scenario-events.js';
 export { type BusScenarioOptions, type BusScenarioRun, describeBusScenarios, runBusScenario } from './scenarios/suite.js';
+export {
+  SCENARIO_EFFECT_DDL,
+  SCENARIO_EFFECT_TABLE,
+  type SqlScenarioClient,
+  type SqlScenarioStoreOptions,
+  sqlScenarioStore,
+} from './scenarios/sql-store.js';

@@ -4,14 +4,14 @@
  * suite run gets its own database and exchange, so runs never share state.
  */
 import { randomUUID } from 'node:crypto';
-import type { BusPair } from '@herald/testkit';
+import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { connect } from 'amqplib';
 import { rabbitMqTransport } from '../../src/index.js';
 import { PrismaClient } from '../e2e/generated/client/client.js';
 import { canRestart, rabbitService, rabbitUrl } from '../helpers.js';
 import { publishForeign } from './foreign-publisher.js';
-import { EFFECT_TABLE_DDL, prismaScenarioStore } from './prisma-store.js';
+import { prismaScenarioStore } from './prisma-store.js';
 
 const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 
@@ -41,7 +41,7 @@ const pair: BusPair = {
     const prisma = client(url);
     try {
       await prismaScenarioStore(prisma, { provider: 'postgresql', placeholders: 'dollar' }).eventLog.migrate();
-      await prisma.$executeRawUnsafe(EFFECT_TABLE_DDL);
+      await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
     }
