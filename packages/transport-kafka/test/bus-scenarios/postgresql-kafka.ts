@@ -4,7 +4,7 @@
  * suite run gets its own database and topic prefix, so runs never share state.
  */
 import { randomUUID } from 'node:crypto';
-import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit';
+import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { defaultTopicFor, kafkaTransport } from '../../src/index.js';
 import { rawKafka, testOptions } from '../helpers.js';

@@ -1,6 +1,6 @@
 import { silentLogger } from '@herald/core';
 import { type PrismaClientLike, type PrismaEventLogOptions, prismaEventLog } from '@herald/outbox-prisma';
-import { type ScenarioStore, sqlScenarioStore } from '@herald/testkit';
+import { type ScenarioStore, sqlScenarioStore } from '@herald/testkit/bus-pair';
 
 /** What the scenario store needs of a Prisma client (and of its interactive transaction client). */
 export interface RawPrismaClient {

@@ -1,4 +1,4 @@
-import type { ForeignMessage } from '@herald/testkit';
+import type { ForeignMessage } from '@herald/testkit/bus-pair';
 import { connect } from 'amqplib';
 import { rabbitUrl } from '../helpers.js';
 
