@@ -5,7 +5,13 @@
  *
  * @packageDocumentation
  */
-export type { BusFeatures, BusPair, ForeignMessage, ScenarioEffect, ScenarioStore } from './scenarios/pair.js';
+export type {
+  BusFeatures,
+  BusPair,
+  ForeignMessage,
+  ScenarioEffect,
+  ScenarioStore,
+} from './scenarios/pair.js';
 export {
   SCENARIO_EFFECT_DDL,
   SCENARIO_EFFECT_TABLE,

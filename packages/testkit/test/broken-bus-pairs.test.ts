@@ -1,8 +1,8 @@
 import {
   type DistributedLock,
   type EventLog,
-  isMemoryTransaction,
   type InboxStore,
+  isMemoryTransaction,
   MemoryLock,
   type OutboxStore,
   type Transport,
@@ -27,7 +27,11 @@ async function run(fragment: string, pair: BusPair): Promise<void> {
   const runId = `broken${++runs}`;
   const settings = (await pair.setup?.(runId)) ?? {};
   try {
-    await runBusScenario(scenario, { pair, timeoutMs: 3_000, quietMs: 300 }, { settings, scope: { runId, caseId: 'c01' } });
+    await runBusScenario(
+      scenario,
+      { pair, timeoutMs: 3_000, quietMs: 300 },
+      { settings, scope: { runId, caseId: 'c01' } },
+    );
   } finally {
     await pair.teardown?.(settings, []);
   }
@@ -78,7 +82,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('each bus scenario fails on a pair with the defect it guards against', () => {
   it('an outbox that writes outside the caller’s transaction fails commit/rollback and the unit of work', async () => {
-    const leaky = broken('outbox ignores tx', { outbox: (outbox) => ({ add: (messages) => outbox.add(messages) }) });
+    const leaky = broken('outbox ignores tx', {
+      outbox: (outbox) => ({ add: (messages) => outbox.add(messages) }),
+    });
     await expect(run('a rolled-back one leaves nothing', leaky)).rejects.toThrow();
     await expect(run('the unit of work', leaky)).rejects.toThrow();
     await run('a rolled-back one leaves nothing', memoryPair);
@@ -132,7 +138,8 @@ describe('each bus scenario fails on a pair with the defect it guards against', 
     const unordered = broken('sends out of order', {
       transport: (transport) => ({
         async publish(messages) {
-          for (const message of messages) setTimeout(() => void transport.publish([message]), (flip++ % 3) * 15);
+          for (const message of messages)
+            setTimeout(() => void transport.publish([message]), (flip++ % 3) * 15);
           return messages.map((message) => ({ id: message.id, ok: true as const }));
         },
       }),
@@ -143,7 +150,7 @@ describe('each bus scenario fails on a pair with the defect it guards against', 
 
   it('a store whose handler writes bypass the inbox transaction fails the ctx.tx scenario', async () => {
     const outside = broken('effects outside ctx.tx', {
-      store: (store) => ({
+      store: () => ({
         async recordEffect(tx, effect) {
           if (!isMemoryTransaction(tx)) throw new Error('not a memory transaction');
           // Written straight to the database: survives the handler's rollback.
@@ -157,10 +164,16 @@ describe('each bus scenario fails on a pair with the defect it guards against', 
 
   it('a lock that every replica holds at once fails the one-retry-processor scenario', async () => {
     // A fresh lock per call: every replica gets a lease for the same key.
-    const everyone: DistributedLock = { name: 'not-exclusive', acquire: (key, ttlMs) => new MemoryLock().acquire(key, ttlMs) };
-    await expect(run('only one replica runs the inbox retry processor', broken('lock always granted', { lock: everyone }))).rejects.toThrow(
-      'retry processor',
-    );
+    const everyone: DistributedLock = {
+      name: 'not-exclusive',
+      acquire: (key, ttlMs) => new MemoryLock().acquire(key, ttlMs),
+    };
+    await expect(
+      run(
+        'only one replica runs the inbox retry processor',
+        broken('lock always granted', { lock: everyone }),
+      ),
+    ).rejects.toThrow('retry processor');
     await run('only one replica runs the inbox retry processor', memoryPair);
   });
 });

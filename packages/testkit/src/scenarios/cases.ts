@@ -4,13 +4,7 @@ import { seededRandom } from '../internal/random.js';
 import { sleep, waitFor } from '../internal/wait.js';
 import { type ConformanceCase, skipCase } from '../suites/case.js';
 import { testWireMessage } from '../suites/messages.js';
-import {
-  type BusScenarioContext,
-  duplicatesIn,
-  effectCounts,
-  runsIn,
-  sentIn,
-} from './context.js';
+import { type BusScenarioContext, duplicatesIn, effectCounts, runsIn, sentIn } from './context.js';
 import type { ScenarioEffect } from './pair.js';
 import type { ReplicaReport } from './replica.js';
 import { STEP_HANDLER, type StepPayload, stepEvent, stepEventName } from './scenario-events.js';
@@ -18,7 +12,12 @@ import { STEP_HANDLER, type StepPayload, stepEvent, stepEventName } from './scen
 type Scenario = ConformanceCase<BusScenarioContext>;
 
 /** `count` steps spread round-robin over `keys`, each key's `seq` counting from 0. */
-function steps(ctx: BusScenarioContext, keys: readonly string[], count: number, extra?: (index: number) => Partial<StepPayload>): StepPayload[] {
+function steps(
+  ctx: BusScenarioContext,
+  keys: readonly string[],
+  count: number,
+  extra?: (index: number) => Partial<StepPayload>,
+): StepPayload[] {
   const seqs = new Map<string, number>();
   return Array.from({ length: count }, (_, index) => {
     const key = ctx.key(keys[index % keys.length]!);
@@ -54,7 +53,11 @@ function waitForReport(
   ctx: BusScenarioContext,
   describe: string,
 ): Promise<void> {
-  return waitFor(() => reports.some(check), { timeoutMs: ctx.timeoutMs, intervalMs: 20, describe: () => describe });
+  return waitFor(() => reports.some(check), {
+    timeoutMs: ctx.timeoutMs,
+    intervalMs: 20,
+    describe: () => describe,
+  });
 }
 
 const commitAndRollback: Scenario = {
@@ -68,7 +71,10 @@ const commitAndRollback: Scenario = {
     await waitForAll(ctx, committed);
     await sleep(ctx.quietMs);
     expectExactlyOnce(await ctx.effects(), committed);
-    expect(runsIn(reports).filter((run) => run.key === ctx.key('rolled-back')), 'the rolled-back event ran').toEqual([]);
+    expect(
+      runsIn(reports).filter((run) => run.key === ctx.key('rolled-back')),
+      'the rolled-back event ran',
+    ).toEqual([]);
   },
 };
 
@@ -215,16 +221,24 @@ const poison: Scenario = {
     expect(letter.messageId).toBe(poisonRuns[0]?.eventId);
     // Other keys flowed while the poison message was still being retried.
     await waitForAll(ctx, [...healthy]);
-    const lastHealthy = reports.findLastIndex((report) => report.type === 'run' && report.run.key !== poisonStep.key);
+    const lastHealthy = reports.findLastIndex(
+      (report) => report.type === 'run' && report.run.key !== poisonStep.key,
+    );
     expect(lastHealthy, 'healthy keys waited for the poison message').toBeLessThan(deadIndex);
     if (ctx.features.transactionalInbox) {
-      expect((await ctx.effects()).filter((effect) => effect.key === poisonStep.key), 'failed runs left effects').toEqual([]);
+      expect(
+        (await ctx.effects()).filter((effect) => effect.key === poisonStep.key),
+        'failed runs left effects',
+      ).toEqual([]);
     }
 
     // The operator fixes the handler and re-publishes the dead letter from the inbox.
     replica.fixed = true;
     const inbox = replica.store.eventLog.inbox!;
-    const requeued = await inbox.requeue([{ messageId: letter.messageId!, handler: STEP_HANDLER }], new Date());
+    const requeued = await inbox.requeue(
+      [{ messageId: letter.messageId!, handler: STEP_HANDLER }],
+      new Date(),
+    );
     expect(requeued, 'dead inbox entries the re-publish changed').toBe(1);
     await ctx.waitForEffects(
       (effects) => effects.some((effect) => effect.key === poisonStep.key),
@@ -234,7 +248,10 @@ const poison: Scenario = {
     const effects = await ctx.effects();
     const poisonEffects = effects.filter((effect) => effect.key === poisonStep.key);
     expect(poisonEffects).toHaveLength(ctx.features.transactionalInbox ? 1 : poisonRuns.length + 1);
-    expectExactlyOnce(effects.filter((effect) => effect.key !== poisonStep.key), healthy);
+    expectExactlyOnce(
+      effects.filter((effect) => effect.key !== poisonStep.key),
+      healthy,
+    );
   },
 };
 
@@ -244,7 +261,10 @@ const foreignMessages: Scenario = {
     const { replica, reports } = await ctx.replica({ replica: 'a' });
     const name = stepEventName(ctx.scope);
     const malformed = testWireMessage({ name, body: Uint8Array.from([0xff, 0xfe, 0x00, 0x7b, 0x22]) });
-    const unknown = testWireMessage({ name: `${name}-unknown`, payload: { key: ctx.key('unknown'), seq: 0 } });
+    const unknown = testWireMessage({
+      name: `${name}-unknown`,
+      payload: { key: ctx.key('unknown'), seq: 0 },
+    });
     await ctx.foreignPublish({ routeAs: name, headers: { ...malformed.headers }, body: malformed.body });
     await ctx.foreignPublish({
       routeAs: name,
@@ -255,7 +275,9 @@ const foreignMessages: Scenario = {
     const good = steps(ctx, ['good'], 2);
     await replica.publish(good);
     const letters = () =>
-      reports.flatMap((report) => (report.type === 'dead-lettered' && report.stage === 'receive' ? [report] : []));
+      reports.flatMap((report) =>
+        report.type === 'dead-lettered' && report.stage === 'receive' ? [report] : [],
+      );
     await waitFor(() => letters().length >= 3, {
       timeoutMs: ctx.timeoutMs,
       intervalMs: 20,
@@ -263,15 +285,17 @@ const foreignMessages: Scenario = {
     });
     await waitForAll(ctx, good);
     await sleep(ctx.quietMs);
-    for (const letter of letters()) expect(letter.reason.length, 'a dead letter without a reason').toBeGreaterThan(0);
+    for (const letter of letters())
+      expect(letter.reason.length, 'a dead letter without a reason').toBeGreaterThan(0);
     const ofMalformed = letters().find((letter) => letter.messageId === malformed.id);
     expect(ofMalformed, 'the malformed message was dead-lettered under its id').toBeDefined();
     const ofUnknown = letters().find((letter) => letter.messageId === unknown.id);
     expect(ofUnknown?.reason, 'the unknown event was dead-lettered, naming it').toContain(`${name}-unknown`);
     expect(letters().filter((letter) => letter !== ofMalformed && letter !== ofUnknown)).toHaveLength(1);
-    expect(runsIn(reports).filter((run) => !run.key.endsWith('.good')), 'a foreign message reached the handler').toEqual(
-      [],
-    );
+    expect(
+      runsIn(reports).filter((run) => !run.key.endsWith('.good')),
+      'a foreign message reached the handler',
+    ).toEqual([]);
     expect(replica.bus.state).toBe('running');
     expectExactlyOnce(await ctx.effects(), good);
   },
@@ -285,11 +309,17 @@ const protoPayload: Scenario = {
     const key = ctx.key('proto');
     const carrier = testWireMessage({ name, orderingKey: key });
     const body = `{"key":${JSON.stringify(key)},"seq":0,"__proto__":{"isAdmin":true,"seq":99}}`;
-    await ctx.foreignPublish({ routeAs: name, headers: { ...carrier.headers }, body: new TextEncoder().encode(body) });
+    await ctx.foreignPublish({
+      routeAs: name,
+      headers: { ...carrier.headers },
+      body: new TextEncoder().encode(body),
+    });
     await ctx.waitForEffects((effects) => effects.length > 0, 'the message was not handled');
     await sleep(ctx.quietMs);
     const runs = runsIn(reports);
-    expect(runs.map((run) => ({ key: run.key, seq: run.seq, clean: run.clean }))).toEqual([{ key, seq: 0, clean: true }]);
+    expect(runs.map((run) => ({ key: run.key, seq: run.seq, clean: run.clean }))).toEqual([
+      { key, seq: 0, clean: true },
+    ]);
     expect(runs[0]!.eventId).toBe(carrier.headers[WireHeaders.id]);
     expect(({} as { isAdmin?: unknown }).isAdmin, 'Object.prototype was polluted').toBeUndefined();
   },
@@ -318,7 +348,9 @@ const txEffects: Scenario = {
   name: '`ctx.tx` effects commit exactly once, also when the handler or a neighbour in its batch fails after writing',
   async run(ctx) {
     if (!ctx.features.transactionalInbox) {
-      skipCase('the pair declares transactionalInbox: false (handler writes do not roll back with the inbox)');
+      skipCase(
+        'the pair declares transactionalInbox: false (handler writes do not roll back with the inbox)',
+      );
     }
     const { reports } = await ctx.replica({ replica: 'a' });
     const { replica } = await ctx.replica({ replica: 'publisher', consume: false });
@@ -345,7 +377,9 @@ const oneRetryProcessor: Scenario = {
     const options = { localRetryTimes: 0 };
     const a = await ctx.replica({ replica: 'a', lock: true, options });
     const b = await ctx.replica({ replica: 'b', lock: true, options });
-    const published = steps(ctx, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 24, () => ({ fail: 'first-attempt' as const }));
+    const published = steps(ctx, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 24, () => ({
+      fail: 'first-attempt' as const,
+    }));
     await a.replica.publish(published.slice(0, 12));
     await b.replica.publish(published.slice(12));
     await waitForAll(ctx, published, ctx.timeoutMs * 2);

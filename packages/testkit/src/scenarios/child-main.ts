@@ -6,9 +6,9 @@
  * SIGKILLs itself at that point instead.
  */
 import { pathToFileURL } from 'node:url';
+import { CHILD_SPEC_ENV, type ChildCommand, type ChildMessage, type ChildSpec } from './child-protocol.js';
 import type { BusPair } from './pair.js';
 import { type ReplicaReport, ScenarioReplica } from './replica.js';
-import { CHILD_SPEC_ENV, type ChildCommand, type ChildMessage, type ChildSpec } from './child-protocol.js';
 
 const send = (message: ChildMessage) => process.send?.(message);
 const report = (entry: ReplicaReport) => send({ type: 'report', report: entry });

@@ -17,4 +17,6 @@ export interface ChildSpec {
 export type ChildCommand = { readonly type: 'stop' };
 
 /** Child → parent. */
-export type ChildMessage = { readonly type: 'ready' } | { readonly type: 'report'; readonly report: ReplicaReport };
+export type ChildMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'report'; readonly report: ReplicaReport };

@@ -59,7 +59,8 @@ export class ScenarioChild {
 
   /** Asks the child to stop its bus; resolves when it exited. */
   async stop(): Promise<void> {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.send({ type: 'stop' });
+    if (this.process.exitCode === null && this.process.signalCode === null)
+      this.process.send({ type: 'stop' });
     await this.exited;
   }
 

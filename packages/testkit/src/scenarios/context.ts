@@ -1,6 +1,6 @@
 import { type DistributedLock, MemoryLock, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
-import { skipCase } from '../suites/case.js';
 import { waitFor } from '../internal/wait.js';
+import { skipCase } from '../suites/case.js';
 import { ScenarioChild } from './child.js';
 import type { BusFeatures, BusPair, ForeignMessage, ScenarioEffect, ScenarioStore } from './pair.js';
 import { type HandlerRun, type ReplicaReport, type ReplicaRole, ScenarioReplica } from './replica.js';
@@ -41,7 +41,11 @@ export interface BusScenarioContext {
   /** Committed effects of this case. */
   effects(): Promise<ScenarioEffect[]>;
   /** Waits until `check` holds for this case's effects. */
-  waitForEffects(check: (effects: ScenarioEffect[]) => boolean, describe: string, timeoutMs?: number): Promise<void>;
+  waitForEffects(
+    check: (effects: ScenarioEffect[]) => boolean,
+    describe: string,
+    timeoutMs?: number,
+  ): Promise<void>;
 }
 
 /** Everything {@link createScenarioContext} needs. */
@@ -92,7 +96,8 @@ export async function createScenarioContext(
   const prefix = `${scope.runId}.${scope.caseId}.`;
   const effects = async () => (await observer.effects()).filter((effect) => effect.key.startsWith(prefix));
   const crashReason = (): string | undefined => {
-    if (!pair.features.crashes) return 'the pair declares crashes: false (its store or broker does not outlive a process)';
+    if (!pair.features.crashes)
+      return 'the pair declares crashes: false (its store or broker does not outlive a process)';
     if (!options.modulePath) return 'no modulePath: a child process cannot import the pair';
     return undefined;
   };

@@ -146,7 +146,12 @@ export class ScenarioReplica {
   /** Set by the operator in the poison scenario: `until-fixed` steps stop failing. */
   fixed = false;
 
-  private constructor(bus: IntegrationEventBus, store: ScenarioStore, role: ReplicaRole, scope: ScenarioScope) {
+  private constructor(
+    bus: IntegrationEventBus,
+    store: ScenarioStore,
+    role: ReplicaRole,
+    scope: ScenarioScope,
+  ) {
     this.bus = bus;
     this.store = store;
     this.role = role;
@@ -159,7 +164,10 @@ export class ScenarioReplica {
     const store = await pair.createStore(settings);
     const transport = crashing(await pair.createTransport(settings, role.replica), role);
     const Step = stepEvent(scope);
-    let builder = createIntegrationEventBus({ service: scenarioService(scope), logger: setup.logger ?? silentLogger })
+    let builder = createIntegrationEventBus({
+      service: scenarioService(scope),
+      logger: setup.logger ?? silentLogger,
+    })
       .useTransport(transport)
       .useEventLog(store.eventLog, { sending: role.relay ?? true })
       .configure({ ...SCENARIO_BUS_OPTIONS, ...role.options });

@@ -44,7 +44,11 @@ export function sqlScenarioStore(options: SqlScenarioStoreOptions): ScenarioStor
     transaction: (work) => options.transaction(work),
     async recordEffect(tx, effect) {
       if (tx === undefined) throw new Error('scenario: the handler got no ctx.tx');
-      await options.client.execute(insert, [effect.eventId, effect.key, effect.seq, effect.replica, effect.attempt], tx);
+      await options.client.execute(
+        insert,
+        [effect.eventId, effect.key, effect.seq, effect.replica, effect.attempt],
+        tx,
+      );
     },
     async effects() {
       const rows = await options.client.query<{

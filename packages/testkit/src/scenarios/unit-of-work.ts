@@ -35,7 +35,8 @@ export class ScenarioUnitOfWork implements UnitOfWorkAccessor {
       try {
         const value = await this.#scopes.run(scope, work);
         // A completion callback may register more (publish → collect → publish).
-        for (let next = completion.shift(); next; next = completion.shift()) await this.#scopes.run(scope, next);
+        for (let next = completion.shift(); next; next = completion.shift())
+          await this.#scopes.run(scope, next);
         return value;
       } catch (error) {
         for (const callback of failures) callback(error);

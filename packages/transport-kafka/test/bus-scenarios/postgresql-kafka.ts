@@ -39,7 +39,10 @@ const pair: BusPair = {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, { provider: 'postgresql', placeholders: 'dollar' }).eventLog.migrate();
+      await prismaScenarioStore(prisma, {
+        provider: 'postgresql',
+        placeholders: 'dollar',
+      }).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -85,7 +88,10 @@ const pair: BusPair = {
     await producer.connect();
     try {
       const topic = defaultTopicFor(`${settings.topicPrefix}${message.routeAs}`);
-      await producer.send({ topic, messages: [{ value: Buffer.from(message.body), headers: message.headers }] });
+      await producer.send({
+        topic,
+        messages: [{ value: Buffer.from(message.body), headers: message.headers }],
+      });
     } finally {
       await producer.disconnect();
     }

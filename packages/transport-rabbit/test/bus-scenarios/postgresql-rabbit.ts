@@ -40,7 +40,10 @@ const pair: BusPair = {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, { provider: 'postgresql', placeholders: 'dollar' }).eventLog.migrate();
+      await prismaScenarioStore(prisma, {
+        provider: 'postgresql',
+        placeholders: 'dollar',
+      }).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();

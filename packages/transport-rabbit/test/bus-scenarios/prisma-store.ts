@@ -3,7 +3,7 @@ import { type PrismaClientLike, type PrismaEventLogOptions, prismaEventLog } fro
 import { type ScenarioStore, sqlScenarioStore } from '@herald/testkit/bus-pair';
 
 /** What the scenario store needs of a Prisma client (and of its interactive transaction client). */
-export interface RawPrismaClient {
+interface RawPrismaClient {
   $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
   $queryRawUnsafe<T>(sql: string, ...values: unknown[]): Promise<T>;
   $transaction<T>(work: (tx: never) => Promise<T>): Promise<T>;
@@ -12,11 +12,15 @@ export interface RawPrismaClient {
 
 /** A Prisma event log plus the scenario's effect table, on one client (any provider). */
 export function prismaScenarioStore(
-  prisma: RawPrismaClient,
+  client: PrismaClientLike,
   options: PrismaEventLogOptions & { placeholders: 'dollar' | 'question' },
 ): ScenarioStore & { readonly eventLog: ReturnType<typeof prismaEventLog> } {
   const { placeholders, ...logOptions } = options;
-  const eventLog = prismaEventLog(prisma as unknown as PrismaClientLike, { logger: silentLogger, ...logOptions });
+  const prisma = client as unknown as RawPrismaClient;
+  const eventLog = prismaEventLog(client, {
+    logger: silentLogger,
+    ...logOptions,
+  });
   const store = sqlScenarioStore({
     eventLog,
     placeholders,
