@@ -29,7 +29,7 @@ async function run(fragment: string, pair: BusPair): Promise<void> {
   try {
     await runBusScenario(
       scenario,
-      { pair, timeoutMs: 3_000, quietMs: 300 },
+      { pair, timeoutMs: 8_000, quietMs: 300 },
       { settings, scope: { runId, caseId: 'c01' } },
     );
   } finally {

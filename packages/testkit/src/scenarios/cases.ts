@@ -204,27 +204,36 @@ const brokerRestart: Scenario = {
 const poison: Scenario = {
   name: 'a poison message is dead-lettered with its reason while other keys flow; an operator re-publish then succeeds',
   async run(ctx) {
-    const { replica, reports } = await ctx.replica({ replica: 'a' });
+    // Slow stored retries (1.5 s, then 3 s): a wide window in which the other keys must flow.
+    const { replica, reports } = await ctx.replica({ replica: 'a', options: { failedRetryInterval: 1_500 } });
     const poisonStep: StepPayload = { key: ctx.key('poison'), seq: 0, fail: 'until-fixed' };
     const healthy = steps(ctx, ['a', 'b'], 20);
-    await replica.publish([poisonStep, ...healthy]);
+    await replica.publish([poisonStep]);
+    await waitForReport(
+      reports,
+      (report) => report.type === 'run' && report.run.key === poisonStep.key && report.run.failed,
+      ctx,
+      'the poison message never ran',
+    );
+    await replica.publish(healthy);
+    await waitForAll(ctx, healthy);
+    expect(
+      reports.filter((report) => report.type === 'dead-lettered'),
+      'other keys waited until the poison message was given up',
+    ).toEqual([]);
     await waitForReport(
       reports,
       (report) => report.type === 'dead-lettered' && report.stage === 'handle',
       ctx,
       'the poison message was never dead-lettered',
     );
-    const deadIndex = reports.findIndex((report) => report.type === 'dead-lettered');
-    const letter = reports[deadIndex] as Extract<ReplicaReport, { type: 'dead-lettered' }>;
+    const letter = reports.find((report) => report.type === 'dead-lettered') as Extract<
+      ReplicaReport,
+      { type: 'dead-lettered' }
+    >;
     expect(letter.reason).toContain('until-fixed step');
     const poisonRuns = runsIn(reports).filter((run) => run.key === poisonStep.key);
     expect(letter.messageId).toBe(poisonRuns[0]?.eventId);
-    // Other keys flowed while the poison message was still being retried.
-    await waitForAll(ctx, [...healthy]);
-    const lastHealthy = reports.findLastIndex(
-      (report) => report.type === 'run' && report.run.key !== poisonStep.key,
-    );
-    expect(lastHealthy, 'healthy keys waited for the poison message').toBeLessThan(deadIndex);
     if (ctx.features.transactionalInbox) {
       expect(
         (await ctx.effects()).filter((effect) => effect.key === poisonStep.key),
@@ -374,11 +383,13 @@ const txEffects: Scenario = {
 const oneRetryProcessor: Scenario = {
   name: 'with a lock, only one replica runs the inbox retry processor',
   async run(ctx) {
-    const options = { localRetryTimes: 0 };
+    // Every failure becomes a stored retry, due together, claimed one per pass and
+    // slow to run (25 ms): two processors running at once would both get some.
+    const options = { localRetryTimes: 0, retryBatchSize: 1, failedRetryInterval: 500 };
     const a = await ctx.replica({ replica: 'a', lock: true, options });
     const b = await ctx.replica({ replica: 'b', lock: true, options });
     const published = steps(ctx, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 24, () => ({
-      fail: 'first-attempt' as const,
+      fail: 'first-attempt' as const, delayMs: 25,
     }));
     await a.replica.publish(published.slice(0, 12));
     await b.replica.publish(published.slice(12));
