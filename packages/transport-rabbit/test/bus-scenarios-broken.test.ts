@@ -16,7 +16,11 @@ beforeAll(async () => {
   settings = await broken.setup!(runId);
 }, 60_000);
 afterAll(async () => {
-  if (settings) await broken.teardown!(settings, ['c01', 'c02'].map((caseId) => `scenario-${runId}-${caseId}`));
+  if (settings)
+    await broken.teardown!(
+      settings,
+      ['c01', 'c02'].map((caseId) => `scenario-${runId}-${caseId}`),
+    );
 });
 
 describe('the crash scenarios fail on a pair whose inbox does not deduplicate', () => {

@@ -389,7 +389,8 @@ const oneRetryProcessor: Scenario = {
     const a = await ctx.replica({ replica: 'a', lock: true, options });
     const b = await ctx.replica({ replica: 'b', lock: true, options });
     const published = steps(ctx, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 24, () => ({
-      fail: 'first-attempt' as const, delayMs: 25,
+      fail: 'first-attempt' as const,
+      delayMs: 25,
     }));
     await a.replica.publish(published.slice(0, 12));
     await b.replica.publish(published.slice(12));

@@ -55,6 +55,9 @@ export default withRabbit('Prisma MariaDB', {
   },
 
   async createStore(settings) {
-    return prismaScenarioStore(client(settings.databaseUrl!), { provider: 'mysql', placeholders: 'question' });
+    return prismaScenarioStore(client(settings.databaseUrl!), {
+      provider: 'mysql',
+      placeholders: 'question',
+    });
   },
 });

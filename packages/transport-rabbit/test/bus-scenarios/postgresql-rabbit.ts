@@ -33,7 +33,10 @@ export default withRabbit('Prisma PostgreSQL', {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, { provider: 'postgresql', placeholders: 'dollar' }).eventLog.migrate();
+      await prismaScenarioStore(prisma, {
+        provider: 'postgresql',
+        placeholders: 'dollar',
+      }).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
