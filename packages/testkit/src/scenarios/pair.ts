@@ -16,6 +16,8 @@ export interface BusFeatures {
   readonly brokerRestart: boolean;
   /** The transport promises per-key order to the consumer (core keeps it anyway; this only labels the case). */
   readonly orderedByKey: boolean;
+  /** `publish(event, { tx })` commits with the caller's transaction (false: MongoDB without transactions). */
+  readonly transactionalOutbox: boolean;
   /** Handler writes through `ctx.tx` commit with the inbox entry (false: MongoDB without transactions). */
   readonly transactionalInbox: boolean;
 }

@@ -28,7 +28,13 @@ const EFFECTS = 'scenario_effect';
 
 const memoryPair: BusPair = {
   name: 'memory + in-process',
-  features: { crashes: false, brokerRestart: false, orderedByKey: true, transactionalInbox: true },
+  features: {
+    crashes: false,
+    brokerRestart: false,
+    orderedByKey: true,
+    transactionalOutbox: true,
+    transactionalInbox: true,
+  },
   async setup(runId) {
     return { runId };
   },

@@ -26,7 +26,13 @@ function client(url: string): PrismaClient {
 const pair: BusPair = {
   name: 'Prisma PostgreSQL + Kafka',
   // A Kafka restart through tooling/services/kafka.sh takes minutes: too long for this bounded suite.
-  features: { crashes: true, brokerRestart: false, orderedByKey: true, transactionalInbox: true },
+  features: {
+    crashes: true,
+    brokerRestart: false,
+    orderedByKey: true,
+    transactionalOutbox: true,
+    transactionalInbox: true,
+  },
 
   async setup(runId) {
     const database = `herald_scenarios_${runId}`;

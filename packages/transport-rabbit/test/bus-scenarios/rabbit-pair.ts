@@ -22,7 +22,13 @@ export interface StoreSide {
 export function withRabbit(name: string, store: StoreSide): BusPair {
   return {
     name: `${name} + RabbitMQ`,
-    features: { crashes: true, brokerRestart: canRestart, orderedByKey: true, transactionalInbox: true },
+    features: {
+      crashes: true,
+      brokerRestart: canRestart,
+      orderedByKey: true,
+      transactionalOutbox: true,
+      transactionalInbox: true,
+    },
 
     async setup(runId) {
       return { ...(await store.setup(runId)), exchange: `herald-scenarios-${runId}` };
