@@ -40,7 +40,9 @@ export class SidecarConnection {
         lastError = error;
       }
       if (Date.now() >= deadline) {
-        throw new DaprSidecarUnreachableError(this.endpoint, this.options.startTimeoutMs, { cause: lastError });
+        throw new DaprSidecarUnreachableError(this.endpoint, this.options.startTimeoutMs, {
+          cause: lastError,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -74,7 +74,11 @@ export class DaprConsumer {
     for (const wake of [...this.wakeups]) wake();
   }
 
-  private async deliver(headers: Record<string, string>, body: Uint8Array, attempt: number): Promise<Disposition> {
+  private async deliver(
+    headers: Record<string, string>,
+    body: Uint8Array,
+    attempt: number,
+  ): Promise<Disposition> {
     try {
       return await this.handler({
         headers,

@@ -15,7 +15,10 @@ const STATUS: Record<EventStatus, Status> = {
 };
 
 /** Handles one event; resolves with the status to send back, or `undefined` to send nothing (stream closing). */
-export type EventCallback = (event: DeliveredEvent, stream: { readonly closing: boolean }) => Promise<EventStatus | undefined>;
+export type EventCallback = (
+  event: DeliveredEvent,
+  stream: { readonly closing: boolean },
+) => Promise<EventStatus | undefined>;
 
 /** Where to subscribe. */
 export interface EventStreamTarget {
@@ -111,7 +114,11 @@ export class EventStream {
       if (responses) {
         try {
           await this.consume(responses as AsyncIterator<SubscribeTopicEventsResponse>);
-          if (!this.closed) this.settings.logger.warn('dapr: the sidecar ended a subscription stream; reopening', this.describe());
+          if (!this.closed)
+            this.settings.logger.warn(
+              'dapr: the sidecar ended a subscription stream; reopening',
+              this.describe(),
+            );
         } catch (error) {
           if (!this.closed) {
             this.settings.logger.warn('dapr: subscription stream broke; reopening', {

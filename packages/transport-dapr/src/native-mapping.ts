@@ -1,4 +1,4 @@
-import { type WireMessage, WireHeaders } from '@herald/core';
+import { WireHeaders, type WireMessage } from '@herald/core';
 
 /**
  * Envelope ⇄ CloudEvent. A Herald message travels as a structured CloudEvent
@@ -26,7 +26,10 @@ export const CLOUD_EVENT_CONTENT_TYPE = 'application/cloudevents+json';
 export type CloudEventJson = Record<string, string>;
 
 /** The CloudEvent of a Herald message, plus extra extension attributes (dead letters). */
-export function toCloudEvent(message: WireMessage, extra: Readonly<Record<string, string>> = {}): CloudEventJson {
+export function toCloudEvent(
+  message: WireMessage,
+  extra: Readonly<Record<string, string>> = {},
+): CloudEventJson {
   const headers = message.headers;
   const event: CloudEventJson = {
     specversion: '1.0',
@@ -73,7 +76,8 @@ export function readHeraldHeaders(event: DeliveredEvent): HeaderReading {
   if (raw === undefined || raw === null) {
     return { ok: false, problem: `no "${CloudEventExtensions.headers}" extension (not published by Herald)` };
   }
-  if (typeof raw !== 'string') return { ok: false, problem: `"${CloudEventExtensions.headers}" is not a string` };
+  if (typeof raw !== 'string')
+    return { ok: false, problem: `"${CloudEventExtensions.headers}" is not a string` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -86,7 +90,10 @@ export function readHeraldHeaders(event: DeliveredEvent): HeaderReading {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (typeof value !== 'string') {
-      return { ok: false, problem: `header "${name.slice(0, 64)}" in "${CloudEventExtensions.headers}" is not a string` };
+      return {
+        ok: false,
+        problem: `header "${name.slice(0, 64)}" in "${CloudEventExtensions.headers}" is not a string`,
+      };
     }
     // defineProperty: a header named "__proto__" stays a plain own property.
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });

@@ -27,10 +27,14 @@ export class DaprPublisher {
     const outcomes: PublishOutcome[] = messages.map((message) => ({ id: message.id, ok: true }));
     // With declared per-key order, a batch goes out in waves holding at most one message
     // per key: Dapr's bulk fallback (components without native bulk) publishes entries concurrently.
-    const waves = this.options.orderedByKey ? keyWaves(messages) : [messages.map((message, index) => ({ index, message }))];
+    const waves = this.options.orderedByKey
+      ? keyWaves(messages)
+      : [messages.map((message, index) => ({ index, message }))];
     for (const wave of waves) {
       await Promise.all(
-        groupByDestination(wave, this.options).map((destination) => this.sendDestination(destination, outcomes)),
+        groupByDestination(wave, this.options).map((destination) =>
+          this.sendDestination(destination, outcomes),
+        ),
       );
     }
     return outcomes;
@@ -123,7 +127,9 @@ function keyWaves(messages: readonly WireMessage[]): Entry[][] {
     const key = message.orderingKey;
     const wave = key === undefined ? 0 : (nextWaveOfKey.get(key) ?? 0);
     if (key !== undefined) nextWaveOfKey.set(key, wave + 1);
-    (waves[wave] ??= []).push({ index, message });
+    const entries = waves[wave] ?? [];
+    entries.push({ index, message });
+    waves[wave] = entries;
   });
   return waves;
 }

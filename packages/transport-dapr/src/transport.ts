@@ -78,7 +78,8 @@ class DaprSidecarTransport implements DaprTransport {
 
   async start(): Promise<void> {
     if (this.state === 'started') return;
-    if (this.state === 'stopped') throw new BusStateError('daprTransport: a stopped transport cannot start again');
+    if (this.state === 'stopped')
+      throw new BusStateError('daprTransport: a stopped transport cannot start again');
     await this.connection.connect();
     this.state = 'started';
   }
@@ -148,7 +149,9 @@ class DaprSidecarTransport implements DaprTransport {
   async health(): Promise<{ readonly connected: boolean; readonly detail?: string }> {
     if (this.state !== 'started') return { connected: false, detail: `transport ${this.state}` };
     const connected = await this.connection.ping();
-    return connected ? { connected } : { connected, detail: `Dapr sidecar at ${this.sidecar} does not answer` };
+    return connected
+      ? { connected }
+      : { connected, detail: `Dapr sidecar at ${this.sidecar} does not answer` };
   }
 
   async stop(): Promise<void> {

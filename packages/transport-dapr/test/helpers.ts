@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consoleLogger, type Logger } from '@herald/core';
@@ -110,12 +110,28 @@ export class TestRedis {
     this.child = spawn(
       'redis-server',
       [
-        '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes',
-        '--appendfsync', 'always', '--save', '', '--protected-mode', 'no',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--protected-mode',
+        'no',
       ],
       { stdio: 'ignore' },
     );
-    await waitFor(() => portOpen(this.port), 15_000, () => `redis-server did not open port ${this.port}`);
+    await waitFor(
+      () => portOpen(this.port),
+      15_000,
+      () => `redis-server did not open port ${this.port}`,
+    );
   }
 
   /** Stops (SIGTERM: the AOF is flushed) and starts it again on the same port and directory. */
@@ -200,16 +216,26 @@ export class Sidecar {
     this.child = spawn(
       daprdPath,
       [
-        '--app-id', this.appId,
-        '--dapr-grpc-port', String(this.grpcPort),
-        '--dapr-http-port', String(this.httpPort),
-        '--dapr-internal-grpc-port', String(this.internalPort),
-        '--metrics-port', String(this.metricsPort),
-        '--dapr-listen-addresses', '127.0.0.1',
-        '--resources-path', this.resourcesPath,
-        '--placement-host-address', '',
-        '--scheduler-host-address', '',
-        '--log-level', process.env.HERALD_DAPR_LOG_LEVEL ?? 'warn',
+        '--app-id',
+        this.appId,
+        '--dapr-grpc-port',
+        String(this.grpcPort),
+        '--dapr-http-port',
+        String(this.httpPort),
+        '--dapr-internal-grpc-port',
+        String(this.internalPort),
+        '--metrics-port',
+        String(this.metricsPort),
+        '--dapr-listen-addresses',
+        '127.0.0.1',
+        '--resources-path',
+        this.resourcesPath,
+        '--placement-host-address',
+        '',
+        '--scheduler-host-address',
+        '',
+        '--log-level',
+        process.env.HERALD_DAPR_LOG_LEVEL ?? 'warn',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
