@@ -8,6 +8,7 @@ import {
 } from '@herald/core';
 import { redisLock } from '@herald/lock-redis';
 import { prismaEventLog } from '@herald/outbox-prisma';
+import { daprTransport } from '@herald/transport-dapr';
 import { kafkaTransport } from '@herald/transport-kafka';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -18,6 +19,7 @@ import { LatencyRecorder, nowMs } from './histogram.ts';
 export type TransportConfig =
   | { kind: 'rabbitmq'; url: string; exchange: string; prefetch?: number; confirmWindow?: number }
   | { kind: 'kafka'; brokers: string[]; clientId: string; partitionsConsumedConcurrently?: number }
+  | { kind: 'dapr'; grpcPort: number; pubsubName: string }
   | { kind: 'memory' };
 
 /** What every Herald worker gets from the runner. */
@@ -56,6 +58,12 @@ export function createTransport(config: TransportConfig) {
         ...(config.partitionsConsumedConcurrently
           ? { consumer: { partitionsConsumedConcurrently: config.partitionsConsumedConcurrently } }
           : {}),
+      });
+    case 'dapr':
+      return daprTransport({
+        daprGrpcPort: config.grpcPort,
+        pubsubName: config.pubsubName,
+        logger: silentLogger,
       });
     case 'memory':
       return undefined;
