@@ -135,7 +135,8 @@ cmd_sidecar() {
   build
   [[ -d "$res" ]] || write_components
   exec "$BIN" --app-id "$app" --dapr-grpc-port "$grpc" --dapr-http-port "$http" \
-    --dapr-listen-addresses 127.0.0.1 --resources-path "$res" \
+    --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 \
+    --dapr-public-listen-address 127.0.0.1 --resources-path "$res" \
     --placement-host-address "" --scheduler-host-address "" \
     --enable-metrics=false --log-level "${DAPR_LOG_LEVEL:-warn}"
 }

@@ -24,6 +24,9 @@ export const DeadLetterExtensions = {
   at: 'heralddlqat',
 } as const;
 
+/** Dead letters a reader keeps in memory (the oldest are let go first). */
+export const MAX_KEPT_LETTERS = 1_000;
+
 /** Longest reason kept; core's reasons are short, a handler's error text may not be. */
 const MAX_REASON_LENGTH = 4_000;
 
@@ -44,7 +47,10 @@ export interface RejectedEvent {
  * subscribes to that topic through the group's component.
  */
 export class DaprDeadLetters {
-  private readonly readers = new Map<string, { stream: EventStream; letters: DeadLetter[] }>();
+  private readonly readers = new Map<
+    string,
+    { stream: EventStream; letters: DeadLetter[]; opened: Promise<void> }
+  >();
 
   constructor(
     private readonly connection: SidecarConnection,
@@ -88,33 +94,48 @@ export class DaprDeadLetters {
 
   /**
    * The dead letters of `group` this transport has read from its dead-letter
-   * topic (through `pubsubName`, whose consumer group is `group`). The first
-   * call starts the reader; letters arrive as the broker delivers them.
+   * topic (through `pubsubName`, whose consumer group is `group`), oldest
+   * first, at most the last {@link MAX_KEPT_LETTERS}.
    */
   async read(group: string, pubsubName: string, limit: number): Promise<DeadLetter[]> {
-    const key = `${pubsubName}\u0000${group}`;
-    let reader = this.readers.get(key);
-    if (!reader) {
-      const letters: DeadLetter[] = [];
-      const stream = new EventStream(
-        this.connection,
-        { pubsubName, topic: this.settings.deadLetterTopicFor(group) },
-        async (event) => {
-          letters.push(toDeadLetter(event));
-          return 'SUCCESS';
-        },
-        this.settings,
-      );
-      reader = { stream, letters };
-      this.readers.set(key, reader);
-      try {
-        await stream.open();
-      } catch (error) {
-        this.readers.delete(key);
-        throw error;
-      }
-    }
+    const reader = await this.ensureReader(group, pubsubName);
     return reader.letters.slice(0, limit);
+  }
+
+  /**
+   * Starts reading the group's dead-letter topic (once). Called when the group
+   * subscribes: on brokers where a topic keeps messages only for existing
+   * subscriptions (a RabbitMQ exchange drops what no queue is bound to), the
+   * subscription must exist before the first letter is written.
+   */
+  async ensureReader(group: string, pubsubName: string): Promise<{ letters: DeadLetter[] }> {
+    const key = `${pubsubName}\u0000${group}`;
+    const existing = this.readers.get(key);
+    if (existing) {
+      await existing.opened;
+      return existing;
+    }
+    const letters: DeadLetter[] = [];
+    const stream = new EventStream(
+      this.connection,
+      { pubsubName, topic: this.settings.deadLetterTopicFor(group) },
+      async (event) => {
+        letters.push(toDeadLetter(event));
+        if (letters.length > MAX_KEPT_LETTERS) letters.splice(0, letters.length - MAX_KEPT_LETTERS);
+        return 'SUCCESS';
+      },
+      this.settings,
+    );
+    const opened = stream.open();
+    const reader = { stream, letters, opened };
+    this.readers.set(key, reader);
+    try {
+      await opened;
+    } catch (error) {
+      this.readers.delete(key);
+      throw error;
+    }
+    return reader;
   }
 
   async close(): Promise<void> {

@@ -57,10 +57,27 @@ export class EventStream {
     return this.closed;
   }
 
-  /** Opens the subscription; resolves when the sidecar accepted it (the consumer group exists). */
+  /**
+   * Opens the subscription; resolves when the sidecar accepted it (the consumer
+   * group exists). A refusal (broker restarting, component still connecting)
+   * is tried again until `subscribeTimeoutMs` has passed.
+   */
   async open(): Promise<void> {
-    const accepted = await this.connectOnce();
-    this.loop = this.run(accepted);
+    const deadline = Date.now() + this.settings.subscribeTimeoutMs;
+    for (;;) {
+      try {
+        const accepted = await this.connectOnce();
+        this.loop = this.run(accepted);
+        return;
+      } catch (error) {
+        if (Date.now() + this.settings.resubscribeDelayMs >= deadline) throw error;
+        this.settings.logger.debug('dapr: subscription refused; trying again', {
+          ...this.describe(),
+          error: describeError(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, this.settings.resubscribeDelayMs));
+      }
+    }
   }
 
   /** Stops taking events, waits for those in flight (answering them), then ends the stream. */

@@ -1,47 +1,37 @@
 /**
  * An async iterable fed by `push`: the request side of a bidirectional gRPC
- * stream (the initial subscription request, then one response per event).
+ * stream (the initial subscription request, then one answer per event). An
+ * async generator underneath, since ConnectRPC needs `throw` and `return`.
  */
 export class RequestQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
-  private waiting: ((result: IteratorResult<T>) => void) | undefined;
+  private wake: (() => void) | undefined;
   private ended = false;
 
   push(item: T): void {
     if (this.ended) return;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: item, done: false });
-    } else {
-      this.items.push(item);
-    }
+    this.items.push(item);
+    this.wake?.();
   }
 
   /** Ends the request stream (half-close): the sidecar then ends the subscription. */
   end(): void {
     this.ended = true;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: undefined, done: true });
-    }
+    this.wake?.();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: () => {
-        const item = this.items.shift();
-        if (item !== undefined) return Promise.resolve({ value: item, done: false });
-        if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => {
-          this.waiting = resolve;
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    try {
+      for (;;) {
+        while (this.items.length > 0) yield this.items.shift()!;
+        if (this.ended) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
         });
-      },
-      return: () => {
-        this.end();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
+        this.wake = undefined;
+      }
+    } finally {
+      this.ended = true;
+    }
   }
 }

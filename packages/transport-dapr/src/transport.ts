@@ -126,6 +126,8 @@ class DaprSidecarTransport implements DaprTransport {
         await stream.open();
         opened.push({ stream, consumer });
       }
+      // Read the group's dead-letter topic from now on, so it exists before the first letter.
+      if (targets.length > 0) await this.deadLetters.ensureReader(group, targets[0]!.pubsubName);
     } catch (error) {
       await closeAll();
       throw error;

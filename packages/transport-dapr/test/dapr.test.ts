@@ -202,15 +202,22 @@ describe('subscribe', () => {
         'redis-pubsub',
         topic,
         cloudEvent({
-          heraldheaders: `{"__proto__":{"polluted":"yes"},"herald-id":"not-a-uuid","herald-name":"${eventName}","herald-version":"1","herald-occurred-at":"${new Date().toISOString()}","herald-source":"x"}`,
+          heraldheaders: `{"__proto__":"polluted","herald-id":"not-a-uuid","herald-name":"${eventName}","herald-version":"1","herald-occurred-at":"${new Date().toISOString()}","herald-source":"x"}`,
         }),
+        { contentType: 'application/cloudevents+json' },
+      );
+      // 4. A header value that is not a string (an object under __proto__): the headers are unreadable.
+      await plain.pubsub.publish(
+        'redis-pubsub',
+        topic,
+        cloudEvent({ heraldheaders: '{"__proto__":{"polluted":"yes"},"herald-id":"x"}' }),
         { contentType: 'application/cloudevents+json' },
       );
       let letters: Awaited<ReturnType<DaprTransport['readDeadLetters']>> = [];
       await waitFor(
         async () => {
           letters = await transport.readDeadLetters(`accounts-${runId}`, 10);
-          return letters.length >= 3;
+          return letters.length >= 4;
         },
         30_000,
         () => `dead letters so far: ${JSON.stringify(letters.map((letter) => letter.reason))}`,
@@ -218,7 +225,7 @@ describe('subscribe', () => {
       const reasons = letters.map((letter) => letter.reason).join('\n');
       expect(reasons).toMatch(/Missing header "herald-id"/);
       expect(reasons).toMatch(/not a UUID/);
-      expect(letters.filter((letter) => /Missing header "herald-id"/.test(letter.reason))).toHaveLength(2);
+      expect(letters.filter((letter) => /Missing header "herald-id"/.test(letter.reason))).toHaveLength(3);
       // The payload bytes are kept in the dead letter, for an operator to inspect or re-publish.
       expect(letters.some((letter) => Buffer.from(letter.body).toString().includes('a-1'))).toBe(true);
       expect(received).toEqual([]);
