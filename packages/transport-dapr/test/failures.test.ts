@@ -42,10 +42,15 @@ function wire(name: string, index: number): WireMessage {
   };
 }
 
-/** Publishes in batches of 20, re-sending unconfirmed messages until each is confirmed or the deadline passes. */
-async function publishAll(transport: DaprTransport, messages: readonly WireMessage[], deadline: number) {
-  for (let start = 0; start < messages.length; start += 20) {
-    let pending = messages.slice(start, start + 20);
+/** Publishes in batches of 10 every 100 ms (about 3 s in all), re-sending unconfirmed messages until confirmed. */
+async function publishAll(
+  transport: DaprTransport,
+  messages: readonly WireMessage[],
+  deadline: number,
+  progress: { confirmed: number },
+) {
+  for (let start = 0; start < messages.length; start += 10) {
+    let pending = messages.slice(start, start + 10);
     while (pending.length > 0) {
       if (Date.now() > deadline) throw new Error(`${pending.length} messages never confirmed`);
       const outcomes = await transport
@@ -55,7 +60,8 @@ async function publishAll(transport: DaprTransport, messages: readonly WireMessa
       pending = pending.filter((message) => failed.has(message.id));
       if (pending.length > 0) await sleep(200);
     }
-    await sleep(30);
+    progress.confirmed = Math.min(messages.length, start + 10);
+    await sleep(100);
   }
 }
 
@@ -63,7 +69,11 @@ async function runMidStream(
   name: string,
   group: string,
   disrupt: () => Promise<void>,
-): Promise<{ handled: Set<string>; deliveries: number }> {
+): Promise<{
+  handled: Set<string>;
+  deliveries: number;
+  atDisruption: { handled: number; confirmed: number };
+}> {
   const publisher = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
   const consumer = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
   await publisher.start();
@@ -73,18 +83,22 @@ async function runMidStream(
   try {
     await consumer.subscribe({ group, eventNames: [name] }, async (message) => {
       deliveries++;
-      await sleep(2);
+      await sleep(10);
       handled.add(message.headers['herald-id']!);
       return { kind: 'ack' };
     });
     const messages = Array.from({ length: 300 }, (_, index) => wire(name, index));
     const deadline = Date.now() + 90_000;
-    const publishing = publishAll(publisher, messages, deadline);
+    const progress = { confirmed: 0 };
+    const publishing = publishAll(publisher, messages, deadline, progress);
     await waitFor(
       () => handled.size >= 60,
       30_000,
       () => `only ${handled.size} handled before the disruption`,
     );
+    // Mid-stream for real: messages still to publish (and to handle) when the disruption starts.
+    const atDisruption = { handled: handled.size, confirmed: progress.confirmed };
+    expect(atDisruption.confirmed, 'published before the disruption').toBeLessThan(300);
     await disrupt();
     await publishing;
     await waitFor(
@@ -93,7 +107,7 @@ async function runMidStream(
       () => `${messages.filter((message) => !handled.has(message.id)).length} of 300 never handled`,
     );
     expect(handled.size).toBe(300);
-    return { handled, deliveries };
+    return { handled, deliveries, atDisruption };
   } finally {
     await consumer.stop();
     await publisher.stop();
