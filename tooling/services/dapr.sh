@@ -35,7 +35,7 @@ build() {
   mkdir -p "$BIN_DIR"
   local blog="$BASE/build.log" src="$BASE/src/dapr-$DAPR_VERSION" dir
   : >"$blog"
-  log "building daprd $DAPR_VERSION with $(go version | awk '{print $3}') from the Go module proxy (~2.5 min on 2 cores)"
+  log "building daprd $DAPR_VERSION with $(go version | awk '{print $3}') from the Go module proxy (minutes: ~2.5 on 2 idle cores, far more under load)"
   export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
   dir="$(cd "$BASE" && timeout 900 go mod download -json "github.com/dapr/dapr@$DAPR_VERSION" 2>>"$blog" |
     tee -a "$blog" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || true
