@@ -7,7 +7,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { brokerNames, type DemoConfig } from './config.js';
 import { SERVICES, type ServiceName } from './contracts.js';
 
 export const DAPR_VERSION = process.env.DAPR_VERSION ?? 'v1.18.0';
@@ -116,17 +115,22 @@ export interface DaprSidecars {
  * Starts a sidecar per service and hands their gRPC ports to the service processes (through
  * the environment they inherit). Fails with the command to run when daprd is not built yet.
  */
-export async function startDaprSidecars(config: DemoConfig, redisUrl: string): Promise<DaprSidecars> {
+export async function startDaprSidecars(run: {
+  /** Run-scoped prefix of the app ids (the consumer groups). */
+  readonly appIdPrefix: string;
+  /** Where the component file goes. */
+  readonly dataDir: string;
+  readonly redisUrl: string;
+}): Promise<DaprSidecars> {
   if (!existsSync(daprdPath())) {
     throw new Error(
       `no daprd at ${daprdPath()}: build it once with \`bash tooling/services/dapr.sh install\``,
     );
   }
-  const resources = join(config.dataDir, 'dapr-components');
-  writeComponent(resources, redisUrl);
-  const names = brokerNames(config);
+  const resources = join(run.dataDir, 'dapr-components');
+  writeComponent(resources, run.redisUrl);
   const started = await Promise.allSettled(
-    SERVICES.map((service) => startOne(`${names.exchange}-${service}`, resources, service)),
+    SERVICES.map((service) => startOne(`${run.appIdPrefix}-${service}`, resources, service)),
   );
   const children = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value.child] : []));
   const stop = async () => {

@@ -8,7 +8,15 @@ import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InProcessBroker } from '@herald/core';
 import { deleteBrokerObjects } from './cleanup.js';
-import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
+import {
+  brokerNames,
+  configArgs,
+  type DemoConfig,
+  parseConfig,
+  serviceEnvironment,
+  USAGE,
+  UsageError,
+} from './config.js';
 import { SERVICES, type ServiceName } from './contracts.js';
 import { startDaprSidecars } from './dapr-sidecars.js';
 import {
@@ -52,7 +60,13 @@ export async function runDemo(
     );
   // --transport dapr: a sidecar per service, started before the services and stopped after them.
   const sidecars =
-    config.transport === 'dapr' ? await startDaprSidecars(config, config.urls.redis) : undefined;
+    config.transport === 'dapr'
+      ? await startDaprSidecars({
+          appIdPrefix: brokerNames(config).exchange,
+          dataDir: config.dataDir,
+          redisUrl: config.urls.redis,
+        })
+      : undefined;
   if (sidecars) say('› a Dapr sidecar (daprd, self-hosted) per service, Redis Streams behind them');
   const running = await (config.transport === 'inprocess'
     ? startInProcess(config)
