@@ -147,6 +147,9 @@ export class TestRedis {
   }
 }
 
+/** Kafka of tooling/services (HERALD_KAFKA_BROKERS). */
+export const kafkaBrokers = process.env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092';
+
 /** RabbitMQ of tooling/services (HERALD_RABBITMQ_URL), split into what the Dapr component wants. */
 export const rabbitUrl = process.env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672';
 
@@ -158,7 +161,10 @@ function component(name: string, type: string, metadata: Record<string, string>)
 }
 
 /** Component files of the tests: a publish component and one per test group, per broker. */
-export function writeComponents(dir: string, brokers: { redisPort?: number; rabbit?: boolean }): void {
+export function writeComponents(
+  dir: string,
+  brokers: { redisPort?: number; rabbit?: boolean; kafka?: boolean },
+): void {
   const redis = (consumerID: string) =>
     component(`redis-${consumerID === 'publisher' ? 'pubsub' : consumerID}`, 'pubsub.redis', {
       redisHost: `127.0.0.1:${brokers.redisPort}`,
@@ -181,7 +187,16 @@ export function writeComponents(dir: string, brokers: { redisPort?: number; rabb
       reconnectWait: '1s',
       concurrencyMode: 'parallel',
     });
+  const kafka = (group: string) =>
+    component(`kafka-${group === 'publisher' ? 'pubsub' : group}`, 'pubsub.kafka', {
+      brokers: kafkaBrokers,
+      consumerGroup: `herald-dapr-${runId}-${group}`,
+      clientID: `herald-dapr-${runId}`,
+      authType: 'none',
+      initialOffset: 'oldest',
+    });
   for (const consumerID of ['publisher', ...TEST_GROUPS]) {
+    if (brokers.kafka) writeFileSync(join(dir, `kafka-${consumerID}.yaml`), kafka(consumerID));
     if (brokers.redisPort) writeFileSync(join(dir, `redis-${consumerID}.yaml`), redis(consumerID));
     if (brokers.rabbit) writeFileSync(join(dir, `rabbit-${consumerID}.yaml`), rabbit(consumerID));
   }
@@ -282,7 +297,7 @@ export class Sidecar {
 }
 
 /** A directory of component files for one test file, removed by `cleanup`. */
-export function componentsDir(brokers: { redisPort?: number; rabbit?: boolean }): {
+export function componentsDir(brokers: { redisPort?: number; rabbit?: boolean; kafka?: boolean }): {
   dir: string;
   cleanup: () => void;
 } {
@@ -294,7 +309,7 @@ export function componentsDir(brokers: { redisPort?: number; rabbit?: boolean })
 /** A transport on `sidecar` with test settings: per-group components of `broker`, a run-unique topic prefix. */
 export function testTransport(
   sidecar: Sidecar,
-  broker: 'redis' | 'rabbit',
+  broker: 'redis' | 'rabbit' | 'kafka',
   overrides: Partial<DaprTransportOptions> = {},
 ) {
   return daprTransport({
