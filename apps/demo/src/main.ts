@@ -6,7 +6,7 @@
 // `demo ok: published=N handled=N duplicates=0 lost=0`, computed from those databases.
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { InProcessBroker } from '@herald/core';
+import { InProcessBroker, sleep } from '@herald/core';
 import { deleteBrokerObjects } from './cleanup.js';
 import {
   brokerNames,
@@ -31,7 +31,7 @@ import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
 import { countMonitoringEvents, emptyCounts, type MonitorCounts, monitoringLine } from './monitoring.js';
 import { ServiceProcess } from './processes.js';
 import { createService, type DemoService, invoke } from './services/index.js';
-import { type Call, runWorkload, sleep } from './workload.js';
+import { type Call, runWorkload } from './workload.js';
 
 /** What a run found. */
 export interface DemoResult {

@@ -1,3 +1,4 @@
+import { sleep } from '@herald/core';
 import type { DemoConfig } from './config.js';
 import type { ServiceName } from './contracts.js';
 
@@ -68,8 +69,4 @@ export async function runWorkload(
   say(
     `› ordering placed ${config.orders} orders for 2 tenants (${sms} asked for an SMS); catalog discontinued 2 products meanwhile`,
   );
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { AggregateEventCollector } from './aggregate/aggregate-collector.js';
 import { CleanupProcessor } from './cleanup.js';
-import { Consumer } from './consumer.js';
 import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import type { ConverterRegistry } from './converters.js';
 import { BusStateError, ConfigurationError, describeError } from './errors.js';
 import type { EventType } from './event.js';
 import type { EventLogConfig } from './event-log.js';
 import { routeByTenant } from './event-log-routing.js';
+import { HandlerRunner } from './handler-runner.js';
 import type { HandlerRegistry } from './handlers.js';
-import { InboxRetryProcessor } from './inbox-processor.js';
+import { InboxRetryProcessor } from './inbox-retry-processor.js';
 import type { BusEventListener, BusEventName, Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { DistributedLock } from './ports/lock.js';
@@ -90,7 +90,7 @@ export class IntegrationEventBus {
   readonly instanceId: string;
   readonly #settings: BusSettings;
   readonly #publisher: Publisher;
-  readonly #consumer: Consumer;
+  readonly #runner: HandlerRunner;
   readonly #relays = new Map<EventLogConfig, OutboxRelay[]>();
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
@@ -108,7 +108,7 @@ export class IntegrationEventBus {
     this.eventLogs = settings.eventLogs;
     this.instanceId = `${settings.service}@${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
 
-    this.#consumer = new Consumer({
+    this.#runner = new HandlerRunner({
       instanceId: this.instanceId,
       registry: settings.registry,
       serializer: settings.serializer,
@@ -164,7 +164,7 @@ export class IntegrationEventBus {
           config,
           new InboxRetryProcessor({
             config,
-            consumer: this.#consumer,
+            runner: this.#runner,
             options: settings.options,
             owner: this.instanceId,
             handlers,
@@ -243,7 +243,7 @@ export class IntegrationEventBus {
       for (const relay of this.#allRelays()) relay.start();
       for (const [group, eventNames] of this.#settings.registry.groups()) {
         this.#subscriptions.push(
-          await this.transport.subscribe({ group, eventNames }, this.#consumer.deliveryHandler(group)),
+          await this.transport.subscribe({ group, eventNames }, this.#runner.deliveryHandler(group)),
         );
       }
       for (const processor of this.#inboxProcessors.values()) processor.start();
@@ -275,7 +275,7 @@ export class IntegrationEventBus {
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
     await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
-    await this.#consumer.stop();
+    await this.#runner.stop();
     await Promise.allSettled([...this.#inboxProcessors.values()].map((processor) => processor.stop()));
     await Promise.allSettled(this.#allRelays().map((relay) => relay.stop()));
     await this.#cleanup.stop();
@@ -306,13 +306,13 @@ export class IntegrationEventBus {
       const waitAll = Promise.all([
         ...this.#allRelays().map((relay) => relay.whenIdle()),
         ...[...this.#inboxProcessors.values()].map((processor) => processor.whenIdle()),
-        this.#consumer.whenIdle(),
+        this.#runner.whenIdle(),
         this.transport.whenIdle?.() ?? Promise.resolve(),
       ]);
       const finished = await Promise.race([waitAll.then(() => true), sleep(remaining).then(() => false)]);
       if (!finished) continue;
       const quiet =
-        this.#consumer.inFlight === 0 &&
+        this.#runner.inFlight === 0 &&
         this.#allRelays().every((relay) => relay.idle) &&
         loops.every((loop, index) => loop.workedPasses === workedBefore[index]);
       quietRounds = quiet ? quietRounds + 1 : 0;
@@ -345,7 +345,7 @@ export class IntegrationEventBus {
     const relays = this.#allRelays().map((relay) => ({ name: relay.name, holdsLock: relay.holdsLease }));
     const lagOk = !backlog || backlog.oldestAgeSeconds * 1000 <= maxLag;
     const live = this.#state === 'running' || this.#state === 'starting';
-    const outage = this.#consumer.storeOutage;
+    const outage = this.#runner.storeOutage;
     const reasons: string[] = [];
     if (this.#state !== 'running') reasons.push(`bus is ${this.#state}`);
     if (!transport.connected)
@@ -470,7 +470,7 @@ export class IntegrationEventBus {
   async #dispatchInline(events: readonly PreparedEvent[], tx: unknown): Promise<void> {
     for (const event of events) {
       const received = fromWire(event.message.headers, event.message.body, this.#settings.serializer);
-      await this.#consumer.dispatchInline(received, tx);
+      await this.#runner.dispatchInline(received, tx);
     }
   }
 }

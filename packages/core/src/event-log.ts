@@ -3,7 +3,13 @@ import type { HandlerRegistration } from './handlers.js';
 import type { InboxStore } from './ports/inbox-store.js';
 import type { OutboxStore } from './ports/outbox-store.js';
 
-/** An outbox and/or inbox living in one database, as returned by a store adapter. */
+/**
+ * An outbox plus an inbox in one database, as a store adapter returns them
+ * (e.g. `prismaEventLog`, `mongoEventLog`): the outbox keeps the events your
+ * transactions publish, the inbox the deliveries your handlers received. One
+ * of the two may be absent. The name is MASA's (`useEventLog`); it is not a
+ * log of all events.
+ */
 export interface EventLog {
   readonly outbox?: OutboxStore;
   readonly inbox?: InboxStore;

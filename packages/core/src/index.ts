@@ -41,9 +41,9 @@ export {
   InProcessTransport,
 } from './memory/in-process-transport.js';
 export { isMemoryTransaction, MemoryDatabase, MemoryTransaction } from './memory/memory-database.js';
-export { MemoryInboxStore } from './memory/memory-inbox.js';
+export { MemoryInboxStore } from './memory/memory-inbox-store.js';
 export { MemoryLock } from './memory/memory-lock.js';
-export { MemoryOutboxStore } from './memory/memory-outbox.js';
+export { MemoryOutboxStore } from './memory/memory-outbox-store.js';
 export type { BusEventListener, BusEventMap, BusEventName, EventSource } from './monitoring.js';
 export type { HeraldOptions } from './options.js';
 export { defaultOptions, defaultRetryBackoff, validateOptions } from './options.js';
@@ -52,6 +52,7 @@ export type * from './ports/lock.js';
 export type { Logger } from './ports/logger.js';
 export { consoleLogger, silentLogger } from './ports/logger.js';
 export type * from './ports/outbox-store.js';
+export type * from './ports/records.js';
 export type * from './ports/transport.js';
 export type * from './ports/unit-of-work.js';
 export type { PreparedEvent, PublishOptions } from './publisher.js';
@@ -59,6 +60,7 @@ export { REDACTED, redactError, redactingLogger, redactSecrets, secretsOfUrl } f
 export { BUCKET_COUNT, bucketOf } from './runtime/bucket.js';
 export { KeyedQueue } from './runtime/keyed-queue.js';
 export { LeaseKeeper } from './runtime/lease-keeper.js';
+export { sleep } from './runtime/timers.js';
 export type { Serializer } from './serializer.js';
 export { DEFAULT_MAX_PAYLOAD_BYTES, JsonSerializer } from './serializer.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
@@ -68,8 +70,8 @@ export { fromWire, isReservedHeader, toWire, WireHeaders, withSequence } from '.
 
 import type { EventLog } from './event-log.js';
 import { MemoryDatabase } from './memory/memory-database.js';
-import { MemoryInboxStore } from './memory/memory-inbox.js';
-import { MemoryOutboxStore } from './memory/memory-outbox.js';
+import { MemoryInboxStore } from './memory/memory-inbox-store.js';
+import { MemoryOutboxStore } from './memory/memory-outbox-store.js';
 
 /**
  * An in-memory outbox and inbox sharing one {@link MemoryDatabase} (tests, demos, monoliths).

@@ -1,6 +1,7 @@
 import type { Envelope } from './envelope.js';
 import { MalformedMessageError } from './errors.js';
 import type { Serializer } from './serializer.js';
+import { isUuid } from './uuid.js';
 
 /**
  * An encoded envelope: what the outbox stores and what a transport carries.
@@ -35,7 +36,6 @@ export const WireHeaders = {
 } as const;
 
 const RESERVED = new Set<string>(Object.values(WireHeaders));
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** True for header names owned by Herald; application headers may not use them. */
 export function isReservedHeader(name: string): boolean {
@@ -91,7 +91,7 @@ export function fromWire(
     return value;
   };
   const id = required('id');
-  if (!UUID.test(id)) throw new MalformedMessageError(`Header "${WireHeaders.id}" is not a UUID`);
+  if (!isUuid(id)) throw new MalformedMessageError(`Header "${WireHeaders.id}" is not a UUID`);
   const name = required('name');
   const version = Number(required('version'));
   if (!Number.isInteger(version) || version < 1) {

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedQueue } from '../src/index.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { KeyedQueue, sleep } from '../src/index.js';
 
 /** Records when tasks start and end, and the most tasks of one key that ever ran at once. */
 function tracker() {

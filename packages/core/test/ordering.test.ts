@@ -8,6 +8,7 @@ import {
   type PublishOutcome,
   type SubscriptionHandle,
   silentLogger,
+  sleep,
   type Transport,
   type WireMessage,
 } from '../src/index.js';
@@ -57,7 +58,6 @@ class UnorderedTransport implements Transport {
 }
 
 const Step = defineEvent<{ key: string; seq: number }>('ordering-test.step');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('per-key order on a transport that does not order', () => {
   it('runs the handlers of one key one at a time in delivery order; other keys overlap', async () => {

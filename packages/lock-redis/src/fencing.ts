@@ -1,3 +1,4 @@
+import { describeError } from '@herald/core';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisLockError } from './errors.js';
 import { collectQuorum } from './quorum.js';
@@ -100,11 +101,7 @@ export async function issueFencingToken(request: FenceRequest): Promise<bigint |
 function undecided(errors: readonly unknown[], phase: string, agreed: number, quorum: number): null {
   if (errors.length === 0) return null;
   throw new RedisLockError(
-    `Could not ${phase} the fencing token on a quorum (${agreed} of ${quorum} needed): ${describe(errors[0])}`,
+    `Could not ${phase} the fencing token on a quorum (${agreed} of ${quorum} needed): ${describeError(errors[0])}`,
     { cause: errors[0] },
   );
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

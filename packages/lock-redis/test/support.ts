@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sleep } from '@herald/core';
 import { Redis } from 'ioredis';
 
 const DEFAULT_URLS = ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6380', 'redis://127.0.0.1:6381'];
@@ -52,7 +53,8 @@ export function freshKey(label: string): string {
   return `test:${label}:${randomUUID()}`;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** An address where nothing listens: a Redis node that is down. */
 export const DEAD_NODE_URL = 'redis://127.0.0.1:6399';
+
+/** Core's `sleep`, re-exported for the tests. */
+export { sleep };

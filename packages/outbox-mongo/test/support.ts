@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sleep } from '@herald/core';
 import { type Db, MongoClient } from 'mongodb';
 
 /** FerretDB from `tooling/services/up.sh ferretdb` (or any MongoDB-compatible server). */
@@ -36,11 +37,6 @@ export async function clearDatabase(db: Db): Promise<void> {
   }
 }
 
-/** Sleeps without keeping the process alive. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
@@ -49,3 +45,6 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
     await sleep(20);
   }
 }
+
+/** Core's `sleep`, re-exported for the tests. */
+export { sleep };

@@ -8,6 +8,7 @@ import {
   type IntegrationEventBusBuilder,
   type PublishOutcome,
   silentLogger,
+  sleep,
   type WireMessage,
 } from '@herald/core';
 
@@ -100,6 +101,5 @@ export async function settled(
   await broker.whenIdle();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Core's `sleep`, re-exported for the tests. */
+export { sleep };

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServiceBusReceivedMessage, ServiceBusReceiver, ServiceBusSender } from '@azure/service-bus';
 import type { Disposition, Logger } from '@herald/core';
-import { type Decoded, toServiceBusMessage } from './message-mapping.js';
+import { deadLetterDescription } from './dead-letters.js';
+import { type Decoded, toServiceBusMessage } from './native-mapping.js';
 import { RETRY_SUBJECT } from './topology.js';
 
 /** Service Bus limits `DeadLetterReason` and `DeadLetterErrorDescription` (application properties) in size. */
@@ -21,11 +22,6 @@ export interface SettleContext {
   /** Aborted when the subscription closes: a held retry stops waiting. */
   readonly closing: AbortSignal;
   readonly logger: Logger;
-}
-
-/** Builds the dead-letter description Herald writes next to the reason. */
-export function deadLetterDescription(group: string): string {
-  return `Dead-lettered by Herald consumer group "${group}"`;
 }
 
 const clip = (text: string) =>

@@ -3,6 +3,7 @@ import {
   type DeliveryHandler,
   type Disposition,
   type IncomingMessage,
+  sleep,
   type Transport,
   TransportError,
   uuidv7,
@@ -55,8 +56,6 @@ async function started(
   await transport.start();
   return transport;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,5 @@
 import type { Transport } from '@herald/core';
+import { sleep } from '@herald/core';
 import { testWireMessage } from '@herald/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AzureServiceBusTransportOptions, azureServiceBusTransport } from '../src/index.js';
@@ -20,8 +21,6 @@ afterAll(async () => {
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function started(options: Partial<AzureServiceBusTransportOptions> = {}) {
   const transport = azureServiceBusTransport({
     connectionString: peer.connectionString,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DeadLetter, Logger } from '@herald/core';
 import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { bodyOf, fromKafkaHeaders } from './headers.js';
+import { bodyOf, fromKafkaHeaders } from './native-mapping.js';
 
 /** Headers the transport adds to a dead-lettered record, next to the original ones. */
 export const DeadLetterHeaders = {

@@ -1,4 +1,4 @@
-import { TransportError } from '@herald/core';
+import { describeError, HeraldError, TransportError } from '@herald/core';
 
 /** No broker of `brokers` answered within the start timeout (wrong address, broker down, firewall). */
 export class KafkaBrokerUnreachableError extends TransportError {
@@ -28,4 +28,24 @@ export class KafkaTopicMissingError extends TransportError {
     );
     this.topics = topics;
   }
+}
+
+/** Turns anything kafkajs throws into a `TransportError` that keeps kafkajs' retriable verdict. */
+export function asTransportError(error: unknown, doing: string): HeraldError {
+  if (error instanceof HeraldError) return error;
+  const retriable = (error as { retriable?: unknown } | null)?.retriable;
+  return new TransportError(`Kafka ${doing} failed: ${describeError(error)}`, {
+    cause: error,
+    retriable: retriable !== false,
+  });
+}
+
+/** SASL refused, or the listener does not speak the configured SASL at all: retrying cannot help. */
+export function isSaslFailure(error: unknown): boolean {
+  const { name, type } = (error ?? {}) as { name?: string; type?: string };
+  return (
+    name === 'KafkaJSSASLAuthenticationError' ||
+    (name === 'KafkaJSProtocolError' &&
+      (type === 'ILLEGAL_SASL_STATE' || type === 'UNSUPPORTED_SASL_MECHANISM'))
+  );
 }

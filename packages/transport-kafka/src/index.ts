@@ -1,9 +1,5 @@
-import { KafkaTransport } from './kafka-transport.js';
-import { type KafkaTransportOptions, resolveOptions } from './options.js';
-
 export { DeadLetterHeaders } from './dead-letters.js';
 export { KafkaBrokerUnreachableError, KafkaTopicMissingError } from './errors.js';
-export { KafkaTransport } from './kafka-transport.js';
 export type {
   KafkaConsumerOptions,
   KafkaProducerOptions,
@@ -11,22 +7,5 @@ export type {
   KafkaTransportOptions,
   ResolvedKafkaOptions,
 } from './options.js';
-export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
-
-/**
- * A Herald `Transport` on Apache Kafka (kafkajs). Pass it to the
- * builder, the one plugin mechanism of Herald:
- *
- * ```ts
- * const bus = createIntegrationEventBus({ service: 'billing' })
- *   .useTransport(kafkaTransport({ brokers: ['127.0.0.1:9092'], clientId: 'billing' }))
- *   .handle(OrderPlaced, async (event) => { … })
- *   .build();
- * ```
- *
- * Options are checked at once (`ConfigurationError`); nothing connects until
- * `bus.start()` calls `transport.start()`.
- */
-export function kafkaTransport(options: KafkaTransportOptions): KafkaTransport {
-  return new KafkaTransport(resolveOptions(options));
-}
+export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topology.js';
+export { type KafkaTransport, kafkaTransport } from './transport.js';

@@ -1,6 +1,6 @@
 import { ConfigurationError, consoleLogger, type Logger, redactingLogger } from '@herald/core';
 import type { CompressionTypes, KafkaConfig, RetryOptions } from 'kafkajs';
-import { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topic-names.js';
+import { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topology.js';
 
 /**
  * Consumer settings, named as in kafkajs' `ConsumerConfig` / `consumer.run()`.

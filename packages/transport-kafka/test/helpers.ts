@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { consoleLogger, type Logger } from '@herald/core';
+import { consoleLogger, type Logger, sleep } from '@herald/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { type KafkaTransportOptions, kafkaTransport } from '../src/index.js';
 
@@ -104,11 +104,6 @@ export function restartBroker(): Promise<void> {
   });
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Polls `condition` until it holds; rejects with `describe()` after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
@@ -122,3 +117,6 @@ export async function waitFor(
     await sleep(20);
   }
 }
+
+/** Core's `sleep`, re-exported for the tests. */
+export { sleep };

@@ -1,5 +1,6 @@
-import { redactError, TransportError } from '@herald/core';
+import { describeError, redactError, TransportError } from '@herald/core';
 import { type ChannelModel, connect } from 'amqplib';
+import { stoppedError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One live AMQP connection; a new session follows every reconnect. */
@@ -91,7 +92,7 @@ export class ConnectionManager {
           this.#waiters.delete(waiter);
           reject(
             new TransportError(
-              `RabbitMQ was not reachable within ${timeoutMs} ms: ${describe(this.#lastError)}`,
+              `RabbitMQ was not reachable within ${timeoutMs} ms: ${describeAttempt(this.#lastError)}`,
               {
                 cause: this.#lastError,
                 retriable: true,
@@ -210,11 +211,6 @@ function withHeartbeat(url: string, seconds: number): string {
   return parsed.toString();
 }
 
-function stoppedError(): TransportError {
-  return new TransportError('The RabbitMQ transport is stopped', { retriable: false });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return error === undefined ? 'no attempt finished yet' : String(error);
+function describeAttempt(error: unknown): string {
+  return error === undefined ? 'no attempt finished yet' : describeError(error);
 }

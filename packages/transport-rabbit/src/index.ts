@@ -11,22 +11,9 @@
  * @packageDocumentation
  */
 
-import type { RabbitMqTransportOptions } from './options.js';
-import { RabbitMqTransport } from './rabbitmq-transport.js';
-
-export type { PublisherMetrics } from './confirm-publisher.js';
-export type { ConsumerMetrics } from './group-consumer.js';
+export type { ConsumerMetrics } from './consumer.js';
+export { TransportHeaders as RabbitMqHeaders } from './native-mapping.js';
 export type { RabbitMqTransportOptions, ResolvedOptions as ResolvedRabbitMqOptions } from './options.js';
-export type { RabbitMqMetrics } from './rabbitmq-transport.js';
-export { RabbitMqTransport } from './rabbitmq-transport.js';
-export type { GroupQueues } from './topology.js';
-export { TransportHeaders as RabbitMqHeaders } from './wire-mapping.js';
-
-/**
- * Creates the RabbitMQ transport; pass it to `builder.useTransport(…)`.
- * Options are validated at once (`ConfigurationError`); nothing connects
- * until the bus starts.
- */
-export function rabbitMqTransport(options: RabbitMqTransportOptions): RabbitMqTransport {
-  return new RabbitMqTransport(options);
-}
+export type { PublisherMetrics } from './publisher.js';
+export type { GroupQueues, Topology as RabbitMqTopology } from './topology.js';
+export { type RabbitMqMetrics, type RabbitMqTransport, rabbitMqTransport } from './transport.js';

@@ -8,6 +8,7 @@ import {
   type IntegrationEventBus,
   memoryEventLog,
   silentLogger,
+  sleep,
   type Transport,
   TransportError,
 } from '@herald/core';
@@ -69,8 +70,6 @@ function record<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K):
   bus.on(name, (event) => seen.push(event));
   return seen;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Bus options small enough to see dead letters at once. */
 const fastBus = {

@@ -1,4 +1,4 @@
-import { type DeliveryHandler, TransportError } from '@herald/core';
+import { type DeliveryHandler, sleep, TransportError } from '@herald/core';
 import { testWireMessage } from '@herald/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitMqTransport } from '../src/index.js';
@@ -36,8 +36,6 @@ function collector(delayMs = 0) {
   };
   return { ids, handler, deliveries: () => deliveries };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('broker restart', () => {
   it('loses no confirmed message when the broker restarts mid-stream (2000 messages)', async () => {

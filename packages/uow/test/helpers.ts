@@ -8,6 +8,7 @@ import {
   type Logger,
   type OutboxStore,
   silentLogger,
+  sleep,
 } from '@herald/core';
 import { afterEach } from 'vitest';
 
@@ -54,10 +55,6 @@ export function recordingLogger(): Logger & {
     entries.push({ level, message, ...(context ? { context } : {}) });
   };
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Resolves with `promise`, or rejects after `ms` with `message`. */
@@ -113,3 +110,6 @@ export function spyingOutbox(outbox: OutboxStore): {
   });
   return { outbox: spied, adds };
 }
+
+/** Core's `sleep`, re-exported for the tests. */
+export { sleep };

@@ -1,5 +1,5 @@
 import type { WireMessage } from '../wire.js';
-import type { ErrorEntry, RecordQuery } from './outbox-store.js';
+import type { ErrorEntry, RecordQuery } from './records.js';
 
 /** Life of an inbox entry for one (message, handler) pair. */
 export type InboxStatus = 'processing' | 'processed' | 'failed' | 'dead';
@@ -69,6 +69,18 @@ export interface InboxFailure extends InboxKey {
   readonly nextAttemptAt: Date | null;
 }
 
+/** Ask for the due inbox entries to retry (the inbox's counterpart of the outbox's `ClaimRequest`). */
+export interface InboxClaimRequest {
+  readonly limit: number;
+  /** The claim is exclusive until `now + leaseMs`; after that another processor may take it. */
+  readonly leaseMs: number;
+  /** Identifies the claiming processor (diagnostics). */
+  readonly owner: string;
+  readonly now: Date;
+  /** Only entries of these handlers: a bus never claims entries of handlers it does not have. */
+  readonly handlers?: readonly string[];
+}
+
 /**
  * The port an inbox database adapter implements. The inbox absorbs duplicate
  * deliveries and keeps failed handlings for persistent retries. When the
@@ -123,13 +135,7 @@ export interface InboxStore {
    * claim rule). With `handlers`, only entries of those handlers: a bus never
    * claims entries of handlers it does not have (services sharing a table).
    */
-  claimDue(request: {
-    limit: number;
-    leaseMs: number;
-    owner: string;
-    now: Date;
-    handlers?: readonly string[];
-  }): Promise<InboxRecord[]>;
+  claimDue(request: InboxClaimRequest): Promise<InboxRecord[]>;
   /** Deletes up to `limit` processed entries older than `before`; returns how many. */
   deleteExpired(before: Date, limit: number): Promise<number>;
   /** Operators: list entries. */

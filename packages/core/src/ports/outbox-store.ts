@@ -1,16 +1,11 @@
 import type { WireMessage } from '../wire.js';
+import type { ErrorEntry, RecordQuery } from './records.js';
 
 /**
  * Life of an outbox record: `pending` → `published`, or `pending` → `failed`
  * (waiting for a persistent retry) → … → `published` | `dead`.
  */
 export type OutboxStatus = 'pending' | 'failed' | 'published' | 'dead';
-
-/** One recorded failure of a record (newest last). */
-export interface ErrorEntry {
-  readonly at: Date;
-  readonly error: string;
-}
 
 /** One outbox row. */
 export interface OutboxRecord {
@@ -81,15 +76,6 @@ export interface OutboxFailure {
   readonly id: string;
   readonly error: string;
   readonly nextAttemptAt: Date | null;
-}
-
-/** Filter for operators' listings (both stores). */
-export interface RecordQuery {
-  readonly status?: string;
-  readonly eventName?: string;
-  readonly limit?: number;
-  /** Only records created/received before this instant. */
-  readonly before?: Date;
 }
 
 /**

@@ -2,6 +2,7 @@ import type {
   BeginResult,
   InboxBegin,
   InboxChain,
+  InboxClaimRequest,
   InboxFailure,
   InboxKey,
   InboxParking,
@@ -77,7 +78,7 @@ export class ChaosInboxStore implements InboxStore {
     return this.inner.park(parking, now);
   }
 
-  claimDue(request: { limit: number; leaseMs: number; owner: string; now: Date }): Promise<InboxRecord[]> {
+  claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     return this.inner.claimDue(request);
   }
 

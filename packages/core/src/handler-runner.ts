@@ -16,8 +16,8 @@ import { InboxRunner } from './receive/inbox-runner.js';
 import { StoreOutage } from './receive/store-outage.js';
 import type { Serializer } from './serializer.js';
 
-/** What the consumer needs from the bus. */
-export interface ConsumerDeps {
+/** What the handler runner needs from the bus. */
+export interface HandlerRunnerDeps {
   /** The owning bus's instance id (see `WireHeaders.handledInlineBy`). */
   readonly instanceId: string;
   readonly registry: HandlerRegistry;
@@ -39,13 +39,15 @@ export interface ConsumerDeps {
 }
 
 /**
- * The receiving arrows of the data path, put together: the entry transports
+ * Runs the handlers of received messages — not a broker consumer (transports
+ * own those; they call {@link HandlerRunner.deliveryHandler}). The receiving
+ * arrows of the data path, put together: the entry transports
  * call (decode, per-key order), group commit per inbox, the retry paths, and
  * inline dispatch for the monolith. Every failure becomes a disposition or a
  * stored retry; nothing here throws back into a transport's consumer loop.
  */
-export class Consumer {
-  readonly #deps: ConsumerDeps;
+export class HandlerRunner {
+  readonly #deps: HandlerRunnerDeps;
   readonly #stop = new AbortController();
   readonly #invoke: (run: Invocation) => Promise<boolean>;
   readonly #batchers = new Map<EventLogConfig, InboxBatcher>();
@@ -53,7 +55,7 @@ export class Consumer {
   readonly #outages = new Map<EventLogConfig, StoreOutage>();
   readonly #entry: DeliveryEntry;
 
-  constructor(deps: ConsumerDeps) {
+  constructor(deps: HandlerRunnerDeps) {
     this.#deps = deps;
     const stopSignal = this.#stop.signal;
     this.#invoke = (run) =>

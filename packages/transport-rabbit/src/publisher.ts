@@ -1,6 +1,7 @@
-import { TransportError } from '@herald/core';
+import { describeError, TransportError } from '@herald/core';
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { ConnectionManager, Session } from './connection.js';
+import { asTransportError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One message to send: where to, what, and its ordering key (for failure fencing). */
@@ -238,10 +239,13 @@ export class ConfirmPublisher {
               error
                 ? {
                     ok: false,
-                    error: new TransportError(`RabbitMQ did not confirm the message: ${describe(error)}`, {
-                      cause: error,
-                      retriable: true,
-                    }),
+                    error: new TransportError(
+                      `RabbitMQ did not confirm the message: ${describeError(error)}`,
+                      {
+                        cause: error,
+                        retriable: true,
+                      },
+                    ),
                   }
                 : { ok: true },
             );
@@ -316,7 +320,7 @@ export class ConfirmPublisher {
       if (remaining <= 0) {
         const cause = this.#connection.lastError;
         throw new TransportError(
-          `RabbitMQ was not reachable within ${this.#options.publishTimeoutMs} ms${cause ? `: ${describe(cause)}` : ''}`,
+          `RabbitMQ was not reachable within ${this.#options.publishTimeoutMs} ms${cause ? `: ${describeError(cause)}` : ''}`,
           { cause, retriable: true },
         );
       }
@@ -332,13 +336,4 @@ export class ConfirmPublisher {
     }
     return this.#channel;
   }
-}
-
-function asTransportError(error: unknown): TransportError {
-  if (error instanceof TransportError) return error;
-  return new TransportError(`RabbitMQ publish failed: ${describe(error)}`, { cause: error, retriable: true });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,11 +9,11 @@ import {
 } from '@herald/core';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetterSource } from './dead-letters.js';
-import { bodyOf, fromKafkaHeaders } from './headers.js';
 import { Limiter } from './limiter.js';
+import { bodyOf, fromKafkaHeaders } from './native-mapping.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { type RecordOutcome, runPartitionBatch } from './partition-batch.js';
-import type { TopicManager } from './topics.js';
+import type { TopicManager } from './topology.js';
 
 /** Redelivery delay when core's handler rejects (it should not) or the dead-letter topic cannot be written. */
 const TROUBLE_RETRY_MS = 1_000;

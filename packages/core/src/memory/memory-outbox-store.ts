@@ -1,14 +1,13 @@
 import { ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
-  ErrorEntry,
   LockedBatchOutcome,
   OutboxEntry,
   OutboxFailure,
   OutboxRecord,
   OutboxStore,
-  RecordQuery,
 } from '../ports/outbox-store.js';
+import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { type WireMessage, withSequence } from '../wire.js';
 import { isMemoryTransaction, type MemoryDatabase } from './memory-database.js';
 

@@ -18,10 +18,10 @@ import {
   TransportError,
   type WireMessage,
 } from '@herald/core';
-import Long from 'long';
-import { isRetriable, type Outgoing, sendInBatches } from './batching.js';
-import { LinkHealth, SessionConsumer, StreamConsumer } from './consumers.js';
-import { fitId, fromServiceBusMessage, toServiceBusMessage } from './message-mapping.js';
+import { LinkHealth, SessionConsumer, StreamConsumer } from './consumer.js';
+import { readDeadLetterQueues } from './dead-letters.js';
+import { isRetriable } from './errors.js';
+import { fitId, toServiceBusMessage } from './native-mapping.js';
 import {
   type AzureServiceBusTransportOptions,
   checkSubscriptionName,
@@ -29,21 +29,47 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+import { type Outgoing, sendInBatches } from './publisher.js';
 import { administrationProvisioner, subscriptionRules, type TopologyProvisioner } from './topology.js';
-
-/** Messages asked for per `peekMessages` call when reading dead letters. */
-const PEEK_PAGE = 100;
 
 interface Closable {
   close(): Promise<void>;
 }
 
 /**
- * Herald's transport on Azure Service Bus; see {@link azureServiceBusTransport} and the
- * package README for the topology and what each disposition does.
+ * Herald's transport on Azure Service Bus: core's {@link Transport} port with dead-letter
+ * reading and health. See {@link azureServiceBusTransport} and the package README for the
+ * topology and what each disposition does.
  */
-export class AzureServiceBusTransport implements Transport {
-  readonly name = 'azure-service-bus';
+export interface AzureServiceBusTransport extends Transport {
+  readonly name: 'azure-service-bus';
+  readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
+  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+}
+
+/**
+ * A Herald {@link Transport} on Azure Service Bus, for `builder.useTransport(...)`.
+ *
+ * - Publishing: every event goes to the bus topic (`topic`, default `herald`; or a topic per
+ *   event when `topic` is a function) with `subject` = event name, in `createMessageBatch`
+ *   batches (a full batch is sent and a new one started); in session mode the ordering key
+ *   is the `sessionId`.
+ * - Consuming: one subscription per consumer group (`service` or `service.group`) with a
+ *   correlation-filter rule per event name (`subject`), peek-lock receive with lock renewal;
+ *   `ack` → complete, `retry` → a copy scheduled `delayMs` ahead (or, in session mode, the
+ *   session held and the message abandoned), `dead-letter` → the subscription's dead-letter
+ *   queue with the reason.
+ * - `autoCreate` creates missing topics, subscriptions and rules through the administration
+ *   API; off by default (entities are usually created by infrastructure code).
+ *
+ * Options are validated at once; bad values throw `ConfigurationError`.
+ */
+export function azureServiceBusTransport(options: AzureServiceBusTransportOptions): AzureServiceBusTransport {
+  return new ServiceBusTransport(options);
+}
+
+class ServiceBusTransport implements AzureServiceBusTransport {
+  readonly name = 'azure-service-bus' as const;
   readonly capabilities: TransportCapabilities;
   readonly #options: ResolvedOptions;
   readonly #senders = new Map<string, ServiceBusSender>();
@@ -257,45 +283,7 @@ export class AzureServiceBusTransport implements Transport {
     const subscription = checkSubscriptionName(this.#options.subscriptionName(group));
     const topics = new Set(this.#groupTopics.get(group) ?? []);
     if (this.#options.fixedTopic !== undefined) topics.add(this.#options.fixedTopic);
-    const letters: DeadLetter[] = [];
-    for (const topic of topics) {
-      if (letters.length >= limit) break;
-      const receiver = this.#client.createReceiver(topic, subscription, {
-        subQueueType: 'deadLetter',
-        skipParsingBodyAsJson: true,
-      });
-      try {
-        let from = Long.fromNumber(0);
-        while (letters.length < limit) {
-          const page = await receiver
-            .peekMessages(Math.min(PEEK_PAGE, limit - letters.length), { fromSequenceNumber: from })
-            .catch((error: { code?: string }) => {
-              // Some SDK versions report an empty dead-letter queue as "message not found".
-              if (error?.code === 'MessageNotFound') return [];
-              throw error;
-            });
-          if (page.length === 0) break;
-          for (const message of page) {
-            const { headers, body } = fromServiceBusMessage(message, { deadLetter: true });
-            const reason = message.deadLetterReason ?? 'unknown';
-            const description = message.deadLetterErrorDescription;
-            letters.push({ headers, body, reason: description ? `${reason} (${description})` : reason });
-          }
-          const last = page[page.length - 1]!.sequenceNumber;
-          if (!last) break;
-          from = last.add(1);
-        }
-      } catch (error) {
-        // A group that never subscribed on this topic has no subscription, so no dead letters.
-        if ((error as { code?: string }).code === 'MessagingEntityNotFound') continue;
-        throw new TransportError(`Could not read the dead letters of "${topic}/${subscription}"`, {
-          cause: error,
-        });
-      } finally {
-        await receiver.close().catch(() => undefined);
-      }
-    }
-    return letters.slice(0, limit);
+    return readDeadLetterQueues(this.#client, [...topics], subscription, limit);
   }
 
   /** Up when the latest send or receive succeeded (the SDK connects lazily and reconnects by itself). */

@@ -1,5 +1,5 @@
-import type { Consumer } from './consumer.js';
 import type { EventLogConfig } from './event-log.js';
+import type { HandlerRunner } from './handler-runner.js';
 import type { HeraldOptions } from './options.js';
 import { ClaimLoop } from './runtime/claim-loop.js';
 import { KeyedQueue } from './runtime/keyed-queue.js';
@@ -12,7 +12,7 @@ import type { LeaseKeeper } from './runtime/lease-keeper.js';
  */
 export class InboxRetryProcessor {
   readonly #config: EventLogConfig;
-  readonly #consumer: Consumer;
+  readonly #runner: HandlerRunner;
   readonly #options: Readonly<HeraldOptions>;
   readonly #owner: string;
   readonly #handlers: readonly string[];
@@ -20,7 +20,7 @@ export class InboxRetryProcessor {
 
   constructor(deps: {
     config: EventLogConfig;
-    consumer: Consumer;
+    runner: HandlerRunner;
     options: Readonly<HeraldOptions>;
     owner: string;
     lease?: LeaseKeeper;
@@ -28,11 +28,11 @@ export class InboxRetryProcessor {
     handlers: readonly string[];
   }) {
     this.#config = deps.config;
-    this.#consumer = deps.consumer;
+    this.#runner = deps.runner;
     this.#options = deps.options;
     this.#owner = deps.owner;
     this.#handlers = deps.handlers;
-    const outage = () => this.#consumer.outageOf(this.#config);
+    const outage = () => this.#runner.outageOf(this.#config);
     this.#loop = new ClaimLoop({
       pollingInterval: deps.options.pollingInterval,
       ...(deps.lease ? { lease: deps.lease } : {}),
@@ -87,7 +87,7 @@ export class InboxRetryProcessor {
       records.map((record) =>
         queue.run(
           record.orderingKey === null ? undefined : `${record.handler}\u0000${record.orderingKey}`,
-          () => this.#consumer.handleStored(this.#config, record),
+          () => this.#runner.handleStored(this.#config, record),
         ),
       ),
     );

@@ -1,4 +1,5 @@
-import type { IHeaders } from 'kafkajs';
+import type { WireMessage } from '@herald/core';
+import type { IHeaders, Message } from 'kafkajs';
 
 /** Kafka header value as kafkajs hands it over (foreign producers may repeat a key or send null). */
 type KafkaHeaderValue = IHeaders[string];
@@ -32,4 +33,13 @@ function headerText(value: KafkaHeaderValue): string | undefined {
 /** The record value as a plain Uint8Array copy (kafkajs buffers may be views of a larger fetch buffer). */
 export function bodyOf(value: Buffer | null): Uint8Array {
   return value === null ? new Uint8Array(0) : new Uint8Array(value);
+}
+
+/** The Kafka record of a Herald message: key = ordering key (or id), value = body, headers as they are. */
+export function toRecord(message: WireMessage): Message {
+  return {
+    key: message.orderingKey ?? message.id,
+    value: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    headers: toKafkaHeaders(message.headers),
+  };
 }

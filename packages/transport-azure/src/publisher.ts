@@ -1,5 +1,6 @@
 import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
 import { TransportError } from '@herald/core';
+import { isRetriable } from './errors.js';
 
 /** One message to send, with its place in the `publish` call. */
 export interface Outgoing {
@@ -18,13 +19,6 @@ export interface BatchOptions {
   readonly maxSizeInBytes: number | undefined;
   /** Lanes sent at once. */
   readonly concurrency: number;
-}
-
-/** Whether the SDK marked an error as worth retrying (connection trouble, throttling, timeouts). */
-export function isRetriable(error: unknown): boolean {
-  if (error instanceof TransportError) return error.retriable;
-  const flag = (error as { retryable?: unknown } | undefined)?.retryable;
-  return typeof flag === 'boolean' ? flag : true;
 }
 
 /**

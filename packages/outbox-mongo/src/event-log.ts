@@ -1,47 +1,80 @@
-import { type EventLog, type Logger, redactError } from '@herald/core';
-import type { ClientSession, Collection, Db, Document, IndexDescription, MongoClient } from 'mongodb';
+import { type EventLog, redactError } from '@herald/core';
+import type { ClientSession, Collection, Db, Document, MongoClient } from 'mongodb';
 import { ChangeStreamWake } from './change-stream-wake.js';
 import {
   auxiliaryNames,
   type CollectionNames,
-  INBOX_INDEXES,
   type InboxDocument,
-  LEASE_INDEXES,
   type LeaseDocument,
-  OUTBOX_INDEXES,
   type OutboxDocument,
-  SEQUENCE_INDEXES,
   type SequenceBlockDocument,
 } from './documents.js';
 import { MongoTransactionsUnavailableError } from './errors.js';
+import { MongoInboxStore } from './inbox-store.js';
 import { LeaseRegistry } from './lease-registry.js';
-import { MongoInboxStore } from './mongo-inbox-store.js';
-import { MongoOutboxStore } from './mongo-outbox-store.js';
+import { ensureIndexes } from './migrations.js';
+import { type MongoEventLogOptions, type MongoEventLogSettings, resolveSettings } from './options.js';
+import { MongoOutboxStore } from './outbox-store.js';
 import { SequenceAllocator } from './sequence-allocator.js';
 import { inspectServer, type ServerInfo } from './server.js';
 import { runInTransaction, type TransactionMode } from './sessions.js';
 
-/** listIndexes on a collection that does not exist yet. */
-const NAMESPACE_NOT_FOUND = 26;
-
-/** Resolved settings of one event log (see `mongoEventLog`). */
-export interface MongoEventLogSettings {
-  readonly client: MongoClient;
+/**
+ * The outbox and inbox of one MongoDB database, returned by {@link mongoEventLog}.
+ * Pass it to `builder.useEventLog(eventLog)`.
+ */
+export interface MongoEventLog extends EventLog {
+  readonly outbox: MongoOutboxStore;
+  readonly inbox: MongoInboxStore;
+  /** The database holding the collections. */
   readonly db: Db;
+  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it). */
   readonly collections: CollectionNames;
   readonly transactions: TransactionMode;
-  readonly changeStreams: 'auto' | 'off';
-  readonly databaseName: string;
-  readonly logger: Logger;
-  /** The client's password, redacted from errors Herald hands on. */
-  readonly secrets: readonly string[];
+  /**
+   * Checks the server and creates the collections' indexes (idempotent); every
+   * store operation also runs it once on first use.
+   *
+   * @throws {MongoTransactionsUnavailableError} with `transactions: 'required'`
+   *   when the server is a standalone `mongod` or FerretDB (no multi-document transactions).
+   */
+  init(): Promise<ServerInfo>;
+  /** Creates the collections and their indexes (idempotent), without checking the server. */
+  ensureIndexes(): Promise<void>;
+  /**
+   * Runs `work` in a transaction on this database, or with `undefined` when
+   * transactions are `'off'`. It fits `@herald/uow`.
+   */
+  readonly transaction: <T>(work: (session: ClientSession | undefined) => Promise<T>) => Promise<T>;
+  /** Stops the outbox change stream. The client is yours: this never closes it. */
+  close(): Promise<void>;
 }
 
 /**
- * The outbox and inbox of one MongoDB database, returned by `mongoEventLog`.
- * Pass it to `builder.useEventLog(eventLog)`.
+ * The outbox and inbox of one MongoDB database, for
+ * `builder.useEventLog(mongoEventLog(client, { db: 'shop' }))`.
+ *
+ * ```ts
+ * const client = new MongoClient('mongodb://localhost:27017/?replicaSet=rs0');
+ * const eventLog = mongoEventLog(client, { db: 'shop' });
+ * await eventLog.init(); // checks the server, creates indexes (also done lazily on first use)
+ * const bus = createIntegrationEventBus({ service: 'ordering' }).useEventLog(eventLog).build();
+ *
+ * const session = client.startSession();
+ * await session.withTransaction(async () => {
+ *   await orders.insertOne(order, { session });
+ *   await bus.publish(new OrderPlaced({ orderId }), { tx: session }); // commits with the order
+ * });
+ * await session.endSession();
+ * ```
+ *
+ * The client stays yours: Herald never closes it.
  */
-export class MongoEventLog implements EventLog {
+export function mongoEventLog(client: MongoClient, options: MongoEventLogOptions): MongoEventLog {
+  return new MongoDbEventLog(resolveSettings(client, options));
+}
+
+class MongoDbEventLog implements MongoEventLog {
   readonly outbox: MongoOutboxStore;
   readonly inbox: MongoInboxStore;
   /** The database holding the collections. */
@@ -52,7 +85,6 @@ export class MongoEventLog implements EventLog {
   readonly #settings: MongoEventLogSettings;
   #ready: Promise<ServerInfo> | undefined;
 
-  /** @internal use `mongoEventLog(client, options)` */
   constructor(settings: MongoEventLogSettings) {
     this.#settings = settings;
     this.db = settings.db;
@@ -122,35 +154,9 @@ export class MongoEventLog implements EventLog {
     return server;
   }
 
-  /**
-   * Creates the collections and their indexes (idempotent), without checking
-   * the server. Collections are created here, outside any transaction, so the
-   * first transactional insert never has to create one.
-   */
-  async ensureIndexes(): Promise<void> {
-    const { outbox, inbox } = this.collections;
-    const plan: Array<[string, IndexDescription[]]> = [
-      [outbox, OUTBOX_INDEXES],
-      [auxiliaryNames(outbox).leases, LEASE_INDEXES],
-      [auxiliaryNames(outbox).sequences, SEQUENCE_INDEXES],
-      [inbox, INBOX_INDEXES],
-      [auxiliaryNames(inbox).leases, LEASE_INDEXES],
-      [auxiliaryNames(inbox).sequences, SEQUENCE_INDEXES],
-    ];
-    // One command per missing index, one after the other: FerretDB 1.24 panics (and drops the connection)
-    // on a createIndexes listing several indexes that already exist.
-    for (const [name, indexes] of plan) {
-      const collection = this.db.collection(name);
-      const existing = await collection
-        .listIndexes()
-        .toArray()
-        .catch((error: unknown) => {
-          if ((error as { code?: unknown }).code === NAMESPACE_NOT_FOUND) return [];
-          throw error;
-        });
-      const names = new Set(existing.map((index) => index.name));
-      for (const index of indexes) if (!names.has(index.name)) await collection.createIndexes([index]);
-    }
+  /** Creates the collections and their indexes (see `migrations.ts`). */
+  ensureIndexes(): Promise<void> {
+    return ensureIndexes(this.db, this.collections);
   }
 
   /**

@@ -11,13 +11,13 @@ import {
   TransportError,
   type WireMessage,
 } from '@herald/core';
-import type { Channel, GetMessage } from 'amqplib';
-import { ConfirmPublisher, type Outgoing, type PublisherMetrics } from './confirm-publisher.js';
 import { ConnectionManager } from './connection.js';
-import { type ConsumerMetrics, GroupConsumer } from './group-consumer.js';
+import { type ConsumerMetrics, GroupConsumer } from './consumer.js';
+import { readDeadLetterQueue } from './dead-letters.js';
+import { toAmqp } from './native-mapping.js';
 import { type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { ConfirmPublisher, type Outgoing, type PublisherMetrics } from './publisher.js';
 import { Topology } from './topology.js';
-import { fromAmqp, TransportHeaders, toAmqp } from './wire-mapping.js';
 
 /** A snapshot of the transport's counters. */
 export interface RabbitMqMetrics {
@@ -30,10 +30,33 @@ export interface RabbitMqMetrics {
 
 /**
  * Herald's RabbitMQ transport (see the package README for the topology and
- * the guarantees). Create it with `rabbitMqTransport(options)`.
+ * the guarantees): core's {@link Transport} port plus what operators and
+ * tests read of it. Create it with {@link rabbitMqTransport}.
  */
-export class RabbitMqTransport implements Transport {
-  readonly name = 'rabbitmq';
+export interface RabbitMqTransport extends Transport {
+  readonly name: 'rabbitmq';
+  /** The options with defaults applied. */
+  readonly options: ResolvedOptions;
+  /** Names of the exchange and of each group's queues. */
+  readonly topology: Topology;
+  readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
+  whenIdle(): Promise<void>;
+  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  /** Counters of the publish pipeline and consumers (for operators and tests). */
+  metrics(): RabbitMqMetrics;
+}
+
+/**
+ * Creates the RabbitMQ transport; pass it to `builder.useTransport(…)`.
+ * Options are validated at once (`ConfigurationError`); nothing connects
+ * until the bus starts.
+ */
+export function rabbitMqTransport(options: RabbitMqTransportOptions): RabbitMqTransport {
+  return new AmqpTransport(options);
+}
+
+class AmqpTransport implements RabbitMqTransport {
+  readonly name = 'rabbitmq' as const;
   readonly capabilities: TransportCapabilities;
   /** The options with defaults applied. */
   readonly options: ResolvedOptions;
@@ -169,37 +192,7 @@ export class RabbitMqTransport implements Transport {
    */
   async readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
     const session = await this.#connection.whenOpen(this.options.publishTimeoutMs);
-    const queue = this.topology.queuesOf(group).deadLetter;
-    let channel: Channel | undefined;
-    try {
-      channel = await session.model.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        await channel.checkQueue(queue);
-      } catch {
-        return []; // never declared: no dead letters
-      }
-      const read: DeadLetter[] = [];
-      while (read.length < limit) {
-        const message: GetMessage | false = await channel.get(queue, { noAck: false });
-        if (!message) break;
-        const reason = message.properties.headers?.[TransportHeaders.deadLetterReason];
-        read.push({
-          headers: fromAmqp(message),
-          body: new Uint8Array(message.content),
-          reason: typeof reason === 'string' ? reason : 'unknown (dead-lettered without a reason header)',
-        });
-      }
-      if (read.length > 0) channel.nackAll(true);
-      return read;
-    } catch (error) {
-      throw new TransportError(
-        `Could not read the dead letters of group "${group}": ${describeError(error)}`,
-        { cause: error, retriable: true },
-      );
-    } finally {
-      await channel?.close().catch(() => undefined);
-    }
+    return readDeadLetterQueue(session, group, this.topology.queuesOf(group).deadLetter, limit);
   }
 
   /** Resolves when no delivery of this process is being handled or held for a retry, and no publish awaits a confirm. */

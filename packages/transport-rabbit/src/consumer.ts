@@ -4,16 +4,18 @@ import {
   describeError,
   type IncomingMessage,
   KeyedQueue,
+  sleep,
   TransportError,
   WireHeaders,
 } from '@herald/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckBatcher } from './ack-batcher.js';
-import type { ConfirmPublisher } from './confirm-publisher.js';
 import type { ConnectionManager, Session } from './connection.js';
+import { settlementHeaders } from './dead-letters.js';
+import { copyForRequeue, deliveryAttemptOf, fromAmqp } from './native-mapping.js';
 import type { ResolvedOptions } from './options.js';
+import type { ConfirmPublisher } from './publisher.js';
 import type { GroupQueues, Topology } from './topology.js';
-import { copyForRequeue, deliveryAttemptOf, fromAmqp, TransportHeaders } from './wire-mapping.js';
 
 interface Deps {
   readonly options: ResolvedOptions;
@@ -313,7 +315,7 @@ export class GroupConsumer {
       }
       // Keyed retry on an ordered queue: hold it (unacked) so later messages of the key stay behind it.
       this.metrics.retried++;
-      await sleep(disposition.delayMs, lane.abort.signal, this.#closed.signal);
+      await sleep(disposition.delayMs, AbortSignal.any([lane.abort.signal, this.#closed.signal]));
       incoming = { ...incoming, deliveryAttempt: incoming.deliveryAttempt + 1 };
     }
   }
@@ -346,18 +348,7 @@ export class GroupConsumer {
         disposition.kind === 'retry'
           ? this.#deps.topology.retryQueueFor(this.#deps.group, disposition.delayMs).queue
           : this.queues.deadLetter;
-      const extra: Record<string, string | number> =
-        disposition.kind === 'retry'
-          ? {
-              [TransportHeaders.attempt]: attempt + 1,
-              [TransportHeaders.retryReason]: truncate(disposition.reason),
-            }
-          : {
-              [TransportHeaders.attempt]: attempt,
-              [TransportHeaders.deadLetterReason]: truncate(disposition.reason),
-              [TransportHeaders.deadLetteredAt]: new Date().toISOString(),
-              [TransportHeaders.deadLetterGroup]: this.#deps.group,
-            };
+      const extra = settlementHeaders(disposition.kind, this.#deps.group, attempt, disposition.reason);
       // The default exchange routes straight to the named queue.
       const [confirmation] = await this.#deps.publisher.publish([
         {
@@ -384,8 +375,7 @@ export class GroupConsumer {
       // A short pause, so a persistent failure does not spin through the queue.
       await sleep(
         Math.min(1_000, this.#deps.options.retryDelays[0]!),
-        lane.abort.signal,
-        this.#closed.signal,
+        AbortSignal.any([lane.abort.signal, this.#closed.signal]),
       );
       this.#requeue(lane, message);
     }
@@ -395,23 +385,4 @@ export class GroupConsumer {
     if (lane.dead) return; // the broker redelivers it; the inbox absorbs the duplicate
     lane.acks.ack(message);
   }
-}
-
-/** Resolves after `ms`, or early when either signal aborts. */
-function sleep(ms: number, ...signals: AbortSignal[]): Promise<void> {
-  return new Promise((resolve) => {
-    if (signals.some((signal) => signal.aborted)) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-// Header values are long strings, but a reason the size of a stack trace helps nobody.
-function truncate(reason: string): string {
-  return reason.length > 4_000 ? `${reason.slice(0, 4_000)}…` : reason;
 }

@@ -2,6 +2,7 @@ import {
   type BeginResult,
   type InboxBegin,
   type InboxChain,
+  type InboxClaimRequest,
   type InboxFailure,
   type InboxKey,
   type InboxParking,
@@ -11,6 +12,8 @@ import {
   PARKED_REASON,
   type RecordQuery,
 } from '@herald/core';
+import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './dialect.js';
+import type { StoreSettings } from './options.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
@@ -20,8 +23,6 @@ import {
   toInboxRecord,
   truncateError,
 } from './records.js';
-import type { StoreSettings } from './settings.js';
-import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './sql.js';
 
 const UNFINISHED = `('processing', 'failed')`;
 /** (handler, message) pairs per requeue statement. */
@@ -271,13 +272,7 @@ export class PrismaInboxStore implements InboxStore {
     );
   }
 
-  async claimDue(request: {
-    limit: number;
-    leaseMs: number;
-    owner: string;
-    now: Date;
-    handlers?: readonly string[];
-  }): Promise<InboxRecord[]> {
+  async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     const now = request.now.getTime();
     if (request.handlers && request.handlers.length === 0) return [];
     // Only this bus's handlers: services sharing the table never take each other's entries.

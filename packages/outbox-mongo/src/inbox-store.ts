@@ -3,6 +3,7 @@ import {
   HeraldError,
   type InboxBegin,
   type InboxChain,
+  type InboxClaimRequest,
   type InboxFailure,
   type InboxKey,
   type InboxParking,
@@ -261,13 +262,7 @@ export class MongoInboxStore implements InboxStore {
     }
   }
 
-  async claimDue(request: {
-    limit: number;
-    leaseMs: number;
-    owner: string;
-    now: Date;
-    handlers?: readonly string[];
-  }): Promise<InboxRecord[]> {
+  async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     await this.#context.ready();
     const { now } = request;
     if (request.handlers && request.handlers.length === 0) return [];

@@ -1,26 +1,41 @@
-import type { DistributedLock, LockLease, Logger } from '@herald/core';
+import { type DistributedLock, describeError, type LockLease } from '@herald/core';
 import Redlock, { ExecutionError, type ExecutionStats, type Lock, ResourceLockedError } from 'redlock';
 import { withDeadline } from './deadline.js';
 import { DeadlineExceeded, RedisLockError } from './errors.js';
-import { describe, issueFencingToken, type RedisClient } from './fencing.js';
+import { issueFencingToken } from './fencing.js';
+import { type RedisLockOptions, type RedisLockSettings, resolveSettings } from './options.js';
 
-/** What {@link RedisLock} needs; `redisLock()` in index.ts resolves the public options into this. */
-export interface RedisLockSettings {
-  readonly clients: readonly RedisClient[];
-  /** Clients this lock created and therefore quits on `close()`. */
-  readonly owned: readonly RedisClient[];
-  readonly keyPrefix: string;
-  readonly driftFactor: number;
-  readonly operationTimeoutMs: number;
-  readonly logger: Logger | undefined;
+/**
+ * Core's {@link DistributedLock} on Redlock: a key is held when a majority of
+ * the independent Redis nodes granted it (one node: that node). `acquire`
+ * tries exactly once; extension is the caller's job (core's LeaseKeeper).
+ * Leases carry a fencing token.
+ */
+export interface RedisLock extends DistributedLock {
+  /** Quits the clients the lock opened from `urls` (never yours). */
+  close(): Promise<void>;
 }
 
 /**
- * DistributedLock on Redlock: a key is held when a majority of the
- * independent Redis nodes granted it (one node: that node). `acquire` tries
- * exactly once; extension is the caller's job (core's LeaseKeeper).
+ * A distributed lock on Redis for `builder.useLock(...)`: one outbox relay and
+ * one inbox processor per database at a time across replicas, with fencing
+ * tokens.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisLock } from '@herald/lock-redis';
+ *
+ * builder.useLock(redisLock({ redis: new Redis(process.env.REDIS_URL) }));
+ * // several independent nodes (Redlock):
+ * builder.useLock(redisLock({ urls: ['redis://r1:6379', 'redis://r2:6379', 'redis://r3:6379'] }));
+ * ```
  */
-export class RedisLock implements DistributedLock {
+export function redisLock(options: RedisLockOptions): RedisLock {
+  return new RedlockLock(resolveSettings(options));
+}
+
+class RedlockLock implements RedisLock {
   readonly name: string;
   readonly #settings: RedisLockSettings;
   readonly #redlock: Redlock;
@@ -67,7 +82,7 @@ export class RedisLock implements DistributedLock {
         throw new RedisLockError(`Acquiring "${key}" timed out: ${error.message}`, { cause: error });
       }
       if (error instanceof ExecutionError && (await lockedElsewhere(error, budget()))) return null;
-      throw new RedisLockError(`Could not acquire "${key}": ${describe(error)}`, { cause: error });
+      throw new RedisLockError(`Could not acquire "${key}": ${describeError(error)}`, { cause: error });
     }
 
     let token: bigint | null;
@@ -83,7 +98,7 @@ export class RedisLock implements DistributedLock {
       await this.#giveBack(lock);
       throw error instanceof RedisLockError
         ? error
-        : new RedisLockError(`Could not issue a fencing token for "${key}": ${describe(error)}`, {
+        : new RedisLockError(`Could not issue a fencing token for "${key}": ${describeError(error)}`, {
             cause: error,
           });
     }
@@ -187,7 +202,7 @@ class RedisLease implements LockLease {
         return false;
       }
       // Redis did not say no, it failed to answer: the caller decides (core's LeaseKeeper stops).
-      throw new RedisLockError(`Could not extend "${this.key}": ${describe(error)}`, { cause: error });
+      throw new RedisLockError(`Could not extend "${this.key}": ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -204,9 +219,12 @@ class RedisLease implements LockLease {
     } catch (error) {
       // Not held any more on a quorum (expired, taken over): nothing left to release.
       if (error instanceof ExecutionError && (await lockedElsewhere(error, this.#timeoutMs))) return;
-      throw new RedisLockError(`Could not release "${this.key}" (it expires by itself): ${describe(error)}`, {
-        cause: error,
-      });
+      throw new RedisLockError(
+        `Could not release "${this.key}" (it expires by itself): ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

@@ -7,7 +7,7 @@ import type {
   ServiceBusSessionReceiver,
 } from '@azure/service-bus';
 import { type DeliveryHandler, type Disposition, describeError } from '@herald/core';
-import { fromServiceBusMessage } from './message-mapping.js';
+import { fromServiceBusMessage } from './native-mapping.js';
 import type { ResolvedOptions } from './options.js';
 import { pause, settle } from './settlement.js';
 

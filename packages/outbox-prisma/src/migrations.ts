@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { assertProvider, Dialect, execute, type Provider, query } from './dialect.js';
+import { DEFAULT_TABLE_PREFIX, tableNames } from './options.js';
 import { assertPrismaClient, type PrismaClientLike, type SqlExecutor } from './prisma-client.js';
-import { DEFAULT_TABLE_PREFIX, tableNames } from './settings.js';
-import { assertProvider, Dialect, execute, type Provider, query } from './sql.js';
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {

@@ -8,6 +8,17 @@ import {
   type OutboxStore,
   type RecordQuery,
 } from '@herald/core';
+import {
+  chunks,
+  claimRows,
+  deleteOldest,
+  execute,
+  noEarlierRow,
+  placeholders,
+  query,
+  whereOf,
+} from './dialect.js';
+import type { StoreSettings } from './options.js';
 import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
@@ -18,17 +29,6 @@ import {
   toOutboxRecord,
   truncateError,
 } from './records.js';
-import type { StoreSettings } from './settings.js';
-import {
-  chunks,
-  claimRows,
-  deleteOldest,
-  execute,
-  noEarlierRow,
-  placeholders,
-  query,
-  whereOf,
-} from './sql.js';
 
 /** Rows per INSERT (11 parameters each, well under every engine's parameter limit). */
 const INSERT_CHUNK = 500;

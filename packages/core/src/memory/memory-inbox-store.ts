@@ -3,13 +3,14 @@ import type {
   BeginResult,
   InboxBegin,
   InboxChain,
+  InboxClaimRequest,
   InboxFailure,
   InboxKey,
   InboxParking,
   InboxRecord,
   InboxStore,
 } from '../ports/inbox-store.js';
-import type { ErrorEntry, RecordQuery } from '../ports/outbox-store.js';
+import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { PARKED_REASON } from '../receive/parking.js';
 import type { WireMessage } from '../wire.js';
 import { isMemoryTransaction, MemoryDatabase, type MemoryTransaction } from './memory-database.js';
@@ -179,13 +180,7 @@ export class MemoryInboxStore implements InboxStore {
     });
   }
 
-  async claimDue(request: {
-    limit: number;
-    leaseMs: number;
-    owner: string;
-    now: Date;
-    handlers?: readonly string[];
-  }): Promise<InboxRecord[]> {
+  async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     const now = request.now.getTime();
     const handlers = request.handlers ? new Set(request.handlers) : undefined;
     const rows = [...this.#rows.values()].filter(

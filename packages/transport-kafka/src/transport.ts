@@ -13,44 +13,15 @@ import {
   TransportError,
   type WireMessage,
 } from '@herald/core';
-import { type Admin, Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { KafkaSubscription } from './consumer.js';
 import { type DeadLetterSource, deadLetterRecord, readDeadLetterTopic } from './dead-letters.js';
-import { KafkaBrokerUnreachableError } from './errors.js';
-import { toKafkaHeaders } from './headers.js';
+import { asTransportError, isSaslFailure, KafkaBrokerUnreachableError } from './errors.js';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
-import type { ResolvedKafkaOptions } from './options.js';
-import { KafkaSubscription } from './subscription.js';
-import { TopicManager } from './topics.js';
-
-/** Turns anything kafkajs throws into a `TransportError` that keeps kafkajs' retriable verdict. */
-function asTransportError(error: unknown, doing: string): HeraldError {
-  if (error instanceof HeraldError) return error;
-  const retriable = (error as { retriable?: unknown } | null)?.retriable;
-  return new TransportError(`Kafka ${doing} failed: ${describeError(error)}`, {
-    cause: error,
-    retriable: retriable !== false,
-  });
-}
-
-/** SASL refused, or the listener does not speak the configured SASL at all: retrying cannot help. */
-function isSaslFailure(error: unknown): boolean {
-  const { name, type } = (error ?? {}) as { name?: string; type?: string };
-  return (
-    name === 'KafkaJSSASLAuthenticationError' ||
-    (name === 'KafkaJSProtocolError' &&
-      (type === 'ILLEGAL_SASL_STATE' || type === 'UNSUPPORTED_SASL_MECHANISM'))
-  );
-}
-
-/** The Kafka record of a Herald message: key = ordering key (or id), value = body, headers as they are. */
-function toRecord(message: WireMessage): Message {
-  return {
-    key: message.orderingKey ?? message.id,
-    value: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-    headers: toKafkaHeaders(message.headers),
-  };
-}
+import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
+import { publishBatch } from './publisher.js';
+import { TopicManager } from './topology.js';
 
 /**
  * Herald's {@link Transport} on Apache Kafka through kafkajs: one topic per
@@ -58,8 +29,34 @@ function toRecord(message: WireMessage): Message {
  * group per subscription group, an idempotent producer writing with
  * `acks = -1`, pause-based redelivery and a dead-letter topic per group.
  */
-export class KafkaTransport implements Transport {
-  readonly name = 'kafka';
+export interface KafkaTransport extends Transport {
+  readonly name: 'kafka';
+  /** The options with defaults applied. */
+  readonly options: ResolvedKafkaOptions;
+  readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
+  health(): Promise<{ connected: boolean; detail?: string }>;
+}
+
+/**
+ * A Herald `Transport` on Apache Kafka (kafkajs). Pass it to the
+ * builder, the one plugin mechanism of Herald:
+ *
+ * ```ts
+ * const bus = createIntegrationEventBus({ service: 'billing' })
+ *   .useTransport(kafkaTransport({ brokers: ['127.0.0.1:9092'], clientId: 'billing' }))
+ *   .handle(OrderPlaced, async (event) => { … })
+ *   .build();
+ * ```
+ *
+ * Options are checked at once (`ConfigurationError`); nothing connects until
+ * `bus.start()` calls `transport.start()`.
+ */
+export function kafkaTransport(options: KafkaTransportOptions): KafkaTransport {
+  return new KafkajsTransport(resolveOptions(options));
+}
+
+class KafkajsTransport implements KafkaTransport {
+  readonly name = 'kafka' as const;
   readonly capabilities: TransportCapabilities = {
     orderedByKey: true,
     persistent: true,
@@ -182,63 +179,13 @@ export class KafkaTransport implements Transport {
       });
     }
     if (messages.length === 0) return [];
-    const work = this.#publish(messages);
+    const work = publishBatch(this.#producer, this.#topics, this.options, messages);
     this.#inFlight.add(work);
     try {
       return await work;
     } finally {
       this.#inFlight.delete(work);
     }
-  }
-
-  async #publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
-    const failed = new Map<number, HeraldError>();
-    const byTopic = new Map<string, number[]>();
-    messages.forEach((message, index) => {
-      try {
-        const topic = this.options.topicFor(message.name);
-        byTopic.set(topic, [...(byTopic.get(topic) ?? []), index]);
-      } catch (error) {
-        failed.set(index, asTransportError(error, `topicFor("${message.name}")`));
-      }
-    });
-    await Promise.all(
-      [...byTopic].map(async ([topic, indexes]) => {
-        try {
-          await this.#topics.ensure([topic], 'event');
-        } catch (error) {
-          const reason = asTransportError(error, `checking topic "${topic}"`);
-          for (const index of indexes) failed.set(index, reason);
-          byTopic.delete(topic);
-        }
-      }),
-    );
-    if (byTopic.size > 0) {
-      try {
-        await this.#producer.sendBatch({
-          acks: -1,
-          timeout: this.options.producer.timeout,
-          ...(this.options.producer.compression !== undefined
-            ? { compression: this.options.producer.compression }
-            : {}),
-          topicMessages: [...byTopic].map(([topic, indexes]) => ({
-            topic,
-            messages: indexes.map((index) => toRecord(messages[index]!)),
-          })),
-        });
-      } catch (error) {
-        // kafkajs reports a batch as a whole; some records may have been written (at-least-once: the inbox absorbs them).
-        const reason = asTransportError(error, 'publish');
-        for (const [topic, indexes] of byTopic) {
-          this.#topics.forget(topic);
-          for (const index of indexes) failed.set(index, reason);
-        }
-      }
-    }
-    return messages.map((message, index) => {
-      const error = failed.get(index);
-      return error ? { id: message.id, ok: false, error } : { id: message.id, ok: true };
-    });
   }
 
   /** Joins the consumer group `subscription.group`; resolves once partitions are assigned. */

@@ -1,0 +1,95 @@
+import {
+  ConfigurationError,
+  consoleLogger,
+  type EventLog,
+  parseConnectionUrl,
+  redactingLogger,
+  secretsOfUrl,
+} from '@herald/core';
+import { assertProvider, Dialect } from './dialect.js';
+import { PrismaInboxStore } from './inbox-store.js';
+import { type MigrateResult, migrate } from './migrations.js';
+import {
+  DEFAULT_TABLE_PREFIX,
+  DEFAULT_TRANSACTION,
+  type PrismaEventLogOptions,
+  type StoreSettings,
+  tableNames,
+} from './options.js';
+import { PrismaOutboxStore } from './outbox-store.js';
+import { PgListener } from './pg-listener.js';
+import { assertPrismaClient, type PrismaClientLike } from './prisma-client.js';
+
+/** The outbox and inbox of one database, plus its schema helper. */
+export interface PrismaEventLog extends EventLog {
+  readonly outbox: PrismaOutboxStore;
+  readonly inbox: PrismaInboxStore;
+  /** Applies the shipped migrations with this client (see {@link migrate}). */
+  migrate(): Promise<MigrateResult>;
+}
+
+/**
+ * Herald's outbox and inbox in your own database, through your own Prisma 7
+ * client (any generated client with a driver adapter). Publish with
+ * `{ tx }` inside `prisma.$transaction(async (tx) => …)`, or inside a
+ * `@herald/uow` unit of work, and the event commits with your data.
+ *
+ * ```ts
+ * const log = prismaEventLog(prisma, { provider: 'postgresql', notify: { connectionString: url } });
+ * await log.migrate();
+ * const bus = createIntegrationEventBus({ service: 'ordering' }).useEventLog(log).build();
+ * ```
+ */
+export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLogOptions): PrismaEventLog {
+  assertPrismaClient(prisma, 'prismaEventLog()');
+  if (!options || typeof options !== 'object') {
+    throw new ConfigurationError(
+      "prismaEventLog(prisma, { provider }) needs options, e.g. { provider: 'postgresql' }",
+    );
+  }
+  assertProvider(options.provider);
+  const provider = options.provider;
+  const tablePrefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
+  const names = tableNames(tablePrefix);
+  if (options.readClient !== undefined) assertPrismaClient(options.readClient, 'readClient');
+  const databaseName = options.databaseName ?? provider;
+  if (typeof databaseName !== 'string' || databaseName.length === 0) {
+    throw new ConfigurationError('databaseName must be a non-empty string');
+  }
+  const settings: StoreSettings = {
+    prisma,
+    reader: options.readClient ?? prisma,
+    dialect: new Dialect(provider),
+    provider,
+    databaseName,
+    names,
+    transaction: { ...DEFAULT_TRANSACTION, ...options.transaction },
+  };
+  const notify = options.notify;
+  if (notify && provider !== 'postgresql') {
+    throw new ConfigurationError(`notify is PostgreSQL only (LISTEN/NOTIFY); ${provider} relies on polling`);
+  }
+  const channel =
+    provider === 'postgresql' && notify !== false ? (notify?.channel ?? names.outbox) : undefined;
+  if (channel !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(channel)) {
+    throw new ConfigurationError(`notify.channel must be a PostgreSQL identifier, got ${channel}`);
+  }
+  let listener: PgListener | undefined;
+  if (notify && notify.connectionString !== undefined) {
+    // Checked up front: a typo fails here, naming the problem but not the password.
+    const url = parseConnectionUrl(notify.connectionString, {
+      name: 'notify.connectionString',
+      protocols: ['postgres', 'postgresql'],
+    });
+    listener = new PgListener({
+      connectionString: notify.connectionString,
+      channel: channel!,
+      logger: redactingLogger(options.logger ?? consoleLogger(), secretsOfUrl(url)),
+    });
+  }
+  return {
+    outbox: new PrismaOutboxStore(settings, { channel, listener }),
+    inbox: new PrismaInboxStore(settings),
+    migrate: () => migrate(prisma, { provider, tablePrefix }),
+  };
+}

@@ -1,0 +1,65 @@
+import type { HeraldError, PublishOutcome, WireMessage } from '@herald/core';
+import type { Producer } from 'kafkajs';
+import { asTransportError } from './errors.js';
+import { toRecord } from './native-mapping.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import type { TopicManager } from './topology.js';
+
+/**
+ * Sends the messages in one `sendBatch` (grouped by topic, array order kept
+ * per topic) with the idempotent producer and `acks = -1`, one outcome per
+ * message in input order. A topic that is missing (and may not be created)
+ * fails only its own messages.
+ */
+export async function publishBatch(
+  producer: Producer,
+  topics: TopicManager,
+  options: ResolvedKafkaOptions,
+  messages: readonly WireMessage[],
+): Promise<PublishOutcome[]> {
+  const failed = new Map<number, HeraldError>();
+  const byTopic = new Map<string, number[]>();
+  messages.forEach((message, index) => {
+    try {
+      const topic = options.topicFor(message.name);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), index]);
+    } catch (error) {
+      failed.set(index, asTransportError(error, `topicFor("${message.name}")`));
+    }
+  });
+  await Promise.all(
+    [...byTopic].map(async ([topic, indexes]) => {
+      try {
+        await topics.ensure([topic], 'event');
+      } catch (error) {
+        const reason = asTransportError(error, `checking topic "${topic}"`);
+        for (const index of indexes) failed.set(index, reason);
+        byTopic.delete(topic);
+      }
+    }),
+  );
+  if (byTopic.size > 0) {
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        timeout: options.producer.timeout,
+        ...(options.producer.compression !== undefined ? { compression: options.producer.compression } : {}),
+        topicMessages: [...byTopic].map(([topic, indexes]) => ({
+          topic,
+          messages: indexes.map((index) => toRecord(messages[index]!)),
+        })),
+      });
+    } catch (error) {
+      // kafkajs reports a batch as a whole; some records may have been written (at-least-once: the inbox absorbs them).
+      const reason = asTransportError(error, 'publish');
+      for (const [topic, indexes] of byTopic) {
+        topics.forget(topic);
+        for (const index of indexes) failed.set(index, reason);
+      }
+    }
+  }
+  return messages.map((message, index) => {
+    const error = failed.get(index);
+    return error ? { id: message.id, ok: false, error } : { id: message.id, ok: true };
+  });
+}
