@@ -1,4 +1,4 @@
-import { type DeliveryHandler, type Disposition, describeError, type Logger } from '@herald/core';
+import { type DeliveryHandler, type Disposition, describeError, type Logger, sleep } from '@herald/core';
 import type { DaprDeadLetters } from './dead-letters.js';
 import type { EventStatus } from './event-stream.js';
 import { type DeliveredEvent, readHeraldHeaders } from './native-mapping.js';
@@ -27,7 +27,8 @@ export interface ConsumerContext {
  *   reason, then `DROP`; if the dead letter is not accepted → `RETRY`.
  */
 export class DaprConsumer {
-  private readonly wakeups = new Set<() => void>();
+  /** Aborted when the subscription closes: ends the retry waits early. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly context: ConsumerContext,
@@ -64,14 +65,14 @@ export class DaprConsumer {
         }
       }
       if (stream.closing) return 'RETRY';
-      await this.sleep(disposition.delayMs);
+      await sleep(disposition.delayMs, this.closing.signal);
       if (stream.closing) return 'RETRY';
     }
   }
 
   /** Ends the retry waits early (the subscription is closing). */
   wakeAll(): void {
-    for (const wake of [...this.wakeups]) wake();
+    this.closing.abort();
   }
 
   private async deliver(
@@ -93,17 +94,5 @@ export class DaprConsumer {
       });
       return { kind: 'retry', delayMs: REJECTED_HANDLER_RETRY_MS, reason: describeError(error) };
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeups.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.wakeups.add(done);
-    });
   }
 }

@@ -4,7 +4,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleLogger, type Logger } from '@herald/core';
+import { consoleLogger, type Logger, sleep } from '@herald/core';
+
+export { sleep };
+
 import { type DaprTransportOptions, daprTransport } from '../src/index.js';
 
 /** Pinned like tooling/services/dapr.sh. */
@@ -65,11 +68,6 @@ export function portOpen(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Polls `condition` until it holds; rejects with `describe()` after `timeoutMs`. */
