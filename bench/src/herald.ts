@@ -70,7 +70,11 @@ export async function createTransport(config: TransportConfig) {
     }
     case 'dapr': {
       const { daprTransport } = await import('@herald/transport-dapr');
-      return daprTransport({ daprGrpcPort: config.grpcPort, pubsubName: config.pubsubName, logger: silentLogger });
+      return daprTransport({
+        daprGrpcPort: config.grpcPort,
+        pubsubName: config.pubsubName,
+        logger: silentLogger,
+      });
     }
     case 'memory':
       return undefined;
