@@ -16,7 +16,7 @@ import { type DemoPrisma, mongoEventLogOptions, type OpenDatabase, openDatabase 
 import { createTransport } from './transport.js';
 
 /** `--transport`: where events travel. `inprocess` runs every service in one process. */
-export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure'] as const;
+export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure', 'dapr'] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 
 /** `--db`: the engine of every service's own database. */
@@ -52,13 +52,15 @@ export interface DemoConfig {
     readonly mongodb: string;
     readonly rabbitmq: string;
     readonly kafka: readonly string[];
+    /** The Redis behind the Dapr sidecars' pub/sub component (--transport dapr). */
+    readonly redis: string;
     readonly azure: string | undefined;
   };
 }
 
 export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.js [options])
 
-  --transport inprocess|rabbitmq|kafka|azure   default inprocess (env HERALD_DEMO_TRANSPORT)
+  --transport inprocess|rabbitmq|kafka|azure|dapr   default inprocess (env HERALD_DEMO_TRANSPORT)
   --db sqlite|postgres|mariadb|mongodb         default sqlite    (env HERALD_DEMO_DB)
   --products N --orders N --sms-every N        workload size (default 20, 100, 10)
   --kill catalog|ordering|notification         SIGKILL that service mid-run, then restart it
@@ -70,9 +72,10 @@ export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.
   --quiet                                      print only the ledger lines
   --migrate                                    (a service's own process) create its missing tables first
 
-  inprocess runs the three services in one process; rabbitmq, kafka and azure run each
-  service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL,
-  HERALD_RABBITMQ_URL, HERALD_KAFKA_BROKERS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).
+  inprocess runs the three services in one process; rabbitmq, kafka, azure and dapr run each
+  service as its own process (dapr: with a daprd sidecar each, Redis Streams behind them).
+  Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL, HERALD_RABBITMQ_URL,
+  HERALD_KAFKA_BROKERS, HERALD_REDIS_URLS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).
   mongodb (FerretDB) has no transactions: business writes and events are not atomic there.`;
 
 /** A bad flag or an unsupported combination: printed with the usage, exit code 2. */
@@ -154,7 +157,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const db = oneOf('--db', flags.get('db') ?? env.HERALD_DEMO_DB, DATABASES, 'sqlite');
   const kill = flags.has('kill') ? oneOf('--kill', flags.get('kill'), SERVICES, 'ordering') : undefined;
   if (kill && transport === 'inprocess') {
-    throw new UsageError('--kill needs separate processes: choose --transport rabbitmq, kafka or azure');
+    throw new UsageError(
+      '--kill needs separate processes: choose --transport rabbitmq, kafka, azure or dapr',
+    );
   }
   const namespace = flags.get('namespace') ?? env.HERALD_DEMO_NAMESPACE ?? 'demo';
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(namespace))
@@ -188,6 +193,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       mongodb: env.HERALD_MONGO_URL ?? 'mongodb://127.0.0.1:27017/',
       rabbitmq: env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672',
       kafka: (env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').filter(Boolean),
+      redis: (env.HERALD_REDIS_URLS ?? 'redis://127.0.0.1:6379').split(',')[0]!,
       azure,
     },
   };
@@ -212,7 +218,7 @@ export function upCommand(engine: string): string {
 /** What every service gets, whatever its database: a transport, options, a logger. */
 interface CommonEnvironment {
   readonly service: ServiceName;
-  /** In-process, RabbitMQ, Kafka or Azure Service Bus, per `--transport`. */
+  /** In-process, RabbitMQ, Kafka, Azure Service Bus or Dapr, per `--transport`. */
   readonly transport: Transport;
   /** Demo timings: short retries and leases so a run takes seconds. */
   readonly options: Partial<HeraldOptions>;

@@ -3,6 +3,7 @@
 // database and transport, monitoring, and the service-process entry.
 export * from './config.js';
 export * from './contracts.js';
+export * from './dapr.js';
 export * from './database.js';
 export * from './effects.js';
 export * from './monitoring.js';

@@ -2,10 +2,11 @@
 // only when chosen (dynamic import): a service deployed on RabbitMQ does not need kafkajs or
 // @azure/service-bus installed. The service apps list the transport packages as optional
 // dependencies; this package names them as optional peers, so the import finds the copy the
-// service installed. A new transport (e.g. Dapr) is one more case here and in TRANSPORTS.
+// service installed. A new transport is one more case here and in TRANSPORTS.
 import { type InProcessBroker, InProcessTransport, type Logger, type Transport } from '@herald/core';
 import type { DemoConfig } from './config.js';
 import { OrderPlaced, ProductEvents, type ServiceName, SmsRequested } from './contracts.js';
+import { DAPR_PUBSUB, sidecarPortOf } from './dapr.js';
 
 /** Events each service publishes (Kafka creates their topics at start). */
 const PUBLISHES: Record<ServiceName, string[]> = {
@@ -113,6 +114,17 @@ export async function createTransport(
           logger,
         }),
       );
+    }
+    case 'dapr': {
+      const { daprTransport } = await load('@herald/transport-dapr', () => import('@herald/transport-dapr'));
+      // The service's own sidecar (started by the driver); its app id is the consumer group.
+      return daprTransport({
+        pubsubName: DAPR_PUBSUB,
+        daprGrpcPort: sidecarPortOf(service),
+        topicPrefix: names.topicPrefix,
+        startTimeoutMs: 30_000,
+        logger,
+      });
     }
     case 'azure': {
       const { azureServiceBusTransport } = await load(

@@ -78,12 +78,34 @@ describe('docker-compose.yml', () => {
       'servicebus-sql',
       'servicebus',
     ];
-    expect(Object.keys(compose.services).sort()).toEqual([...expected].sort());
-    for (const [name, service] of Object.entries(compose.services)) {
+    const engineNames = Object.keys(compose.services).filter((name) => !name.endsWith('-dapr'));
+    expect(engineNames.sort()).toEqual([...expected].sort());
+    for (const name of engineNames) {
+      const service = compose.services[name]!;
       expect(service.healthcheck?.test, `${name} has no health check`).toBeTruthy();
       expect(service.image, `${name} has no image`).toBeTruthy();
       hostPorts(service); // throws on a port bound to every interface
     }
+  });
+
+  it('gives each demo service a Dapr sidecar of the tested daprd, started after a healthy Redis', () => {
+    const sidecars = Object.keys(compose.services).filter((name) => name.endsWith('-dapr'));
+    expect(sidecars.sort()).toEqual(['catalog-dapr', 'notification-dapr', 'ordering-dapr']);
+    const daprVersion = /DAPR_VERSION:-(v[\d.]+)/.exec(
+      readFileSync(join(repoRoot, 'tooling/services/dapr.sh'), 'utf8'),
+    )?.[1];
+    for (const name of sidecars) {
+      const service = compose.services[name]!;
+      expect(`v${service.image?.split(':')[1]}`).toBe(daprVersion);
+      const command = [service.command ?? []].flat().join(' ');
+      expect(command).toContain(`--app-id=${name.replace(/-dapr$/, '')}`);
+      expect(command).toContain('--resources-path=/components');
+      expect(JSON.stringify(service.depends_on)).toContain('service_healthy');
+      hostPorts(service);
+    }
+    const component = readFileSync(join(repoRoot, 'tooling/dapr/components/redis-pubsub.yaml'), 'utf8');
+    expect(component).toContain('value: "redis-1:6379"');
+    expect(compose.services['redis-1']).toBeDefined();
   });
 
   it('runs Kafka in KRaft mode (no ZooKeeper)', () => {
