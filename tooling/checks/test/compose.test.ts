@@ -188,8 +188,4 @@ describe('docker-compose.yml', () => {
     expect(read.size).toBeGreaterThan(5);
     expect([...read].filter((name) => !env[name])).toEqual([]);
   });
-
-  it('marks where the Dapr sidecars go', () => {
-    expect(composeText).toMatch(/#.*Dapr sidecars go here/);
-  });
 });
