@@ -101,5 +101,8 @@ export async function settled(
   await broker.whenIdle();
 }
 
+export * from './helpers/engines.js';
+export * from './helpers/recording-client.js';
+export * from './helpers/skip-locked.js';
 /** Core's `sleep`, re-exported for the tests. */
 export { sleep };

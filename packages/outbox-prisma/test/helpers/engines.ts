@@ -9,10 +9,10 @@ import {
   type PrismaEventLogOptions,
   type Provider,
   prismaEventLog,
-} from '../src/index.js';
-import { PrismaClient as MySqlClient } from './generated/mysql/client/client.js';
-import { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
-import { PrismaClient as SqliteClient } from './generated/sqlite/client/client.js';
+} from '../../src/index.js';
+import { PrismaClient as MySqlClient } from '../generated/mysql/client/client.js';
+import { PrismaClient as PostgresClient } from '../generated/postgresql/client/client.js';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client/client.js';
 
 /**
  * The three real engines the tests run against. PostgreSQL and MariaDB come
