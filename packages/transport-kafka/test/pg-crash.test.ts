@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { testWireMessage } from '@herald/testkit';
+import { emptyTables, postgresTestDatabase, postgresTestDatabaseUrl } from '@herald/testkit/engines';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRunTopics, requireBroker, runId, testTransport, waitFor } from './helpers.js';
@@ -11,42 +12,27 @@ import { PrismaClient } from './pg/generated/client/client.js';
 // Kafka → PostgreSQL inbox (@herald/outbox-prisma) → handler writing through ctx.tx, with the
 // consumer SIGKILLed between inbox commits and offset commits: Kafka redelivers, the inbox absorbs.
 
-const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 const DATABASE = 'herald_kafka_crash';
 const BILLING_SCRIPT = fileURLToPath(new URL('./pg/billing.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const EVENTS = 500;
 
 function databaseUrl(): string {
-  const url = new URL(PG_URL);
-  url.pathname = `/${DATABASE}`;
-  return url.toString();
+  return postgresTestDatabaseUrl(DATABASE);
 }
 
 let db: PrismaClient;
 beforeAll(requireBroker);
 beforeAll(async () => {
-  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      DATABASE,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${DATABASE}"`);
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL at ${PG_URL} is not usable (${(error as Error).message}). Start it with: bash tooling/services/up.sh postgres`,
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl() }) });
+  const connect = (url: string) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  const { url } = await postgresTestDatabase(DATABASE, connect);
+  db = connect(url);
   await prismaEventLog(db, { provider: 'postgresql', logger: silentLogger }).migrate();
   await db.$executeRawUnsafe(
     `CREATE TABLE IF NOT EXISTS kafka_crash_effect (
        seq BIGSERIAL PRIMARY KEY, message_id TEXT NOT NULL, process TEXT NOT NULL)`,
   );
-  await db.$executeRawUnsafe('TRUNCATE herald_outbox, herald_inbox, kafka_crash_effect');
+  await emptyTables(db, 'postgresql', ['herald_outbox', 'herald_inbox', 'kafka_crash_effect']);
 }, 60_000);
 afterAll(async () => {
   await db?.$disconnect();
