@@ -1,15 +1,15 @@
 // Building blocks of the Herald side of the workloads: Prisma client, event log, transports, lock.
 import {
   createIntegrationEventBus,
+  type DeliveryHandler,
   type EventLog,
+  type InboxStore,
   type IntegrationEventBusBuilder,
   type OutboxStore,
   silentLogger,
+  type Transport,
 } from '@herald/core';
-import { redisLock } from '@herald/lock-redis';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import { kafkaTransport } from '@herald/transport-kafka';
-import { rabbitMqTransport } from '@herald/transport-rabbit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/client/client.ts';
 import { POOL_SIZE } from './db.ts';
@@ -28,6 +28,8 @@ export interface HeraldConfig {
   transport: TransportConfig;
   /** Bus options (core's `configure`). */
   options?: Record<string, number>;
+  /** Record per-message stage timestamps (e2e at low rates: where the milliseconds go). */
+  stages?: boolean;
   /** Redis URLs: use the Redis lock. */
   lockUrls?: string[];
   /** LISTEN for wake-ups from other processes. Default true. */
@@ -39,16 +41,23 @@ export function createPrisma(url: string, poolSize = POOL_SIZE): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
 }
 
-export function createTransport(config: TransportConfig) {
+/**
+ * The workload's transport. Imported on demand: a relay on RabbitMQ does not load kafkajs (and the
+ * other way round), so its RSS holds what a deployed relay would.
+ */
+export async function createTransport(config: TransportConfig) {
   switch (config.kind) {
-    case 'rabbitmq':
+    case 'rabbitmq': {
+      const { rabbitMqTransport } = await import('@herald/transport-rabbit');
       return rabbitMqTransport({
         url: config.url,
         exchange: config.exchange,
         ...(config.prefetch ? { prefetch: config.prefetch } : {}),
         ...(config.confirmWindow ? { confirmWindow: config.confirmWindow } : {}),
       });
-    case 'kafka':
+    }
+    case 'kafka': {
+      const { kafkaTransport } = await import('@herald/transport-kafka');
       return kafkaTransport({
         brokers: config.brokers,
         clientId: config.clientId,
@@ -57,6 +66,7 @@ export function createTransport(config: TransportConfig) {
           ? { consumer: { partitionsConsumedConcurrently: config.partitionsConsumedConcurrently } }
           : {}),
       });
+    }
     case 'memory':
       return undefined;
   }
@@ -69,6 +79,15 @@ export class StoreTimings {
   /** [ms since start, claim ms, rows] of every non-empty claim, for "claim latency at start vs end". */
   readonly claims: Array<[number, number, number]> = [];
   readonly #start = nowMs();
+  /**
+   * With `stages`: message id → [claim started, batch handed to send, broker confirmed, claim
+   * transaction committed] (CLOCK_MONOTONIC ms, comparable across processes).
+   */
+  readonly stages: Map<string, number[]> | undefined;
+
+  constructor(stages = false) {
+    this.stages = stages ? new Map() : undefined;
+  }
 
   wrap(outbox: OutboxStore): OutboxStore {
     const timings = this;
@@ -94,6 +113,7 @@ export class StoreTimings {
           return async (request: unknown, send: (records: unknown[]) => Promise<unknown>) => {
             const t0 = nowMs();
             let sentAt = 0;
+            let ids: string[] = [];
             const rows = await (value as (...a: unknown[]) => Promise<unknown[]>).call(
               target,
               request,
@@ -101,12 +121,21 @@ export class StoreTimings {
                 const t1 = nowMs();
                 timings.claim.record(t1 - t0);
                 timings.claims.push([t1 - timings.#start, t1 - t0, records.length]);
+                if (timings.stages) {
+                  ids = records.map((r) => (r as { message: { id: string } }).message.id);
+                  for (const id of ids) timings.stages.set(id, [t0, t1]);
+                }
                 const outcome = await send(records);
                 sentAt = nowMs();
+                for (const id of ids) timings.stages?.get(id)?.push(sentAt);
                 return outcome;
               },
             );
-            if (sentAt > 0) timings.markPublished.record(nowMs() - sentAt);
+            if (sentAt > 0) {
+              const committedAt = nowMs();
+              timings.markPublished.record(committedAt - sentAt);
+              for (const id of ids) timings.stages?.get(id)?.push(committedAt);
+            }
             return rows;
           };
         }
@@ -132,6 +161,8 @@ export interface HeraldSetup {
   prisma: PrismaClient;
   log: EventLog & { migrate(): Promise<unknown>; outbox: { close(): Promise<void> } };
   timings: StoreTimings;
+  /** With `stages` (consumers): message id → [delivered to core, inbox begin] (CLOCK_MONOTONIC ms). */
+  received: Map<string, number[]> | undefined;
   close(): Promise<void>;
 }
 
@@ -140,30 +171,76 @@ export interface HeraldSetup {
  * transport of the workload, the Redis lock when asked. `relay: false` keeps
  * this process from relaying (producers that leave it to another process, and consumers).
  */
-export function heraldBuilder(config: HeraldConfig, role: { relay: boolean }): HeraldSetup {
+export async function heraldBuilder(config: HeraldConfig, role: { relay: boolean }): Promise<HeraldSetup> {
   const prisma = createPrisma(config.dbUrl, config.poolSize);
   const log = prismaEventLog(prisma, {
     provider: 'postgresql',
     notify: role.relay && config.listen !== false ? { connectionString: config.dbUrl } : {},
     logger: silentLogger,
   });
-  const timings = new StoreTimings();
+  const timings = new StoreTimings(config.stages);
+  const received = config.stages ? new Map<string, number[]>() : undefined;
   const builder = createIntegrationEventBus({ service: config.service, logger: silentLogger });
-  const transport = createTransport(config.transport);
-  if (transport) builder.useTransport(transport);
-  builder.useEventLog({ outbox: timings.wrap(log.outbox), inbox: log.inbox }, { sending: role.relay });
-  if (config.lockUrls) builder.useLock(redisLock({ urls: config.lockUrls }));
+  const transport = await createTransport(config.transport);
+  if (transport) builder.useTransport(received ? stampDeliveries(transport, received) : transport);
+  const inbox = received ? stampInboxBegin(log.inbox, received) : log.inbox;
+  builder.useEventLog({ outbox: timings.wrap(log.outbox), inbox }, { sending: role.relay });
+  if (config.lockUrls) {
+    const { redisLock } = await import('@herald/lock-redis');
+    builder.useLock(redisLock({ urls: config.lockUrls }));
+  }
   if (config.options) builder.configure(config.options);
   return {
     builder,
     prisma,
     log,
     timings,
+    received,
     close: async () => {
       await log.outbox.close().catch(() => undefined);
       await prisma.$disconnect();
     },
   };
+}
+
+/** Stamps when the transport hands each delivery to core (the first entry of `received`). */
+function stampDeliveries(transport: Transport, received: Map<string, number[]>): Transport {
+  return new Proxy(transport, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== 'subscribe') return typeof value === 'function' ? value.bind(target) : value;
+      return (subscription: unknown, handler: DeliveryHandler) =>
+        (value as Transport['subscribe']).call(target, subscription as never, (message) => {
+          const id = message.headers['herald-id'];
+          if (id !== undefined && !received.has(id)) received.set(id, [nowMs()]);
+          return handler(message);
+        });
+    },
+  });
+}
+
+/** Stamps when the inbox transaction writes each delivery's entry (the second entry of `received`). */
+function stampInboxBegin(inbox: InboxStore, received: Map<string, number[]>): InboxStore {
+  const stamp = (id: string) => {
+    const entry = received.get(id);
+    if (entry && entry.length === 1) entry.push(nowMs());
+  };
+  return new Proxy(inbox, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'tryBegin')
+        return (key: { messageId: string }, ...rest: unknown[]) => {
+          stamp(key.messageId);
+          return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
+        };
+      if (property === 'beginMany')
+        return (entries: Array<{ messageId: string }>, ...rest: unknown[]) => {
+          for (const entry of entries) stamp(entry.messageId);
+          return (value as (...a: unknown[]) => unknown).call(target, entries, ...rest);
+        };
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Applies Herald's migrations to the bench database (idempotent). */

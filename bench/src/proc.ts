@@ -74,6 +74,14 @@ export class Channel {
   }
 }
 
+/** How one worker process is started, beyond the role and its config. */
+export interface WorkerOptions {
+  /** Node flags of this worker (after BENCH_WORKER_ARGS). */
+  nodeArgs?: readonly string[];
+  /** Environment variables added for this worker. */
+  env?: Readonly<Record<string, string>>;
+}
+
 /** A child process running one role of a workload (src/roles/<role>.ts). */
 export class Worker {
   readonly name: string;
@@ -82,19 +90,25 @@ export class Worker {
   readonly exited: Promise<number | null>;
   #errorText = '';
 
-  constructor(name: string, role: string, config: object, options: { cpuProf?: string } = {}) {
+  constructor(
+    name: string,
+    role: string,
+    config: object,
+    options: WorkerOptions & { cpuProf?: string } = {},
+  ) {
     this.name = name;
     this.channel = new Channel(name);
     const execArgv = ['--disable-warning=ExperimentalWarning'];
     // Node flags for the workers of one experiment (GC and heap settings, profilers).
     if (process.env.BENCH_WORKER_ARGS)
       execArgv.push(...process.env.BENCH_WORKER_ARGS.split(/\s+/).filter(Boolean));
+    if (options.nodeArgs) execArgv.push(...options.nodeArgs);
     if (options.cpuProf)
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`);
     this.#child = fork(WORKER, [role, JSON.stringify(config)], {
       execArgv,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      env: process.env,
+      env: options.env ? { ...process.env, ...options.env } : process.env,
     });
     this.#child.stderr!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
@@ -154,8 +168,11 @@ export class WorkerGroup {
     this.#cpuProf = cpuProf;
   }
 
-  spawn(name: string, role: string, config: object): Worker {
-    const worker = new Worker(name, role, config, this.#cpuProf ? { cpuProf: this.#cpuProf } : {});
+  spawn(name: string, role: string, config: object, options: WorkerOptions = {}): Worker {
+    const worker = new Worker(name, role, config, {
+      ...options,
+      ...(this.#cpuProf ? { cpuProf: this.#cpuProf } : {}),
+    });
     this.workers.push(worker);
     return worker;
   }

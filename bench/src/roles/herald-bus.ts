@@ -1,9 +1,10 @@
 // A Herald bus on the bench database: relays the outbox (`relay`), handles the bench event with a
 // no-op handler (`handle`), or both. Reports handled counts, latencies (from the event's intended
 // send time), duplicates, store timings, RSS and CPU to the runner.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { type HeraldConfig, heraldBuilder } from '../herald.ts';
 import { LatencyRecorder, nowMs } from '../histogram.ts';
 import { type BenchPayload, benchEventClass } from '../payload.ts';
@@ -22,9 +23,37 @@ export interface Config extends HeraldConfig {
   handlerWrites?: boolean;
 }
 
+/** RSS by kind of mapping (Linux /proc/self/smaps), MB: what the RSS outside V8's heap is. */
+function rssByMapping(): Record<string, number> {
+  const sums: Record<string, number> = {};
+  let kind = '';
+  try {
+    for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (header) {
+        const path = header[1] ?? '';
+        kind =
+          path === ''
+            ? 'anonymous'
+            : path.startsWith('[')
+              ? path
+              : path.endsWith('/bin/node')
+                ? 'node binary (file-backed, shared)'
+                : 'other files';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) sums[kind] = (sums[kind] ?? 0) + Number(rss[1]) / 1024;
+    }
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v)]));
+}
+
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const Event = benchEventClass(config.eventName);
-  const setup = heraldBuilder(config, { relay: config.relay });
+  const setup = await heraldBuilder(config, { relay: config.relay });
   const latency = new LatencyRecorder();
   const seen = new Set<string>();
   let handled = 0;
@@ -32,6 +61,8 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
   let first = 0;
   let last = 0;
   let doneSent = false;
+  /** With `stages`: [message id, seq, handler called]. */
+  const handledAt: Array<[string, number, number]> = [];
   if (config.handle) {
     setup.builder.handle(Event, async function benchHandler(event: BenchPayload, context) {
       const t = nowMs();
@@ -41,6 +72,7 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       handled++;
       last = t;
       if (event.t > 0) latency.record(t - event.t);
+      if (config.stages && event.t > 0) handledAt.push([context.envelope.id, event.seq, t]);
       if (config.handlerWrites) {
         const tx = context.tx as { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> };
         await tx.$executeRawUnsafe(
@@ -60,21 +92,24 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     sent++;
   });
   const rss: Array<[number, number]> = [];
+  /** [ms, heapTotal, heapUsed, external, arrayBuffers] in MB beside each RSS sample: what the RSS is made of. */
+  const heap: Array<[number, number, number, number, number]> = [];
   const t0 = nowMs();
-  const rssTimer = config.rssEveryMs
-    ? setInterval(
-        () => rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]),
-        config.rssEveryMs,
-      )
-    : undefined;
+  const sample = () => {
+    const m = process.memoryUsage();
+    const at = Math.round(nowMs() - t0);
+    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+    rss.push([at, mb(m.rss)]);
+    heap.push([at, mb(m.heapTotal), mb(m.heapUsed), mb(m.external), mb(m.arrayBuffers)]);
+  };
+  const rssTimer = config.rssEveryMs ? setInterval(sample, config.rssEveryMs) : undefined;
   // Warm the pool so the first claim does not pay for connecting.
   await setup.prisma.$queryRawUnsafe('SELECT 1');
   if (!config.startNow) {
     ctx.send({ type: 'ready' });
     await ctx.channel.next('go', 600_000);
   }
-  if (config.rssEveryMs)
-    rss.push([Math.round(nowMs() - t0), Math.round(process.memoryUsage().rss / 2 ** 20)]);
+  if (config.rssEveryMs) sample();
   // BENCH_ALLOC_PROFILE=dir: sampled allocations from `go` to `report`, collected ones included (what churns the heap).
   const allocations = process.env.BENCH_ALLOC_PROFILE ? new Session() : undefined;
   if (allocations) {
@@ -86,6 +121,13 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
     } as never);
   }
   const startedAt = nowMs();
+  // CPU and GC pause time from here to the report: the relay's cost per event, whatever the machine's load.
+  const cpuAtStart = process.cpuUsage();
+  let gcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   await bus.start();
   if (config.relay && config.listen !== false) await (setup.log.outbox as any).whenListening?.();
   ctx.send({ type: 'started', startedAt });
@@ -110,6 +152,16 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       timings: setup.timings.summary(),
       claims: setup.timings.claims,
       rss,
+      heap,
+      rssByMapping: rssByMapping(),
+      cpuMs: (() => {
+        const used = process.cpuUsage(cpuAtStart);
+        return Math.round((used.user + used.system) / 1000);
+      })(),
+      gcMs: Math.round(gcMs),
+      ...(config.stages
+        ? { stages: handledAt.map(([id, seq, t]) => [id, seq, ...(setup.received?.get(id) ?? []), t]) }
+        : {}),
       rssNowMb: Math.round(process.memoryUsage().rss / 2 ** 20),
       memoryMb: Object.fromEntries(
         Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),

@@ -31,12 +31,18 @@ export interface Config extends HeraldConfig {
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
   const Event = benchEventClass(config.eventName);
-  const setup = heraldBuilder(config, { relay: config.relay });
+  const setup = await heraldBuilder(config, { relay: config.relay });
   const bus = setup.builder.build();
   const prisma = setup.prisma;
   await Promise.all(Array.from({ length: 4 }, () => prisma.$queryRawUnsafe('SELECT 1')));
   if (config.relay) await bus.start();
   const offset = config.seqOffset ?? 0;
+  /** With `stages`: [seq, scheduled, committed] per measured transaction. */
+  const commits: Array<[number, number, number]> = [];
+  // The relay's stamps (message id → claim, send, confirm, commit), asked for once everything was handled.
+  ctx.channel.on('stages', () =>
+    ctx.send({ type: 'stages', commits, relay: [...(setup.timings.stages ?? new Map())] }),
+  );
 
   const transaction = async (seq: number, t: number) => {
     await prisma.$transaction(async (tx) => {
@@ -103,7 +109,9 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
               () => {
                 all++;
                 if (!measured) return;
-                latency.record(nowMs() - intended);
+                const committedAt = nowMs();
+                latency.record(committedAt - intended);
+                if (config.stages) commits.push([seq, intended, committedAt]);
                 done++;
               },
               (error: unknown) => {

@@ -24,8 +24,8 @@ import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
   MAX_ERROR_HISTORY,
-  OUTBOX_COLUMNS,
   type OutboxRow,
+  outboxColumns,
   toOutboxRecord,
   truncateError,
 } from './records.js';
@@ -71,6 +71,8 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly transactional = true;
   readonly #s: StoreSettings;
   readonly #table: string;
+  /** The columns every read of records selects (the body as this engine reads it cheapest). */
+  readonly #columns: string;
   readonly #notify: OutboxNotify;
   readonly #listeners = new Set<() => void>();
   #stopListening: (() => void) | undefined;
@@ -89,6 +91,7 @@ export class PrismaOutboxStore implements OutboxStore {
     this.name = `prisma-${settings.provider}`;
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.outbox);
+    this.#columns = outboxColumns(settings.provider);
     this.#notify = notify;
   }
 
@@ -176,7 +179,7 @@ export class PrismaOutboxStore implements OutboxStore {
         const rows = await query<OutboxRow>(
           tx,
           dialect,
-          `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
+          `SELECT ${this.#columns} FROM ${this.#table} o WHERE ${where} ORDER BY o.sequence LIMIT ? FOR UPDATE SKIP LOCKED`,
           [...params, request.limit],
         );
         if (rows.length === 0) return [];
@@ -217,7 +220,7 @@ export class PrismaOutboxStore implements OutboxStore {
       prisma: this.#s.prisma,
       dialect: this.#s.dialect,
       table: this.#table,
-      columns: OUTBOX_COLUMNS,
+      columns: this.#columns,
       where,
       whereParams: params,
       limit: request.limit,
@@ -315,7 +318,7 @@ export class PrismaOutboxStore implements OutboxStore {
     const rows = await query<OutboxRow>(
       this.#s.reader,
       this.#s.dialect,
-      `SELECT ${OUTBOX_COLUMNS} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
+      `SELECT ${this.#columns} FROM ${this.#table} ${where} ORDER BY sequence LIMIT ?`,
       [...params, request.limit ?? 100],
     );
     return rows.map(toOutboxRecord);

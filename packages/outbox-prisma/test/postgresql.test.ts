@@ -165,6 +165,34 @@ async function explain(
   return result!;
 }
 
+describe('bodies are read as base64 text', () => {
+  // encode(body, 'base64') wraps lines every 76 characters: a body longer than 57 bytes crosses
+  // several lines, and every byte value must come back exactly from each read path.
+  it('a 10 KB body of every byte value comes back exactly from list, claim and claimLocked', async () => {
+    const outbox = db.log().outbox;
+    const body = Uint8Array.from({ length: 10_240 }, (_, i) => (i * 7 + (i >> 8)) % 256);
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    await outbox.add(
+      ids.map((id) => ({
+        message: { id, name: 'test.binary', headers: { 'herald-id': id }, body },
+        bucket: 1,
+      })),
+    );
+    const listed = await outbox.list({ status: 'pending' });
+    expect(listed.map((r) => r.message.body)).toEqual([body, body]);
+    const request = { limit: 1, leaseMs: 30_000, owner: 'test', now: new Date() };
+    const [leased] = await outbox.claim(request);
+    expect(leased?.message.body).toEqual(body);
+    let locked: Uint8Array | undefined;
+    await outbox.claimLocked!(request, async (records) => {
+      locked = records[0]?.message.body;
+      return { published: records.map((r) => r.message.id), held: [] };
+    });
+    expect(locked).toEqual(body);
+    expect(locked?.constructor).toBe(Uint8Array);
+  });
+});
+
 describe('claims on a 100k-row table use the partial indexes (EXPLAIN)', () => {
   it('outbox claim, per-key check and cleanup', async () => {
     const now = Date.now();
