@@ -277,6 +277,15 @@ function runScopedGroups(prefix: string, transport: Transport): Transport {
         }
       : {}),
     ...(transport.health ? { health: () => transport.health!() } : {}),
+    // Contracts name the groups as the broker sees them.
+    ...(transport.naming
+      ? {
+          naming: {
+            ...transport.naming,
+            consumer: (group: string) => transport.naming!.consumer(scoped(group)),
+          },
+        }
+      : {}),
     stop: () => transport.stop(),
   };
 }

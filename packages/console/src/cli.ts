@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EventLogConfig, IntegrationEventBus } from '@herald/core';
+import { contractsCommand, readContractFiles } from './contracts-command.js';
 import { Operations, type RecordView } from './operations.js';
 import { createConsoleServer } from './server.js';
 
@@ -15,12 +16,17 @@ usage:
   herald outbox show <id>            herald inbox show <id> --handler H
   herald outbox requeue <id...>      herald inbox requeue <id...> --handler H
   herald outbox purge <id...>        herald inbox purge <id...> --handler H
-  herald console [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
+  herald console [--port 8080] [--host 127.0.0.1] [--allow-host NAME]... [--peer FILE|DIR]...
   herald health
+  herald contracts export [--out FILE] [--version V]
+  herald contracts check --snapshot FILE [--peer FILE|DIR]... [--json]
 
 options:
   --config FILE   module whose default export is your bus (or a function returning it,
-                  or { eventLogs }); default: herald.config.js / .mjs in this directory
+                  or { eventLogs }; for contracts also a builder); default: herald.config.js / .mjs
+                  in this directory
+  contracts check exits 1 on a breaking change; --peer takes other services' contract
+  files (or a directory of them): their handlers are checked against what this one sends.
 
 The console's API needs a token: HERALD_CONSOLE_TOKEN (16+ characters), or a random one per
 start. The URL printed at start carries it in its #fragment; open that URL.`;
@@ -84,6 +90,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       host: { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      out: { type: 'string' },
+      snapshot: { type: 'string' },
+      peer: { type: 'string', multiple: true },
+      version: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +102,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return area || values.help ? 0 : 2;
   }
+  if (area === 'contracts') return contractsCommand(verb, values);
   const source = await loadSource(values.config);
   const operations = new Operations(source);
   const print = (value: unknown, text: () => string) =>
@@ -112,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       host: values.host ?? '127.0.0.1',
       ...(token ? { token } : {}),
       ...(allowHosts?.length ? { allowedHosts: ['localhost', '127.0.0.1', '[::1]', ...allowHosts] } : {}),
+      ...(values.peer?.length ? { contracts: readContractFiles(values.peer) } : {}),
     });
     // Printed once: the only place the generated token appears.
     console.log(`Herald console on ${server.loginUrl}`);

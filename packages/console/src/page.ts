@@ -33,8 +33,9 @@ export const CONSOLE_PAGE = `<!doctype html>
   <nav>
     <button data-kind="outbox" class="active" data-testid="tab-outbox">Outbox</button>
     <button data-kind="inbox" data-testid="tab-inbox">Inbox</button>
+    <button data-kind="catalog" data-testid="tab-catalog">Events</button>
   </nav>
-  <div class="filters">
+  <div class="filters" id="filters">
     <select id="status" data-testid="status-filter">
       <option value="">any status</option>
       <option>pending</option><option>failed</option><option>dead</option>
@@ -45,7 +46,7 @@ export const CONSOLE_PAGE = `<!doctype html>
     <span id="message" data-testid="message"></span>
   </div>
   <table>
-    <thead><tr><th>Event</th><th>Id</th><th>Handler</th><th>Status</th><th>Attempts</th><th>Created</th><th>Due</th><th>Last error</th><th>Payload</th><th></th></tr></thead>
+    <thead id="head"></thead>
     <tbody id="rows" data-testid="rows"></tbody>
   </table>
 </main>
@@ -75,7 +76,25 @@ export const CONSOLE_PAGE = `<!doctype html>
     return '<details data-testid="history"><summary>' + entries.length + ' failures</summary><ol>' +
       entries.map((h) => '<li>' + esc(h.at) + ': ' + esc(h.error) + '</li>').join('') + '</ol></details>';
   }
+  const RECORD_HEAD = '<tr><th>Event</th><th>Id</th><th>Handler</th><th>Status</th><th>Attempts</th><th>Created</th><th>Due</th><th>Last error</th><th>Payload</th><th></th></tr>';
+  const CATALOG_HEAD = '<tr><th>Event</th><th>Versions</th><th>Producers</th><th>Consumers</th><th>Schema</th></tr>';
+  // The event catalog: the same data as the service's AsyncAPI contract (plus the other services' contracts given).
+  async function loadCatalog() {
+    const entries = await api('/api/catalog');
+    $('head').innerHTML = CATALOG_HEAD;
+    $('rows').innerHTML = entries.map((e) => '<tr data-testid="event" data-name="' + esc(e.name) + '">' +
+      '<td data-testid="event-name">' + esc(e.name) + '</td>' +
+      '<td data-testid="event-versions">' + e.versions.map((v) => 'v' + v).join(', ') +
+      (e.upcasters.length ? '<br><small>upcasters ' + e.upcasters.map((v) => 'v' + v + '→v' + (v + 1)).join(', ') + '</small>' : '') + '</td>' +
+      '<td data-testid="event-producers">' + e.producers.map((p) => esc(p.service) + ' (v' + p.version + ')').join('<br>') + '</td>' +
+      '<td data-testid="event-consumers">' + e.consumers.map((c) => esc(c.service) + ': ' + esc(c.handler) + ' <small>(' + esc(c.group) + ', v' + c.version + ')</small>').join('<br>') + '</td>' +
+      '<td data-testid="event-schema">' + (e.schemaKind === 'json-schema' ? '<pre>' + esc(JSON.stringify(e.schema, null, 1)) + '</pre>' : '<em>' + (e.schemaKind === 'none' ? 'no schema declared' : 'schema not describable') + '</em>') + '</td></tr>').join('') ||
+      '<tr><td colspan="5">No events.</td></tr>';
+  }
   async function load() {
+    $('filters').style.display = kind === 'catalog' ? 'none' : '';
+    if (kind === 'catalog') return loadCatalog();
+    $('head').innerHTML = RECORD_HEAD;
     const params = new URLSearchParams({ status: $('status').value, event: $('event').value });
     const rows = await api('/api/' + kind + '?' + params);
     $('rows').innerHTML = rows.map((r) => '<tr data-testid="row" data-id="' + esc(r.id) + '" data-status="' + esc(r.status) + '">' +

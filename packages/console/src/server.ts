@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { catalogEntries, exportContracts } from '@herald/contracts';
 import { HeraldError, type InboxKey, type IntegrationEventBus } from '@herald/core';
 import { Operations } from './operations.js';
 import { CONSOLE_PAGE } from './page.js';
@@ -24,6 +25,11 @@ export interface ConsoleServerOptions {
   readonly allowedHosts?: readonly string[];
   /** Relay lag above which `/readyz` reports not ready. Default 60 s. */
   readonly maxRelayLagMs?: number;
+  /**
+   * Contract documents of other services (`herald contracts export`), so the
+   * event catalog shows their producers and consumers beside this service's.
+   */
+  readonly contracts?: readonly unknown[];
 }
 
 /** A running console. */
@@ -48,6 +54,7 @@ const MAX_BODY = 1024 * 1024;
  * (liveness) and `/readyz` (readiness) for Kubernetes probes.
  *
  * API: `GET /api/outbox|inbox?status=&event=&handler=&log=&before=&limit=`,
+ * `GET /api/catalog` (the event catalog, from the same data as `herald contracts export`),
  * `POST /api/outbox/requeue {ids}`, `POST /api/inbox/requeue {keys}`,
  * `POST /api/outbox/purge {ids}`, `POST /api/inbox/purge {keys}`.
  *
@@ -125,6 +132,10 @@ async function route(
     );
     const ok = path === '/healthz' ? health.live : health.ready;
     return send(response, ok ? 200 : 503, health);
+  }
+  if (request.method === 'GET' && path === '/api/catalog') {
+    const own = await exportContracts(bus);
+    return send(response, 200, catalogEntries([own, ...(options.contracts ?? [])]));
   }
   const list = /^\/api\/(outbox|inbox)$/.exec(path);
   if (request.method === 'GET' && list) {

@@ -1,4 +1,5 @@
 import { IntegrationEventBus } from './bus.js';
+import { type EventCatalog, eventCatalog } from './catalog.js';
 import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import { ConverterRegistry, type DomainEventConverter } from './converters.js';
 import { ConfigurationError } from './errors.js';
@@ -151,6 +152,21 @@ export class IntegrationEventBusBuilder {
   ): this {
     this.#registry.register(events, handler, options);
     return this;
+  }
+
+  /**
+   * Declares the events this service publishes, so its catalog and contract
+   * (`@herald/contracts`) list them before the first publish. Publishing an
+   * undeclared event still works.
+   */
+  publishes(...events: EventType[]): this {
+    for (const type of events) this.#registry.registerEvent(type);
+    return this;
+  }
+
+  /** The events configured so far: published, handled, by which handlers (see {@link EventCatalog}). */
+  catalog(): EventCatalog {
+    return eventCatalog(this.service, this.#registry, this.#transport);
   }
 
   /** Registers a domain → integration event converter (used by `bus.publishDomainEvents`). */

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { AggregateEventCollector } from './aggregate/aggregate-collector.js';
+import { type EventCatalog, eventCatalog } from './catalog.js';
 import { CleanupProcessor } from './cleanup.js';
 import type { ConsumeFilter, PublishFilter } from './context/filters.js';
 import type { ConverterRegistry } from './converters.js';
@@ -188,6 +189,11 @@ export class IntegrationEventBus {
   /** The unit-of-work accessor given to `useUnitOfWork()`, if any (integrations publish into it). */
   get unitOfWork(): UnitOfWorkAccessor | undefined {
     return this.#settings.unitOfWork;
+  }
+
+  /** The events this service publishes and handles, and by which handlers (see {@link EventCatalog}). */
+  catalog(): EventCatalog {
+    return eventCatalog(this.service, this.#settings.registry, this.transport);
   }
 
   /** `created` → `starting` → `running` → `stopping` → `stopped`. */

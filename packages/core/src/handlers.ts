@@ -63,6 +63,8 @@ export class HandlerRegistry {
   readonly #byName = new Map<string, HandlerRegistration>();
   readonly #byEvent = new Map<string, HandlerRegistration[]>();
   readonly #events = new Map<string, EventDescriptor>();
+  /** Names of the events this service publishes (declared, or published since the bus was built). */
+  readonly #sent = new Set<string>();
   readonly #service: string;
 
   constructor(service: string) {
@@ -106,7 +108,7 @@ export class HandlerRegistry {
     }
   }
 
-  /** Makes an event type known without handling it (e.g. to validate what this service publishes). */
+  /** Makes an event type known as one this service publishes (validated on publish, listed in its catalog). */
   registerEvent(type: EventType): EventDescriptor {
     const descriptor = describeEvent(type);
     const known = this.#events.get(descriptor.name);
@@ -114,7 +116,18 @@ export class HandlerRegistry {
       throw new ConfigurationError(`Two different classes use the event name "${descriptor.name}"`);
     }
     if (!known) this.#events.set(descriptor.name, descriptor);
+    this.#sent.add(descriptor.name);
     return descriptor;
+  }
+
+  /** Every known event: handled here, published from here, or both. */
+  events(): EventDescriptor[] {
+    return [...this.#events.values()];
+  }
+
+  /** Whether this service publishes the event (declared with `publishes()` or published already). */
+  isSent(eventName: string): boolean {
+    return this.#sent.has(eventName);
   }
 
   handlersFor(eventName: string): readonly HandlerRegistration[] {

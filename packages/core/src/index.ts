@@ -10,6 +10,7 @@ export type { CreateBusSettings, HeraldPlugin } from './builder.js';
 export { createIntegrationEventBus, IntegrationEventBusBuilder } from './builder.js';
 export type { BusHealth, BusSettings } from './bus.js';
 export { IntegrationEventBus } from './bus.js';
+export type { CatalogEvent, CatalogHandler, EventCatalog } from './catalog.js';
 export type { ConnectionUrlOptions } from './connection-url.js';
 export { parseConnectionUrl } from './connection-url.js';
 export type { AmbientContextValues } from './context/ambient-context.js';

@@ -36,6 +36,7 @@ export {
   eventRuleName,
   RETRY_RULE,
   RETRY_SUBJECT,
+  serviceBusNaming,
   subscriptionRules,
 } from './topology.js';
 export { type AzureServiceBusTransport, azureServiceBusTransport } from './transport.js';

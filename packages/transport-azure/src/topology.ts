@@ -1,5 +1,5 @@
 import type { CorrelationRuleFilter, ServiceBusAdministrationClient } from '@azure/service-bus';
-import { ConfigurationError, TransportError } from '@herald/core';
+import { ConfigurationError, TransportError, type TransportNaming } from '@herald/core';
 import { fnv1a } from './options.js';
 
 /**
@@ -127,6 +127,25 @@ export function administrationProvisioner(admin: ServiceBusAdministrationClient)
           cause: error,
         });
       }
+    },
+  };
+}
+
+/**
+ * The transport's naming for contracts and docs: each event on its topic
+ * (`topic`), told apart by `subject` = event name; each group one
+ * subscription, dead-lettering into its `$DeadLetterQueue`.
+ */
+export function serviceBusNaming(options: {
+  readonly topicOf: (eventName: string) => string;
+  readonly subscriptionName: (group: string) => string;
+}): TransportNaming {
+  return {
+    protocol: 'amqp1',
+    channel: (eventName) => ({ address: options.topicOf(eventName), subject: eventName }),
+    consumer: (group) => {
+      const name = options.subscriptionName(group);
+      return { name, kind: 'subscription', deadLetter: `${name}/$DeadLetterQueue` };
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import { LinkHealth, SessionConsumer, StreamConsumer } from './consumer.js';
@@ -30,7 +31,12 @@ import {
   resolveOptions,
 } from './options.js';
 import { type Outgoing, sendInBatches } from './publisher.js';
-import { administrationProvisioner, subscriptionRules, type TopologyProvisioner } from './topology.js';
+import {
+  administrationProvisioner,
+  serviceBusNaming,
+  subscriptionRules,
+  type TopologyProvisioner,
+} from './topology.js';
 
 interface Closable {
   close(): Promise<void>;
@@ -45,6 +51,8 @@ export interface AzureServiceBusTransport extends Transport {
   readonly name: 'azure-service-bus';
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
   health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  /** Topics, subjects and subscriptions as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
 }
 
 /**
@@ -71,6 +79,8 @@ export function azureServiceBusTransport(options: AzureServiceBusTransportOption
 class ServiceBusTransport implements AzureServiceBusTransport {
   readonly name = 'azure-service-bus' as const;
   readonly capabilities: TransportCapabilities;
+  /** Topics, subjects and subscriptions as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #options: ResolvedOptions;
   readonly #senders = new Map<string, ServiceBusSender>();
   readonly #ensuredTopics = new Map<string, Promise<void>>();
@@ -84,6 +94,7 @@ class ServiceBusTransport implements AzureServiceBusTransport {
 
   constructor(options: AzureServiceBusTransportOptions) {
     this.#options = resolveOptions(options);
+    this.naming = serviceBusNaming(this.#options);
     this.capabilities = {
       orderedByKey: this.#options.sessions,
       persistent: true,

@@ -7,5 +7,5 @@ export type {
   KafkaTransportOptions,
   ResolvedKafkaOptions,
 } from './options.js';
-export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaTopicName } from './topology.js';
+export { defaultDeadLetterTopicFor, defaultTopicFor, kafkaNaming, kafkaTopicName } from './topology.js';
 export { type KafkaTransport, kafkaTransport } from './transport.js';

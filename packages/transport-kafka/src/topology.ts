@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TransportNaming } from '@herald/core';
 import type { Admin } from 'kafkajs';
 import { KafkaTopicMissingError } from './errors.js';
 import type { ResolvedKafkaOptions } from './options.js';
@@ -103,4 +104,23 @@ export function defaultTopicFor(eventName: string): string {
 /** The default dead-letter topic of a consumer group: `herald.dlq.<group>`. */
 export function defaultDeadLetterTopicFor(group: string): string {
   return kafkaTopicName(`herald.dlq.${group}`);
+}
+
+/**
+ * The transport's naming for contracts and docs: each event on its topic
+ * (`topicFor`), each group a Kafka consumer group of the same id with its
+ * dead-letter topic.
+ */
+export function kafkaNaming(
+  options: Pick<ResolvedKafkaOptions, 'topicFor' | 'deadLetterTopicFor'>,
+): TransportNaming {
+  return {
+    protocol: 'kafka',
+    channel: (eventName) => ({ address: options.topicFor(eventName) }),
+    consumer: (group) => ({
+      name: group,
+      kind: 'consumer-group',
+      deadLetter: options.deadLetterTopicFor(group),
+    }),
+  };
 }

@@ -11,6 +11,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
@@ -21,7 +22,7 @@ import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { publishBatch } from './publisher.js';
-import { TopicManager } from './topology.js';
+import { kafkaNaming, TopicManager } from './topology.js';
 
 /**
  * Herald's {@link Transport} on Apache Kafka through kafkajs: one topic per
@@ -35,6 +36,8 @@ export interface KafkaTransport extends Transport {
   readonly options: ResolvedKafkaOptions;
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
   health(): Promise<{ connected: boolean; detail?: string }>;
+  /** Topics and consumer groups as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
 }
 
 /**
@@ -66,6 +69,8 @@ class KafkajsTransport implements KafkaTransport {
     consumerGroups: true,
   };
   readonly options: ResolvedKafkaOptions;
+  /** Topics and consumer groups as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
   readonly #producer: Producer;
@@ -78,6 +83,7 @@ class KafkajsTransport implements KafkaTransport {
 
   constructor(options: ResolvedKafkaOptions) {
     this.options = options;
+    this.naming = kafkaNaming(options);
     if (options.fixKafkajsIdleLoop && !fixKafkajsIdleLoop()) {
       options.logger.warn(
         'Could not apply the kafkajs idle-loop fix: this kafkajs is not the expected 2.2.x',

@@ -1,3 +1,4 @@
+import type { TransportNaming } from '@herald/core';
 import type { Channel } from 'amqplib';
 import type { ResolvedOptions } from './options.js';
 
@@ -33,6 +34,18 @@ export class Topology {
 
   get exchange(): string {
     return this.#options.exchange;
+  }
+
+  /** Names for contracts and docs: events are routing keys on the exchange; groups are queues. */
+  get naming(): TransportNaming {
+    return {
+      protocol: 'amqp',
+      channel: (eventName) => ({ address: eventName, exchange: this.exchange }),
+      consumer: (group) => {
+        const queues = this.queuesOf(group);
+        return { name: queues.queue, kind: 'queue', deadLetter: queues.deadLetter };
+      },
+    };
   }
 
   queuesOf(group: string): GroupQueues {

@@ -9,6 +9,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportError,
+  type TransportNaming,
   type WireMessage,
 } from '@herald/core';
 import { ConnectionManager } from './connection.js';
@@ -44,6 +45,8 @@ export interface RabbitMqTransport extends Transport {
   health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
   /** Counters of the publish pipeline and consumers (for operators and tests). */
   metrics(): RabbitMqMetrics;
+  /** Exchange, routing keys and queues as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
 }
 
 /**
@@ -61,6 +64,8 @@ class AmqpTransport implements RabbitMqTransport {
   /** The options with defaults applied. */
   readonly options: ResolvedOptions;
   readonly topology: Topology;
+  /** Exchange, routing keys and queues as this transport names them (read by `@herald/contracts`). */
+  readonly naming: TransportNaming;
   readonly #connection: ConnectionManager;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<GroupConsumer>();
@@ -70,6 +75,7 @@ class AmqpTransport implements RabbitMqTransport {
   constructor(options: RabbitMqTransportOptions) {
     this.options = resolveOptions(options);
     this.topology = new Topology(this.options);
+    this.naming = this.topology.naming;
     this.#connection = new ConnectionManager(this.options);
     this.#publisher = new ConfirmPublisher(this.options, this.#connection);
     this.capabilities = {

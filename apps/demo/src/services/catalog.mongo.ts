@@ -18,6 +18,7 @@ export function createMongoCatalog(env: MongoServiceEnvironment) {
 
   const bus = createIntegrationEventBus({ service: 'catalog', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .publishes(ProductEvents.Created, ProductEvents.Updated, ProductEvents.Deleted) // its contract (herald contracts)
     .useEventLog(mongoEventLog(client, env.eventLogOptions)) // outbox + inbox in catalog's own database; transactions: 'off'
     .configure(env.options)
     .handle(OrderPlaced, countUnitsSold, { name: 'count-units-sold' })

@@ -15,6 +15,7 @@ export function createCatalog(env: ServiceEnvironment) {
 
   const bus = createIntegrationEventBus({ service: 'catalog', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .publishes(ProductEvents.Created, ProductEvents.Updated, ProductEvents.Deleted) // its contract (herald contracts)
     .useEventLog(prismaEventLog(prisma, env.eventLogOptions)) // outbox + inbox in catalog's own database
     .configure(env.options)
     .handle(OrderPlaced, countUnitsSold, { name: 'count-units-sold' })

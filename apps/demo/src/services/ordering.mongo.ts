@@ -23,6 +23,7 @@ export function createMongoOrdering(env: MongoServiceEnvironment) {
 
   const bus = createIntegrationEventBus({ service: 'ordering', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .publishes(OrderPlaced, SmsRequested) // its contract (herald contracts)
     .useEventLog(mongoEventLog(client, env.eventLogOptions)) // outbox + inbox in ordering's own database; transactions: 'off'
     .configure(env.options)
     .handle(

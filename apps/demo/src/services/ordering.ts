@@ -57,6 +57,7 @@ export function createOrdering(env: ServiceEnvironment) {
   });
   const bus = createIntegrationEventBus({ service: 'ordering', logger: env.logger })
     .useTransport(env.transport) // in-process, RabbitMQ, Kafka or Azure Service Bus (--transport)
+    .publishes(OrderPlaced, SmsRequested) // its contract (herald contracts); the Order aggregate records them
     .useUnitOfWork(uow) // aggregates' events are published when the unit of work completes
     .useEventLog(prismaEventLog(prisma, env.eventLogOptions)) // outbox + inbox in ordering's own database
     .configure(env.options)

@@ -8,6 +8,7 @@ import type {
   SubscriptionHandle,
   Transport,
   TransportCapabilities,
+  TransportNaming,
 } from '../ports/transport.js';
 import { bucketOf } from '../runtime/bucket.js';
 import type { WireMessage } from '../wire.js';
@@ -184,6 +185,12 @@ export class InProcessTransport implements Transport {
     consumerGroups: true,
   };
   readonly broker: InProcessBroker;
+  /** Events travel by name; each consumer group has its own in-memory queue. */
+  readonly naming: TransportNaming = {
+    protocol: 'in-process',
+    channel: (eventName) => ({ address: eventName }),
+    consumer: (group) => ({ name: group, kind: 'queue' }),
+  };
   readonly #handles = new Set<SubscriptionHandle>();
   #started = false;
 

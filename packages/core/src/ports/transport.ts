@@ -77,6 +77,39 @@ export interface DeadLetter {
   readonly reason: string;
 }
 
+/** Where an event of one name travels on a broker (see {@link TransportNaming}). */
+export interface ChannelNaming {
+  /** What publishers address: the Kafka topic, the RabbitMQ routing key, the Service Bus topic. */
+  readonly address: string;
+  /** The exchange the address is a routing key on (RabbitMQ). */
+  readonly exchange?: string;
+  /** The message property consumers filter this event by inside `address` (Service Bus `subject`). */
+  readonly subject?: string;
+}
+
+/** What a consumer group reads from on a broker (see {@link TransportNaming}). */
+export interface ConsumerNaming {
+  /** The RabbitMQ queue, Kafka consumer group id or Service Bus subscription. */
+  readonly name: string;
+  readonly kind: 'queue' | 'consumer-group' | 'subscription';
+  /** Where the group's dead letters go (queue, topic or sub-queue), when it has a name. */
+  readonly deadLetter?: string;
+}
+
+/**
+ * How a transport names broker objects, computed from its options with no I/O.
+ * Contract exports (`@herald/contracts`) and documentation read it, so the
+ * names they show are the transport's own, never a copy of its rules.
+ */
+export interface TransportNaming {
+  /** The protocol as AsyncAPI names it: `kafka`, `amqp`, `sbmq`, `in-process`… */
+  readonly protocol: string;
+  /** Where an event of this name is published. */
+  channel(eventName: string): ChannelNaming;
+  /** What a consumer group (`service` or `service.group`) reads from. */
+  consumer(group: string): ConsumerNaming;
+}
+
 /**
  * The port every message broker adapter implements. Transports translate;
  * retries, ordering, dedup and dead-letter decisions live in core.
@@ -107,4 +140,6 @@ export interface Transport {
   health?(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
   /** Closes subscriptions and connections; resolves when nothing is in flight. */
   stop(): Promise<void>;
+  /** How this transport names topics, exchanges and queues (contracts, docs). Optional; no I/O. */
+  readonly naming?: TransportNaming;
 }
