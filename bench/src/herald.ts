@@ -18,6 +18,7 @@ import { LatencyRecorder, nowMs } from './histogram.ts';
 export type TransportConfig =
   | { kind: 'rabbitmq'; url: string; exchange: string; prefetch?: number; confirmWindow?: number }
   | { kind: 'kafka'; brokers: string[]; clientId: string; partitionsConsumedConcurrently?: number }
+  | { kind: 'dapr'; grpcPort: number; pubsubName: string }
   | { kind: 'memory' };
 
 /** What every Herald worker gets from the runner. */
@@ -65,6 +66,14 @@ export async function createTransport(config: TransportConfig) {
         ...(config.partitionsConsumedConcurrently
           ? { consumer: { partitionsConsumedConcurrently: config.partitionsConsumedConcurrently } }
           : {}),
+      });
+    }
+    case 'dapr': {
+      const { daprTransport } = await import('@herald/transport-dapr');
+      return daprTransport({
+        daprGrpcPort: config.grpcPort,
+        pubsubName: config.pubsubName,
+        logger: silentLogger,
       });
     }
     case 'memory':

@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # Start local services for Herald's tests (installing whatever is missing).
-# usage: up.sh [postgres|mariadb|redis|rabbitmq|kafka|ferretdb|chromium ...]   (default: all)
+# usage: up.sh [postgres|mariadb|redis|rabbitmq|kafka|ferretdb|chromium|dapr ...]   (default: all)
 # Prints `export HERALD_*=...` lines on stdout and writes them to
 # $HERALD_SERVICES_DIR/env.sh, so either of these works:
 #   eval "$(tooling/services/up.sh)"
 #   tooling/services/up.sh >/dev/null && . /var/tmp/herald-services/env.sh
-# env: REDIS_NODES (redis instances, default 1), KAFKA_VERSION, FERRETDB_VERSION,
+# env: REDIS_NODES (redis instances, default 1), KAFKA_VERSION, FERRETDB_VERSION, DAPR_VERSION,
 #      RABBITMQ_MANAGEMENT=1, HERALD_SERVICES_DIR
 HERALD_SVC_NAME=up
 . "$(dirname "$0")/lib.sh"
 DIR="$HERALD_SERVICES_SRC"
 
-ALL=(postgres mariadb redis rabbitmq kafka ferretdb chromium)
+ALL=(postgres mariadb redis rabbitmq kafka ferretdb chromium dapr)
 declare -A VAR=(
   [postgres]=HERALD_PG_URL [mariadb]=HERALD_MARIADB_URL [redis]=HERALD_REDIS_URLS
   [rabbitmq]=HERALD_RABBITMQ_URL [kafka]=HERALD_KAFKA_BROKERS [ferretdb]=HERALD_MONGO_URL
-  [chromium]=HERALD_CHROMIUM
+  [chromium]=HERALD_CHROMIUM [dapr]=HERALD_DAPRD
 )
 declare -A APT=(
   [postgres]="postgresql postgresql-contrib" [mariadb]="mariadb-server mariadb-client"
   [redis]="redis-server redis-tools" [rabbitmq]="rabbitmq-server" [kafka]="" [ferretdb]=""
-  [chromium]="chromium"
+  [chromium]="chromium" [dapr]=""
 )
 
 case "${1:-}" in -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;; esac
@@ -47,7 +47,7 @@ cleanup() {
 trap cleanup EXIT
 for s in "${selected[@]}"; do
   case "$s" in
-    kafka|ferretdb)
+    kafka|ferretdb|dapr)
       log "background: $s.sh install (log: $(bg_log "$s"))"
       "$DIR/$s.sh" install >"$(bg_log "$s")" 2>&1 &
       BG_PID[$s]=$!

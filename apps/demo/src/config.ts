@@ -12,14 +12,16 @@ import {
 import type { MongoEventLogOptions } from '@herald/outbox-mongo';
 import type { PrismaEventLogOptions } from '@herald/outbox-prisma';
 import { azureServiceBusTransport } from '@herald/transport-azure';
+import { daprTransport } from '@herald/transport-dapr';
 import { kafkaTransport } from '@herald/transport-kafka';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
 import type { Db, MongoClient } from 'mongodb';
 import { OrderPlaced, ProductEvents, SERVICES, type ServiceName, SmsRequested } from './contracts.js';
+import { DAPR_PUBSUB, sidecarPortOf } from './dapr-sidecars.js';
 import { type DemoPrisma, mongoEventLogOptions, type OpenDatabase, openDatabase } from './database.js';
 
 /** `--transport`: where events travel. `inprocess` runs every service in one process. */
-export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure'] as const;
+export const TRANSPORTS = ['inprocess', 'rabbitmq', 'kafka', 'azure', 'dapr'] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 
 /** `--db`: the engine of every service's own database. */
@@ -53,13 +55,15 @@ export interface DemoConfig {
     readonly mongodb: string;
     readonly rabbitmq: string;
     readonly kafka: readonly string[];
+    /** The Redis behind the Dapr sidecars' pub/sub component (--transport dapr). */
+    readonly redis: string;
     readonly azure: string | undefined;
   };
 }
 
 export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.js [options])
 
-  --transport inprocess|rabbitmq|kafka|azure   default inprocess (env HERALD_DEMO_TRANSPORT)
+  --transport inprocess|rabbitmq|kafka|azure|dapr   default inprocess (env HERALD_DEMO_TRANSPORT)
   --db sqlite|postgres|mariadb|mongodb         default sqlite    (env HERALD_DEMO_DB)
   --products N --orders N --sms-every N        workload size (default 20, 100, 10)
   --kill catalog|ordering|notification         SIGKILL that service mid-run, then restart it
@@ -69,9 +73,10 @@ export const USAGE = `usage: npm run demo -- [options]      (or: node dist/main.
   --timeout SECONDS                            wait this long for the services to catch up (default 60)
   --quiet                                      print only the ledger lines
 
-  inprocess runs the three services in one process; rabbitmq, kafka and azure run each
-  service as its own process. Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL,
-  HERALD_RABBITMQ_URL, HERALD_KAFKA_BROKERS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).
+  inprocess runs the three services in one process; rabbitmq, kafka, azure and dapr run each
+  service as its own process (dapr: with a daprd sidecar each, Redis Streams behind them).
+  Engines: HERALD_PG_URL, HERALD_MARIADB_URL, HERALD_MONGO_URL, HERALD_RABBITMQ_URL,
+  HERALD_KAFKA_BROKERS, HERALD_REDIS_URLS, AZURE_SERVICEBUS_CONNECTION_STRING (see README.md).
   mongodb (FerretDB) has no transactions: business writes and events are not atomic there.`;
 
 /** A bad flag or an unsupported combination: printed with the usage, exit code 2. */
@@ -153,7 +158,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const db = oneOf('--db', flags.get('db') ?? env.HERALD_DEMO_DB, DATABASES, 'sqlite');
   const kill = flags.has('kill') ? oneOf('--kill', flags.get('kill'), SERVICES, 'ordering') : undefined;
   if (kill && transport === 'inprocess') {
-    throw new UsageError('--kill needs separate processes: choose --transport rabbitmq, kafka or azure');
+    throw new UsageError(
+      '--kill needs separate processes: choose --transport rabbitmq, kafka, azure or dapr',
+    );
   }
   const namespace = flags.get('namespace') ?? env.HERALD_DEMO_NAMESPACE ?? 'demo';
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(namespace))
@@ -186,6 +193,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       mongodb: env.HERALD_MONGO_URL ?? 'mongodb://127.0.0.1:27017/',
       rabbitmq: env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672',
       kafka: (env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').filter(Boolean),
+      redis: (env.HERALD_REDIS_URLS ?? 'redis://127.0.0.1:6379').split(',')[0]!,
       azure,
     },
   };
@@ -210,7 +218,7 @@ export function upCommand(engine: string): string {
 /** What every service gets, whatever its database: a transport, options, a logger. */
 interface CommonEnvironment {
   readonly service: ServiceName;
-  /** In-process, RabbitMQ, Kafka or Azure Service Bus, per `--transport`. */
+  /** In-process, RabbitMQ, Kafka, Azure Service Bus or Dapr, per `--transport`. */
   readonly transport: Transport;
   /** Demo timings: short retries and leases so a run takes seconds. */
   readonly options: Partial<HeraldOptions>;
@@ -323,6 +331,15 @@ export function createTransport(
           logger,
         }),
       );
+    case 'dapr':
+      // The service's own sidecar (started by main.ts); its app id is the consumer group.
+      return daprTransport({
+        pubsubName: DAPR_PUBSUB,
+        daprGrpcPort: sidecarPortOf(service),
+        topicPrefix: names.topicPrefix,
+        startTimeoutMs: 30_000,
+        logger,
+      });
     case 'azure':
       return azureServiceBusTransport({
         connectionString: config.urls.azure!,

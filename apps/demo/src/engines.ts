@@ -37,6 +37,8 @@ export async function checkEngines(config: DemoConfig, waitMs = 15_000): Promise
     engines.push({ name: 'RabbitMQ', script: 'rabbitmq', url: config.urls.rabbitmq, port: 5672 });
   if (config.transport === 'kafka')
     engines.push({ name: 'Kafka', script: 'kafka', url: config.urls.kafka[0] ?? '', port: 9092 });
+  if (config.transport === 'dapr')
+    engines.push({ name: 'Redis (behind Dapr)', script: 'redis dapr', url: config.urls.redis, port: 6379 });
   const missing: string[] = [];
   for (const engine of engines) {
     const { host, port } = hostPort(engine.url, engine.port);

@@ -8,8 +8,17 @@ import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InProcessBroker, sleep } from '@herald/core';
 import { deleteBrokerObjects } from './cleanup.js';
-import { configArgs, type DemoConfig, parseConfig, serviceEnvironment, USAGE, UsageError } from './config.js';
+import {
+  brokerNames,
+  configArgs,
+  type DemoConfig,
+  parseConfig,
+  serviceEnvironment,
+  USAGE,
+  UsageError,
+} from './config.js';
 import { SERVICES, type ServiceName } from './contracts.js';
+import { startDaprSidecars } from './dapr-sidecars.js';
 import {
   databaseName,
   dropMongoDatabases,
@@ -49,8 +58,23 @@ export async function runDemo(
         'write and its outbox record are NOT atomic, handlers do not run in a transaction with the inbox; ' +
         'business writes and effects are idempotent by key instead (see README.md)',
     );
-  const running =
-    config.transport === 'inprocess' ? await startInProcess(config) : await startProcesses(config);
+  // --transport dapr: a sidecar per service, started before the services and stopped after them.
+  const sidecars =
+    config.transport === 'dapr'
+      ? await startDaprSidecars({
+          appIdPrefix: brokerNames(config).exchange,
+          dataDir: config.dataDir,
+          redisUrl: config.urls.redis,
+        })
+      : undefined;
+  if (sidecars) say('› a Dapr sidecar (daprd, self-hosted) per service, Redis Streams behind them');
+  const running = await (config.transport === 'inprocess'
+    ? startInProcess(config)
+    : startProcesses(config)
+  ).catch(async (error: unknown) => {
+    await sidecars?.stop();
+    throw error;
+  });
   const { call, monitor } = running;
   say(
     config.transport === 'inprocess'
@@ -90,6 +114,7 @@ export async function runDemo(
     }
   } finally {
     await running.stop();
+    await sidecars?.stop();
     if (!config.keep && config.transport !== 'inprocess')
       await deleteBrokerObjects(config).catch((error) =>
         say(`› could not delete the run's broker objects: ${error}`),

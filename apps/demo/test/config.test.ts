@@ -56,7 +56,7 @@ describe('demo configuration (flags and environment)', () => {
 
   it('rejects what it cannot do, saying why', () => {
     const bad: Array<[string[], RegExp]> = [
-      [['--transport', 'nats'], /--transport must be one of inprocess, rabbitmq, kafka, azure/],
+      [['--transport', 'nats'], /--transport must be one of inprocess, rabbitmq, kafka, azure, dapr/],
       [['--kill', 'ordering'], /--kill needs separate processes/],
       [['--transport', 'azure'], /AZURE_SERVICEBUS_CONNECTION_STRING/],
       [['--orders', '0'], /--orders must be an integer ≥ 1/],

@@ -3,7 +3,7 @@ import { runCli } from './run-cli.js';
 
 // The services as three separate processes on a real broker and PostgreSQL (one database per
 // service), with one service SIGKILLed mid-run and started again. Needs the engines:
-//   bash tooling/services/up.sh postgres rabbitmq kafka
+//   bash tooling/services/up.sh postgres rabbitmq kafka redis dapr
 // (HERALD_PG_URL, HERALD_RABBITMQ_URL, HERALD_KAFKA_BROKERS); the demo fails with that command
 // when one is not reachable — these tests never skip.
 
@@ -16,6 +16,8 @@ const POISON = ORDERS / 10;
 const cases = [
   { transport: 'rabbitmq', kill: 'ordering' },
   { transport: 'kafka', kill: 'notification' },
+  // A daprd sidecar per service (tooling/services/dapr.sh builds it), Redis Streams behind them.
+  { transport: 'dapr', kill: 'ordering' },
 ] as const;
 
 describe('demo as separate processes on PostgreSQL', () => {

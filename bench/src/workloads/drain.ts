@@ -1,4 +1,5 @@
 import { deleteKafkaTopics, deleteRabbitTopology } from '../brokers.ts';
+import { PUBSUB, startSidecar } from '../dapr-sidecar.ts';
 import { dbStats, perEvent, resetTables, statsDelta, withClient } from '../db.ts';
 import type { HeraldConfig, TransportConfig } from '../herald.ts';
 import { nowMs } from '../histogram.ts';
@@ -219,6 +220,36 @@ export const drainKafka: Workload = {
         `bench.${ctx.runId}.kdrain`,
         'herald.dlq.bench-consumer',
       ]).catch(() => undefined);
+    }
+  },
+};
+
+export const drainDapr: Workload = {
+  id: 'drain-dapr',
+  title:
+    'outbox (PostgreSQL) → relay → daprd 1.18 → Redis Streams → daprd → inbox → no-op handler, pre-filled backlog',
+  services: ['postgres', 'redis', 'dapr'],
+  timeoutMs: (quick) => (quick ? 150_000 : 450_000),
+  async run(ctx) {
+    const count = ctx.quick ? 5_000 : ctx.drainCount;
+    // One sidecar for the relay and the consumer, as raw-dapr: its app id is the consumer group.
+    const sidecar = await startSidecar(`bench-drain-${ctx.runId}`, ctx.engines.redisUrls[0]!);
+    try {
+      const result = await drain(ctx, 'ddrain', {
+        transport: { kind: 'dapr', grpcPort: sidecar.grpcPort, pubsubName: PUBSUB },
+        count,
+        timeoutMs: ctx.quick ? 90_000 : 360_000,
+      });
+      const ratio = ratioOf(result.eventsPerSec, ctx.results['raw-dapr']?.eventsPerSec);
+      return {
+        ...result,
+        ratio,
+        notes: [
+          `${count} events; relay and consumer in separate processes through one daprd (Redis Streams component, concurrency 100); bus and transport defaults (bulk publish, streaming subscription)`,
+        ],
+      };
+    } finally {
+      await sidecar.stop();
     }
   },
 };

@@ -1,11 +1,12 @@
 import type { Workload } from '../workload.ts';
 import { backlog1m } from './backlog.ts';
-import { drainKafka, drainRabbit } from './drain.ts';
+import { drainDapr, drainKafka, drainRabbit } from './drain.ts';
 import { e2eRabbit } from './e2e.ts';
 import { idle } from './idle.ts';
 import { memory } from './memory.ts';
 import { peer } from './peer.ts';
 import { produce } from './produce.ts';
+import { rawDapr } from './raw-dapr.ts';
 import { rawKafka } from './raw-kafka.ts';
 import { rawPg } from './raw-pg.ts';
 import { rawRabbit } from './raw-rabbit.ts';
@@ -24,6 +25,8 @@ export const WORKLOADS: readonly Workload[] = [
   drainRabbit,
   e2eRabbit,
   drainKafka,
+  rawDapr,
+  drainDapr,
   peer,
   relays4,
   idle,

@@ -102,6 +102,37 @@ export class TransportError extends HeraldError {
   }
 }
 
+/**
+ * A store refused a claim or mark because a newer holder of the same lock
+ * already presented a higher fencing token: this relay lost its lock (a pause
+ * past the TTL, a Redis restart) and must stop the batch it is working on.
+ * Nothing of the refused call was written.
+ */
+export class StaleFencingTokenError extends HeraldError {
+  /** The lock key the token belongs to. */
+  readonly lock: string;
+  /** The refused token. */
+  readonly token: bigint;
+  /** The newest token the store has seen for `lock`. */
+  readonly newest: bigint;
+
+  constructor(lock: string, token: bigint, newest: bigint) {
+    super(
+      'HERALD_STALE_FENCING_TOKEN',
+      `Fencing token ${token} of lock "${lock}" is older than ${newest}, the newest the store has seen: the lock was lost`,
+    );
+    this.lock = lock;
+    this.token = token;
+    this.newest = newest;
+  }
+}
+
+/** Throws {@link StaleFencingTokenError} when `newest` (the store's) is above `fence.token`. */
+export function assertFenceCurrent(fence: { lock: string; token: bigint }, newest: bigint | null): void {
+  if (newest !== null && newest > fence.token)
+    throw new StaleFencingTokenError(fence.lock, fence.token, newest);
+}
+
 /** Turns anything thrown into a short, storable description. */
 export function describeError(error: unknown): string {
   if (error instanceof HeraldError) return `${error.code}: ${error.message}`;

@@ -1,9 +1,9 @@
-import { describeError } from './errors.js';
+import { BusStateError, describeError, StaleFencingTokenError } from './errors.js';
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { Logger } from './ports/logger.js';
-import type { OutboxRecord, OutboxStore } from './ports/outbox-store.js';
+import type { ClaimRequest, Fence, OutboxRecord, OutboxStore } from './ports/outbox-store.js';
 import type { PublishOutcome, Transport } from './ports/transport.js';
 import { decideRetry } from './retry-policy.js';
 import { ClaimLoop } from './runtime/claim-loop.js';
@@ -19,6 +19,8 @@ interface SentBatch {
 
 interface LocalRetry {
   record: OutboxRecord;
+  /** The fence the record was claimed under: its retries and marks use it, never a later lease's. */
+  fence: Fence | undefined;
   localAttempts: number;
   timer: NodeJS.Timeout;
   lastError: unknown;
@@ -165,18 +167,38 @@ export class OutboxRelay {
    *   (`claimLocked`) claims, sends and marks in one transaction: one rewrite
    *   per row, and any other relay skips the locked rows — also one that still
    *   believes it holds a lock it lost (a pause past the TTL, a Redis restart).
-   * - Otherwise the claim leases each row until `minimumRetryInterval`. The
-   *   lease, not the distributed lock, is what keeps two relays off one
-   *   record: locks can overlap for up to a TTL, and the stores do not check
-   *   fencing tokens yet, so exclusive (lease-less) claims are not used.
+   * - Otherwise, under a lock, the claim is exclusive (no lease written, the
+   *   mark is the one rewrite) and fenced: once another relay holds the lock
+   *   and claimed, the store refuses this one. Two holders can still overlap
+   *   for one batch (both claimed before either learned of the other), which
+   *   the consumer's inbox absorbs.
+   * - Without a lock the claim leases each row until `minimumRetryInterval`:
+   *   the lease is what keeps two relays off one record.
+   *
+   * Under a lock, claims and marks carry its fencing token: once a newer
+   * holder has claimed, the store refuses this relay's calls
+   * (`StaleFencingTokenError`), and a batch is never handed to the broker
+   * after the lease's own expiry (a relay resumed after a pause).
    */
   async #claimAndSend(): Promise<number> {
-    const request = {
+    try {
+      return await this.#claimAndSendFenced();
+    } catch (error) {
+      if (!isLockLost(error)) throw error;
+      await this.#abandon(error);
+      return 0;
+    }
+  }
+
+  async #claimAndSendFenced(): Promise<number> {
+    const fence = this.#fence();
+    const request: ClaimRequest = {
       limit: this.#options.batchSize,
       leaseMs: this.#options.minimumRetryInterval,
       owner: this.#owner,
       now: new Date(),
       ...(this.#shard ? { shard: this.#shard } : {}),
+      ...(fence ? { fence } : {}),
     };
     if (this.#outbox.claimLocked) {
       let sent: SentBatch | undefined;
@@ -185,6 +207,7 @@ export class OutboxRelay {
         // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
         const records = this.#withoutHeld(batch);
         fresh = records.length;
+        this.#assertLeaseValid();
         sent = await this.#sendOnce(records);
         return {
           published: sent.published.map((record) => record.message.id),
@@ -192,14 +215,20 @@ export class OutboxRelay {
         };
       });
       // Committed: only now are the marks real and the failures ours to retry.
-      if (sent) this.#settle(sent);
+      if (sent) this.#settle(sent, fence);
       return fresh;
     }
-    const records = await this.#outbox.claim(request);
+    // Under a fenced lock the claim writes no lease: the mark is the row's one rewrite, and the
+    // store refuses this relay once a newer holder claimed. Records it holds for a local retry
+    // come back unleased, so they are left out here.
+    const exclusive = fence !== undefined;
+    const claimed = await this.#outbox.claim(exclusive ? { ...request, exclusive } : request);
+    const records = exclusive ? this.#withoutHeld(claimed) : claimed;
     if (records.length === 0) return 0;
+    this.#assertLeaseValid();
     const sent = await this.#sendOnce(records);
-    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
-    if (sent.published.length > 0) await this.#markPublished(sent.published);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
+    if (sent.published.length > 0) await this.#markPublished(sent.published, fence);
     return records.length;
   }
 
@@ -211,10 +240,54 @@ export class OutboxRelay {
     );
   }
 
+  /** True while the lease a fence came from is still this relay's current one (always without a lock). */
+  #stillHolds(fence: Fence | undefined): boolean {
+    if (!this.#lease) return true;
+    const current = this.#fence();
+    return fence !== undefined && current?.token === fence.token && current.lock === fence.lock;
+  }
+
+  /** The fence of the lock this relay works under (none without a lock). */
+  #fence(): Fence | undefined {
+    const lease = this.#lease?.lease;
+    return lease ? { lock: lease.key, token: lease.fencingToken } : undefined;
+  }
+
+  /**
+   * Refuses to hand a claimed batch to the broker once the lease has run out
+   * by this process's clock: a relay paused past its TTL (GC, SIGSTOP, a VM
+   * freeze) wakes up here before its renewal timer could notice the loss.
+   */
+  #assertLeaseValid(): void {
+    if (!this.#lease) return;
+    const lease = this.#lease.lease;
+    if (!lease || this.#lease.signal.aborted || lease.expiresAt.getTime() <= Date.now()) {
+      throw new LeaseExpiredError(this.name);
+    }
+  }
+
+  /**
+   * This relay lost its lock (a store refused its fencing token, or its lease
+   * ran out): drop what it holds without writing (a newer holder owns the
+   * records now) and let go of the lock; the loop tries for it again.
+   */
+  async #abandon(error: unknown): Promise<void> {
+    // A late refusal of a token this relay no longer works under (it holds a newer lease now).
+    const current = this.#fence();
+    if (error instanceof StaleFencingTokenError && current && current.token > error.token) return;
+    this.#logger.warn('Outbox relay lost its lock; the batch in hand is dropped', {
+      outbox: this.name,
+      error,
+    });
+    for (const retry of this.#localRetries.values()) clearTimeout(retry.timer);
+    this.#localRetries.clear();
+    await this.#lease?.release();
+  }
+
   /** After a locked batch committed: reports what was sent and starts the retries of what failed. */
-  #settle(sent: SentBatch): void {
+  #settle(sent: SentBatch, fence: Fence | undefined): void {
     this.#reportSent(sent.published);
-    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1);
+    for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
   }
 
   /**
@@ -256,7 +329,13 @@ export class OutboxRelay {
     const pending = [...this.#localRetries.values()];
     this.#localRetries.clear();
     for (const retry of pending) clearTimeout(retry.timer);
-    if (pending.length > 0) await this.#outbox.release(pending.map((retry) => retry.record.message.id));
+    // Only under the lease still held: a record claimed under a lost one is left to its lease's end.
+    const ours = pending.filter((retry) => this.#stillHolds(retry.fence));
+    if (ours.length > 0)
+      await this.#outbox.release(
+        ours.map((retry) => retry.record.message.id),
+        ours[0]!.fence,
+      );
   }
 
   /** Waits for failures being written, so the next holder of the lock sees them. */
@@ -298,13 +377,15 @@ export class OutboxRelay {
     }
   }
 
-  async #markPublished(records: readonly OutboxRecord[]): Promise<void> {
+  async #markPublished(records: readonly OutboxRecord[], fence: Fence | undefined): Promise<void> {
     try {
       await this.#outbox.markPublished(
         records.map((record) => record.message.id),
         new Date(),
+        fence,
       );
     } catch (error) {
+      if (isLockLost(error)) return this.#abandon(error);
       // Sent but not marked: the lease expires and the records are sent again; the inbox absorbs the copies.
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markPublished`, error });
       this.#logger.error('Could not mark records published; they will be sent again after the lease', {
@@ -332,7 +413,7 @@ export class OutboxRelay {
   }
 
   /** A send failed `localAttempts` times in this claim: retry locally, or persist the failure. */
-  #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number): void {
+  #failedOnce(record: OutboxRecord, error: unknown, localAttempts: number, fence: Fence | undefined): void {
     const canRetryLocally = localAttempts <= this.#options.localRetryTimes && !this.#loop.stopSignal.aborted;
     this.#monitor.emit('failed', {
       stage: 'publish',
@@ -344,7 +425,7 @@ export class OutboxRelay {
     });
     if (!canRetryLocally) {
       const id = record.message.id;
-      const persisted = this.#persistFailure(record, error).finally(() => this.#persisting.delete(id));
+      const persisted = this.#persistFailure(record, error, fence).finally(() => this.#persisting.delete(id));
       this.#persisting.set(id, persisted);
       return;
     }
@@ -353,29 +434,37 @@ export class OutboxRelay {
       this.#options.localFailedRetryInterval,
     );
     timer.unref?.();
-    this.#localRetries.set(record.message.id, { record, localAttempts, timer, lastError: error });
+    this.#localRetries.set(record.message.id, { record, fence, localAttempts, timer, lastError: error });
   }
 
   async #retryLocally(id: string): Promise<void> {
     const retry = this.#localRetries.get(id);
     if (!retry || this.#loop.stopSignal.aborted) return;
+    if (!this.#stillHolds(retry.fence)) {
+      // The lock changed hands since the claim: the record is the next holder's once its lease ends.
+      this.#localRetries.delete(id);
+      if (this.#localRetries.size === 0) this.#loop.settled();
+      return;
+    }
     const [outcome] = await this.#publish([retry.record]);
     if (!this.#localRetries.has(id)) return; // stopped meanwhile and released
     this.#localRetries.delete(id);
-    if (outcome?.ok) await this.#markPublished([retry.record]);
-    else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1);
+    if (outcome?.ok) await this.#markPublished([retry.record], retry.fence);
+    else this.#failedOnce(retry.record, outcome?.error, retry.localAttempts + 1, retry.fence);
     if (this.#localRetries.size === 0) this.#loop.settled();
   }
 
-  async #persistFailure(record: OutboxRecord, error: unknown): Promise<void> {
+  async #persistFailure(record: OutboxRecord, error: unknown, fence: Fence | undefined): Promise<void> {
     const now = new Date();
     const { dead, nextAttemptAt } = decideRetry(record.attempts, this.#options, now);
     try {
       await this.#outbox.markFailed(
         [{ id: record.message.id, error: describeError(error), nextAttemptAt }],
         now,
+        fence,
       );
     } catch (storeError) {
+      if (isLockLost(storeError)) return this.#abandon(storeError);
       this.#monitor.emit('error', { where: `outbox "${this.#config.name}" markFailed`, error: storeError });
       return; // Claimed again after the lease.
     }
@@ -392,4 +481,16 @@ export class OutboxRelay {
     // The failed record no longer blocks its key's successors.
     this.wake();
   }
+}
+
+/** The relay's lease ran out before a claimed batch was sent (see `#assertLeaseValid`). */
+class LeaseExpiredError extends BusStateError {
+  constructor(relay: string) {
+    super(`Outbox relay "${relay}" lost its lock before sending the claimed batch`);
+  }
+}
+
+/** True for the errors that mean "this relay no longer holds its lock". */
+function isLockLost(error: unknown): boolean {
+  return error instanceof StaleFencingTokenError || error instanceof LeaseExpiredError;
 }

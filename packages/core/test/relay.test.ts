@@ -191,6 +191,45 @@ describe('outbox relay', () => {
     expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
   });
 
+  it('with the lock, a store without claimLocked is claimed exclusively and fenced, and a record waiting for a local retry is never resent', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    transport.rejectIds.add(13);
+    const tries = new Map<number, number>();
+    const publish = transport.publish.bind(transport);
+    transport.publish = (messages) => {
+      for (const m of messages) tries.set(nOf(m), (tries.get(nOf(m)) ?? 0) + 1);
+      return publish(messages);
+    };
+    const log = memoryEventLog();
+    // As SQLite and MongoDB: no row locks held while the broker confirms.
+    (log.outbox as { claimLocked?: unknown }).claimLocked = undefined;
+    const claims: string[] = [];
+    const claim = log.outbox.claim.bind(log.outbox);
+    log.outbox.claim = (request) => {
+      claims.push(`${request.exclusive ? 'exclusive' : 'leased'}${request.fence ? ' fenced' : ''}`);
+      return claim(request);
+    };
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(new MemoryLock())
+      .configure({ localRetryTimes: 2, localFailedRetryInterval: 60, maxRetryTimes: 0, pollingInterval: 5 })
+      .build();
+    const dead = events(sender, 'dead-lettered');
+    running.push(sender);
+    await sender.start();
+    await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
+    await eventually(() => dead.length === 1);
+    // No lease written; record 13 came back from every claim during its local retries, unleased,
+    // and the relay left it out rather than sending it again.
+    expect(claims.length).toBeGreaterThan(3);
+    expect(new Set(claims)).toEqual(new Set(['exclusive fenced']));
+    expect(tries.get(13)).toBe(3);
+    expect([tries.get(12), tries.get(14)]).toEqual([1, 1]);
+    expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
+  });
+
   it('without a lock, relays claim with row locks (claimLocked) and never send one record twice', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
@@ -260,6 +299,130 @@ describe('outbox relay', () => {
     await Promise.all(relays.map((relay) => relay.drain()));
     expect(sent).toHaveLength(30);
     expect(new Set(sent).size).toBe(30);
+  });
+
+  it('a relay whose fencing token is older than one the store has seen sends nothing, lets go of its lock, and relays once it holds a current token', async () => {
+    const broker = new InProcessBroker();
+    const log = memoryEventLog();
+    const memoryLock = new MemoryLock();
+    const tokens: bigint[] = [];
+    const isOutbox = (key: string) => key.startsWith('herald:outbox:');
+    const lock: DistributedLock = {
+      name: 'memory-observed',
+      async acquire(key, ttlMs) {
+        if (isOutbox(key) && tokens.length === 0) {
+          // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
+          await log.outbox!.claim({
+            limit: 0,
+            leaseMs: 1,
+            owner: 'newer-holder',
+            now: new Date(),
+            fence: { lock: key, token: 3n },
+          });
+        }
+        const lease = await memoryLock.acquire(key, ttlMs);
+        if (lease && isOutbox(key)) tokens.push(lease.fencingToken);
+        return lease;
+      },
+    };
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (message: string, context?: Record<string, unknown>) =>
+        void warnings.push(`${message}: ${String(context?.error)}`),
+    };
+    const seen: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void seen.push(e.n))
+      .build();
+    const sender = createIntegrationEventBus({ service: 'sender', logger })
+      .useTransport(new InProcessTransport({ broker }))
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({ distributedLockWaitDuration: 10, pollingInterval: 10 })
+      .build();
+    const sentUnder: bigint[] = [];
+    sender.on('sent', () => void sentUnder.push(tokens.at(-1)!));
+    running.push(receiver, sender);
+    await receiver.start();
+    await sender.start();
+    await sender.publish([1, 2, 3].map((n) => new Ping({ n })));
+    await eventually(() => seen.length === 3, 5000);
+
+    expect(tokens.slice(0, 3), 'the relay let go of each stale lease and took the lock again').toEqual([
+      1n,
+      2n,
+      3n,
+    ]);
+    expect(warnings.filter((warning) => warning.includes('StaleFencingTokenError'))).toHaveLength(2);
+    expect(sentUnder, 'sent only under the current token').toEqual([3n, 3n, 3n]);
+    expect(seen.sort()).toEqual([1, 2, 3]);
+  });
+
+  it('a record waiting for a local retry when the lock is lost is not retried by this relay: it waits for its lease, then the next claim sends it', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransport({ broker });
+    const attempts = new Map<number, number[]>();
+    const publish = transport.publish.bind(transport);
+    let failedOnce = false;
+    transport.publish = async (messages) => {
+      for (const m of messages) attempts.set(nOf(m), [...(attempts.get(nOf(m)) ?? []), Date.now()]);
+      if (!failedOnce && messages.some((m) => nOf(m) === 13)) {
+        failedOnce = true;
+        loseLease = true; // the lock is lost right after this batch
+        return messages.map((m) => ({ id: m.id, ok: false, error: new Error('nacked by broker') }));
+      }
+      return publish(messages);
+    };
+    const memoryLock = new MemoryLock();
+    let loseLease = false;
+    const lock: DistributedLock = {
+      name: 'memory-losing',
+      async acquire(key, ttlMs) {
+        const lease = await memoryLock.acquire(key, ttlMs);
+        if (!lease || !key.startsWith('herald:outbox:')) return lease;
+        return {
+          key: lease.key,
+          fencingToken: lease.fencingToken,
+          get expiresAt() {
+            return lease.expiresAt;
+          },
+          async extend(ms: number) {
+            if (loseLease) {
+              loseLease = false;
+              return false;
+            }
+            return lease.extend(ms);
+          },
+          release: () => lease.release(),
+        };
+      },
+    };
+    const log = memoryEventLog();
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(lock)
+      .configure({
+        distributedLockTtl: 150,
+        distributedLockWaitDuration: 10,
+        localRetryTimes: 2,
+        localFailedRetryInterval: 200,
+        minimumRetryInterval: 600,
+        pollingInterval: 20,
+      })
+      .build();
+    const sent: number[] = [];
+    sender.on('sent', (e) => void sent.push(nOf(e.message)));
+    running.push(sender);
+    await sender.start();
+    await sender.publish([new Ping({ n: 13 })]);
+    await eventually(() => sent.length === 1, 5000);
+    const tries = attempts.get(13)!;
+    // Without the check, the local retry would have sent it again 200 ms after the failure.
+    expect(tries).toHaveLength(2);
+    expect(tries[1]! - tries[0]!, 'the second send waited for the lease').toBeGreaterThanOrEqual(500);
+    expect(sent).toEqual([13]);
   });
 
   it('hands over to another replica when the lock holder stops', async () => {

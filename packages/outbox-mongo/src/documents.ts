@@ -95,8 +95,12 @@ export interface CollectionNames {
 }
 
 /** The auxiliary collections a store keeps next to its own. */
-export function auxiliaryNames(collection: string): { leases: string; sequences: string } {
-  return { leases: `${collection}_leases`, sequences: `${collection}_sequences` };
+export function auxiliaryNames(collection: string): { leases: string; sequences: string; fences: string } {
+  return {
+    leases: `${collection}_leases`,
+    sequences: `${collection}_sequences`,
+    fences: `${collection}_fences`,
+  };
 }
 
 /** "Not leased": every lease comparison is `leaseUntil <= now`. */

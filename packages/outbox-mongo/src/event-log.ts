@@ -10,6 +10,7 @@ import {
   type SequenceBlockDocument,
 } from './documents.js';
 import { MongoTransactionsUnavailableError } from './errors.js';
+import { type FenceDocument, FenceGuard } from './fence-guard.js';
 import { MongoInboxStore } from './inbox-store.js';
 import { LeaseRegistry } from './lease-registry.js';
 import { ensureIndexes } from './migrations.js';
@@ -79,7 +80,7 @@ class MongoDbEventLog implements MongoEventLog {
   readonly inbox: MongoInboxStore;
   /** The database holding the collections. */
   readonly db: Db;
-  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it). */
+  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it; the outbox also `<name>_fences`). */
   readonly collections: CollectionNames;
   readonly transactions: TransactionMode;
   readonly #settings: MongoEventLogSettings;
@@ -99,6 +100,7 @@ class MongoDbEventLog implements MongoEventLog {
       {
         sequences: new SequenceAllocator(settings.db.collection<SequenceBlockDocument>(outboxAux.sequences)),
         leases: new LeaseRegistry(settings.db.collection<LeaseDocument>(outboxAux.leases)),
+        fences: new FenceGuard(settings.db.collection<FenceDocument>(outboxAux.fences)),
         wake: new ChangeStreamWake(outboxCollection as unknown as Collection<Document>, {
           enabled: settings.changeStreams === 'auto',
           logger: settings.logger,

@@ -7,6 +7,7 @@ import {
   OUTBOX_INDEXES,
   SEQUENCE_INDEXES,
 } from './documents.js';
+import { FENCE_INDEXES } from './fence-guard.js';
 
 /** listIndexes on a collection that does not exist yet. */
 const NAMESPACE_NOT_FOUND = 26;
@@ -23,6 +24,7 @@ export async function ensureIndexes(db: Db, collections: CollectionNames): Promi
     [outbox, OUTBOX_INDEXES],
     [auxiliaryNames(outbox).leases, LEASE_INDEXES],
     [auxiliaryNames(outbox).sequences, SEQUENCE_INDEXES],
+    [auxiliaryNames(outbox).fences, FENCE_INDEXES],
     [inbox, INBOX_INDEXES],
     [auxiliaryNames(inbox).leases, LEASE_INDEXES],
     [auxiliaryNames(inbox).sequences, SEQUENCE_INDEXES],

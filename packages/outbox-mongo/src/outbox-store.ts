@@ -1,4 +1,5 @@
 import {
+  type Fence,
   type OutboxEntry,
   type OutboxFailure,
   type OutboxRecord,
@@ -13,6 +14,7 @@ import { findClaimable } from './claim-window.js';
 import { ERROR_HISTORY, NOT_LEASED, OPEN_OUTBOX, type OutboxDocument } from './documents.js';
 import { DUPLICATE_KEY } from './errors.js';
 import { deleteFinished } from './expiry.js';
+import type { FenceGuard } from './fence-guard.js';
 import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
@@ -41,18 +43,25 @@ export class MongoOutboxStore implements OutboxStore {
   readonly #context: StoreContext<OutboxDocument>;
   readonly #sequences: SequenceAllocator;
   readonly #leases: LeaseRegistry;
+  readonly #fences: FenceGuard;
   readonly #wake: ChangeStreamWake;
 
   /** @internal */
   constructor(
     context: StoreContext<OutboxDocument>,
-    parts: { sequences: SequenceAllocator; leases: LeaseRegistry; wake: ChangeStreamWake },
+    parts: {
+      sequences: SequenceAllocator;
+      leases: LeaseRegistry;
+      fences: FenceGuard;
+      wake: ChangeStreamWake;
+    },
   ) {
     this.#context = context;
     this.databaseName = context.databaseName;
     this.transactional = context.transactions !== 'off';
     this.#sequences = parts.sequences;
     this.#leases = parts.leases;
+    this.#fences = parts.fences;
     this.#wake = parts.wake;
   }
 
@@ -120,8 +129,10 @@ export class MongoOutboxStore implements OutboxStore {
     now: Date;
     shard?: { index: number; count: number };
     exclusive?: boolean;
+    fence?: Fence;
   }): Promise<OutboxRecord[]> {
     await this.#context.ready();
+    await this.#fences.enter(request.fence);
     const { now } = request;
     const claimable: Filter<OutboxDocument> = {
       status: { $in: [...OPEN_OUTBOX] },
@@ -137,7 +148,10 @@ export class MongoOutboxStore implements OutboxStore {
       limit: request.limit,
     });
     // The caller holds the lock: no grant, no lease write; the mark is the one rewrite.
-    if (request.exclusive) return candidates.map(toRecord);
+    if (request.exclusive) {
+      await this.#fences.check(request.fence);
+      return candidates.map(toRecord);
+    }
     const leased = await leaseCandidates(
       this.#context.collection,
       this.#leases,
@@ -145,21 +159,28 @@ export class MongoOutboxStore implements OutboxStore {
       { now, leaseMs: request.leaseMs, owner: request.owner },
       { filter: { status: { $in: [...OPEN_OUTBOX] } }, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
     );
+    // A newer holder appeared while we leased: hand the records back and refuse.
+    await this.#fences.check(request.fence).catch(async (error: unknown) => {
+      await this.release(leased.map((doc) => doc._id));
+      throw error;
+    });
     return leased.map(toRecord);
   }
 
-  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+  async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
     if (ids.length === 0) return;
     await this.#context.ready();
+    await this.#fences.enter(fence);
     await this.#context.collection.updateMany(
       { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
       { $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null } },
     );
   }
 
-  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
     if (failures.length === 0) return;
     await this.#context.ready();
+    await this.#fences.enter(fence);
     // One updateMany per distinct outcome (usually one), not a bulk of updates (see the note at the top).
     const outcomes = new Map<string, { failure: OutboxFailure; ids: string[] }>();
     for (const failure of failures) {
@@ -188,9 +209,10 @@ export class MongoOutboxStore implements OutboxStore {
     }
   }
 
-  async release(ids: readonly string[]): Promise<void> {
+  async release(ids: readonly string[], fence?: Fence): Promise<void> {
     if (ids.length === 0) return;
     await this.#context.ready();
+    await this.#fences.enter(fence);
     await this.#context.collection.updateMany(
       { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
       { $set: { leaseUntil: NOT_LEASED, owner: null } },

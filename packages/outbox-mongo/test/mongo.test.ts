@@ -8,7 +8,9 @@ import {
   InProcessTransport,
   type IntegrationEventBus,
   type Logger,
+  MemoryLock,
   type PublishOutcome,
+  StaleFencingTokenError,
   silentLogger,
   type WireMessage,
 } from '@herald/core';
@@ -425,6 +427,58 @@ describe('a bus on FerretDB', () => {
     expect(new Set(sent).size).toBe(total);
     expect([...handled].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
     expect(await logs[0]!.outbox.backlog()).toEqual({ pending: 0, oldestCreatedAt: null });
+  });
+
+  it('two relays under one lock claim exclusively and fenced: each event sent once, one rewrite per record; a stale holder is refused', async () => {
+    const Tick = defineEvent<{ n: number }>(uniqueEventName('tick'));
+    const broker = new InProcessBroker();
+    const lock = new MemoryLock();
+    const sent: string[] = [];
+    const handled: number[] = [];
+    const replicas = [0, 1].map(() =>
+      bus('ordering', broker, eventLog())
+        .useLock(lock)
+        .configure({ distributedLockWaitDuration: 20 })
+        .build(),
+    );
+    for (const replica of replicas) replica.on('sent', (event) => sent.push(event.messageId));
+    const billing = bus(
+      'billing',
+      broker,
+      eventLog({ collections: { outbox: 'b_outbox', inbox: 'b_inbox' } }),
+    )
+      .handle(Tick, async (event) => {
+        handled.push(event.n);
+      })
+      .build();
+    await start(billing, ...replicas);
+    const total = 60;
+    await Promise.all(
+      Array.from({ length: total }, (_, n) =>
+        replicas[n % 2]!.publish(new Tick({ n }), n % 3 === 0 ? { orderingKey: `k-${n % 4}` } : {}),
+      ),
+    );
+    await waitFor(() => handled.length >= total, `${total} events handled`, 30_000);
+    await settled(broker, logs[0]!);
+    expect(new Set(sent).size).toBe(total);
+    expect(sent).toHaveLength(total);
+    // Exclusive claims write no lease: no record was leased (generation 0) nor given a lease grant.
+    const outbox = logs[0]!.db.collection(logs[0]!.collections.outbox);
+    expect(await outbox.countDocuments({ lease: { $ne: 0 } })).toBe(0);
+    // The lock's newest token is recorded; an older one is refused.
+    const fences = await logs[0]!.db.collection(`${logs[0]!.collections.outbox}_fences`).find().toArray();
+    expect(fences.length).toBeGreaterThanOrEqual(1);
+    const { lock: lockKey, token } = fences[0] as unknown as { lock: string; token: string };
+    await expect(
+      logs[0]!.outbox.claim({
+        limit: 10,
+        leaseMs: 1_000,
+        owner: 'stale',
+        now: new Date(),
+        exclusive: true,
+        fence: { lock: lockKey, token: BigInt(token) - 1n },
+      }),
+    ).rejects.toBeInstanceOf(StaleFencingTokenError);
   });
 
   it('duplicate deliveries to two consumer replicas are absorbed by the Mongo inbox', async () => {

@@ -24,8 +24,11 @@ import { assertPrismaClient, type PrismaClientLike } from './prisma-client.js';
 export interface PrismaEventLog extends EventLog {
   readonly outbox: PrismaOutboxStore;
   readonly inbox: PrismaInboxStore;
-  /** Applies the shipped migrations with this client (see {@link migrate}). */
-  migrate(): Promise<MigrateResult>;
+  /**
+   * Applies the shipped migrations with this client (see {@link migrate});
+   * `relayShards`: also the per-shard claim index (see `MigrateOptions`).
+   */
+  migrate(options?: { relayShards?: number }): Promise<MigrateResult>;
 }
 
 /**
@@ -90,6 +93,11 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
   return {
     outbox: new PrismaOutboxStore(settings, { channel, listener }),
     inbox: new PrismaInboxStore(settings),
-    migrate: () => migrate(prisma, { provider, tablePrefix }),
+    migrate: (extra) =>
+      migrate(prisma, {
+        provider,
+        tablePrefix,
+        ...(extra?.relayShards === undefined ? {} : { relayShards: extra.relayShards }),
+      }),
   };
 }

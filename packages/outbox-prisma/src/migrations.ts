@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { ConfigurationError } from '@herald/core';
 import { assertProvider, Dialect, execute, type Provider, query } from './dialect.js';
 import { DEFAULT_TABLE_PREFIX, tableNames } from './options.js';
 import { assertPrismaClient, type PrismaClientLike, type SqlExecutor } from './prisma-client.js';
@@ -8,6 +9,14 @@ export interface MigrateOptions {
   provider: Provider;
   /** Same prefix as given to `prismaEventLog`; default `herald_`. */
   tablePrefix?: string;
+  /**
+   * Core's `relayShards` when it is above 1: also creates the index that makes
+   * each shard's claim (`bucket % relayShards = shard`) a range of its own in
+   * sequence order (PostgreSQL and SQLite; MariaDB/MySQL have no expression
+   * indexes and keep filtering the open-records index). Idempotent; one index
+   * per shard count.
+   */
+  relayShards?: number;
 }
 
 /** What {@link migrate} did. */
@@ -71,6 +80,25 @@ function trackingTable(dialect: Dialect, table: string, prefix: string): string 
 }
 
 /**
+ * `CREATE INDEX` of the per-shard claim index for `relayShards` shards, or
+ * undefined when there is nothing to create (one shard, or MariaDB/MySQL).
+ * The expression must read exactly as the claim's (`bucket % N`, N inlined).
+ */
+export function shardIndexStatement(
+  dialect: Dialect,
+  outbox: string,
+  relayShards: number | undefined,
+): string | undefined {
+  if (relayShards === undefined || relayShards <= 1 || dialect.provider === 'mysql') return undefined;
+  if (!Number.isInteger(relayShards) || relayShards > 1024) {
+    throw new ConfigurationError(`relayShards must be an integer from 1 to 1024, got ${String(relayShards)}`);
+  }
+  const name = dialect.quote(`${outbox}_shard${relayShards}_idx`);
+  return `CREATE INDEX IF NOT EXISTS ${name} ON ${dialect.quote(outbox)} ((bucket % ${relayShards}), sequence)
+    WHERE status IN ('pending', 'failed')`;
+}
+
+/**
  * Creates or upgrades Herald's tables with your own Prisma client, applying
  * the shipped SQL migrations that are not recorded in `<prefix>migrations`
  * yet. Safe to call on every start and from several processes at once:
@@ -121,6 +149,8 @@ export async function migrate(prisma: PrismaClientLike, options: MigrateOptions)
           ]);
           applied.push(migration.name);
         }
+        const shardIndex = shardIndexStatement(dialect, names.outbox, options.relayShards);
+        if (shardIndex) await execute(tx, dialect, shardIndex, []);
         return { applied };
       } finally {
         // MariaDB/MySQL DDL commits implicitly, so the named lock (not the transaction) guards the run.

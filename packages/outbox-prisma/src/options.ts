@@ -12,6 +12,8 @@ export interface TableNames {
   readonly outbox: string;
   readonly inbox: string;
   readonly migrations: string;
+  /** Newest fencing token seen per relay lock. */
+  readonly fences: string;
 }
 
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
@@ -20,7 +22,12 @@ export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
       `tablePrefix must be letters, digits and "_" (not starting with a digit, at most 41 characters), got ${String(prefix)}`,
     );
   }
-  return { outbox: `${prefix}outbox`, inbox: `${prefix}inbox`, migrations: `${prefix}migrations` };
+  return {
+    outbox: `${prefix}outbox`,
+    inbox: `${prefix}inbox`,
+    migrations: `${prefix}migrations`,
+    fences: `${prefix}fences`,
+  };
 }
 
 /** What both stores share: the clients, the dialect and the names. */

@@ -1,6 +1,7 @@
 import {
   type ClaimRequest,
   ConfigurationError,
+  type Fence,
   type LockedBatchOutcome,
   type OutboxEntry,
   type OutboxFailure,
@@ -18,6 +19,7 @@ import {
   query,
   whereOf,
 } from './dialect.js';
+import { FenceTable } from './fencing.js';
 import type { StoreSettings } from './options.js';
 import type { PgListener } from './pg-listener.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
@@ -75,6 +77,7 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly #columns: string;
   readonly #notify: OutboxNotify;
   readonly #listeners = new Set<() => void>();
+  readonly #fences: FenceTable;
   #stopListening: (() => void) | undefined;
   /**
    * PostgreSQL and MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a READ
@@ -91,6 +94,7 @@ export class PrismaOutboxStore implements OutboxStore {
     this.name = `prisma-${settings.provider}`;
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.outbox);
+    this.#fences = new FenceTable(settings.dialect, settings.dialect.quote(settings.names.fences));
     this.#columns = outboxColumns(settings.provider);
     this.#notify = notify;
   }
@@ -153,8 +157,16 @@ export class PrismaOutboxStore implements OutboxStore {
       AND o.lease_until <= ?
       AND (o.ordering_key IS NULL OR ${noEarlierRow(this.#s.dialect, this.#table, 'b.ordering_key = o.ordering_key', ['pending', 'failed'])})`;
     if (request.shard) {
-      where += ' AND o.bucket % ? = ?';
-      params.push(request.shard.count, request.shard.index);
+      // The count inlined (an integer): the expression then matches migrate()'s per-shard index.
+      const count = Number(request.shard.count);
+      if (!Number.isInteger(count) || count < 1) throw new ConfigurationError(`Bad shard count ${count}`);
+      where += ` AND o.bucket % ${count} = ?`;
+      params.push(request.shard.index);
+    }
+    if (request.fence) {
+      const guard = this.#fences.guard(request.fence);
+      where += ` AND ${guard.sql}`;
+      params.push(...guard.params);
     }
     return { where, params };
   }
@@ -164,6 +176,7 @@ export class PrismaOutboxStore implements OutboxStore {
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]> {
     const { dialect } = this.#s;
+    await this.#fences.enter(this.#s.prisma, request.fence);
     const { where, params } = this.#claimable(request);
     // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
     // rather than BEGIN, SELECT and COMMIT.
@@ -185,14 +198,17 @@ export class PrismaOutboxStore implements OutboxStore {
         if (rows.length === 0) return [];
         const records = rows.sort((a, b) => Number(a.sequence) - Number(b.sequence)).map(toOutboxRecord);
         const outcome = await send(records);
+        // The rows are ours (locked), so a guarded mark that changes fewer of them met a newer token.
+        const guard = this.#fences.guard(request.fence);
         for (const part of chunks(outcome.published, ID_CHUNK)) {
-          await execute(
+          const marked = await execute(
             tx,
             dialect,
             `UPDATE ${this.#table} SET status = 'published', published_at = ?
-             WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-            [Date.now(), ...part],
+             WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+            [Date.now(), ...part, ...guard.params],
           );
+          if (marked < part.length) await this.#fences.check(tx, request.fence);
         }
         for (const part of chunks(outcome.held, ID_CHUNK)) {
           await execute(
@@ -214,6 +230,7 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    await this.#fences.enter(this.#s.prisma, request.fence);
     const now = request.now.getTime();
     const { where, params } = this.#claimable(request);
     const rows = await claimRows<OutboxRow>({
@@ -232,19 +249,24 @@ export class PrismaOutboxStore implements OutboxStore {
     return rows.map(toOutboxRecord);
   }
 
-  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+  async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
-      await execute(
+      const marked = await execute(
         this.#s.prisma,
         this.#s.dialect,
         `UPDATE ${this.#table} SET status = 'published', published_at = ?, lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-        [now.getTime(), ...part],
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+        [now.getTime(), ...part, ...guard.params],
       );
+      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 
-  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
     const { dialect } = this.#s;
     for (const part of chunks(latest, FAILURE_CHUNK)) {
@@ -254,9 +276,9 @@ export class PrismaOutboxStore implements OutboxStore {
       for (const f of part) params.push(f.id, f.nextAttemptAt?.getTime() ?? null);
       for (const f of part) params.push(f.id, f.nextAttemptAt === null ? 'dead' : 'failed');
       for (const f of part) params.push(f.id, errorHistoryLine(now, f.error));
-      params.push(...part.map((f) => f.id));
+      params.push(...part.map((f) => f.id), ...guard.params);
       // `status IN (pending, failed)`: a record another relay already published is never downgraded.
-      await execute(
+      const marked = await execute(
         this.#s.prisma,
         dialect,
         `UPDATE ${this.#table} SET attempts = attempts + 1,
@@ -265,21 +287,25 @@ export class PrismaOutboxStore implements OutboxStore {
            status = ${cases('?')},
            error_history = ${dialect.appendCapped('error_history', cases(dialect.text), MAX_ERROR_HISTORY)},
            lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         params,
       );
+      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 
-  async release(ids: readonly string[]): Promise<void> {
+  async release(ids: readonly string[], fence?: Fence): Promise<void> {
+    await this.#fences.enter(this.#s.prisma, fence);
+    const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
-      await execute(
+      const released = await execute(
         this.#s.prisma,
         this.#s.dialect,
         `UPDATE ${this.#table} SET lease_until = 0, lease_owner = NULL
-         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN}`,
-        part,
+         WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
+        [...part, ...guard.params],
       );
+      if (released < part.length) await this.#fences.check(this.#s.prisma, fence);
     }
   }
 

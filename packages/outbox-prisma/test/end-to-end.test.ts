@@ -3,8 +3,10 @@ import {
   ConfigurationError,
   InProcessTransport,
   MalformedMessageError,
+  MemoryLock,
   type OutboxStore,
   type PublishOutcome,
+  StaleFencingTokenError,
   type WireMessage,
 } from '@herald/core';
 import { createUnitOfWorkManager } from '@herald/uow';
@@ -146,6 +148,50 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     expect(new Set(handled).size).toBe(total);
   });
 
+  it(`${ENGINE_NAMES[provider]}: two relays under one lock send each event once, fenced: the lock's newest token is stored and an older one refused`, async () => {
+    const broker = new InProcessBroker();
+    const sent: string[] = [];
+    const lock = new MemoryLock();
+    const relays = [db.prisma, db.peer()].map((client) =>
+      builder('ordering', new CountingTransport(broker, sent))
+        .useEventLog({ outbox: db.log({}, client).outbox })
+        .useLock(lock)
+        .configure({ batchSize: 7, minimumRetryInterval: 10_000, distributedLockWaitDuration: 20 })
+        .build(),
+    );
+    const { bus: billing, handled, duplicates } = receiver(broker);
+    await buses.start(billing, ...relays);
+
+    const total = 60;
+    for (let batch = 0; batch < total / 10; batch++) {
+      const events = Array.from(
+        { length: 10 },
+        (_, i) => new OrderPlaced({ orderId: `o-${batch * 10 + i}`, n: i }),
+      );
+      await relays[batch % 2]!.publish(events);
+    }
+    await eventually(() => handled.length === total, 20_000);
+    await settled(broker, [db.log().outbox]);
+    expect(sent).toHaveLength(total);
+    expect(new Set(sent).size).toBe(total);
+    expect(duplicates).toEqual([]);
+
+    const fences = await db.prisma.$queryRawUnsafe<Array<{ lock_key: string; token: string }>>(
+      `SELECT lock_key, CAST(token AS ${provider === 'mysql' ? 'CHAR' : 'TEXT'}) AS token FROM herald_fences`,
+    );
+    const fence = fences.find((row) => row.lock_key.startsWith('herald:outbox:'));
+    expect(fence, "the relay lock's newest token is stored").toBeDefined();
+    await expect(
+      db.log().outbox.claim({
+        limit: 10,
+        leaseMs: 1_000,
+        owner: 'stale',
+        now: new Date(),
+        fence: { lock: fence!.lock_key, token: BigInt(fence!.token) - 1n },
+      }),
+    ).rejects.toBeInstanceOf(StaleFencingTokenError);
+  });
+
   it(`${ENGINE_NAMES[provider]}: a record the broker keeps refusing is dead-lettered with its last error; cleanup deletes published rows in batches`, async () => {
     const broker = new InProcessBroker();
     const log = db.log();
@@ -264,7 +310,11 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
       const concurrent = await Promise.all(
         [db.prisma, db.peer(), db.peer()].map((client) => migrate(client, { provider, tablePrefix })),
       );
-      expect(concurrent.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_error_history']);
+      expect(concurrent.flatMap((result) => result.applied)).toEqual([
+        '0001_init',
+        '0002_error_history',
+        '0003_fences',
+      ]);
       expect((await migrate(db.prisma, { provider, tablePrefix })).applied).toEqual([]);
 
       const log = db.log({ tablePrefix });
@@ -318,6 +368,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     expect((await db.prisma.heraldMigration.findMany()).map((m) => m.name)).toEqual([
       '0001_init',
       '0002_error_history',
+      '0003_fences',
     ]);
   });
 

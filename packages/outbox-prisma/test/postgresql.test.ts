@@ -242,6 +242,46 @@ describe('claims on a 100k-row table use the partial indexes (EXPLAIN)', () => {
     console.log(`PostgreSQL cleanup of 1,000 expired among 100,000 published rows: ${deletion.ms} ms`);
   });
 
+  it('a sharded claim reads only its shard, in sequence order, from the per-shard index (migrate with relayShards)', async () => {
+    const now = Date.now();
+    await db.prisma.$executeRawUnsafe(
+      `INSERT INTO herald_outbox (id, name, ordering_key, bucket, headers, body, status, attempts, created_at, lease_until, published_at)
+       SELECT md5(g::text)::uuid::text, 'bench.event', CASE WHEN g % 3 = 0 THEN NULL ELSE 'key-' || (g % 5000) END,
+              g % 1024, '{}', '\\x00'::bytea, CASE WHEN g > 80000 THEN 'pending' ELSE 'published' END, 0, $1::bigint, 0,
+              CASE WHEN g > 80000 THEN NULL ELSE $1::bigint END
+       FROM generate_series(1, 120000) AS g`,
+      now - 60_000,
+    );
+    await db.log().migrate({ relayShards: 8 });
+    await db.prisma.$executeRawUnsafe('ANALYZE herald_outbox');
+    const statements: RecordedStatement[] = [];
+    const log = db.log({}, recordingClient(db.prisma, statements) as typeof db.prisma);
+    const shard = { index: 3, count: 8 };
+    const claimed = await log.outbox.claim({
+      limit: 100,
+      leaseMs: 60_000,
+      owner: 'explain',
+      now: new Date(),
+      shard,
+    });
+    expect(claimed.length).toBeGreaterThan(0);
+    expect(claimed.every((record) => record.bucket % 8 === 3)).toBe(true);
+    const claim = statements.find((s) => s.sql.includes('FOR UPDATE SKIP LOCKED'))!;
+    const { plan, ms } = await explain(claim, true);
+    const indexes = nodes(plan)
+      .map((node) => node['Index Name'])
+      .filter(Boolean);
+    expect(indexes).toContain('herald_outbox_shard8_idx');
+    expect(nodes(plan).filter((node) => node['Node Type'] === 'Seq Scan')).toEqual([]);
+    // The same claim without the per-shard index walks the open-records index and filters by bucket.
+    await db.prisma.$executeRawUnsafe('DROP INDEX herald_outbox_shard8_idx');
+    const without = await explain(claim, true);
+    console.log(
+      `PostgreSQL sharded claim (shard 3 of 8) of 100 among 40,000 pending rows: ${ms} ms with the shard index ` +
+        `(${[...new Set(indexes)].join(', ')}), ${without.ms} ms without`,
+    );
+  });
+
   it('inbox retry claim', async () => {
     const now = Date.now();
     await db.prisma.$executeRawUnsafe(

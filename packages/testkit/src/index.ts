@@ -15,6 +15,42 @@ export type {
 } from './harness/records.js';
 export { type CapturingLogger, capturingLogger, failureText } from './harness/secret-probe.js';
 export { createTestHarness, type EventRef, HARNESS_EVENT_LOG, TestHarness } from './harness/test-harness.js';
+export { busScenarios } from './scenarios/cases.js';
+export type { BusScenarioContext, LocalReplica } from './scenarios/context.js';
+export type {
+  BusFeatures,
+  BusPair,
+  ForeignMessage,
+  ScenarioEffect,
+  ScenarioStore,
+} from './scenarios/pair.js';
+export {
+  type HandlerRun,
+  type ReplicaReport,
+  type ReplicaRole,
+  SCENARIO_BUS_OPTIONS,
+  ScenarioHandlerFailure,
+} from './scenarios/replica.js';
+export {
+  type ScenarioScope,
+  STEP_HANDLER,
+  type StepPayload,
+  stepEvent,
+  stepEventName,
+} from './scenarios/scenario-events.js';
+export {
+  SCENARIO_EFFECT_DDL,
+  SCENARIO_EFFECT_TABLE,
+  type SqlScenarioClient,
+  type SqlScenarioStoreOptions,
+  sqlScenarioStore,
+} from './scenarios/sql-store.js';
+export {
+  type BusScenarioOptions,
+  type BusScenarioRun,
+  describeBusScenarios,
+  runBusScenario,
+} from './scenarios/suite.js';
 export { CaseSkipped, type ConformanceCase, skipCase } from './suites/case.js';
 export type { InboxStoreConformanceOptions, InboxStoreFixture } from './suites/inbox-store.js';
 export { describeInboxStoreConformance, inboxStoreCases, runInboxStoreCase } from './suites/inbox-store.js';

@@ -122,6 +122,51 @@ describe('the outbox suite catches broken stores', () => {
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
 
+  it('a store that ignores fencing tokens fails the fencing cases', async () => {
+    const unfenced = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        claim: ({ fence: _fence, ...request }) => store.claim(request),
+        claimLocked: ({ fence: _fence, ...request }, send) => store.claimLocked(request, send),
+        markPublished: (ids, now) => store.markPublished(ids, now),
+        markFailed: (failures, now) => store.markFailed(failures, now),
+        release: (ids) => store.release(ids),
+      }),
+    );
+    for (const fragment of [
+      'fencing: a claim with an older token',
+      'fencing: markPublished, markFailed and release',
+      'fencing: claimLocked (optional)',
+    ]) {
+      const testCase = caseNamed(outboxStoreCases, fragment);
+      await expect(runOutboxStoreCase(testCase, unfenced)).rejects.toThrow();
+      await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+    }
+  });
+
+  it('a store that checks only the claim, not the marks, fails the marks case', async () => {
+    const claimOnly = memoryOutbox((store) =>
+      override<OutboxStore>(store, {
+        markPublished: (ids, now) => store.markPublished(ids, now),
+        markFailed: (failures, now) => store.markFailed(failures, now),
+        release: (ids) => store.release(ids),
+      }),
+    );
+    const testCase = caseNamed(outboxStoreCases, 'fencing: markPublished, markFailed and release');
+    await expect(runOutboxStoreCase(testCase, claimOnly)).rejects.toThrow();
+  });
+
+  it('a store that keeps tokens as JavaScript numbers fails the fencing cases', async () => {
+    const rounded = memoryOutbox((store) => {
+      const round = <T extends { fence?: { lock: string; token: bigint } }>(request: T): T =>
+        request.fence
+          ? { ...request, fence: { ...request.fence, token: BigInt(Number(request.fence.token)) } }
+          : request;
+      return override<OutboxStore>(store, { claim: (request) => store.claim(round(request)) });
+    });
+    const testCase = caseNamed(outboxStoreCases, 'fencing: a claim with an older token');
+    await expect(runOutboxStoreCase(testCase, rounded)).rejects.toThrow();
+  });
+
   it('a claimLocked that marks before the broker confirmed fails the rollback case', async () => {
     const eager = memoryOutbox((store) =>
       override<OutboxStore>(store, {

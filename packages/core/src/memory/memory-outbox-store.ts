@@ -1,6 +1,7 @@
-import { ConfigurationError } from '../errors.js';
+import { assertFenceCurrent, ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
+  Fence,
   LockedBatchOutcome,
   OutboxEntry,
   OutboxFailure,
@@ -46,6 +47,8 @@ export class MemoryOutboxStore implements OutboxStore {
   /** Ids held by a {@link claimLocked} in progress (the memory store's row locks). */
   readonly #locked = new Set<string>();
   #sequence = 0;
+  /** Newest fencing token seen per lock key. */
+  readonly #fences = new Map<string, bigint>();
 
   constructor(options: { database?: MemoryDatabase } = {}) {
     this.#database = options.database;
@@ -89,7 +92,16 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
+    this.#fenced(request.fence);
     return this.#select(request);
+  }
+
+  /** Refuses a token older than the newest seen for its lock; remembers a newer one. */
+  #fenced(fence: Fence | undefined): void {
+    if (!fence) return;
+    const newest = this.#fences.get(fence.lock) ?? null;
+    assertFenceCurrent(fence, newest);
+    if (newest === null || fence.token > newest) this.#fences.set(fence.lock, fence.token);
   }
 
   /** The claim rule, synchronous so that a locked claim can lock what it selected before anyone else runs. */
@@ -116,12 +128,15 @@ export class MemoryOutboxStore implements OutboxStore {
     request: ClaimRequest,
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]> {
+    this.#fenced(request.fence);
     const records = this.#select({ ...request, exclusive: true });
     if (records.length === 0) return records;
     const ids = records.map((record) => record.message.id);
     for (const id of ids) this.#locked.add(id);
     try {
       const outcome = await send(records);
+      // A newer holder may have claimed meanwhile: refused, nothing marked (a transaction's rollback).
+      this.#fenced(request.fence);
       await this.markPublished(outcome.published, new Date());
       const leaseUntil = request.now.getTime() + request.leaseMs;
       for (const id of outcome.held) {
@@ -134,7 +149,8 @@ export class MemoryOutboxStore implements OutboxStore {
     }
   }
 
-  async markPublished(ids: readonly string[], now: Date): Promise<void> {
+  async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
+    this.#fenced(fence);
     for (const id of ids) {
       const row = this.#open.get(id);
       if (!row) continue;
@@ -146,7 +162,8 @@ export class MemoryOutboxStore implements OutboxStore {
     }
   }
 
-  async markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void> {
+  async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
+    this.#fenced(fence);
     for (const failure of failures) {
       const row = this.#open.get(failure.id);
       if (!row) continue; // already published (or dead): never downgrade
@@ -165,7 +182,8 @@ export class MemoryOutboxStore implements OutboxStore {
     }
   }
 
-  async release(ids: readonly string[]): Promise<void> {
+  async release(ids: readonly string[], fence?: Fence): Promise<void> {
+    this.#fenced(fence);
     for (const id of ids) {
       const row = this.#open.get(id);
       if (row) row.leaseUntil = 0;

@@ -38,6 +38,18 @@ export interface OutboxEntry {
   readonly nextAttemptAt?: Date;
 }
 
+/**
+ * The lock a relay claims and marks under, with its fencing token. A store
+ * remembers the newest token it has seen per `lock` and refuses, with
+ * `StaleFencingTokenError` and nothing written, any call carrying an older one.
+ */
+export interface Fence {
+  /** The distributed lock's key (one per outbox, or per shard). */
+  readonly lock: string;
+  /** The lease's fencing token (`LockLease.fencingToken`). */
+  readonly token: bigint;
+}
+
 /** Ask for the next records to relay. */
 export interface ClaimRequest {
   readonly limit: number;
@@ -56,11 +68,18 @@ export interface ClaimRequest {
    * still respected. A caller killed mid-batch leaves its records claimable at
    * once; the lock's TTL bounds how long two holders can overlap.
    *
-   * Core's relay does not ask for it yet: two holders can overlap after a
-   * pause past the TTL or a Redis restart, and without a lease (or a store
-   * that checks fencing tokens) both would send the same records.
+   * Core's relay asks for it only with a {@link ClaimRequest.fence} (a lock
+   * held) and a store without `claimLocked`: two holders can overlap after a
+   * pause past the TTL or a Redis restart, and the fence is what stops the
+   * older one at its next claim or mark.
    */
   readonly exclusive?: boolean;
+  /**
+   * The caller holds this lock: the store raises its newest token for the
+   * lock to this one, and refuses the claim (`StaleFencingTokenError`,
+   * nothing claimed) when it has already seen a newer one.
+   */
+  readonly fence?: Fence;
 }
 
 /** What the relay reports to {@link OutboxStore.claimLocked} once a batch was sent. */
@@ -114,19 +133,33 @@ export interface OutboxStore {
    * its insert; concurrent claims skip the locked rows; a relay that dies
    * mid-batch leaves its records claimable at once (the transaction rolls
    * back). Resolves with the claimed records after the commit; rejects, with
-   * nothing marked, when `send` or the transaction fails. Optional: stores
+   * nothing marked, when `send` or the transaction fails. With
+   * `request.fence`, the token is checked before the records are handed to
+   * `send` and again by the marks: a newer token seen meanwhile rejects with
+   * `StaleFencingTokenError` and nothing marked. Optional: stores
    * that cannot hold row locks while a broker confirms leave it out.
    */
   claimLocked?(
     request: ClaimRequest,
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]>;
-  /** Marks records published and ends their lease. One statement per call. */
-  markPublished(ids: readonly string[], now: Date): Promise<void>;
-  /** Records failures (never downgrades a `published` record) and ends their lease. */
-  markFailed(failures: readonly OutboxFailure[], now: Date): Promise<void>;
-  /** Ends the lease of claimed records without counting an attempt (graceful stop). */
-  release(ids: readonly string[]): Promise<void>;
+  /**
+   * Marks records published and ends their lease. One statement per call.
+   * With `fence`, refused as a whole (`StaleFencingTokenError`, nothing
+   * marked) when the store has seen a newer token for the fence's lock.
+   */
+  markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void>;
+  /**
+   * Records failures (never downgrades a `published` record) and ends their
+   * lease. `fence` as in {@link OutboxStore.markPublished}.
+   */
+  markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void>;
+  /**
+   * Ends the lease of claimed records without counting an attempt (graceful
+   * stop). `fence` as in {@link OutboxStore.markPublished}: a stale relay
+   * must not end leases that a newer holder may have written.
+   */
+  release(ids: readonly string[], fence?: Fence): Promise<void>;
   /** Deletes up to `limit` `published` records published before `before`; returns how many. */
   deleteExpired(before: Date, limit: number): Promise<number>;
   /** Subscribes to "new records committed" wake-ups where the engine has them; returns an unsubscribe. */

@@ -7,7 +7,7 @@ import { prismaEventLog } from '@herald/outbox-prisma';
 import { emptyTables, postgresTestDatabase } from '@herald/testkit/engines';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client/client.js';
-import { type ReplicaReport, type ReplicaSettings, replicaEnv, Tick } from './shared.js';
+import { type ParentMessage, type ReplicaReport, type ReplicaSettings, replicaEnv, Tick } from './shared.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const REPLICA_SCRIPT = fileURLToPath(new URL('./replica.ts', import.meta.url));
@@ -113,6 +113,24 @@ export class Cluster {
     replica.process.kill('SIGKILL');
     await replica.exited;
     this.replicas.delete(name);
+    return at;
+  }
+
+  /** Sends a message to a replica over IPC. */
+  send(name: string, message: ParentMessage): void {
+    this.replicas.get(name)!.process.send(message);
+  }
+
+  /** SIGSTOP: the process freezes mid-whatever (a GC pause, a VM freeze); its lease runs out meanwhile. */
+  pause(name: string): number {
+    this.replicas.get(name)!.process.kill('SIGSTOP');
+    return Date.now();
+  }
+
+  /** SIGCONT: the frozen process goes on where it stopped, still believing it holds its locks. */
+  resume(name: string): number {
+    const at = Date.now();
+    this.replicas.get(name)!.process.kill('SIGCONT');
     return at;
   }
 

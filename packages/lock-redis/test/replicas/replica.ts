@@ -8,16 +8,28 @@
  *
  * It reports to the parent over IPC: `ready`, `acquired` / `extend-failed` /
  * `released` (from a thin wrapper around the lock, so the parent sees every
- * lease), `sent`, `handled`, `duplicate` and `error`. On `{ type: 'stop' }`
+ * lease), `transmit` (a batch handed to the transport), `sent`, `handled`,
+ * `duplicate` and `error`. On `{ type: 'stop' }`
  * it stops the bus and exits 0.
  */
-import { createIntegrationEventBus, type DistributedLock, type LockLease, silentLogger } from '@herald/core';
+import {
+  bucketOf,
+  type ClaimRequest,
+  createIntegrationEventBus,
+  type DistributedLock,
+  type LockLease,
+  type Logger,
+  type OutboxRecord,
+  type OutboxStore,
+  silentLogger,
+  type Transport,
+} from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { rabbitMqTransport } from '@herald/transport-rabbit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { redisLock } from '../../src/index.js';
 import { PrismaClient } from './generated/client/client.js';
-import { type ReplicaReport, replicaSettings, Tick } from './shared.js';
+import { type FreezePoint, type ParentMessage, type ReplicaReport, replicaSettings, Tick } from './shared.js';
 
 const settings = replicaSettings(process.env);
 const report = (message: ReplicaReport) => process.send?.(message);
@@ -56,24 +68,115 @@ function observed(lock: DistributedLock): DistributedLock {
   };
 }
 
+/** `unfenced` (negative control of the pause test): the outbox store never sees a fencing token. */
+const unfenced = settings.unfenced === true;
+
+/** Armed by the parent: the next claimed batch waits at this point until `go`. */
+let freezeAt: FreezePoint | undefined;
+let go: (() => void) | undefined;
+process.on('message', (message: ParentMessage) => {
+  if (message?.type === 'arm-freeze') freezeAt = message.where;
+  else if (message?.type === 'go') go?.();
+});
+
+/** Holds a batch at `point` if armed there: reports it, then waits for the parent's `go`. */
+async function holdIfArmed(point: FreezePoint, ids: readonly string[]): Promise<void> {
+  if (freezeAt !== point || ids.length === 0) return;
+  freezeAt = undefined;
+  const released = new Promise<void>((resolve) => {
+    go = resolve;
+  });
+  report({ type: 'holding-batch', ids: [...ids], at: Date.now() });
+  await released;
+}
+
+/** The outbox store with the test's two interventions (both off unless asked). */
+function instrumented<L extends { outbox: OutboxStore }>(log: L): L {
+  const store = log.outbox;
+  const call = (value: unknown, ...args: unknown[]) =>
+    (value as (...a: unknown[]) => unknown).apply(store, args);
+  const outbox = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const strip = (request: ClaimRequest): ClaimRequest =>
+        unfenced ? { ...request, fence: undefined } : request;
+      if (property === 'claim') return (request: ClaimRequest) => call(value, strip(request));
+      if (property === 'claimLocked')
+        return (request: ClaimRequest, send: (records: readonly OutboxRecord[]) => Promise<unknown>) =>
+          call(value, strip(request), async (records: readonly OutboxRecord[]) => {
+            await holdIfArmed(
+              'before-send',
+              records.map((r) => r.message.id),
+            );
+            return send(records);
+          });
+      if (unfenced && (property === 'markPublished' || property === 'markFailed'))
+        return (first: unknown, now: Date) => call(value, first, now);
+      if (unfenced && property === 'release') return (ids: readonly string[]) => call(value, ids);
+      return value.bind(target);
+    },
+  });
+  return new Proxy(log, {
+    get: (target, property) => (property === 'outbox' ? outbox : Reflect.get(target, property)),
+  });
+}
+
+/** Reports every batch handed to the broker, before it goes out; behaviour is the real transport's. */
+function observedTransport(transport: Transport): Transport {
+  return new Proxy(transport, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'publish') {
+        return (messages: Parameters<Transport['publish']>[0]) => {
+          report({
+            type: 'transmit',
+            ids: messages.map((message) => message.id),
+            buckets: messages.map((message) => bucketOf(message.orderingKey ?? message.id)),
+            at: Date.now(),
+          });
+          return holdIfArmed(
+            'in-send',
+            messages.map((message) => message.id),
+          ).then(() => target.publish(messages));
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: settings.pgUrl }) });
 const lock = redisLock({ urls: settings.redisUrls, operationTimeoutMs: 1_000 });
-const bus = createIntegrationEventBus({ service: settings.service, logger: silentLogger })
+/** Silent, except that a relay's "lost its lock" warning is reported to the parent with its reason. */
+const logger: Logger = {
+  ...silentLogger,
+  warn(message, context) {
+    if (message.includes('lost its lock'))
+      report({ type: 'lock-lost', reason: String(context?.error), at: Date.now() });
+  },
+};
+
+const bus = createIntegrationEventBus({ service: settings.service, logger })
   .useTransport(
-    rabbitMqTransport({
-      url: settings.rabbitUrl,
-      exchange: settings.exchange,
-      connectionName: settings.replica,
-      prefetch: 16,
-    }),
+    observedTransport(
+      rabbitMqTransport({
+        url: settings.rabbitUrl,
+        exchange: settings.exchange,
+        connectionName: settings.replica,
+        prefetch: 16,
+      }),
+    ),
   )
   .useEventLog(
-    prismaEventLog(prisma, {
-      provider: 'postgresql',
-      databaseName: settings.databaseName,
-      notify: { connectionString: settings.pgUrl },
-      logger: silentLogger,
-    }),
+    instrumented(
+      prismaEventLog(prisma, {
+        provider: 'postgresql',
+        databaseName: settings.databaseName,
+        notify: { connectionString: settings.pgUrl },
+        logger: silentLogger,
+      }),
+    ),
   )
   .useLock(observed(lock))
   .configure({
@@ -106,7 +209,14 @@ const bus = createIntegrationEventBus({ service: settings.service, logger: silen
   )
   .build();
 
-bus.on('sent', (event) => report({ type: 'sent', id: event.messageId, at: Date.now() }));
+bus.on('sent', (event) =>
+  report({
+    type: 'sent',
+    id: event.messageId,
+    bucket: bucketOf(event.message.orderingKey ?? event.message.id),
+    at: Date.now(),
+  }),
+);
 bus.on('duplicate', (event) => report({ type: 'duplicate', id: event.messageId, at: Date.now() }));
 bus.on('error', (event) =>
   report({ type: 'error', where: event.where, error: String(event.error), at: Date.now() }),

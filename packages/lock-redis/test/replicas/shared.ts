@@ -17,6 +17,8 @@ export interface ReplicaSettings {
   readonly lockWaitMs: number;
   readonly relayShards: number;
   readonly shardTenureMs: number;
+  /** Negative control: the replica's store sees no fencing tokens and its leases never seem to expire. */
+  readonly unfenced?: boolean;
 }
 
 export function replicaSettings(env: NodeJS.ProcessEnv): ReplicaSettings {
@@ -38,6 +40,7 @@ export function replicaSettings(env: NodeJS.ProcessEnv): ReplicaSettings {
     lockWaitMs: Number(required('REPLICA_LOCK_WAIT')),
     relayShards: Number(env.REPLICA_RELAY_SHARDS ?? '1'),
     shardTenureMs: Number(env.REPLICA_SHARD_TENURE ?? '30000'),
+    unfenced: env.REPLICA_UNFENCED === '1',
   };
 }
 
@@ -56,6 +59,7 @@ export function replicaEnv(settings: ReplicaSettings): Record<string, string> {
     REPLICA_LOCK_WAIT: String(settings.lockWaitMs),
     REPLICA_RELAY_SHARDS: String(settings.relayShards),
     REPLICA_SHARD_TENURE: String(settings.shardTenureMs),
+    REPLICA_UNFENCED: settings.unfenced ? '1' : '0',
   };
 }
 
@@ -65,7 +69,25 @@ export type ReplicaReport =
   | { type: 'acquired'; key: string; token: string; at: number }
   | { type: 'extend-failed'; key: string; at: number; reason: string }
   | { type: 'released'; key: string; at: number }
-  | { type: 'sent'; id: string; at: number }
+  /** Marked published after the broker confirmed (the relay's `sent` event), with the record's shard bucket. */
+  | { type: 'sent'; id: string; bucket: number; at: number }
+  /** A batch handed to the transport's publish, before the broker saw it. */
+  | { type: 'transmit'; ids: string[]; buckets: number[]; at: number }
   | { type: 'handled'; id: string; at: number }
   | { type: 'duplicate'; id: string; at: number }
-  | { type: 'error'; where: string; error: string; at: number };
+  | { type: 'error'; where: string; error: string; at: number }
+  /** A relay found it lost its lock (store refused its fencing token, or its lease ran out before a send). */
+  | { type: 'lock-lost'; reason: string; at: number }
+  /** Armed by the parent: a claimed batch (rows locked) is held here until `go` (see {@link FreezePoint}). */
+  | { type: 'holding-batch'; ids: string[]; at: number };
+
+/** Messages the parent sends to a replica. */
+export type ParentMessage = { type: 'stop' } | { type: 'arm-freeze'; where: FreezePoint } | { type: 'go' };
+
+/**
+ * Where a replica holds its next claimed batch when armed: `before-send` as
+ * the store hands the locked rows to the relay (before the relay checks its
+ * lease), `in-send` inside the transport's publish (past every check of the
+ * relay: only the store's fencing of the marks is left).
+ */
+export type FreezePoint = 'before-send' | 'in-send';

@@ -1,4 +1,10 @@
-import type { OutboxRecord, OutboxStore, WireMessage } from '@herald/core';
+import {
+  type Fence,
+  type OutboxRecord,
+  type OutboxStore,
+  StaleFencingTokenError,
+  type WireMessage,
+} from '@herald/core';
 import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { expectSameMessage, idsOf, RollbackSignal } from './assertions.js';
@@ -448,6 +454,132 @@ const release: OutboxCase = {
   },
 };
 
+/**
+ * Tokens above 2^53: a store that keeps them as JavaScript numbers or
+ * doubles cannot tell neighbours apart and fails the fencing cases.
+ */
+const TOKEN_BASE = 2n ** 62n;
+
+function fence(lock: string, offset: number): Fence {
+  return { lock, token: TOKEN_BASE + BigInt(offset) };
+}
+
+/** Asserts `call` rejects with the typed stale-token error. */
+async function expectStale(call: Promise<unknown>, what: string): Promise<void> {
+  const error = await call.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error, `${what} is refused`).toBeInstanceOf(StaleFencingTokenError);
+  expect((error as StaleFencingTokenError).code).toBe('HERALD_STALE_FENCING_TOKEN');
+}
+
+const fencedClaims: OutboxCase = {
+  name: 'fencing: a claim with an older token than the newest seen for its lock is refused (StaleFencingTokenError) and claims nothing; other locks are independent',
+  async run({ store }) {
+    const { now } = clock();
+    const lock = `herald:outbox:testkit-${uniqueSuffix()}`;
+    const all = messages(3);
+    await add(store, all);
+    const request = { limit: 10, leaseMs: LONG_LEASE, owner: OWNER, now, exclusive: true } as const;
+    expect(idsOf(await store.claim({ ...request, fence: fence(lock, 1) }))).toEqual(idsOf(all));
+    expect(idsOf(await store.claim({ ...request, fence: fence(lock, 2) })), 'a newer holder').toEqual(
+      idsOf(all),
+    );
+    expect(idsOf(await store.claim({ ...request, fence: fence(lock, 2) })), 'the same token again').toEqual(
+      idsOf(all),
+    );
+    // The stale claim is a leasing one: had it claimed anything, the records would be leased now.
+    await expectStale(
+      store.claim({ ...request, exclusive: false, fence: fence(lock, 1) }),
+      'the old holder’s claim',
+    );
+    await expectStale(
+      store.claim({ ...request, exclusive: false, fence: fence(lock, 1) }),
+      'the old holder’s next claim',
+    );
+    expect(idsOf(await claimAll(store, now)), 'nothing was leased by the refused claims').toEqual(idsOf(all));
+    const other = `${lock}:shard-1-of-2`;
+    expect(
+      await store.claim({ ...request, fence: fence(other, 0) }),
+      'another lock keeps its own newest token',
+    ).toEqual([]);
+  },
+};
+
+const fencedMarks: OutboxCase = {
+  name: 'fencing: markPublished, markFailed and release with an older token than the newest seen are refused and change nothing; the newer holder’s marks go through',
+  async run({ store }) {
+    const { now } = clock();
+    const lock = `herald:outbox:testkit-${uniqueSuffix()}`;
+    const [published, failed] = messages(2);
+    await add(store, [published!, failed!]);
+    const claimed = await store.claim({
+      limit: 10,
+      leaseMs: LONG_LEASE,
+      owner: 'relay-a',
+      now,
+      fence: fence(lock, 1),
+    });
+    expect(idsOf(claimed)).toEqual([published!.id, failed!.id]);
+    // The lock changes hands: the new holder's first claim (its records are still leased) raises the token.
+    expect(
+      await store.claim({ limit: 10, leaseMs: LONG_LEASE, owner: 'relay-b', now, fence: fence(lock, 2) }),
+    ).toEqual([]);
+
+    await expectStale(
+      store.markPublished([published!.id], now, fence(lock, 1)),
+      'the old holder’s markPublished',
+    );
+    await expectStale(
+      store.markFailed([{ id: failed!.id, error: 'stale', nextAttemptAt: null }], now, fence(lock, 1)),
+      'the old holder’s markFailed',
+    );
+    await expectStale(store.release([published!.id, failed!.id], fence(lock, 1)), 'the old holder’s release');
+    const stillOpen = await findRecord(store, published!.id);
+    const notFailed = await findRecord(store, failed!.id);
+    expect([stillOpen?.status, stillOpen?.publishedAt]).toEqual(['pending', null]);
+    expect([notFailed?.status, notFailed?.attempts, notFailed?.lastError]).toEqual(['pending', 0, null]);
+    expect(await claimAll(store, now), 'the leases were not ended').toEqual([]);
+
+    await store.markPublished([published!.id], now, fence(lock, 2));
+    await store.release([failed!.id], fence(lock, 2));
+    expect((await findRecord(store, published!.id))?.status).toBe('published');
+    expect(idsOf(await claimAll(store, now))).toEqual([failed!.id]);
+  },
+};
+
+const fencedLockedClaim: OutboxCase = {
+  name: 'fencing: claimLocked (optional) refuses an older token before sending, and a newer token seen while sending rejects it with nothing marked',
+  async run({ store }, skip) {
+    if (!store.claimLocked) return skip?.(LOCKED_ABSENT);
+    const claimLocked = store.claimLocked.bind(store);
+    const { now } = clock();
+    const lock = `herald:outbox:testkit-${uniqueSuffix()}`;
+    const all = messages(2);
+    await add(store, all);
+    const request = { limit: 10, leaseMs: LONG_LEASE, owner: 'relay-a', now };
+    const overtaken = claimLocked({ ...request, fence: fence(lock, 1) }, async (records) => {
+      // A newer holder claims meanwhile (the rows are locked: it gets none of them, but its token is seen).
+      await store.claim({ ...request, owner: 'relay-b', exclusive: true, fence: fence(lock, 2) });
+      return { published: idsOf(records), held: [] };
+    });
+    await expectStale(overtaken, 'the marks of a relay overtaken while sending');
+    for (const message of all) expect((await findRecord(store, message.id))?.status).toBe('pending');
+
+    let sent = false;
+    await expectStale(
+      claimLocked({ ...request, fence: fence(lock, 1) }, async (records) => {
+        sent = true;
+        return { published: idsOf(records), held: [] };
+      }),
+      'a locked claim with the old token',
+    );
+    expect(sent, 'nothing was handed to the broker').toBe(false);
+    expect(idsOf(await claimAll(store, now)), 'everything is still claimable').toEqual(idsOf(all));
+  },
+};
+
 const rollback: OutboxCase = {
   name: 'add inside a transaction that rolls back leaves nothing behind',
   async run(fixture) {
@@ -707,6 +839,9 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   purge,
   backlog,
   backlogOfDelayed,
+  fencedClaims,
+  fencedMarks,
+  fencedLockedClaim,
 ];
 
 /** Runs one outbox case against a fresh fixture from `create`, always calling its cleanup. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Generates the Prisma client of the PostgreSQL crash test into test/pg/generated: the
-// billing service's business table. Herald's own tables are reached with raw SQL by
-// @herald/outbox-prisma and created by its migrate().
+// Generates the PostgreSQL Prisma client of the bus scenarios (test/bus-scenarios) into
+// test/pg/generated. The scenarios reach every table with raw SQL (Herald's through
+// @herald/outbox-prisma, the effect table directly), so the schema holds a placeholder model.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrismaClient, schemaHeader } from '../../../../tooling/prisma/generate-client.mjs';
@@ -9,13 +9,11 @@ import { generatePrismaClient, schemaHeader } from '../../../../tooling/prisma/g
 const here = dirname(fileURLToPath(import.meta.url));
 
 const schema = `${schemaHeader({ provider: 'postgresql', generatedBy: 'test/pg/generate-client.mjs', partialIndexes: false })}
-/// One row per handler run that committed (written through ctx.tx, with the inbox entry).
-model Effect {
-  seq       BigInt @id @default(autoincrement())
-  messageId String @map("message_id")
-  process   String
+/// Placeholder: the scenarios use raw SQL only.
+model ScenarioPlaceholder {
+  id String @id
 
-  @@map("kafka_crash_effect")
+  @@map("herald_scenario_placeholder")
 }
 `;
 
@@ -23,5 +21,5 @@ generatePrismaClient({
   from: import.meta.url,
   schema,
   dir: join(here, 'generated'),
-  label: 'PostgreSQL crash test',
+  label: 'bus-scenario PostgreSQL',
 });

@@ -77,8 +77,6 @@ export interface ServiceSetup {
   readonly exchange: string;
   /** Names the process in the charge rows. */
   readonly name: string;
-  /** Billing only: SIGKILL itself right after this many acks were decided, before the transport sends them. */
-  readonly crashAfterAcks?: number;
 }
 
 /** A service process and everything it reported. */
@@ -99,7 +97,6 @@ export class Service {
           rabbitUrl,
           exchange: setup.exchange,
           process: setup.name,
-          ...(setup.crashAfterAcks !== undefined ? { crashAfterAcks: setup.crashAfterAcks } : {}),
         }),
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

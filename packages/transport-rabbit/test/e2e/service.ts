@@ -8,12 +8,9 @@
  * - billing: consumes OrderPlaced from RabbitMQ; the handler writes a charge
  *   row in the inbox's transaction (`ctx.tx`), so a redelivery is absorbed.
  *
- * With E2E_CRASH_AFTER_ACKS the billing service SIGKILLs itself between an
- * inbox commit and the broker acknowledgement (crash.test.ts).
- *
  * Reports to the parent over IPC; `{ type: 'stop' }` stops the bus and exits 0.
  */
-import { createIntegrationEventBus, silentLogger, type Transport } from '@herald/core';
+import { createIntegrationEventBus, silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { rabbitMqTransport } from '../../src/index.js';
@@ -32,25 +29,6 @@ const report = (message: Report) => process.send?.(message);
 
 class Rollback extends Error {}
 
-/**
- * With `crashAfterAcks`, kills this process right after core decided `ack` for
- * that many deliveries: their inbox transactions are committed, but the
- * transport has not acknowledged them to the broker yet.
- */
-function crashingAfterAcks(transport: Transport): Transport {
-  const limit = settings.crashAfterAcks;
-  if (limit === undefined) return transport;
-  let acks = 0;
-  const subscribe = transport.subscribe.bind(transport);
-  transport.subscribe = (subscription, handler) =>
-    subscribe(subscription, async (message) => {
-      const disposition = await handler(message);
-      if (disposition.kind === 'ack' && ++acks >= limit) process.kill(process.pid, 'SIGKILL');
-      return disposition;
-    });
-  return transport;
-}
-
 const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: settings.databaseUrl }) });
 const log = prismaEventLog(prisma, {
   provider: 'postgresql',
@@ -63,13 +41,11 @@ let builder = createIntegrationEventBus({
   logger: silentLogger,
 })
   .useTransport(
-    crashingAfterAcks(
-      rabbitMqTransport({
-        url: settings.rabbitUrl,
-        exchange: settings.exchange,
-        connectionName: settings.process,
-      }),
-    ),
+    rabbitMqTransport({
+      url: settings.rabbitUrl,
+      exchange: settings.exchange,
+      connectionName: settings.process,
+    }),
   )
   .useEventLog(log)
   .configure({ pollingInterval: 200, localFailedRetryInterval: 100, handlerTimeout: 10_000 });

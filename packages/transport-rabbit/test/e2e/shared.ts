@@ -29,8 +29,6 @@ export interface ServiceSettings {
   readonly exchange: string;
   /** Names this process in the charge rows (two billing processes run one after the other). */
   readonly process: string;
-  /** Billing: SIGKILL the process right after this many acks were decided by core, before the transport sends them. */
-  readonly crashAfterAcks?: number;
 }
 
 export function serviceEnv(settings: ServiceSettings): Record<string, string> {
@@ -40,9 +38,6 @@ export function serviceEnv(settings: ServiceSettings): Record<string, string> {
     E2E_RABBIT_URL: settings.rabbitUrl,
     E2E_EXCHANGE: settings.exchange,
     E2E_PROCESS: settings.process,
-    ...(settings.crashAfterAcks !== undefined
-      ? { E2E_CRASH_AFTER_ACKS: String(settings.crashAfterAcks) }
-      : {}),
   };
 }
 
@@ -61,6 +56,5 @@ export function serviceSettings(env: NodeJS.ProcessEnv): ServiceSettings {
     rabbitUrl: need('E2E_RABBIT_URL'),
     exchange: need('E2E_EXCHANGE'),
     process: need('E2E_PROCESS'),
-    ...(env.E2E_CRASH_AFTER_ACKS ? { crashAfterAcks: Number(env.E2E_CRASH_AFTER_ACKS) } : {}),
   };
 }

@@ -1,0 +1,73 @@
+import type { EventLog } from '@herald/core';
+import type { ScenarioEffect, ScenarioStore } from './pair.js';
+
+/** A SQL client as the scenario needs it: statements with positional parameters, on a client or a transaction. */
+export interface SqlScenarioClient {
+  /** Runs a statement (through `tx` when given: the transaction of {@link SqlScenarioStoreOptions.transaction}). */
+  execute(sql: string, values: readonly unknown[], tx?: unknown): Promise<unknown>;
+  /** Runs a query outside any transaction and returns its rows. */
+  query<T>(sql: string): Promise<T[]>;
+}
+
+/** Options of {@link sqlScenarioStore}. */
+export interface SqlScenarioStoreOptions {
+  readonly eventLog: EventLog;
+  /** Opens a transaction of the store's database (the `tx` handlers get must be of the same kind). */
+  transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T>;
+  readonly client: SqlScenarioClient;
+  /** `$1, $2…` (PostgreSQL) or `?` (MySQL/MariaDB, SQLite). */
+  readonly placeholders: 'dollar' | 'question';
+  /** Closes the client (and anything the event log opened). */
+  close(): Promise<void>;
+}
+
+/** The table of the scenario effects, portable across PostgreSQL, MariaDB/MySQL and SQLite. */
+export const SCENARIO_EFFECT_TABLE = 'herald_scenario_effect';
+
+/** `CREATE TABLE IF NOT EXISTS` for {@link SCENARIO_EFFECT_TABLE}; run it once in the pair's `setup`. */
+export const SCENARIO_EFFECT_DDL = `CREATE TABLE IF NOT EXISTS ${SCENARIO_EFFECT_TABLE} (
+  event_id VARCHAR(64) NOT NULL, key_name VARCHAR(191) NOT NULL, seq INTEGER NOT NULL,
+  replica VARCHAR(64) NOT NULL, attempt INTEGER NOT NULL)`;
+
+/**
+ * A {@link ScenarioStore} for SQL event logs: the handler's effect is an
+ * `INSERT` into {@link SCENARIO_EFFECT_TABLE} through `ctx.tx`, so it commits
+ * or rolls back with the inbox entry.
+ */
+export function sqlScenarioStore(options: SqlScenarioStoreOptions): ScenarioStore {
+  const p = (index: number) => (options.placeholders === 'dollar' ? `$${index}` : '?');
+  const insert =
+    `INSERT INTO ${SCENARIO_EFFECT_TABLE} (event_id, key_name, seq, replica, attempt) ` +
+    `VALUES (${[1, 2, 3, 4, 5].map(p).join(', ')})`;
+  return {
+    eventLog: options.eventLog,
+    transaction: (work) => options.transaction(work),
+    async recordEffect(tx, effect) {
+      if (tx === undefined) throw new Error('scenario: the handler got no ctx.tx');
+      await options.client.execute(
+        insert,
+        [effect.eventId, effect.key, effect.seq, effect.replica, effect.attempt],
+        tx,
+      );
+    },
+    async effects() {
+      const rows = await options.client.query<{
+        event_id: string;
+        key_name: string;
+        seq: number | bigint;
+        replica: string;
+        attempt: number | bigint;
+      }>(`SELECT event_id, key_name, seq, replica, attempt FROM ${SCENARIO_EFFECT_TABLE}`);
+      return rows.map(
+        (row): ScenarioEffect => ({
+          eventId: row.event_id,
+          key: row.key_name,
+          seq: Number(row.seq),
+          replica: row.replica,
+          attempt: Number(row.attempt),
+        }),
+      );
+    },
+    close: () => options.close(),
+  };
+}

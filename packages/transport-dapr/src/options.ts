@@ -1,0 +1,121 @@
+import { ConfigurationError, consoleLogger, type Logger, redactingLogger } from '@herald/core';
+import { defaultDeadLetterTopicFor, defaultTopicFor } from './topology.js';
+
+/**
+ * Options of {@link daprTransport}. The transport talks to one Dapr sidecar
+ * (`daprd`) over gRPC; the sidecar's pub/sub components decide the broker.
+ */
+export interface DaprTransportOptions {
+  /** Host of the sidecar's gRPC API. Default `DAPR_HOST` or `127.0.0.1`. */
+  daprHost?: string;
+  /** Port of the sidecar's gRPC API (`--dapr-grpc-port`). Default `DAPR_GRPC_PORT` or 50001. */
+  daprGrpcPort?: number;
+  /** Sent as `dapr-api-token` when the sidecar requires one (`DAPR_API_TOKEN`). Never logged. */
+  daprApiToken?: string;
+  /** The pub/sub component (`metadata.name` of a `pubsub.*` component) events are published to. Required. */
+  pubsubName: string;
+  /** Component per event name, for events that go elsewhere than `pubsubName`. Default: `pubsubName` for every event. */
+  pubsubFor?: (eventName: string) => string;
+  /** Prefix of the default topic names. Default `''`. */
+  topicPrefix?: string;
+  /** Topic per event name. Default `topicPrefix + eventName`. */
+  topicFor?: (eventName: string) => string;
+  /**
+   * The component a consumer group subscribes through. In Dapr the consumer
+   * group is the component's `consumerID` (default: the sidecar's app id), so a
+   * Herald group needs a component whose `consumerID` is that group (same broker,
+   * another `metadata.name`). Default: the event's publish component — then one
+   * transport serves one group (the sidecar's app id), and a second group on it
+   * is refused with `DaprGroupMappingError`.
+   */
+  groupPubsubFor?: (group: string, eventName: string) => string;
+  /** Dead-letter topic of a group. Default `topicPrefix + 'herald.dead-letters.' + group`. */
+  deadLetterTopicFor?: (group: string) => string;
+  /**
+   * Send a batch through the sidecar's bulk publish API (`BulkPublishEventAlpha1`,
+   * one call per component and topic, one outcome per entry). `false`: one
+   * `PublishEvent` per message. Default true.
+   */
+  bulkPublish?: boolean;
+  /** Send the ordering key as the `partitionKey` metadata of each message (Kafka, Event Hubs, …). Default true. */
+  partitionKeyMetadata?: boolean;
+  /**
+   * Declare `orderedByKey`. Only true when the components keep per-key order
+   * to one consumer (for example Kafka with `partitionKeyMetadata`); Redis
+   * Streams and RabbitMQ through Dapr do not. Default false.
+   */
+  orderedByKey?: boolean;
+  /**
+   * Whether the components keep messages across a broker restart (durable
+   * queues, Kafka, Redis with persistence) — declared as `persistent`. Default true.
+   */
+  persistent?: boolean;
+  /** How long `start()` waits for the sidecar to answer. Default 10 000 ms. */
+  startTimeoutMs?: number;
+  /** How long a subscription waits to be accepted by the sidecar. Default 10 000 ms. */
+  subscribeTimeoutMs?: number;
+  /** Delay before a broken streaming subscription is opened again. Default 500 ms. */
+  resubscribeDelayMs?: number;
+  /** Logger; wrapped so secrets never reach it. Default: console, warnings and errors. */
+  logger?: Logger;
+}
+
+/** Options with defaults applied. */
+export interface ResolvedDaprOptions {
+  readonly daprHost: string;
+  readonly daprGrpcPort: number;
+  readonly daprApiToken: string | undefined;
+  readonly pubsubFor: (eventName: string) => string;
+  readonly topicFor: (eventName: string) => string;
+  /** A custom `topicFor` was given: a topic may carry several event names (`channelShared`). */
+  readonly customTopics: boolean;
+  readonly groupPubsubFor: ((group: string, eventName: string) => string) | undefined;
+  readonly deadLetterTopicFor: (group: string) => string;
+  readonly bulkPublish: boolean;
+  readonly partitionKeyMetadata: boolean;
+  readonly orderedByKey: boolean;
+  readonly persistent: boolean;
+  readonly startTimeoutMs: number;
+  readonly subscribeTimeoutMs: number;
+  readonly resubscribeDelayMs: number;
+  readonly logger: Logger;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`daprTransport: ${name} must be a positive number (got ${value})`);
+  }
+  return value;
+}
+
+/** Applies defaults and checks the options; throws `ConfigurationError` on a bad value. */
+export function resolveOptions(options: DaprTransportOptions): ResolvedDaprOptions {
+  if (typeof options?.pubsubName !== 'string' || options.pubsubName.trim() === '') {
+    throw new ConfigurationError('daprTransport: pubsubName (the Dapr pub/sub component name) is required');
+  }
+  const port = options.daprGrpcPort ?? Number(process.env.DAPR_GRPC_PORT ?? 50001);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new ConfigurationError(`daprTransport: daprGrpcPort must be a TCP port (got ${port})`);
+  }
+  const prefix = options.topicPrefix ?? '';
+  const pubsubName = options.pubsubName;
+  const token = options.daprApiToken ?? process.env.DAPR_API_TOKEN;
+  return {
+    daprHost: options.daprHost ?? process.env.DAPR_HOST ?? '127.0.0.1',
+    daprGrpcPort: port,
+    daprApiToken: token,
+    pubsubFor: options.pubsubFor ?? (() => pubsubName),
+    topicFor: options.topicFor ?? ((eventName) => defaultTopicFor(prefix, eventName)),
+    customTopics: options.topicFor !== undefined,
+    groupPubsubFor: options.groupPubsubFor,
+    deadLetterTopicFor: options.deadLetterTopicFor ?? ((group) => defaultDeadLetterTopicFor(prefix, group)),
+    bulkPublish: options.bulkPublish ?? true,
+    partitionKeyMetadata: options.partitionKeyMetadata ?? true,
+    orderedByKey: options.orderedByKey ?? false,
+    persistent: options.persistent ?? true,
+    startTimeoutMs: positive('startTimeoutMs', options.startTimeoutMs ?? 10_000),
+    subscribeTimeoutMs: positive('subscribeTimeoutMs', options.subscribeTimeoutMs ?? 10_000),
+    resubscribeDelayMs: positive('resubscribeDelayMs', options.resubscribeDelayMs ?? 500),
+    logger: redactingLogger(options.logger ?? consoleLogger('warn'), token ? [token] : []),
+  };
+}

@@ -1,0 +1,182 @@
+import {
+  BusStateError,
+  type DeadLetter,
+  type DeliveryHandler,
+  type PublishOutcome,
+  type Subscription,
+  type SubscriptionHandle,
+  type Transport,
+  type TransportCapabilities,
+  type WireMessage,
+} from '@herald/core';
+import { SidecarConnection } from './connection.js';
+import { DaprConsumer } from './consumer.js';
+import { DaprDeadLetters } from './dead-letters.js';
+import { DaprGroupMappingError } from './errors.js';
+import { EventStream } from './event-stream.js';
+import { type DaprTransportOptions, type ResolvedDaprOptions, resolveOptions } from './options.js';
+import { DaprPublisher } from './publisher.js';
+import { subscriptionTargets } from './topology.js';
+
+/**
+ * A Herald {@link Transport} on a Dapr sidecar's pub/sub building block.
+ * Publishes CloudEvents (bulk where possible), subscribes through streaming
+ * subscriptions, and keeps dead letters on a dead-letter topic per group.
+ */
+export interface DaprTransport extends Transport {
+  readonly name: 'dapr';
+  /** `sidecar` is `host:grpcPort` of the sidecar this transport talks to. */
+  readonly sidecar: string;
+  /** Reads the dead letters of a group from its dead-letter topic (see the README for what reading consumes). */
+  readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
+  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+}
+
+/**
+ * Creates a Dapr transport. Options are checked at once (`ConfigurationError`);
+ * nothing connects until `start()` (called by `bus.start()`).
+ *
+ * ```ts
+ * const bus = createIntegrationEventBus({ service: 'billing' })
+ *   .useTransport(daprTransport({ pubsubName: 'pubsub' }))
+ *   .handle(OrderPlaced, async (event) => { … })
+ *   .build();
+ * ```
+ */
+export function daprTransport(options: DaprTransportOptions): DaprTransport {
+  return new DaprSidecarTransport(resolveOptions(options));
+}
+
+class DaprSidecarTransport implements DaprTransport {
+  readonly name = 'dapr' as const;
+  readonly capabilities: TransportCapabilities;
+  readonly sidecar: string;
+  private readonly connection: SidecarConnection;
+  private readonly publisher: DaprPublisher;
+  private readonly deadLetters: DaprDeadLetters;
+  private readonly handles = new Set<SubscriptionHandle>();
+  /** Component → the one group subscribing through it (default group mapping only). */
+  private readonly groupOfComponent = new Map<string, string>();
+  private state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(private readonly options: ResolvedDaprOptions) {
+    this.connection = new SidecarConnection(options);
+    this.sidecar = this.connection.endpoint;
+    this.publisher = new DaprPublisher(this.connection, options);
+    this.deadLetters = new DaprDeadLetters(this.connection, options);
+    this.capabilities = {
+      orderedByKey: options.orderedByKey,
+      persistent: options.persistent,
+      deadLetter: true,
+      batchPublish: options.bulkPublish,
+      // Held in this process for the delay, unanswered, so the broker still has it.
+      delayedRedelivery: true,
+      // The component's consumerID is the group: members share, other groups get their own copy.
+      consumerGroups: true,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'started') return;
+    if (this.state === 'stopped')
+      throw new BusStateError('daprTransport: a stopped transport cannot start again');
+    await this.connection.connect();
+    this.state = 'started';
+  }
+
+  publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    this.assertStarted();
+    return this.publisher.publish(messages);
+  }
+
+  async subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle> {
+    this.assertStarted();
+    const { group } = subscription;
+    const componentOf = (eventName: string) => this.componentFor(group, eventName);
+    const targets = subscriptionTargets(subscription.eventNames, componentOf, this.options.topicFor);
+    const opened: { stream: EventStream; consumer: DaprConsumer }[] = [];
+    const closeAll = async () => {
+      await Promise.allSettled(
+        opened.map(async ({ stream, consumer }) => {
+          const closing = stream.close();
+          consumer.wakeAll();
+          await closing;
+        }),
+      );
+    };
+    try {
+      for (const target of targets) {
+        const consumer = new DaprConsumer(
+          {
+            group,
+            pubsubName: target.pubsubName,
+            topic: target.topic,
+            channelShared: this.options.customTopics,
+          },
+          handler,
+          this.deadLetters,
+          this.options.logger,
+        );
+        const stream = new EventStream(
+          this.connection,
+          target,
+          (event, streamState) => consumer.onEvent(event, streamState),
+          this.options,
+        );
+        await stream.open();
+        opened.push({ stream, consumer });
+      }
+      // Read the group's dead-letter topic from now on, so it exists before the first letter.
+      if (targets.length > 0) await this.deadLetters.ensureReader(group, targets[0]!.pubsubName);
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
+    const handle: SubscriptionHandle = {
+      close: async () => {
+        this.handles.delete(handle);
+        await closeAll();
+      },
+    };
+    this.handles.add(handle);
+    return handle;
+  }
+
+  readDeadLetters(group: string, limit: number): Promise<DeadLetter[]> {
+    this.assertStarted();
+    // Dead letters of a group live on one topic, read through the group's component (any event name maps the same).
+    return this.deadLetters.read(group, this.componentFor(group, ''), limit);
+  }
+
+  async health(): Promise<{ readonly connected: boolean; readonly detail?: string }> {
+    if (this.state !== 'started') return { connected: false, detail: `transport ${this.state}` };
+    const connected = await this.connection.ping();
+    return connected
+      ? { connected }
+      : { connected, detail: `Dapr sidecar at ${this.sidecar} does not answer` };
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    await Promise.allSettled([...this.handles].map((handle) => handle.close()));
+    await this.deadLetters.close();
+    await this.connection.close();
+  }
+
+  /** The component a group reads an event through, refusing two groups on one component by default. */
+  private componentFor(group: string, eventName: string): string {
+    if (this.options.groupPubsubFor) return this.options.groupPubsubFor(group, eventName);
+    const component = this.options.pubsubFor(eventName);
+    const owner = this.groupOfComponent.get(component);
+    if (owner !== undefined && owner !== group) throw new DaprGroupMappingError(component, [owner, group]);
+    this.groupOfComponent.set(component, group);
+    return component;
+  }
+
+  private assertStarted(): void {
+    if (this.state !== 'started') {
+      throw new BusStateError(`daprTransport: ${this.state === 'new' ? 'call start() first' : 'stopped'}`);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+import { sharedTestConfig } from '../../tooling/vitest.shared.ts';
+
+export default sharedTestConfig;

@@ -1,0 +1,10 @@
+import { describeBusScenarios } from '@herald/testkit';
+import { beforeAll } from 'vitest';
+import pair from './bus-scenarios/postgresql-kafka.js';
+import { requireBroker } from './helpers.js';
+
+// Herald's bus contract on Prisma PostgreSQL + Kafka: every scenario of the
+// testkit suite, the crash scenarios with replicas in child processes.
+beforeAll(requireBroker);
+
+describeBusScenarios({ pair, modulePath: new URL('./bus-scenarios/postgresql-kafka.ts', import.meta.url) });
