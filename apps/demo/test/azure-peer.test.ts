@@ -24,7 +24,7 @@ interface AmqpTestPeer {
 }
 
 const peerModule = new URL(
-  '../../../packages/transport-azure/test/support/amqp-test-peer.ts',
+  '../../../packages/transport-azure/test/helpers/amqp-test-peer.ts',
   import.meta.url,
 ).href;
 let peer: AmqpTestPeer;

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { ConfigurationError } from '@herald/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleServer, createConsoleServer, Operations } from '../src/index.js';
-import { failingService, PaymentRequested } from './fixture.js';
+import { failingService, PaymentRequested } from './helpers.js';
 
 /** One raw HTTP request with exactly the headers given (fetch would not let a test forge Host). */
 function call(

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleServer, Operations } from '../src/index.js';
-import { failingService, PaymentRequested } from './fixture.js';
+import { failingService, PaymentRequested } from './helpers.js';
 
 const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
 let browser: Browser;

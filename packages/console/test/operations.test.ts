@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Operations } from '../src/index.js';
-import { failingService, PaymentRequested } from './fixture.js';
+import { failingService, PaymentRequested } from './helpers.js';
 
 let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {

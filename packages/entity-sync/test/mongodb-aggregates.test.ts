@@ -3,7 +3,7 @@ import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntityEventsTransactionError, EntitySelectors } from '../src/index.js';
 import { mongoEntityEvents } from '../src/mongodb/index.js';
-import { clearDatabase, connectMongo, mongoBus, mongoOutboxEvents, uniqueDbName } from './support/mongo.js';
+import { clearDatabase, connectMongo, mongoBus, mongoOutboxEvents, uniqueDbName } from './helpers/mongo.js';
 
 const OrderPlaced = defineEvent<{ orderId: string }>('ordering.order-placed');
 

@@ -10,8 +10,8 @@ import {
   mongoEntityEvents,
   mongoEntityStore,
 } from '../src/mongodb/index.js';
-import { Buses } from './support/common.js';
-import { clearDatabase, connectMongo, mongoBus, mongoOutboxEvents, uniqueDbName } from './support/mongo.js';
+import { Buses } from './helpers/common.js';
+import { clearDatabase, connectMongo, mongoBus, mongoOutboxEvents, uniqueDbName } from './helpers/mongo.js';
 
 /*
  * FerretDB 1.x has no multi-document transactions: the helpers run with

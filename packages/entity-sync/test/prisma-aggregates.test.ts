@@ -3,7 +3,7 @@ import { createUnitOfWorkManager } from '@herald/uow';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EntitySelectors, entityEvents } from '../src/index.js';
 import { heraldEntityEvents } from '../src/prisma/index.js';
-import { openPostgres, outboxEvents, type Postgres, prismaBus, writtenTogether } from './support/postgres.js';
+import { openPostgres, outboxEvents, type Postgres, prismaBus, writtenTogether } from './helpers/postgres.js';
 
 const ProductEvents = entityEvents<{ id: string; name: string; price: number }>('catalog.product');
 const PriceSet = defineEvent<{ productId: string; price: number }>('catalog.price-set');

@@ -8,7 +8,7 @@ import {
   heraldEntityEvents,
   type PrismaEntityEventsOptions,
 } from '../src/prisma/index.js';
-import { openPostgres, outboxEvents, type Postgres, prismaBus, writtenTogether } from './support/postgres.js';
+import { openPostgres, outboxEvents, type Postgres, prismaBus, writtenTogether } from './helpers/postgres.js';
 
 interface Product {
   id: string;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitySynchronizer, entityEvents } from '../src/index.js';
 import { prismaEntityStore } from '../src/prisma/index.js';
-import { openPostgres, type Postgres } from './support/postgres.js';
+import { openPostgres, type Postgres } from './helpers/postgres.js';
 import {
   deliveriesOf,
   lanesOf,
@@ -10,7 +10,7 @@ import {
   type Product,
   runSource,
   sortedRows,
-} from './support/source-model.js';
+} from './helpers/source-model.js';
 
 const ProductEvents = entityEvents<Product>('catalog.product');
 

@@ -2,7 +2,7 @@ import { InProcessBroker } from '@herald/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EntitySelectors, EntitySynchronizer, entityEvents } from '../src/index.js';
 import { heraldEntityEvents, prismaEntityStore, prismaSnapshotSource } from '../src/prisma/index.js';
-import { Buses, openPostgres, type Postgres, type PrismaClient, prismaBus } from './support/postgres.js';
+import { Buses, openPostgres, type Postgres, type PrismaClient, prismaBus } from './helpers/postgres.js';
 
 interface ProductEto {
   id: string;

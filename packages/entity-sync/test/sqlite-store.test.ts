@@ -14,7 +14,7 @@ import {
   type Product,
   runSource,
   sortedRows,
-} from './support/source-model.js';
+} from './helpers/source-model.js';
 
 /* prismaEntityStore's SQLite dialect (ON CONFLICT … DO UPDATE … WHERE … RETURNING) on a file database. */
 

@@ -2,7 +2,7 @@ import { MemoryDatabase } from '@herald/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EntitySynchronizer, entityEvents, MemoryEntityStore } from '../src/index.js';
-import { deliveriesOf, opArbitrary, type Product, runSource } from './support/source-model.js';
+import { deliveriesOf, opArbitrary, type Product, runSource } from './helpers/source-model.js';
 
 const ProductEvents = entityEvents<Product>('catalog.product');
 

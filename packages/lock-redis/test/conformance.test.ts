@@ -1,7 +1,7 @@
 import { describeLockConformance } from '@herald/testkit';
 import { beforeAll } from 'vitest';
 import { redisLock } from '../src/index.js';
-import { redisUrls, requireRedis } from './support.js';
+import { redisUrls, requireRedis } from './helpers.js';
 
 const single = redisUrls(1);
 const three = redisUrls(3);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { redisUrls, requireRedis } from './helpers.js';
 import { Cluster, type Database, prepareDatabase, RABBITMQ_URL } from './replicas/cluster.js';
 import { runPauseScenario } from './replicas/pause-scenario.js';
 import { expectEveryEventHandledOnce } from './replicas/scenario.js';
-import { redisUrls, requireRedis } from './support.js';
 
 // A relay frozen (SIGSTOP) past its lock's TTL, resumed after another replica
 // took over: it wakes up believing it still holds the lock. Fencing (the

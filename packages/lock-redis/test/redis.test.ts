@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueFencingToken } from '../src/fencing.js';
 import { RedisLockError, redisLock } from '../src/index.js';
-import { DEAD_NODE_URL, freshKey, rawClients, redisUrls, requireRedis, sleep } from './support.js';
+import { DEAD_NODE_URL, freshKey, rawClients, redisUrls, requireRedis, sleep } from './helpers.js';
 
 const urls = redisUrls(3);
 const PREFIX = 'redis-test:';

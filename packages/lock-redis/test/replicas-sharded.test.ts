@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisUrls, requireRedis } from './helpers.js';
 import { Cluster, type Database, prepareDatabase, RABBITMQ_URL } from './replicas/cluster.js';
 import { expectEveryEventHandledOnce, expectIncreasingTokens, runScenario } from './replicas/scenario.js';
-import { redisUrls, requireRedis } from './support.js';
 
 // Beyond ABP's one relay per database: core's `relayShards` splits the outbox
 // by ordering-key hash into shards, each relayed under its own lease, so the

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisUrls, requireRedis } from './helpers.js';
 import { Cluster, type Database, prepareDatabase, RABBITMQ_URL } from './replicas/cluster.js';
 import { expectEveryEventHandledOnce, expectIncreasingTokens, runScenario } from './replicas/scenario.js';
-import { redisUrls, requireRedis } from './support.js';
 
 // Three bus replicas in separate processes on one PostgreSQL outbox, RabbitMQ
 // between them, one Redis node as the lock (ABP's setup: one relay per database).

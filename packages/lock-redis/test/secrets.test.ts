@@ -2,7 +2,7 @@ import { ConfigurationError } from '@herald/core';
 import { capturingLogger, failureText } from '@herald/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redisLock } from '../src/index.js';
-import { redisUrls, requireRedis } from './support.js';
+import { redisUrls, requireRedis } from './helpers.js';
 
 const SECRET = 'r3dis-Wr0ng-pa55';
 

@@ -7,7 +7,7 @@ import {
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mongoEventLog } from '../src/index.js';
-import { clearDatabase, connect, uniqueDbName } from './support.js';
+import { clearDatabase, connect, uniqueDbName } from './helpers.js';
 
 /*
  * The testkit suites against FerretDB 1.24 (HERALD_MONGO_URL), which has no

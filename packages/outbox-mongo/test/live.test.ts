@@ -17,7 +17,7 @@ import { createUnitOfWorkManager } from '@herald/uow';
 import type { ClientSession, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type MongoEventLog, mongoEventLog } from '../src/index.js';
-import { clearDatabase, connect, uniqueDbName, waitFor } from './support.js';
+import { clearDatabase, connect, uniqueDbName, waitFor } from './helpers.js';
 
 /*
  * `pnpm test:live` with MONGODB_URL naming a MongoDB replica set (a single node is enough:

@@ -18,7 +18,7 @@ import { outboxEntry, testWireMessage, uniqueEventName } from '@herald/testkit';
 import type { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MongoEventLog, MongoTransactionsUnavailableError, mongoEventLog } from '../src/index.js';
-import { clearDatabase, connect, uniqueDbName, waitFor } from './support.js';
+import { clearDatabase, connect, uniqueDbName, waitFor } from './helpers.js';
 
 /* What is special about MongoDB / FerretDB 1.24 (HERALD_MONGO_URL): the server checks, the
  * workarounds for FerretDB's non-atomic updates, and a real bus on top of the stores. */

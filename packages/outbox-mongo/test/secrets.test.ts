@@ -3,7 +3,7 @@ import { capturingLogger, failureText } from '@herald/testkit';
 import { MongoClient } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mongoEventLog } from '../src/index.js';
-import { connect, uniqueDbName } from './support.js';
+import { connect, uniqueDbName } from './helpers.js';
 
 const SECRET = 'm0ngo-Wr0ng-pa55';
 

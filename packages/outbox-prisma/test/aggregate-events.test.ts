@@ -1,9 +1,19 @@
 import { AggregateRoot, InProcessTransport } from '@herald/core';
 import { createUnitOfWorkManager } from '@herald/uow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINE_NAMES, type EngineHandle, openEngine } from './engines.js';
 import type { Prisma } from './generated/postgresql/client/client.js';
-import { Buses, builder, eventually, InProcessBroker, OrderPlaced, settled, unique } from './support.js';
+import {
+  Buses,
+  builder,
+  ENGINE_NAMES,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  OrderPlaced,
+  openEngine,
+  settled,
+  unique,
+} from './helpers.js';
 
 /** A domain event the ordering service raises; a converter turns it into the integration event. */
 class OrderNoted {

@@ -1,6 +1,6 @@
 import { describeInboxStoreConformance, describeOutboxStoreConformance } from '@herald/testkit';
 import { afterAll } from 'vitest';
-import { ENGINE_NAMES, lazyEngine, PROVIDERS } from './engines.js';
+import { ENGINE_NAMES, lazyEngine, PROVIDERS } from './helpers.js';
 
 // The shared OutboxStore and InboxStore suites, against real PostgreSQL, MariaDB and an SQLite file.
 for (const provider of PROVIDERS) {

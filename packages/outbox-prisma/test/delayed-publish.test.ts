@@ -1,7 +1,17 @@
 import { InProcessTransport } from '@herald/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINE_NAMES, type EngineHandle, openEngine, PROVIDERS } from './engines.js';
-import { Buses, builder, eventually, InProcessBroker, OrderPlaced, unique } from './support.js';
+import {
+  Buses,
+  builder,
+  ENGINE_NAMES,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  OrderPlaced,
+  openEngine,
+  PROVIDERS,
+  unique,
+} from './helpers.js';
 
 // Delayed publish through real buses: the record waits in the outbox table, not in a timer of the process.
 describe.each(PROVIDERS)('delayed publish on %s', (provider) => {

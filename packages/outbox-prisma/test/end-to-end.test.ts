@@ -12,19 +12,22 @@ import {
 import { createUnitOfWorkManager } from '@herald/uow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/index.js';
-import { ENGINE_NAMES, type EngineHandle, openEngine, PROVIDERS } from './engines.js';
 import type { Prisma } from './generated/postgresql/client/client.js';
 import {
   Buses,
   builder,
   CountingTransport,
+  ENGINE_NAMES,
+  type EngineHandle,
   eventually,
   InProcessBroker,
   OrderPlaced,
+  openEngine,
   PaymentTaken,
+  PROVIDERS,
   settled,
   unique,
-} from './support.js';
+} from './helpers.js';
 
 // The data path through a real bus (core's default in-process transport on an isolated broker)
 // with the outbox and the inbox in a real database, on each engine.

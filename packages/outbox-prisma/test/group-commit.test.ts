@@ -13,11 +13,22 @@ import {
 } from '@herald/core';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINE_NAMES, type EngineHandle, openEngine, PROVIDERS, type TestPrismaClient } from './engines.js';
 import type { Prisma } from './generated/postgresql/client/client.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
-import { type RecordedStatement, recordingClient } from './recording-client.js';
-import { Buses, eventually, fastOptions, OrderPlaced, unique } from './support.js';
+import {
+  Buses,
+  ENGINE_NAMES,
+  type EngineHandle,
+  eventually,
+  fastOptions,
+  OrderPlaced,
+  openEngine,
+  PROVIDERS,
+  type RecordedStatement,
+  recordingClient,
+  type TestPrismaClient,
+  unique,
+} from './helpers.js';
 
 /**
  * A transport the test drives by hand: what the bus publishes is kept, and

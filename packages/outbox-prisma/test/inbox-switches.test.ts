@@ -1,7 +1,15 @@
 import { defineEvent, InProcessTransport, uuidv7 } from '@herald/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EngineHandle, openEngine } from './engines.js';
-import { Buses, builder, eventually, InProcessBroker, OrderPlaced, unique } from './support.js';
+import {
+  Buses,
+  builder,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  OrderPlaced,
+  openEngine,
+  unique,
+} from './helpers.js';
 
 const StockReserved = defineEvent<{ orderId: string }>('test.stock-reserved');
 

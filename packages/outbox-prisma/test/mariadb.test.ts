@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EngineHandle, openEngine } from './engines.js';
-import { type RecordedStatement, recordingClient } from './recording-client.js';
-import { claimSkipsLockedRows } from './skip-locked.js';
+import {
+  claimSkipsLockedRows,
+  type EngineHandle,
+  openEngine,
+  type RecordedStatement,
+  recordingClient,
+} from './helpers.js';
 
 // What is special about MariaDB: no partial indexes (status-led compound indexes instead),
 // and the claim is SELECT … FOR UPDATE SKIP LOCKED plus an UPDATE in a READ COMMITTED transaction.

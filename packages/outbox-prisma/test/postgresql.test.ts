@@ -1,10 +1,20 @@
 import { InProcessTransport, type Logger, silentLogger } from '@herald/core';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EngineHandle, openEngine } from './engines.js';
-import { type RecordedStatement, recordingClient } from './recording-client.js';
-import { claimSkipsLockedRows } from './skip-locked.js';
-import { Buses, builder, eventually, InProcessBroker, OrderPlaced, sleep, unique } from './support.js';
+import {
+  Buses,
+  builder,
+  claimSkipsLockedRows,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  OrderPlaced,
+  openEngine,
+  type RecordedStatement,
+  recordingClient,
+  sleep,
+  unique,
+} from './helpers.js';
 
 // What is special about PostgreSQL: LISTEN/NOTIFY wake-ups, and index-only claims (EXPLAIN).
 let db: EngineHandle;

@@ -1,7 +1,6 @@
 import { outboxEntry, testWireMessage } from '@herald/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EngineHandle, openEngine } from './engines.js';
-import { type RecordedStatement, recordingClient } from './recording-client.js';
+import { type EngineHandle, openEngine, type RecordedStatement, recordingClient } from './helpers.js';
 
 // What is special about SQLite: one writer at a time, so a claim is a single
 // UPDATE … RETURNING (its own lease); the same partial indexes as PostgreSQL.

@@ -1,8 +1,17 @@
 import { ambientContext, InProcessTransport } from '@herald/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EngineHandle, openEngine } from './engines.js';
 import type { Prisma } from './generated/postgresql/client/client.js';
-import { Buses, builder, eventually, InProcessBroker, OrderPlaced, settled, unique } from './support.js';
+import {
+  Buses,
+  builder,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  OrderPlaced,
+  openEngine,
+  settled,
+  unique,
+} from './helpers.js';
 
 // Database per tenant on real databases: two SQLite files, one per tenant, each with its outbox and
 // inbox; a tenant's event is written to its own database and handled in its own database.

@@ -8,9 +8,8 @@ import { capturingLogger, failureText } from '@herald/testkit';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { prismaEventLog } from '../src/index.js';
-import { openEngine, PG_URL } from './engines.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
-import { eventually, fastOptions } from './support.js';
+import { eventually, fastOptions, openEngine, PG_URL } from './helpers.js';
 
 const SECRET = 'not-the-password-7Qx9';
 /** The real server and user, with a password it refuses (28P01). */

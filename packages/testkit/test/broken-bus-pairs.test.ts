@@ -9,7 +9,7 @@ import {
 } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { type BusPair, busScenarios, runBusScenario, type ScenarioStore } from '../src/index.js';
-import memoryPair from './support/memory-pair.js';
+import memoryPair from './helpers/memory-pair.js';
 
 /**
  * Each test breaks one part of the memory + in-process pair the way a real

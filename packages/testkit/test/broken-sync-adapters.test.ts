@@ -6,8 +6,8 @@ import {
   runUnitOfWorkCase,
   unitOfWorkCases,
 } from '../src/index.js';
-import { type EntityStoreDefects, referenceEntityStore } from './support/reference-entity-store.js';
-import { referenceUnitOfWork, type UnitOfWorkDefects } from './support/reference-unit-of-work.js';
+import { type EntityStoreDefects, referenceEntityStore } from './helpers/reference-entity-store.js';
+import { referenceUnitOfWork, type UnitOfWorkDefects } from './helpers/reference-unit-of-work.js';
 
 /**
  * The local-entity-store and unit-of-work suites catch broken adapters: each

@@ -1,5 +1,5 @@
 import { describeLocalEntityStoreConformance } from '../src/index.js';
-import { referenceEntityStore } from './support/reference-entity-store.js';
+import { referenceEntityStore } from './helpers/reference-entity-store.js';
 
 // The suite on the testkit's own reference store; entity-sync runs it on its real stores.
 describeLocalEntityStoreConformance({ name: 'reference (memory)', create: referenceEntityStore() });

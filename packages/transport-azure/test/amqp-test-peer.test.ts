@@ -1,6 +1,6 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
+import { AmqpTestPeer } from './helpers.js';
 
 // The scaffolding itself, driven by the real SDK: the behaviours the transport tests rely on.
 let peer: AmqpTestPeer;

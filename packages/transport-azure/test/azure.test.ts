@@ -18,8 +18,7 @@ import {
   RETRY_SUBJECT,
   subscriptionRules,
 } from '../src/index.js';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
-import { peerProvisioner } from './support/peer-provisioner.js';
+import { AmqpTestPeer, peerProvisioner } from './helpers.js';
 
 // Service Bus specifics, through the real SDK against the AMQP test peer (see README).
 let peer: AmqpTestPeer;

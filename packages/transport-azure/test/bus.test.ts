@@ -8,8 +8,7 @@ import {
 } from '@herald/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { azureServiceBusTransport } from '../src/index.js';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
-import { peerProvisioner } from './support/peer-provisioner.js';
+import { AmqpTestPeer, peerProvisioner } from './helpers.js';
 
 // Two services on core's bus (outbox → relay → transport → inbox → handler), the
 // transport plugged in with `useTransport`, over the real SDK and the AMQP test peer.

@@ -3,8 +3,7 @@ import { sleep } from '@herald/core';
 import { testWireMessage } from '@herald/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AzureServiceBusTransportOptions, azureServiceBusTransport } from '../src/index.js';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
-import { peerProvisioner } from './support/peer-provisioner.js';
+import { AmqpTestPeer, peerProvisioner } from './helpers.js';
 
 // The real @azure/service-bus SDK against the AMQP test peer (see README).
 let peer: AmqpTestPeer;

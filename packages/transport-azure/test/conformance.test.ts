@@ -1,10 +1,9 @@
 import { describeTransportConformance } from '@herald/testkit';
 import { afterAll, beforeAll } from 'vitest';
 import { azureServiceBusTransport } from '../src/index.js';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
-import { peerProvisioner } from './support/peer-provisioner.js';
+import { AmqpTestPeer, peerProvisioner } from './helpers.js';
 
-// The real @azure/service-bus SDK against the AMQP test peer in test/support (see README:
+// The real @azure/service-bus SDK against the AMQP test peer in test/helpers (see README:
 // what the peer models and what it does not). Topology comes from the peer provisioner.
 let peer: AmqpTestPeer;
 beforeAll(async () => {

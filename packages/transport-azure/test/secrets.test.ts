@@ -2,7 +2,7 @@ import { ConfigurationError, TransportError } from '@herald/core';
 import { capturingLogger, failureText } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureServiceBusTransport } from '../src/index.js';
-import { AmqpTestPeer } from './support/amqp-test-peer.js';
+import { AmqpTestPeer } from './helpers.js';
 
 const SECRET = 'c2VjcmV0LXNhcy1rZXktOTk5OQ==';
 const retryOptions = { maxRetries: 0, retryDelayInMs: 50, timeoutInMs: 2_000 };

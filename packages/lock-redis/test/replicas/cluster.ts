@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createIntegrationEventBus, type IntegrationEventBus, silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
+import { emptyTables, postgresTestDatabase } from '@herald/testkit/engines';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client/client.js';
 import { type ParentMessage, type ReplicaReport, type ReplicaSettings, replicaEnv, Tick } from './shared.js';
@@ -14,7 +15,6 @@ const REPLICA_TSCONFIG = fileURLToPath(new URL('./tsconfig.json', import.meta.ur
 const REDIS_SCRIPT = fileURLToPath(new URL('../../../../tooling/services/redis.sh', import.meta.url));
 const TEST_DATABASE = 'herald_lock_redis';
 
-export const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 export const RABBITMQ_URL = process.env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672';
 
 /** A report with the replica that sent it. */
@@ -37,24 +37,9 @@ export interface Database {
 }
 
 export async function prepareDatabase(databaseName: string): Promise<Database> {
-  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      TEST_DATABASE,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${TEST_DATABASE}"`);
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL at ${PG_URL} is not usable (${(error as Error).message}). ` +
-        'Start it with: bash tooling/services/up.sh postgres',
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${TEST_DATABASE}`;
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url.toString() }) });
+  const connect = (at: string) => new PrismaClient({ adapter: new PrismaPg({ connectionString: at }) });
+  const { url } = await postgresTestDatabase(TEST_DATABASE, connect);
+  const prisma = connect(url);
   const log = prismaEventLog(prisma, { provider: 'postgresql', databaseName, logger: silentLogger });
   await log.migrate();
   await prisma.$executeRawUnsafe(
@@ -62,13 +47,13 @@ export async function prepareDatabase(databaseName: string): Promise<Database> {
        seq BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, n INTEGER NOT NULL,
        replica TEXT NOT NULL, handled_at BIGINT NOT NULL)`,
   );
-  await prisma.$executeRawUnsafe('TRUNCATE herald_outbox, herald_inbox, lock_test_handled RESTART IDENTITY');
+  await emptyTables(prisma, 'postgresql', ['herald_outbox', 'herald_inbox', 'lock_test_handled']);
   const publisher = createIntegrationEventBus({ service: 'lock-redis-test-publisher', logger: silentLogger })
     .useEventLog(log, { sending: false, processing: false })
     .build();
   await publisher.start();
   return {
-    url: url.toString(),
+    url,
     prisma,
     publisher,
     async close() {

@@ -9,8 +9,7 @@
 import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { azureServiceBusTransport } from '../../src/index.js';
-import { AmqpTestPeer } from '../support/amqp-test-peer.js';
-import { peerProvisioner } from '../support/peer-provisioner.js';
+import { AmqpTestPeer, peerProvisioner } from '../helpers.js';
 import { PrismaClient } from './generated/client/client.js';
 import { prismaScenarioStore } from './prisma-store.js';
 

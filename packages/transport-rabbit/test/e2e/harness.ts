@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
+import { emptyTables, postgresTestDatabase, postgresTestDatabaseUrl } from '@herald/testkit/engines';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { connect } from 'amqplib';
 import { expect } from 'vitest';
@@ -12,37 +13,22 @@ import { BILLING_SERVICE, type Command, type Report, serviceEnv } from './shared
 
 // What the end-to-end tests share: their PostgreSQL databases and the service processes.
 
-const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The URL of database `name` on the test PostgreSQL server. */
+/** The URL of database `name` (namespaced by HERALD_TEST_NAMESPACE) on the test PostgreSQL server. */
 export function databaseUrl(name: string): string {
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return postgresTestDatabaseUrl(name);
 }
 
 /** Creates the database if needed, applies Herald's migrations and the business table, and empties them. */
 export async function prepareDatabase(name: string, table: string, ddl: string): Promise<PrismaClient> {
-  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      name,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL at ${PG_URL} is not usable (${(error as Error).message}). Start it with: bash tooling/services/up.sh postgres`,
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl(name) }) });
+  const connect = (url: string) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  const { url } = await postgresTestDatabase(name, connect);
+  const prisma = connect(url);
   await prismaEventLog(prisma, { provider: 'postgresql', logger: silentLogger }).migrate();
   await prisma.$executeRawUnsafe(ddl);
-  await prisma.$executeRawUnsafe(`TRUNCATE herald_outbox, herald_inbox, ${table}`);
+  await emptyTables(prisma, 'postgresql', ['herald_outbox', 'herald_inbox', table]);
   return prisma;
 }
 

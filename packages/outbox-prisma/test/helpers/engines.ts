@@ -1,6 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  emptyTables,
+  mariadbServerUrl,
+  mariadbTestDatabase,
+  postgresServerUrl,
+  postgresTestDatabase,
+} from '@herald/testkit/engines';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -9,22 +16,22 @@ import {
   type PrismaEventLogOptions,
   type Provider,
   prismaEventLog,
-} from '../src/index.js';
-import { PrismaClient as MySqlClient } from './generated/mysql/client/client.js';
-import { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
-import { PrismaClient as SqliteClient } from './generated/sqlite/client/client.js';
+} from '../../src/index.js';
+import { PrismaClient as MySqlClient } from '../generated/mysql/client/client.js';
+import { PrismaClient as PostgresClient } from '../generated/postgresql/client/client.js';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client/client.js';
 
 /**
  * The three real engines the tests run against. PostgreSQL and MariaDB come
  * from `tooling/services/up.sh` (URLs from HERALD_PG_URL / HERALD_MARIADB_URL,
- * defaulting to what the script prints); each test database is created on
- * first use. SQLite is a file in a fresh temporary directory.
+ * defaulting to what the script prints); the test database is created on
+ * first use through `@herald/testkit/engines`, namespaced by HERALD_TEST_NAMESPACE. SQLite is a file in a fresh temporary directory.
  */
 
-export const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
-export const MARIADB_URL = process.env.HERALD_MARIADB_URL ?? 'mysql://herald:herald@127.0.0.1:3306/herald';
+/** The PostgreSQL server (the test database is created on it). */
+export const PG_URL = postgresServerUrl();
 
-/** Databases the tests own (created if missing; Herald's tables are truncated between cases). */
+/** Database the tests own (created if missing; Herald's tables are emptied between cases). */
 const TEST_DATABASE = 'herald_outbox_prisma_test';
 
 /**
@@ -57,20 +64,6 @@ export interface EngineHandle {
   close(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-function unreachable(engine: string, url: string, service: string, error: unknown): Error {
-  const safe = url.replace(/:[^:@/]*@/, ':***@');
-  return new Error(
-    `${engine} is not reachable at ${safe} (${(error as Error).message}). ` +
-      `Start it with: bash tooling/services/up.sh ${service}`,
-  );
-}
-
 const BUSINESS_TABLE: Record<Provider, string> = {
   postgresql: 'CREATE TABLE IF NOT EXISTS "test_orders" ("id" TEXT PRIMARY KEY, "note" TEXT NOT NULL)',
   mysql: 'CREATE TABLE IF NOT EXISTS `test_orders` (`id` VARCHAR(191) PRIMARY KEY, `note` TEXT NOT NULL)',
@@ -78,42 +71,17 @@ const BUSINESS_TABLE: Record<Provider, string> = {
 };
 
 async function postgres(): Promise<EngineHandle> {
-  const admin = new PostgresClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      TEST_DATABASE,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${TEST_DATABASE}"`);
-  } catch (error) {
-    throw unreachable('PostgreSQL', PG_URL, 'postgres', error);
-  } finally {
-    await admin.$disconnect();
-  }
-  const url = withDatabase(PG_URL, TEST_DATABASE);
-  return handle(
-    'postgresql',
-    url,
-    () => new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) }),
-  );
+  const connect = (url: string) => new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) });
+  const { url } = await postgresTestDatabase(TEST_DATABASE, connect);
+  return handle('postgresql', url, () => connect(url));
 }
 
 async function mariadb(): Promise<EngineHandle> {
-  const base = MARIADB_URL.replace(/^mysql:/, 'mariadb:');
-  const admin = new MySqlClient({ adapter: new PrismaMariaDb(base) });
-  try {
-    await admin.$executeRawUnsafe(`CREATE DATABASE IF NOT EXISTS \`${TEST_DATABASE}\``);
-  } catch (error) {
-    throw unreachable('MariaDB', MARIADB_URL, 'mariadb', error);
-  } finally {
-    await admin.$disconnect();
-  }
-  const url = withDatabase(base, TEST_DATABASE);
-  return handle(
-    'mysql',
-    url,
-    () => new MySqlClient({ adapter: new PrismaMariaDb(url) }) as unknown as TestPrismaClient,
-  );
+  const connect = (url: string) =>
+    new MySqlClient({ adapter: new PrismaMariaDb(url) }) as unknown as TestPrismaClient;
+  const server = mariadbServerUrl().replace(/^mysql:/, 'mariadb:');
+  const { url } = await mariadbTestDatabase(TEST_DATABASE, connect, server);
+  return handle('mysql', url, () => connect(url));
 }
 
 async function sqlite(): Promise<EngineHandle> {
@@ -161,12 +129,10 @@ async function handle(
     log: (extra, on = prisma) => prismaEventLog(on, logOptions(extra)),
     async reset() {
       const tables = ['herald_outbox', 'herald_inbox', 'test_orders'];
-      if (provider === 'postgresql') {
-        await prisma.$executeRawUnsafe(`TRUNCATE ${tables.map((t) => `"${t}"`).join(', ')} RESTART IDENTITY`);
-      } else if (provider === 'mysql') {
-        for (const table of tables) await prisma.$executeRawUnsafe(`TRUNCATE TABLE \`${table}\``);
-      } else {
+      if (provider === 'sqlite') {
         for (const table of tables) await prisma.$executeRawUnsafe(`DELETE FROM "${table}"`);
+      } else {
+        await emptyTables(prisma, provider, tables);
       }
     },
     async close() {

@@ -1,4 +1,5 @@
 import { describeLocalEntityStoreConformance } from '@herald/testkit';
+import { mariadbServerUrl, mariadbTestDatabase } from '@herald/testkit/engines';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { afterAll, beforeAll } from 'vitest';
 import { prismaEntityStore, versionLedgerSql } from '../src/prisma/index.js';
@@ -7,29 +8,18 @@ import { PrismaClient } from './generated/mysql/client/client.js';
 /*
  * The testkit's LocalEntityStore suite on prismaEntityStore over MariaDB (HERALD_MARIADB_URL, from
  * `tooling/services/up.sh mariadb`; the ledger's INSERT IGNORE + SELECT … FOR UPDATE dialect). The
- * tests own the database `herald_entity_sync` (created on first use).
+ * tests own the database `herald_entity_sync` (created on first use, namespaced by HERALD_TEST_NAMESPACE).
  */
-const MARIADB_URL = (process.env.HERALD_MARIADB_URL ?? 'mysql://herald:herald@127.0.0.1:3306/herald').replace(
-  /^mysql:/,
-  'mariadb:',
-);
 const TEST_DATABASE = 'herald_entity_sync';
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  const admin = new PrismaClient({ adapter: new PrismaMariaDb(MARIADB_URL) });
-  try {
-    await admin.$executeRawUnsafe(`CREATE DATABASE IF NOT EXISTS \`${TEST_DATABASE}\``);
-  } catch (error) {
-    throw new Error(
-      `MariaDB is not reachable (${(error as Error).message}). Start it with: bash tooling/services/up.sh mariadb`,
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  const url = new URL(MARIADB_URL);
-  url.pathname = `/${TEST_DATABASE}`;
-  prisma = new PrismaClient({ adapter: new PrismaMariaDb(url.toString()) });
+  const { url } = await mariadbTestDatabase(
+    TEST_DATABASE,
+    (at) => new PrismaClient({ adapter: new PrismaMariaDb(at) }),
+    mariadbServerUrl().replace(/^mysql:/, 'mariadb:'),
+  );
+  prisma = new PrismaClient({ adapter: new PrismaMariaDb(url) });
   await prisma.$executeRawUnsafe(
     'CREATE TABLE IF NOT EXISTS `order_products` (`id` VARCHAR(191) PRIMARY KEY, `name` TEXT NOT NULL, `price` INT NOT NULL)',
   );

@@ -1,4 +1,4 @@
-import type { PrismaClientLike } from '../src/index.js';
+import type { PrismaClientLike } from '../../src/index.js';
 
 /** One raw statement a store sent. */
 export interface RecordedStatement {

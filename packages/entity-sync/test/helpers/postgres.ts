@@ -6,6 +6,7 @@ import {
   silentLogger,
 } from '@herald/core';
 import { type PrismaEventLog, prismaEventLog } from '@herald/outbox-prisma';
+import { emptyTables, postgresTestDatabase } from '@herald/testkit/engines';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { versionLedgerSql } from '../../src/prisma/index.js';
 import { PrismaClient } from '../generated/postgresql/client/client.js';
@@ -13,10 +14,9 @@ import { decodeRecords, fastOptions, type StoredEvent } from './common.js';
 
 /**
  * PostgreSQL from `tooling/services/up.sh postgres` (HERALD_PG_URL). The tests
- * own the database `herald_entity_sync` (created on first use), so other
- * packages' tests never see these tables.
+ * own the database `herald_entity_sync` (created on first use, namespaced by
+ * HERALD_TEST_NAMESPACE), so other packages' tests never see these tables.
  */
-export const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 const TEST_DATABASE = 'herald_entity_sync';
 
 export { Buses, type StoredEvent } from './common.js';
@@ -45,24 +45,10 @@ export interface Postgres {
 }
 
 export async function openPostgres(): Promise<Postgres> {
-  const admin = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL }) });
-  try {
-    const found = await admin.$queryRawUnsafe<unknown[]>(
-      'SELECT 1 FROM pg_database WHERE datname = $1',
-      TEST_DATABASE,
-    );
-    if (found.length === 0) await admin.$executeRawUnsafe(`CREATE DATABASE "${TEST_DATABASE}"`);
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${PG_URL.replace(/:[^:@/]*@/, ':***@')} (${(error as Error).message}). ` +
-        'Start it with: bash tooling/services/up.sh postgres',
-    );
-  } finally {
-    await admin.$disconnect();
-  }
-  const parsed = new URL(PG_URL);
-  parsed.pathname = `/${TEST_DATABASE}`;
-  const url = parsed.toString();
+  const { url } = await postgresTestDatabase(
+    TEST_DATABASE,
+    (at) => new PrismaClient({ adapter: new PrismaPg({ connectionString: at }) }),
+  );
   const clients: PrismaClient[] = [];
   const client = () => {
     const created = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 5 }) });
@@ -77,10 +63,15 @@ export async function openPostgres(): Promise<Postgres> {
     prisma,
     client,
     async reset() {
-      await prisma.$executeRawUnsafe(
-        'TRUNCATE "herald_outbox", "herald_inbox", "products", "product_tags", "suppliers", "order_products", ' +
-          '"herald_entity_versions" RESTART IDENTITY',
-      );
+      await emptyTables(prisma, 'postgresql', [
+        'herald_outbox',
+        'herald_inbox',
+        'products',
+        'product_tags',
+        'suppliers',
+        'order_products',
+        'herald_entity_versions',
+      ]);
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.$disconnect()));

@@ -1,5 +1,8 @@
-import type { TopologyProvisioner } from '../../src/index.js';
-import type { AmqpTestPeer } from './amqp-test-peer.js';
+import type { TopologyProvisioner } from '../src/index.js';
+import type { AmqpTestPeer } from './helpers/amqp-test-peer.js';
+
+/** The in-process AMQP 1.0 peer that stands in for a Service Bus namespace (see the README). */
+export { AmqpTestPeer } from './helpers/amqp-test-peer.js';
 
 /**
  * Creates the transport's topics and subscriptions (with exactly the transport's correlation

@@ -4,9 +4,9 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitySelectors } from '../src/index.js';
 import { mongoEntityEvents } from '../src/mongodb/index.js';
-import { decodeRecords } from './support/common.js';
-import { clearDatabase, uniqueDbName } from './support/mongo.js';
-import { assertMongoConvergence } from './support/mongo-property.js';
+import { decodeRecords } from './helpers/common.js';
+import { clearDatabase, uniqueDbName } from './helpers/mongo.js';
+import { assertMongoConvergence } from './helpers/mongo-property.js';
 
 /*
  * `MONGODB_URL="mongodb://127.0.0.1:27017/?replicaSet=rs0" pnpm test:live` (a single-node replica

@@ -87,7 +87,7 @@ export async function eventually(
 /**
  * Waits until every outbox has nothing left to publish and the broker has delivered
  * everything. (Used instead of `bus.drain()`, which can keep starting over while a slow
- * claim is in flight; see the package README's notes on core.)
+ * claim is in flight; see core's README, "Known behaviours".)
  */
 export async function settled(
   broker: InProcessBroker,
@@ -101,5 +101,8 @@ export async function settled(
   await broker.whenIdle();
 }
 
+export * from './helpers/engines.js';
+export * from './helpers/recording-client.js';
+export * from './helpers/skip-locked.js';
 /** Core's `sleep`, re-exported for the tests. */
 export { sleep };

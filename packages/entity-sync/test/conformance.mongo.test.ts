@@ -2,7 +2,7 @@ import { describeLocalEntityStoreConformance } from '@herald/testkit';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll } from 'vitest';
 import { mongoEntityStore } from '../src/mongodb/index.js';
-import { clearDatabase, connectMongo, uniqueDbName } from './support/mongo.js';
+import { clearDatabase, connectMongo, uniqueDbName } from './helpers/mongo.js';
 
 /*
  * The testkit's LocalEntityStore suite on mongoEntityStore over FerretDB. FerretDB has no

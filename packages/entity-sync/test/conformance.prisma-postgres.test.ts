@@ -1,7 +1,7 @@
 import { describeLocalEntityStoreConformance } from '@herald/testkit';
 import { afterAll, beforeAll } from 'vitest';
 import { prismaEntityStore } from '../src/prisma/index.js';
-import { openPostgres, type Postgres } from './support/postgres.js';
+import { openPostgres, type Postgres } from './helpers/postgres.js';
 
 // The testkit's LocalEntityStore suite on prismaEntityStore over PostgreSQL (the OrderProduct model).
 let db: Postgres;
