@@ -36,15 +36,26 @@ function output(cmd, args) {
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
-/** Node ≥ 22 and the pinned pnpm on PATH, fetched from the npm registry when missing. */
+/** The version `bin` prints for `--version`, or undefined when it is missing or fails. */
+function versionOf(bin) {
+  if (!existsSync(bin)) return undefined;
+  const result = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/**
+ * Node ≥ 22 and the pinned pnpm on PATH, fetched from the npm registry into .herald/toolchain
+ * only when missing: a toolchain fetched once is reused by every later run.
+ */
 function ensureToolchain() {
   process.env.PATH = `${toolBin}:${process.env.PATH}`;
   const nodeMajor = Number(process.versions.node.split('.')[0]);
   const needNode = nodeMajor < 22;
+  const haveNode = !needNode || /^v24\./.test(versionOf(join(toolBin, 'node')) ?? '');
   const havePnpm = output('pnpm', ['--version']) === pnpmVersion;
-  if (needNode || !havePnpm) {
-    const wanted = [...(needNode ? ['node@24'] : []), ...(!havePnpm ? [`pnpm@${pnpmVersion}`] : [])];
-    console.log(`› fetching ${wanted.join(' and ')} from the npm registry into .herald/toolchain`);
+  if (!haveNode || !havePnpm) {
+    const wanted = [...(!haveNode ? ['node@24'] : []), ...(!havePnpm ? [`pnpm@${pnpmVersion}`] : [])];
+    console.log(`› fetching ${wanted.join(' and ')} from the npm registry into .herald/toolchain (once)`);
     mkdirSync(toolchain, { recursive: true });
     must('npm', [
       'install',
@@ -58,7 +69,7 @@ function ensureToolchain() {
     ]);
   }
   if (needNode) {
-    // Re-run this script on Node 24.
+    // Re-run this script on the toolchain's Node 24.
     const status = run(join(toolBin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
     process.exit(status);
   }
@@ -80,61 +91,86 @@ function loadServiceEnv() {
   }
 }
 
+/**
+ * The workspace's package folders, from pnpm-workspace.yaml (`packages/*`, `apps/*`, `bench`,
+ * …): every one whose tests count in the closing line.
+ */
+function workspaceFolders() {
+  const yaml = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8');
+  const folders = [];
+  for (const match of yaml.matchAll(/^\s+-\s+['"]?([^'"\s#]+)['"]?\s*$/gm)) {
+    const pattern = match[1];
+    if (pattern.endsWith('/*')) {
+      const base = join(root, pattern.slice(0, -2));
+      if (!existsSync(base)) continue;
+      for (const name of readdirSync(base)) folders.push(`${pattern.slice(0, -2)}/${name}`);
+    } else folders.push(pattern);
+  }
+  return folders;
+}
+
 /** Sums the per-package Vitest JSON reports into one closing line; `skippedBy` counts skips per package. */
 function summarize() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
   const skippedBy = new Map();
-  for (const group of ['packages', 'apps']) {
-    const base = join(root, group);
-    if (!existsSync(base)) continue;
-    for (const name of readdirSync(base)) {
-      const report = join(base, name, '.herald-test-results.json');
-      if (!existsSync(report)) continue;
-      const data = JSON.parse(readFileSync(report, 'utf8'));
-      passed += data.numPassedTests ?? 0;
-      failed += data.numFailedTests ?? 0;
-      const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
-      skipped += packageSkipped;
-      if (packageSkipped > 0) skippedBy.set(`${group}/${name}`, packageSkipped);
-    }
+  const counted = [];
+  for (const folder of workspaceFolders()) {
+    const report = join(root, folder, '.herald-test-results.json');
+    if (!existsSync(report)) continue;
+    const data = JSON.parse(readFileSync(report, 'utf8'));
+    passed += data.numPassedTests ?? 0;
+    failed += data.numFailedTests ?? 0;
+    counted.push(folder);
+    const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+    skipped += packageSkipped;
+    if (packageSkipped > 0) skippedBy.set(folder, packageSkipped);
   }
-  return { passed, failed, skipped, skippedBy };
+  return { passed, failed, skipped, skippedBy, counted };
 }
 
 function clearReports() {
-  for (const group of ['packages', 'apps']) {
-    const base = join(root, group);
-    if (!existsSync(base)) continue;
-    for (const name of readdirSync(base))
-      rmSync(join(base, name, '.herald-test-results.json'), { force: true });
-  }
+  for (const folder of workspaceFolders())
+    rmSync(join(root, folder, '.herald-test-results.json'), { force: true });
 }
 
 ensureToolchain();
 
 if (command === 'demo') {
   install();
-  must('pnpm', ['turbo', 'run', 'build', '--filter=@herald/demo...', '--output-logs=errors-only']);
-  must('pnpm', ['--filter', '@herald/demo', 'run', 'start', ...extraArgs]);
+  // hash-only prints one line per package as it builds: the first build takes ~40 s, later
+  // runs are cached and print "cache hit".
+  console.log('› building what the demo needs (first run ~40 s, then cached)');
+  must('pnpm', ['turbo', 'run', 'build', '--filter=@herald/demo...', '--output-logs=hash-only']);
+  // Run the demo's entry directly (not through `pnpm run`): a failing demo prints its own
+  // error once, without pnpm's and this script's on top of it.
+  process.exit(run(process.execPath, [join(root, 'apps/demo/dist/main.js'), ...extraArgs]));
 } else if (command === 'test') {
   install();
   const services = existsSync(join(root, 'tooling/services/up.sh'));
   // Three Redis nodes: the lock adapter is tested on multi-node Redlock too.
   process.env.REDIS_NODES ??= '3';
-  if (services && !process.env.HERALD_SKIP_SERVICES) must('bash', ['tooling/services/up.sh']);
+  if (services && !process.env.HERALD_SKIP_SERVICES) {
+    console.log(
+      '› starting the local engines (tooling/services/up.sh): the first run installs Debian packages ' +
+        '(PostgreSQL, MariaDB, Redis, RabbitMQ, OpenJDK and Maven for Kafka, Go for FerretDB, Chromium for the console test) as root; ' +
+        'they keep running afterwards (stop them: bash tooling/services/down.sh)',
+    );
+    must('bash', ['tooling/services/up.sh']);
+  }
   loadServiceEnv();
   clearReports();
   must('pnpm', ['turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
   must('pnpm', ['exec', 'biome', 'check', '.']);
   const status = run('pnpm', ['turbo', 'run', 'test', '--concurrency=1', ...extraArgs]);
-  const { passed, failed, skipped, skippedBy } = summarize();
+  const { passed, failed, skipped, skippedBy, counted } = summarize();
   // Skips are capabilities a package lacks (each test names its reason); show where they are.
   if (skippedBy.size > 0) {
     console.log('\nSkipped tests per package:');
     for (const [name, count] of skippedBy) console.log(`  ${name}: ${count} skipped`);
   }
+  console.log(`\nTest reports of ${counted.length} packages: ${counted.join(', ')}`);
   console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
 } else {

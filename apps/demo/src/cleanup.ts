@@ -1,9 +1,8 @@
 import { ServiceBusAdministrationClient } from '@azure/service-bus';
+import { brokerNames, type DemoConfig, RABBITMQ_RETRY_DELAYS, SERVICES } from '@herald/demo-kit';
 import { kafkaTransport } from '@herald/transport-kafka';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
-import { brokerNames, type DemoConfig, RABBITMQ_RETRY_DELAYS } from './config.js';
-import { SERVICES } from './contracts.js';
 
 /**
  * Deletes what this run created on the broker (its exchange and queues, its topics and

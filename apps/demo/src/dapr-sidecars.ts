@@ -7,26 +7,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { SERVICES, type ServiceName } from './contracts.js';
+import { DAPR_PORTS_ENV, DAPR_PUBSUB, SERVICES, type ServiceName } from '@herald/demo-kit';
 
 export const DAPR_VERSION = process.env.DAPR_VERSION ?? 'v1.18.0';
-/** Name of the demo's pub/sub component. */
-export const DAPR_PUBSUB = 'redis-pubsub';
-/** Environment variable that tells a service process the gRPC port of its sidecar. */
-export const DAPR_PORTS_ENV = 'HERALD_DEMO_DAPR_GRPC_PORTS';
 
 /** The cached daprd of tooling/services/dapr.sh (or HERALD_DAPRD). */
 export function daprdPath(): string {
   const dir = process.env.HERALD_SERVICES_DIR ?? '/var/tmp/herald-services';
   return process.env.HERALD_DAPRD ?? join(dir, 'dapr', 'bin', DAPR_VERSION, 'daprd');
-}
-
-/** The gRPC port of `service`'s sidecar, as the driver handed it down. */
-export function sidecarPortOf(service: ServiceName): number {
-  const ports = JSON.parse(process.env[DAPR_PORTS_ENV] ?? '{}') as Record<string, number>;
-  const port = ports[service];
-  if (!port) throw new Error(`--transport dapr: no sidecar port for ${service} in ${DAPR_PORTS_ENV}`);
-  return port;
 }
 
 function freePort(): Promise<number> {

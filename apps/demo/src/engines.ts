@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { DemoConfig } from './config.js';
+import type { DemoConfig } from '@herald/demo-kit';
 
 /** Resolves when a TCP connection to host:port opens within `timeoutMs`. */
 function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -21,11 +21,16 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 }
 
 /**
- * Checks that the broker and database servers of `config` accept connections (waiting up to
- * `waitMs` for each: one may be restarting), before any service starts, and names the command
- * that starts a missing one.
+ * Checks that the broker and database servers of `config` accept connections before any
+ * service starts, waiting up to `waitMs` for each (one may be restarting) — all at once, and
+ * saying so through `progress` when one does not answer at first — and names the command that
+ * starts a missing one.
  */
-export async function checkEngines(config: DemoConfig, waitMs = 15_000): Promise<void> {
+export async function checkEngines(
+  config: DemoConfig,
+  waitMs = 15_000,
+  progress: (line: string) => void = () => {},
+): Promise<void> {
   const engines: Array<{ name: string; script: string; url: string; port: number }> = [];
   if (config.db === 'postgres')
     engines.push({ name: 'PostgreSQL', script: 'postgres', url: config.urls.postgres, port: 5432 });
@@ -39,20 +44,24 @@ export async function checkEngines(config: DemoConfig, waitMs = 15_000): Promise
     engines.push({ name: 'Kafka', script: 'kafka', url: config.urls.kafka[0] ?? '', port: 9092 });
   if (config.transport === 'dapr')
     engines.push({ name: 'Redis (behind Dapr)', script: 'redis dapr', url: config.urls.redis, port: 6379 });
-  const missing: string[] = [];
-  for (const engine of engines) {
+  const waitFor = async (engine: (typeof engines)[number]): Promise<string | undefined> => {
     const { host, port } = hostPort(engine.url, engine.port);
-    // A few seconds of grace: an engine being restarted accepts connections again shortly.
     const deadline = Date.now() + waitMs;
     let up = await reachable(host, port, 3_000);
+    if (!up && Date.now() < deadline)
+      progress(`› waiting up to ${Math.round(waitMs / 1000)} s for ${engine.name} at ${host}:${port} …`);
     while (!up && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       up = await reachable(host, port, 3_000);
     }
-    if (!up) missing.push(`${engine.name} is not reachable at ${host}:${port}`);
-  }
+    return up ? undefined : `${engine.name} is not reachable at ${host}:${port}`;
+  };
+  const missing = (await Promise.all(engines.map(waitFor))).filter((line) => line !== undefined);
   if (missing.length > 0) {
     const scripts = engines.map((engine) => engine.script).join(' ');
-    throw new Error(`${missing.join('; ')}. Start the engines with: bash tooling/services/up.sh ${scripts}`);
+    throw new Error(
+      `${missing.join('; ')}. Start the engines with: bash tooling/services/up.sh ${scripts} ` +
+        '(or, with Docker: docker compose up -d --wait, see the root README)',
+    );
   }
 }

@@ -1,15 +1,19 @@
+import type { ProductDocument, SaleDocument } from '@herald/demo-catalog';
+import type {
+  EffectDocument,
+  MongoDatabase,
+  OpenDatabase,
+  PrismaDatabase,
+  ProductCopy,
+} from '@herald/demo-kit';
+import { mongoEventLogOptions, SERVICES, type ServiceName, SUBSCRIPTIONS } from '@herald/demo-kit';
+import type { MailDocument } from '@herald/demo-notification';
+import type { OrderDocument } from '@herald/demo-ordering';
 import type { LocalEntityStore } from '@herald/entity-sync';
 import { mongoEntityStore } from '@herald/entity-sync/mongodb';
 import { prismaEntityStore } from '@herald/entity-sync/prisma';
 import { mongoEventLog } from '@herald/outbox-mongo';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import { mongoEventLogOptions } from './config.js';
-import { SERVICES, type ServiceName, SUBSCRIPTIONS } from './contracts.js';
-import type { MongoDatabase, OpenDatabase, PrismaDatabase, ProductCopy } from './database.js';
-import type { EffectDocument } from './effects.js';
-import type { ProductDocument, SaleDocument } from './services/catalog.mongo.js';
-import type { MailDocument } from './services/notification.mongo.js';
-import type { OrderDocument } from './services/ordering.mongo.js';
 
 /**
  * What the services' databases prove at the end of a run. Nothing here comes from counters in

@@ -7,30 +7,32 @@
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InProcessBroker, sleep } from '@herald/core';
-import { deleteBrokerObjects } from './cleanup.js';
 import {
   brokerNames,
   configArgs,
+  countMonitoringEvents,
   type DemoConfig,
+  databaseName,
+  dropMongoDatabases,
+  emptyCounts,
+  type MonitorCounts,
+  monitoringLine,
+  type OpenDatabase,
+  openDatabase,
   parseConfig,
+  prepareDatabase,
+  SERVICES,
+  type ServiceName,
   serviceEnvironment,
   USAGE,
   UsageError,
-} from './config.js';
-import { SERVICES, type ServiceName } from './contracts.js';
+} from '@herald/demo-kit';
+import { deleteBrokerObjects } from './cleanup.js';
 import { startDaprSidecars } from './dapr-sidecars.js';
-import {
-  databaseName,
-  dropMongoDatabases,
-  type OpenDatabase,
-  openDatabase,
-  prepareDatabase,
-} from './database.js';
 import { checkEngines } from './engines.js';
 import { type Ledger, ledgerLine, ledgerOk, readLedger } from './ledger.js';
-import { countMonitoringEvents, emptyCounts, type MonitorCounts, monitoringLine } from './monitoring.js';
 import { ServiceProcess } from './processes.js';
-import { createService, type DemoService, invoke } from './services/index.js';
+import { createService, type DemoService, invoke } from './services.js';
 import { type Call, runWorkload } from './workload.js';
 
 /** What a run found. */
@@ -49,7 +51,7 @@ export async function runDemo(
     config.db === 'sqlite'
       ? `SQLite files in ${config.dataDir}`
       : `${config.db} databases ${databaseName(config, 'catalog').replace(/catalog$/, '*')}`;
-  await checkEngines(config);
+  await checkEngines(config, undefined, (line) => console.error(line));
   for (const service of SERVICES) await prepareDatabase(config, service);
   say(`› each service has its own database: ${where}`);
   if (config.db === 'mongodb')

@@ -1,7 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import type { ServiceName } from './contracts.js';
-import { addCounts, type MonitorCounts } from './monitoring.js';
-import type { FromService, ToService } from './service-process.js';
+import {
+  addCounts,
+  type FromService,
+  type MonitorCounts,
+  type ServiceName,
+  type ToService,
+} from '@herald/demo-kit';
+import { serviceEntry } from './services.js';
 
 interface Deferred {
   readonly promise: Promise<void>;
@@ -32,13 +37,13 @@ interface Incarnation {
 }
 
 /**
- * One demo service running as its own process (src/service-process.ts), seen from the driver.
+ * One demo service running as its own process (its app's dist/main.js), seen from the driver.
  * Calls reach it over the IPC channel. A call whose process is killed is sent again to the next
  * incarnation once that one is ready: the operations are idempotent by business key.
  */
 export class ServiceProcess {
   readonly name: ServiceName;
-  readonly #script: URL;
+  readonly #script: string;
   readonly #args: string[];
   readonly #monitor: MonitorCounts;
   #current: Incarnation | undefined;
@@ -50,7 +55,7 @@ export class ServiceProcess {
 
   constructor(name: ServiceName, args: string[], monitor: MonitorCounts) {
     this.name = name;
-    this.#script = new URL('./service-process.js', import.meta.url);
+    this.#script = serviceEntry(name);
     this.#args = args;
     this.#monitor = monitor;
   }
@@ -61,7 +66,7 @@ export class ServiceProcess {
 
   /** Starts a process and waits until its bus is running. */
   async start(timeoutMs = 90_000): Promise<void> {
-    const child = fork(this.#script, [this.name, ...this.#args], {
+    const child = fork(this.#script, this.#args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: [],
     });

@@ -1,6 +1,5 @@
 import { sleep } from '@herald/core';
-import type { DemoConfig } from './config.js';
-import type { ServiceName } from './contracts.js';
+import type { DemoConfig, ServiceName } from '@herald/demo-kit';
 
 /** Runs a business operation in a service (directly in one process, over IPC otherwise). */
 export type Call = (service: ServiceName, op: string, args?: unknown[]) => Promise<unknown>;

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SUBSCRIPTIONS } from '@herald/demo-kit';
 import { defaultSubscriptionName, subscriptionRules } from '@herald/transport-azure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBSCRIPTIONS } from '../src/contracts.js';
 import { runCli } from './run-cli.js';
 
 // `--transport azure` cannot reach a Service Bus namespace here. This runs the demo's three

@@ -1,6 +1,5 @@
+import { configArgs, databaseName, parseConfig, UsageError } from '@herald/demo-kit';
 import { describe, expect, it } from 'vitest';
-import { configArgs, parseConfig, UsageError } from '../src/config.js';
-import { databaseName } from '../src/database.js';
 
 describe('demo configuration (flags and environment)', () => {
   it('defaults to the in-process transport and SQLite', () => {

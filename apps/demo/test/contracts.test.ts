@@ -3,11 +3,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ContractDocument, checkContracts, exportContracts, formatReport } from '@herald/contracts';
 import { createIntegrationEventBus, defineEvent, silentLogger } from '@herald/core';
+import {
+  createTransport,
+  ProductEvents,
+  parseConfig,
+  SERVICES,
+  type ServiceName,
+  SmsRequested,
+  serviceEnvironment,
+} from '@herald/demo-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTransport, parseConfig, serviceEnvironment } from '../src/config.js';
-import { ProductEvents, SERVICES, type ServiceName, SmsRequested } from '../src/contracts.js';
-import { createService } from '../src/services/index.js';
+import { createService } from '../src/services.js';
 
 // Each service's committed contract: what other teams check their changes against.
 const snapshotFile = (service: ServiceName) =>
@@ -62,7 +69,7 @@ describe('demo contracts (herald contracts check, per service)', () => {
       }),
     });
     const ordering = createIntegrationEventBus({ service: 'ordering', logger: silentLogger })
-      .useTransport(createTransport(config, 'ordering', silentLogger))
+      .useTransport(await createTransport(config, 'ordering', silentLogger))
       .publishes(OrderPlaced, SmsRequested)
       .handle([ProductEvents.Created, ProductEvents.Updated, ProductEvents.Deleted], () => {}, {
         name: 'product-copies',

@@ -1,5 +1,5 @@
+import { parseConfig } from '@herald/demo-kit';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
 import { runDemo } from '../src/main.js';
 import { runCli } from './run-cli.js';
 

@@ -60,7 +60,7 @@ const MAX_BODY = 1024 * 1024;
  *
  * The API needs `Authorization: Bearer <token>`; every route but the probes
  * checks `Host` and `Origin`; `POST`s must be `application/json` (see
- * {@link RequestGuard}).
+ * `RequestGuard`).
  */
 export async function createConsoleServer(
   bus: IntegrationEventBus,

@@ -48,7 +48,9 @@ export interface BusEventMap {
   error: { where: string; error: unknown };
 }
 
+/** The name of a monitoring event `bus.on(name, listener)` accepts. */
 export type BusEventName = keyof BusEventMap;
+/** A listener of one monitoring event, called synchronously when the bus emits it. */
 export type BusEventListener<K extends BusEventName> = (event: BusEventMap[K]) => void;
 
 function countMetric<K extends BusEventName>(name: K, event: BusEventMap[K]): void {

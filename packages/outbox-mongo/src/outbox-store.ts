@@ -31,7 +31,7 @@ import { decodeBody, decodeHeaders, encodeBody, encodeHeaders } from './wire-cod
 /**
  * OutboxStore on a MongoDB collection. Records are written with the caller's
  * `ClientSession` (inside `session.withTransaction`) so they commit with the
- * business data; claims are leased through {@link LeaseRegistry}, so several
+ * business data; claims are leased through `LeaseRegistry`, so several
  * relays never get the same record while its lease lives.
  *
  * Create it with `mongoEventLog(client, …)`, not directly.

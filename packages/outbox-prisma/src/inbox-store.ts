@@ -60,13 +60,13 @@ const FAIL_COLUMNS = [
 /** Columns `fail` overwrites on an existing entry besides status (which MariaDB/MySQL must assign last). */
 const FAIL_UPDATES = ['attempts', 'last_error', 'next_attempt_at', 'headers', 'body', 'updated_at'] as const;
 
+const inboxKey = (key: InboxKey) => `${key.handler}\u0000${key.messageId}`;
+
 /**
  * InboxStore on Prisma. `transaction()` is the user's `prisma.$transaction`,
  * so a handler writing through `ctx.tx` commits its side effects together
  * with the inbox entry: effectively once.
  */
-const inboxKey = (key: InboxKey) => `${key.handler}\u0000${key.messageId}`;
-
 export class PrismaInboxStore implements InboxStore {
   readonly name: string;
   readonly databaseName: string;

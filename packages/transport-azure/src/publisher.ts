@@ -15,7 +15,9 @@ export interface Outgoing {
 /** What happened to each message: `undefined` = the service accepted it. */
 export type SendResults = Map<number, unknown>;
 
+/** How messages are packed into Service Bus batches and sent. */
 export interface BatchOptions {
+  /** Largest batch the SDK may build; `undefined`: the link's maximum message size. */
   readonly maxSizeInBytes: number | undefined;
   /** Lanes sent at once. */
   readonly concurrency: number;
