@@ -151,7 +151,8 @@ export const kafkaBrokers = process.env.HERALD_KAFKA_BROKERS ?? '127.0.0.1:9092'
 /** RabbitMQ of tooling/services (HERALD_RABBITMQ_URL), split into what the Dapr component wants. */
 export const rabbitUrl = process.env.HERALD_RABBITMQ_URL ?? 'amqp://herald:herald@127.0.0.1:5672';
 
-function component(name: string, type: string, metadata: Record<string, string>): string {
+/** One Dapr component file (YAML) of `type` with string metadata. */
+export function component(name: string, type: string, metadata: Record<string, string>): string {
   const items = Object.entries(metadata)
     .map(([key, value]) => `    - name: ${key}\n      value: ${JSON.stringify(value)}`)
     .join('\n');
@@ -286,6 +287,11 @@ export class Sidecar {
 
   async stop(): Promise<void> {
     await stopChild(this.child, 'SIGTERM');
+  }
+
+  /** The daprd process id while it runs (so a test can end a sidecar its crashed owner left behind). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** The last lines daprd printed (for failing tests). */
