@@ -14,7 +14,7 @@ export interface BusFeatures {
   readonly crashes: boolean;
   /** The test may restart the broker (`BusPair.restartBroker` given) within the suite's bounds. */
   readonly brokerRestart: boolean;
-  /** The transport promises per-key order to the consumer (core keeps it anyway; this only labels the case). */
+  /** The transport delivers a key's messages in publish order (core then keeps that order); without it the per-key order scenario is skipped. */
   readonly orderedByKey: boolean;
   /** `publish(event, { tx })` commits with the caller's transaction (false: MongoDB without transactions). */
   readonly transactionalOutbox: boolean;
