@@ -6,6 +6,12 @@ import { sleep } from '../runtime/timers.js';
 /** First pause after a store failure; it doubles per failed probe up to {@link MAX_PAUSE_MS}. */
 const FIRST_PAUSE_MS = 100;
 const MAX_PAUSE_MS = 30_000;
+/**
+ * A failure this soon after the store came back is the same outage relapsing (pooled connections
+ * that died with it fail one by one on first use), not a new one: it pauses deliveries again but
+ * logs at debug level, so an outage stays one start line and one end line.
+ */
+export const RELAPSE_WINDOW_MS = 5_000;
 
 /**
  * The consumer's view of its inbox store's health, shared by every delivery.
@@ -21,6 +27,9 @@ export class StoreOutage {
   readonly #monitor: Monitor;
   readonly #inbox: string;
   #since: Date | undefined;
+  /** When the last outage ended, and whether the current one is its relapse. */
+  #endedAt = Number.NEGATIVE_INFINITY;
+  #relapse = false;
   #lastError: unknown;
   #failedProbes = 0;
   #probeAt = 0;
@@ -60,10 +69,11 @@ export class StoreOutage {
   succeeded(): void {
     if (this.#since === undefined) return;
     const seconds = ((Date.now() - this.#since.getTime()) / 1000).toFixed(1);
-    this.#logger.warn(`Inbox store available again after ${seconds} s; deliveries continue`, {
-      inbox: this.#inbox,
-      failedProbes: this.#failedProbes,
-    });
+    const context = { inbox: this.#inbox, failedProbes: this.#failedProbes };
+    if (this.#relapse)
+      this.#logger.debug(`Inbox store available again after a ${seconds} s relapse`, context);
+    else this.#logger.warn(`Inbox store available again after ${seconds} s; deliveries continue`, context);
+    this.#endedAt = Date.now();
     this.#since = undefined;
     this.#lastError = undefined;
     this.#failedProbes = 0;
@@ -79,10 +89,18 @@ export class StoreOutage {
   failed(error: unknown): void {
     if (this.#since === undefined) {
       this.#since = new Date();
-      this.#logger.error('Inbox store unavailable; deliveries wait and probe it with a growing pause', {
-        inbox: this.#inbox,
-        error,
-      });
+      this.#relapse = this.#since.getTime() - this.#endedAt < RELAPSE_WINDOW_MS;
+      if (this.#relapse) {
+        this.#logger.debug('Inbox store failed again right after it came back; deliveries wait', {
+          inbox: this.#inbox,
+          error,
+        });
+      } else {
+        this.#logger.error('Inbox store unavailable; deliveries wait and probe it with a growing pause', {
+          inbox: this.#inbox,
+          error,
+        });
+      }
     } else if (!this.#probing) {
       return;
     }
