@@ -13,6 +13,8 @@ export type {
   ScenarioStore,
 } from './scenarios/pair.js';
 export {
+  type PrismaScenarioClient,
+  prismaScenarioStore,
   SCENARIO_EFFECT_DDL,
   SCENARIO_EFFECT_TABLE,
   type SqlScenarioClient,

@@ -71,3 +71,41 @@ export function sqlScenarioStore(options: SqlScenarioStoreOptions): ScenarioStor
     close: () => options.close(),
   };
 }
+
+/** What {@link prismaScenarioStore} needs of a Prisma client (and of its interactive transaction client). */
+export interface PrismaScenarioClient {
+  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
+  $queryRawUnsafe<T>(sql: string, ...values: unknown[]): Promise<T>;
+  $transaction<T>(work: (tx: never) => Promise<T>): Promise<T>;
+  $disconnect(): Promise<void>;
+}
+
+/**
+ * {@link sqlScenarioStore} on a Prisma client of any provider, with the event
+ * log `eventLogOn` builds on that client (the caller imports
+ * `@herald/outbox-prisma`, so testkit needs no Prisma). Closing it closes the
+ * outbox and the client.
+ */
+export function prismaScenarioStore<C, L extends EventLog>(
+  client: C,
+  eventLogOn: (client: C) => L,
+  placeholders: 'dollar' | 'question',
+): ScenarioStore & { readonly eventLog: L } {
+  const prisma = client as unknown as PrismaScenarioClient;
+  const eventLog = eventLogOn(client);
+  const store = sqlScenarioStore({
+    eventLog,
+    placeholders,
+    transaction: (work) => prisma.$transaction((tx) => work(tx)),
+    client: {
+      execute: (sql, values, tx) =>
+        ((tx ?? prisma) as PrismaScenarioClient).$executeRawUnsafe(sql, ...values),
+      query: (sql) => prisma.$queryRawUnsafe(sql),
+    },
+    async close() {
+      await eventLog.outbox?.close?.().catch(() => undefined);
+      await prisma.$disconnect();
+    },
+  });
+  return { ...store, eventLog };
+}

@@ -13,14 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { type BusPair, prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DaprTransport } from '../../src/index.js';
 import { daprTransport } from '../../src/index.js';
 import { component, Sidecar, TestRedis, testLogger } from '../helpers.js';
 import { publishForeign } from './foreign-publisher.js';
 import { PrismaClient } from './generated/client/client.js';
-import { prismaScenarioStore } from './prisma-store.js';
 
 const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 /** More than the suite's scenarios: one component per possible case group. */
@@ -131,10 +132,11 @@ const pair: BusPair = {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, {
-        provider: 'postgresql',
-        placeholders: 'dollar',
-      }).eventLog.migrate();
+      await prismaScenarioStore(
+        prisma,
+        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'postgresql' }),
+        'dollar',
+      ).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -172,11 +174,16 @@ const pair: BusPair = {
 
   async createStore(settings) {
     const url = settings.databaseUrl!;
-    return prismaScenarioStore(client(url), {
-      provider: 'postgresql',
-      placeholders: 'dollar',
-      notify: { connectionString: url },
-    });
+    return prismaScenarioStore(
+      client(url),
+      (on) =>
+        prismaEventLog(on, {
+          logger: silentLogger,
+          provider: 'postgresql',
+          notify: { connectionString: url },
+        }),
+      'dollar',
+    );
   },
 
   async createTransport(settings, replica) {

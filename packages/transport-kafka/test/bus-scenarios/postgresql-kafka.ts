@@ -4,12 +4,13 @@
  * suite run gets its own database and topic prefix, so runs never share state.
  */
 import { randomUUID } from 'node:crypto';
-import { type BusPair, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { type BusPair, prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { defaultTopicFor, kafkaTransport } from '../../src/index.js';
 import { rawKafka, testOptions } from '../helpers.js';
 import { PrismaClient } from '../pg/generated/client/client.js';
-import { prismaScenarioStore } from './prisma-store.js';
 
 const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 
@@ -45,10 +46,11 @@ const pair: BusPair = {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, {
-        provider: 'postgresql',
-        placeholders: 'dollar',
-      }).eventLog.migrate();
+      await prismaScenarioStore(
+        prisma,
+        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'postgresql' }),
+        'dollar',
+      ).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -75,11 +77,16 @@ const pair: BusPair = {
 
   async createStore(settings) {
     const url = settings.databaseUrl!;
-    return prismaScenarioStore(client(url), {
-      provider: 'postgresql',
-      placeholders: 'dollar',
-      notify: { connectionString: url },
-    });
+    return prismaScenarioStore(
+      client(url),
+      (on) =>
+        prismaEventLog(on, {
+          logger: silentLogger,
+          provider: 'postgresql',
+          notify: { connectionString: url },
+        }),
+      'dollar',
+    );
   },
 
   async createTransport(settings, replica) {

@@ -3,10 +3,12 @@
  * default export child processes import. One database per suite run. MariaDB
  * has no LISTEN/NOTIFY: relays of other processes find records by polling.
  */
-import { SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaClient } from './generated/mysql/client/client.js';
-import { prismaScenarioStore } from './prisma-store.js';
 import { withRabbit } from './rabbit-pair.js';
 
 // The adapter speaks `mariadb:`; the services script prints a `mysql:` URL.
@@ -37,7 +39,11 @@ export default withRabbit('Prisma MariaDB', {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, { provider: 'mysql', placeholders: 'question' }).eventLog.migrate();
+      await prismaScenarioStore(
+        prisma,
+        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'mysql' }),
+        'question',
+      ).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -55,9 +61,10 @@ export default withRabbit('Prisma MariaDB', {
   },
 
   async createStore(settings) {
-    return prismaScenarioStore(client(settings.databaseUrl!), {
-      provider: 'mysql',
-      placeholders: 'question',
-    });
+    return prismaScenarioStore(
+      client(settings.databaseUrl!),
+      (on) => prismaEventLog(on, { logger: silentLogger, provider: 'mysql' }),
+      'question',
+    );
   },
 });

@@ -3,10 +3,12 @@
  * default export child processes import (see `describeBusScenarios`). Each
  * suite run gets its own database and exchange, so runs never share state.
  */
-import { SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../e2e/generated/client/client.js';
-import { prismaScenarioStore } from './prisma-store.js';
 import { withRabbit } from './rabbit-pair.js';
 
 const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
@@ -33,10 +35,11 @@ export default withRabbit('Prisma PostgreSQL', {
     const url = databaseUrl(database);
     const prisma = client(url);
     try {
-      await prismaScenarioStore(prisma, {
-        provider: 'postgresql',
-        placeholders: 'dollar',
-      }).eventLog.migrate();
+      await prismaScenarioStore(
+        prisma,
+        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'postgresql' }),
+        'dollar',
+      ).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -55,10 +58,15 @@ export default withRabbit('Prisma PostgreSQL', {
 
   async createStore(settings) {
     const url = settings.databaseUrl!;
-    return prismaScenarioStore(client(url), {
-      provider: 'postgresql',
-      placeholders: 'dollar',
-      notify: { connectionString: url },
-    });
+    return prismaScenarioStore(
+      client(url),
+      (on) =>
+        prismaEventLog(on, {
+          logger: silentLogger,
+          provider: 'postgresql',
+          notify: { connectionString: url },
+        }),
+      'dollar',
+    );
   },
 });

@@ -9,10 +9,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+import { silentLogger } from '@herald/core';
+import { prismaEventLog } from '@herald/outbox-prisma';
+import { prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaClient } from './generated/sqlite/client/client.js';
-import { prismaScenarioStore } from './prisma-store.js';
 import { withRabbit } from './rabbit-pair.js';
 
 function client(file: string): PrismaClient {
@@ -39,7 +40,11 @@ export default withRabbit('Prisma SQLite', {
     const prisma = client(file);
     try {
       await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-      await prismaScenarioStore(prisma, { provider: 'sqlite', placeholders: 'question' }).eventLog.migrate();
+      await prismaScenarioStore(
+        prisma,
+        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'sqlite' }),
+        'question',
+      ).eventLog.migrate();
       await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
     } finally {
       await prisma.$disconnect();
@@ -54,11 +59,11 @@ export default withRabbit('Prisma SQLite', {
   async createStore(settings) {
     const file = settings.file!;
     const clients = clientsOf(file);
-    const store = prismaScenarioStore(clients.writer, {
-      provider: 'sqlite',
-      placeholders: 'question',
-      readClient: clients.reader,
-    });
+    const store = prismaScenarioStore(
+      clients.writer,
+      (on) => prismaEventLog(on, { logger: silentLogger, provider: 'sqlite', readClient: clients.reader }),
+      'question',
+    );
     return {
       ...store,
       async close() {
