@@ -171,13 +171,11 @@ class RedisLease implements LockLease {
       return false;
     }
     const attempt = this.#redlock.extend(this.#lock, ttl, { retryCount: 0 });
+    // An answer after the lease ran out would come too late to be trusted.
+    const leaseLeftMs = this.#expiresAt - Date.now();
+    const boundByLease = leaseLeftMs < this.#timeoutMs;
     try {
-      // An answer after the lease ran out would come too late to be trusted.
-      const extended = await withDeadline(
-        attempt,
-        Math.min(this.#timeoutMs, this.#expiresAt - Date.now()),
-        'Lock extension',
-      );
+      const extended = await withDeadline(attempt, Math.min(this.#timeoutMs, leaseLeftMs), 'Lock extension');
       if (this.#over) {
         // Released while the extension was in flight.
         await this.#redlock.release(extended, { retryCount: 0 }).catch(() => undefined);
@@ -187,7 +185,9 @@ class RedisLease implements LockLease {
       this.#expiresAt = extended.expiration;
       return true;
     } catch (error) {
-      if (error instanceof DeadlineExceeded && this.#expiresAt <= Date.now()) {
+      // A deadline set by the lease's end means the lease ran out, even when the timer fired a
+      // few milliseconds before the wall clock got there (timers run on the event loop's clock).
+      if (error instanceof DeadlineExceeded && (boundByLease || this.#expiresAt <= Date.now())) {
         // No answer before the lease ran out: it is lost. Should the
         // extension still land, give the key back instead of blocking others.
         this.#over = true;
