@@ -62,10 +62,17 @@ export function runCommand(
     child.stderr.on('data', (chunk) => {
       output += chunk;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // Say why a killed command ended with no output of its own.
+      if (timedOut) output += `\n(${command} ${args.join(' ')} killed after ${timeoutMs / 1000} s)`;
       resolve({ code: code ?? (signal ? 128 : 1), output });
     });
   });

@@ -98,7 +98,8 @@ beforeAll(async () => {
   // Plain npm, peer dependencies resolved as npm does for any user (no --legacy-peer-deps).
   const install = await runCommand('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: app,
-    timeoutMs: 150_000,
+    // A cold npm cache downloads every dependency of every package (Dapr's gRPC stack included).
+    timeoutMs: 480_000,
   });
   if (install.code !== 0) throw new Error(`npm install of the packed packages failed:\n${install.output}`);
 
@@ -119,7 +120,7 @@ beforeAll(async () => {
   const compile = (project: string) => runCommand(process.execPath, [tsc, '-p', project], { cwd: app });
   compiled = { nodenext: compile('tsconfig.nodenext.json'), bundler: compile('tsconfig.bundler.json') };
   await admin((client) => client.query(`CREATE DATABASE ${database}`));
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   // HERALD_KEEP_SCRATCH=1 leaves the scratch project for a look after a failure.
@@ -248,11 +249,11 @@ describe('one service (apps/notification), installed from tarballs on RabbitMQ o
     const install = await runCommand(
       'npm',
       ['install', '--omit=optional', '--no-audit', '--no-fund', '--loglevel=error'],
-      { cwd: service, timeoutMs: 150_000 },
+      { cwd: service, timeoutMs: 300_000 },
     );
     if (install.code !== 0)
       throw new Error(`npm install of the notification service failed:\n${install.output}`);
-  }, 180_000);
+  }, 360_000);
 
   it('installs no other transport and no other transport driver', () => {
     const installed = readdirSync(join(service, 'node_modules/@herald'));

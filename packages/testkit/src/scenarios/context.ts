@@ -9,9 +9,11 @@ import { ScenarioUnitOfWork } from './unit-of-work.js';
 
 /** A replica running in the test process, with everything it reported. */
 export interface LocalReplica {
+  /** @internal The replica's bus and its handler runs: the suite's own machinery. */
   readonly replica: ScenarioReplica;
+  /** What the replica reported so far (handler runs, dead letters, relay stages). */
   readonly reports: ReplicaReport[];
-  /** Present when the replica was created with `unitOfWork: true`. */
+  /** @internal Present when the replica was created with `unitOfWork: true`. */
   readonly unitOfWork: ScenarioUnitOfWork | undefined;
 }
 
@@ -28,7 +30,7 @@ export interface BusScenarioContext {
   /** A started replica in the test process; stopped after the case. */
   replica(role: ReplicaRole, extras?: { unitOfWork?: boolean }): Promise<LocalReplica>;
   /**
-   * A started replica in a child process; killed after the case. Skips the
+   * @internal A started replica in a child process; killed after the case. Skips the
    * case (with the reason) when the pair cannot crash or has no module path.
    */
   child(role: ReplicaRole): Promise<ScenarioChild>;
