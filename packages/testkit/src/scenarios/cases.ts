@@ -151,6 +151,13 @@ const consumerCrash: Scenario = {
   name: 'a consumer SIGKILLed mid-stream (inbox committed, ack not sent): every effect exactly once',
   async run(ctx) {
     ctx.requireCrashes();
+    // Without a transaction the effect and the inbox entry are two writes: a kill between them
+    // repeats the effect on redelivery (at-least-once), which this case cannot then assert.
+    if (!ctx.features.transactionalInbox) {
+      skipCase(
+        'the pair has no transactional inbox: a kill between the effect and the inbox entry repeats the effect',
+      );
+    }
     const publisher = await ctx.replica({ replica: 'publisher', consume: false });
     const consumer1 = await ctx.child({ replica: 'consumer-1', relay: false, killAfterAcks: 10 });
     const published = steps(ctx, ['a', 'b', 'c', 'd'], 60);
