@@ -128,10 +128,7 @@ beforeAll(async () => {
     zod: '^4.1.0',
   };
   for (const pkg of packages) dependencies[pkg.name] = `file:${tarballs.get(pkg.name)}`;
-  writeFileSync(
-    join(app, 'package.json'),
-    scratchManifest('herald-packed-check', dependencies),
-  );
+  writeFileSync(join(app, 'package.json'), scratchManifest('herald-packed-check', dependencies));
   const install = await installOutsideWorkspace(app, [], 480_000);
   if (install.code !== 0) throw new Error(`installing the packed packages failed:\n${install.output}`);
 
@@ -274,13 +271,9 @@ describe('one service (apps/notification), installed from tarballs on RabbitMQ o
       '@types/node': '^24.0.0',
     };
     for (const name of wanted) dependencies[name] = `file:${tarballs.get(name)}`;
-    writeFileSync(
-      join(service, 'package.json'),
-      scratchManifest('herald-notification-deploy', dependencies),
-    );
+    writeFileSync(join(service, 'package.json'), scratchManifest('herald-notification-deploy', dependencies));
     const install = await installOutsideWorkspace(service, ['--no-optional'], 300_000);
-    if (install.code !== 0)
-      throw new Error(`installing the notification service failed:\n${install.output}`);
+    if (install.code !== 0) throw new Error(`installing the notification service failed:\n${install.output}`);
   }, 360_000);
 
   it('installs no other transport and no other transport driver', () => {
