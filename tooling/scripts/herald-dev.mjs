@@ -115,6 +115,8 @@ function summarize() {
   let failed = 0;
   let skipped = 0;
   const skippedBy = new Map();
+  // A file whose setup failed counts no failed test (its tests show as skipped): name it.
+  const failedBy = new Map();
   const counted = [];
   for (const folder of workspaceFolders()) {
     const report = join(root, folder, '.herald-test-results.json');
@@ -122,12 +124,15 @@ function summarize() {
     const data = JSON.parse(readFileSync(report, 'utf8'));
     passed += data.numPassedTests ?? 0;
     failed += data.numFailedTests ?? 0;
+    const failedFiles = data.numFailedTestSuites ?? 0;
+    if (failedFiles > 0 || data.numFailedTests > 0)
+      failedBy.set(folder, `${data.numFailedTests ?? 0} failed tests in ${failedFiles} failed files`);
     counted.push(folder);
     const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
     skipped += packageSkipped;
     if (packageSkipped > 0) skippedBy.set(folder, packageSkipped);
   }
-  return { passed, failed, skipped, skippedBy, counted };
+  return { passed, failed, skipped, skippedBy, failedBy, counted };
 }
 
 function clearReports() {
@@ -163,12 +168,17 @@ if (command === 'demo') {
   clearReports();
   must('pnpm', ['turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
   must('pnpm', ['exec', 'biome', 'check', '.']);
-  const status = run('pnpm', ['turbo', 'run', 'test', '--concurrency=1', ...extraArgs]);
-  const { passed, failed, skipped, skippedBy, counted } = summarize();
+  // --continue: a failing package does not hide the results of the packages after it.
+  const status = run('pnpm', ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...extraArgs]);
+  const { passed, failed, skipped, skippedBy, failedBy, counted } = summarize();
   // Skips are capabilities a package lacks (each test names its reason); show where they are.
   if (skippedBy.size > 0) {
     console.log('\nSkipped tests per package:');
     for (const [name, count] of skippedBy) console.log(`  ${name}: ${count} skipped`);
+  }
+  if (failedBy.size > 0) {
+    console.log('\nFailures per package (tests in a failed file count as skipped above):');
+    for (const [name, what] of failedBy) console.log(`  ${name}: ${what}`);
   }
   console.log(`\nTest reports of ${counted.length} packages: ${counted.join(', ')}`);
   console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
