@@ -13,6 +13,15 @@ export type {
   ScenarioStore,
 } from './scenarios/pair.js';
 export {
+  type MigratingEventLog,
+  type PrismaServerStoreSideOptions,
+  type PrismaSqliteStoreSideOptions,
+  prismaMariadbStoreSide,
+  prismaPostgresStoreSide,
+  prismaSqliteStoreSide,
+} from './scenarios/prisma-store-sides.js';
+export { composeBusPair, type ScenarioStoreSide, type ScenarioTransportSide } from './scenarios/sides.js';
+export {
   type PrismaScenarioClient,
   prismaScenarioStore,
   SCENARIO_EFFECT_DDL,
