@@ -6,9 +6,9 @@
  * back with the inbox — the scenarios that need either are reported as skipped.
  */
 import { mongoEventLog } from '@herald/outbox-mongo';
-import type { ScenarioEffect } from '@herald/testkit/bus-pair';
+import { composeBusPair, type ScenarioEffect, type ScenarioStoreSide } from '@herald/testkit/bus-pair';
 import { MongoClient } from 'mongodb';
-import { withRabbit } from './rabbit-pair.js';
+import { rabbitSide } from './rabbit-pair.js';
 
 const MONGO_URL = process.env.HERALD_MONGO_URL || 'mongodb://127.0.0.1:27017/';
 const EFFECTS = 'herald_scenario_effect';
@@ -17,7 +17,10 @@ function client(): MongoClient {
   return new MongoClient(MONGO_URL, { serverSelectionTimeoutMS: 5_000, maxPoolSize: 20 });
 }
 
-const pair = withRabbit('MongoDB (FerretDB)', {
+const ferretdb: ScenarioStoreSide = {
+  name: 'MongoDB (FerretDB)',
+  features: { transactionalOutbox: false, transactionalInbox: false },
+
   async setup(runId) {
     return { db: `herald_scenarios_${runId}` };
   },
@@ -59,9 +62,6 @@ const pair = withRabbit('MongoDB (FerretDB)', {
       },
     };
   },
-});
-
-export default {
-  ...pair,
-  features: { ...pair.features, transactionalOutbox: false, transactionalInbox: false },
 };
+
+export default composeBusPair(ferretdb, rabbitSide);
