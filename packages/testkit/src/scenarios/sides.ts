@@ -1,4 +1,4 @@
-import type { DistributedLock, Transport } from '@herald/core';
+import { ConfigurationError, type DistributedLock, type Transport } from '@herald/core';
 import type { BusFeatures, BusPair, ForeignMessage, ScenarioStore } from './pair.js';
 
 /**
@@ -43,9 +43,11 @@ export interface ScenarioTransportSide {
 
 /**
  * A {@link BusPair} of a store side and a transport side, named
- * `<store> + <transport>`. Settings of both setups are merged (their keys
- * must differ); teardown runs the transport's, then the store's, even when
- * the first fails.
+ * `<store> + <transport>`. Settings of both setups are merged; teardown runs
+ * the transport's, then the store's, even when the first fails.
+ *
+ * @throws ConfigurationError from `setup` when both sides return a setting of
+ *   the same name (the store's is torn down again first).
  */
 export function composeBusPair(store: ScenarioStoreSide, transport: ScenarioTransportSide): BusPair {
   return {
@@ -58,7 +60,9 @@ export function composeBusPair(store: ScenarioStoreSide, transport: ScenarioTran
         const transportSettings = (await transport.setup?.(runId)) ?? {};
         const shared = Object.keys(transportSettings).filter((key) => key in storeSettings);
         if (shared.length > 0) {
-          throw new Error(`bus pair ${store.name} + ${transport.name}: both sides set ${shared.join(', ')}`);
+          throw new ConfigurationError(
+            `bus pair ${store.name} + ${transport.name}: both sides set ${shared.join(', ')}`,
+          );
         }
         return { ...storeSettings, ...transportSettings };
       } catch (error) {
