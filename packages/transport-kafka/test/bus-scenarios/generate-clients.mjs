@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Generates the PostgreSQL Prisma client of the bus scenarios (test/bus-scenarios) into
-// test/pg/generated. The scenarios reach every table with raw SQL (Herald's through
-// @herald/outbox-prisma, the effect table directly), so the schema holds a placeholder model.
+// Generates the Prisma clients of the bus-scenario pairs (PostgreSQL, MariaDB, SQLite) into
+// test/bus-scenarios/generated/<provider>. The scenarios reach every table with raw SQL
+// (Herald's through @herald/outbox-prisma, the effect table directly), so the schema holds
+// only a placeholder model.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrismaClient, schemaHeader } from '../../../../tooling/prisma/generate-client.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const schema = `${schemaHeader({ provider: 'postgresql', generatedBy: 'test/pg/generate-client.mjs', partialIndexes: false })}
+for (const provider of ['postgresql', 'mysql', 'sqlite']) {
+  const schema = `${schemaHeader({ provider, generatedBy: 'test/bus-scenarios/generate-clients.mjs', partialIndexes: false })}
 /// Placeholder: the scenarios use raw SQL only.
 model ScenarioPlaceholder {
   id String @id
@@ -16,10 +18,10 @@ model ScenarioPlaceholder {
   @@map("herald_scenario_placeholder")
 }
 `;
-
-generatePrismaClient({
-  from: import.meta.url,
-  schema,
-  dir: join(here, 'generated'),
-  label: 'bus-scenario PostgreSQL',
-});
+  generatePrismaClient({
+    from: import.meta.url,
+    schema,
+    dir: join(here, 'generated', provider),
+    label: `bus-scenario ${provider}`,
+  });
+}
