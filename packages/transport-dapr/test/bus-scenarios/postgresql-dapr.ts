@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@herald/core';
 import { prismaEventLog } from '@herald/outbox-prisma';
-import { type BusPair, prismaScenarioStore, SCENARIO_EFFECT_DDL } from '@herald/testkit/bus-pair';
+import { type BusPair, prismaPostgresStoreSide } from '@herald/testkit/bus-pair';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DaprTransport } from '../../src/index.js';
 import { daprTransport } from '../../src/index.js';
@@ -23,20 +23,16 @@ import { component, Sidecar, TestRedis, testLogger } from '../helpers.js';
 import { publishForeign } from './foreign-publisher.js';
 import { PrismaClient } from './generated/client/client.js';
 
-const PG_URL = process.env.HERALD_PG_URL ?? 'postgres://herald:herald@127.0.0.1:5432/herald';
 /** More than the suite's scenarios: one component per possible case group. */
 const MAX_CASES = 30;
 const PUBLISH_COMPONENT = 'redis-pubsub';
 
-function databaseUrl(database: string): string {
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-function client(url: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
-}
+/** The database side, shared with every Prisma PostgreSQL pair (testkit). */
+const postgresql = prismaPostgresStoreSide({
+  connect: (url) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }),
+  eventLog: (on, url) =>
+    prismaEventLog(on, { logger: silentLogger, provider: 'postgresql', notify: { connectionString: url } }),
+});
 
 /** Component name of a consumer group (its `consumerID`). */
 function groupComponent(group: string): string {
@@ -122,28 +118,8 @@ const pair: BusPair = {
     foreignSidecar = new Sidecar(components, `foreign-${runId}`);
     await foreignSidecar.start();
 
-    const database = `herald_scenarios_${runId}`;
-    const admin = client(PG_URL);
-    try {
-      await admin.$executeRawUnsafe(`CREATE DATABASE "${database}"`);
-    } finally {
-      await admin.$disconnect();
-    }
-    const url = databaseUrl(database);
-    const prisma = client(url);
-    try {
-      await prismaScenarioStore(
-        prisma,
-        (on) => prismaEventLog(on, { logger: silentLogger, provider: 'postgresql' }),
-        'dollar',
-      ).eventLog.migrate();
-      await prisma.$executeRawUnsafe(SCENARIO_EFFECT_DDL);
-    } finally {
-      await prisma.$disconnect();
-    }
     return {
-      database,
-      databaseUrl: url,
+      ...(await postgresql.setup(runId)),
       base,
       components,
       pids,
@@ -164,27 +140,10 @@ const pair: BusPair = {
     await foreignSidecar?.stop();
     await redis?.stop();
     rmSync(settings.base!, { recursive: true, force: true });
-    const admin = client(PG_URL);
-    try {
-      await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${settings.database}" WITH (FORCE)`);
-    } finally {
-      await admin.$disconnect();
-    }
+    await postgresql.teardown(settings);
   },
 
-  async createStore(settings) {
-    const url = settings.databaseUrl!;
-    return prismaScenarioStore(
-      client(url),
-      (on) =>
-        prismaEventLog(on, {
-          logger: silentLogger,
-          provider: 'postgresql',
-          notify: { connectionString: url },
-        }),
-      'dollar',
-    );
-  },
+  createStore: (settings) => postgresql.createStore(settings),
 
   async createTransport(settings, replica) {
     const sidecar = await startSidecar(settings, replica);
