@@ -19,8 +19,9 @@ import type { SubscriptionHandle, Transport } from './ports/transport.js';
 import type { UnitOfWorkAccessor } from './ports/unit-of-work.js';
 import { type PreparedEvent, Publisher, type PublishOptions } from './publisher.js';
 import { redactSecrets } from './redact.js';
-import { OutboxRelay } from './relay.js';
+import { brokerOutage, OutboxRelay } from './relay.js';
 import { LeaseKeeper } from './runtime/lease-keeper.js';
+import type { Outage } from './runtime/outage.js';
 import { sleep } from './runtime/timers.js';
 import type { Serializer } from './serializer.js';
 import { observeBacklog } from './telemetry.js';
@@ -92,6 +93,8 @@ export class IntegrationEventBus {
   readonly #settings: BusSettings;
   readonly #publisher: Publisher;
   readonly #runner: HandlerRunner;
+  /** The transport's outage as the relays see it: one for all of them, so it is logged once. */
+  #brokerOutage: Outage | undefined;
   readonly #relays = new Map<EventLogConfig, OutboxRelay[]>();
   readonly #inboxProcessors = new Map<EventLogConfig, InboxRetryProcessor>();
   readonly #cleanup: CleanupProcessor;
@@ -426,6 +429,11 @@ export class IntegrationEventBus {
           monitor: this.#settings.monitor,
           logger: this.#settings.logger,
           owner: this.instanceId,
+          brokerOutage: (this.#brokerOutage ??= brokerOutage(
+            this.#settings.logger,
+            this.#settings.monitor,
+            this.transport.name,
+          )),
           ...(this.#settings.lock ? { lease: this.#leaseKeeper('outbox', config, shard) } : {}),
           ...(shard ? { shard, shardLoad: held } : {}),
         }),

@@ -1,4 +1,10 @@
-import { BusStateError, describeError, StaleFencingTokenError } from './errors.js';
+import {
+  BusStateError,
+  describeError,
+  HeraldError,
+  StaleFencingTokenError,
+  TransportError,
+} from './errors.js';
 import type { EventLogConfig } from './event-log.js';
 import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
@@ -8,6 +14,7 @@ import type { PublishOutcome, Transport } from './ports/transport.js';
 import { decideRetry } from './retry-policy.js';
 import { ClaimLoop } from './runtime/claim-loop.js';
 import type { LeaseKeeper } from './runtime/lease-keeper.js';
+import { Outage } from './runtime/outage.js';
 import { sleep } from './runtime/timers.js';
 import { heraldMetrics, inSendSpan } from './telemetry.js';
 
@@ -55,6 +62,7 @@ export class OutboxRelay {
   #unsubscribeWake: (() => void) | undefined;
   readonly #shard: { index: number; count: number } | undefined;
   readonly #shardLoad: (() => number) | undefined;
+  readonly #brokerOutage: Outage;
 
   constructor(deps: {
     config: EventLogConfig;
@@ -68,6 +76,8 @@ export class OutboxRelay {
     shard?: { index: number; count: number };
     /** Shards this replica currently holds (for sharded rotation). */
     shardLoad?: () => number;
+    /** The transport's outage, shared by the bus's relays (default: this relay's own). */
+    brokerOutage?: Outage;
   }) {
     this.#config = deps.config;
     this.#outbox = deps.config.outbox!;
@@ -79,6 +89,7 @@ export class OutboxRelay {
     this.#lease = deps.lease;
     this.#shard = deps.shard;
     this.#shardLoad = deps.shardLoad;
+    this.#brokerOutage = deps.brokerOutage ?? brokerOutage(deps.logger, deps.monitor, deps.transport.name);
     const sharded = this.#shard !== undefined && this.#lease !== undefined;
     this.#loop = new ClaimLoop({
       pollingInterval: deps.options.pollingInterval,
@@ -181,12 +192,17 @@ export class OutboxRelay {
    * after the lease's own expiry (a relay resumed after a pause).
    */
   async #claimAndSend(): Promise<number> {
+    // During a broker outage one relay at a time probes, after a growing pause.
+    if (!(await this.#brokerOutage.admit(this.#loop.stopSignal))) return 0;
     try {
       return await this.#claimAndSendFenced();
     } catch (error) {
       if (!isLockLost(error)) throw error;
       await this.#abandon(error);
       return 0;
+    } finally {
+      // A pass that sent nothing said nothing about the broker.
+      this.#brokerOutage.inconclusive();
     }
   }
 
@@ -209,6 +225,11 @@ export class OutboxRelay {
         fresh = records.length;
         this.#assertLeaseValid();
         sent = await this.#sendOnce(records);
+        if (await this.#brokerIsOut(sent)) {
+          // Neither published nor held: the rows stay as they were, claimable, no attempt counted.
+          sent = undefined;
+          return { published: [], held: [] };
+        }
         return {
           published: sent.published.map((record) => record.message.id),
           held: sent.failed.map(({ record }) => record.message.id),
@@ -227,9 +248,41 @@ export class OutboxRelay {
     if (records.length === 0) return 0;
     this.#assertLeaseValid();
     const sent = await this.#sendOnce(records);
+    if (await this.#brokerIsOut(sent)) {
+      // The claim's lease ends without an attempt counted: the records wait out the outage.
+      await this.#outbox.release(
+        records.map((record) => record.message.id),
+        fence,
+      );
+      return records.length;
+    }
     for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
     if (sent.published.length > 0) await this.#markPublished(sent.published, fence);
     return records.length;
+  }
+
+  /**
+   * True when a batch failed because the broker is out, not because of its
+   * messages: nothing went through, every failure is transient, and the
+   * transport's own health check says it is disconnected. Such a batch counts
+   * no attempt against its records (a long outage would otherwise
+   * dead-letter healthy messages); the relay waits the outage out instead.
+   * Without a health check the transport cannot tell, and failures count.
+   */
+  async #brokerIsOut(sent: SentBatch): Promise<boolean> {
+    if (sent.published.length > 0) {
+      this.#brokerOutage.succeeded();
+      return false;
+    }
+    if (sent.failed.length === 0 || !this.#transport.health) return false;
+    if (!sent.failed.every(({ error }) => isTransient(error))) return false;
+    const health = await this.#transport.health().catch(() => ({ connected: false }));
+    if (health.connected) {
+      this.#brokerOutage.succeeded();
+      return false;
+    }
+    this.#brokerOutage.failed(sent.failed[0]!.error);
+    return true;
   }
 
   /** `records` without those this relay holds for a local retry or whose failure it is writing. */
@@ -488,6 +541,25 @@ class LeaseExpiredError extends BusStateError {
   constructor(relay: string) {
     super(`Outbox relay "${relay}" lost its lock before sending the claimed batch`);
   }
+}
+
+/** A failure that may pass by itself (a transport's retriable error, or an error no adapter classified). */
+function isTransient(error: unknown): boolean {
+  if (error instanceof TransportError) return error.retriable;
+  return !(error instanceof HeraldError);
+}
+
+/** The wording of a relay's broker outage (see {@link Outage}). */
+export function brokerOutage(logger: Logger, monitor: Monitor, transport: string): Outage {
+  return new Outage(logger, monitor, {
+    where: `transport ${transport} (outbox relay)`,
+    context: { transport },
+    started:
+      'Broker unavailable; outbox records stay pending (no attempt counted) and the relay probes with a growing pause',
+    relapsed: 'Broker failed again right after it came back; the relay waits',
+    ended: 'Broker available again after {s} s; the outbox relay continues',
+    relapseEnded: 'Broker available again after a {s} s relapse',
+  });
 }
 
 /** True for the errors that mean "this relay no longer holds its lock". */

@@ -7,10 +7,12 @@ import {
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
+  type Logger,
   MemoryLock,
   memoryEventLog,
   type PublishOutcome,
   silentLogger,
+  TransportError,
   type WireMessage,
 } from '../src/index.js';
 import { eventually, testBuilder } from './helpers.js';
@@ -32,6 +34,29 @@ class FlakyTransport extends InProcessTransport {
     );
   }
 }
+/** A FlakyTransport whose health check tells the truth: disconnected while `down`. */
+class FlakyTransportWithHealth extends FlakyTransport {
+  /** Tries per message id while down. */
+  readonly tries = new Map<string, number>();
+  async health(): Promise<{ connected: boolean; detail?: string }> {
+    return this.down ? { connected: false, detail: 'connection refused' } : { connected: true };
+  }
+  override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+    if (this.down) {
+      this.attempts += messages.length;
+      for (const m of messages) this.tries.set(m.id, (this.tries.get(m.id) ?? 0) + 1);
+      throw new TransportError('broker unreachable: connection refused');
+    }
+    return super.publish(messages);
+  }
+}
+
+function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
 const idsOfStatus = (records: readonly { status: string }[]) => records.map((record) => record.status);
 const nOf = (m: WireMessage) => JSON.parse(new TextDecoder().decode(m.body)).n as number;
 
@@ -81,6 +106,79 @@ describe('outbox relay', () => {
     expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     await sender.drain();
     expect(await log.outbox.list({ status: 'published', limit: 100 })).toHaveLength(20);
+  });
+
+  it('counts no attempt while the transport says the broker is out: nothing is dead-lettered however long the outage, and the outage is logged once', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransportWithHealth({ broker });
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const { logger, lines } = recordingLogger();
+    const sender = createIntegrationEventBus({ service: 'sender', logger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .configure({
+        localRetryTimes: 1,
+        localFailedRetryInterval: 5,
+        failedRetryInterval: 10,
+        retryBackoff: () => 10,
+        maxRetryTimes: 1, // without the outage rule every record would be dead after two passes
+        pollingInterval: 20,
+        minimumRetryInterval: 500,
+      })
+      .build();
+    const receiver = testBuilder('receiver', broker)
+      .handle(Ping, async (e) => void got.push(e.n))
+      .build();
+    running.push(sender, receiver);
+    await receiver.start();
+    await sender.start();
+    transport.down = true;
+    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+    // The relays keep probing through the outage, one at a time, with a growing pause (100 ms,
+    // doubling); three tries of one record would have dead-lettered it without the rule.
+    await eventually(() => Math.max(...transport.tries.values()) >= 3, 8000);
+    const records = await log.outbox.list({});
+    expect(records.map((record) => [record.status, record.attempts])).toEqual(
+      records.map(() => ['pending', 0]),
+    );
+    expect((await sender.health()).ready).toBe(false);
+    transport.down = false;
+    await eventually(() => got.length === 20, 10_000);
+    expect([...got].sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+    const loud = lines.filter((line) => line.startsWith('error') || line.startsWith('warn'));
+    expect(loud).toEqual([
+      'error Broker unavailable; outbox records stay pending (no attempt counted) and the relay probes with a growing pause',
+      expect.stringMatching(/^warn Broker available again after \d+\.\d s; the outbox relay continues$/),
+    ]);
+  }, 20_000);
+
+  it('counts attempts when the broker is up but refuses the messages (their fault, not an outage)', async () => {
+    const broker = new InProcessBroker();
+    const transport = new FlakyTransportWithHealth({ broker });
+    transport.rejectIds.add(0);
+    const log = memoryEventLog();
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .configure({
+        localRetryTimes: 0,
+        failedRetryInterval: 10,
+        retryBackoff: () => 10,
+        maxRetryTimes: 1,
+        pollingInterval: 20,
+      })
+      .build();
+    running.push(sender);
+    await sender.start();
+    await sender.publish(new Ping({ n: 0 }));
+    let dead = 0;
+    const deadline = Date.now() + 5000;
+    while (dead === 0 && Date.now() < deadline) {
+      dead = (await log.outbox.list({ status: 'dead' })).length;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(dead).toBe(1);
   });
 
   it('dead-letters a record the broker keeps rejecting, with the last error, and lets others through', async () => {

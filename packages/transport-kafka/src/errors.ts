@@ -33,7 +33,12 @@ export class KafkaTopicMissingError extends TransportError {
 /** Turns anything kafkajs throws into a `TransportError` that keeps kafkajs' retriable verdict. */
 export function asTransportError(error: unknown, doing: string): HeraldError {
   if (error instanceof HeraldError) return error;
-  const retriable = (error as { retriable?: unknown } | null)?.retriable;
+  // kafkajs marks "retries exceeded" non-retriable: kafkajs itself gave up. For the bus, whose own
+  // retries and outage handling come next, what counts is whether the error underneath passes
+  // (a refused connection while the broker restarts does).
+  const { name, cause } = (error ?? {}) as { name?: string; cause?: unknown };
+  const underlying = name === 'KafkaJSNumberOfRetriesExceeded' && cause ? cause : error;
+  const retriable = (underlying as { retriable?: unknown } | null)?.retriable;
   return new TransportError(`Kafka ${doing} failed: ${describeError(error)}`, {
     cause: error,
     retriable: retriable !== false,

@@ -16,6 +16,7 @@ import {
 import { payloadOfTestMessage, testWireMessage } from '@herald/testkit';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { asTransportError } from '../src/errors.js';
 import {
   DeadLetterHeaders,
   KafkaBrokerUnreachableError,
@@ -126,6 +127,25 @@ function record<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K):
 }
 
 describe('options and clear errors', () => {
+  it("keeps a refused connection retriable after kafkajs' own retries gave up (the relay then waits out the broker)", () => {
+    const errors = createRequire(import.meta.url)('kafkajs/src/errors.js') as Record<
+      string,
+      new (
+        ...args: unknown[]
+      ) => Error
+    >;
+    const refused = new errors.KafkaJSConnectionError!(
+      'Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+    );
+    const exhausted = new errors.KafkaJSNumberOfRetriesExceeded!(refused, { retryCount: 5, retryTime: 100 });
+    expect((exhausted as { retriable?: boolean }).retriable).toBe(false); // kafkajs' own verdict
+    const wrapped = asTransportError(exhausted, 'checking topic "t"');
+    expect(wrapped).toBeInstanceOf(TransportError);
+    expect((wrapped as TransportError).retriable).toBe(true);
+    const refusedForGood = new errors.KafkaJSNonRetriableError!('topic authorization failed');
+    expect((asTransportError(refusedForGood, 'publishing') as TransportError).retriable).toBe(false);
+  });
+
   it('rejects bad options with a ConfigurationError', () => {
     expect(() => kafkaTransport({ brokers: [] })).toThrow(ConfigurationError);
     expect(() => kafkaTransport({ brokers: 'no-port' })).toThrow(ConfigurationError);

@@ -1,129 +1,23 @@
-import { describeError } from '../errors.js';
 import type { Monitor } from '../monitoring.js';
 import type { Logger } from '../ports/logger.js';
-import { sleep } from '../runtime/timers.js';
+import { Outage } from '../runtime/outage.js';
 
-/** First pause after a store failure; it doubles per failed probe up to {@link MAX_PAUSE_MS}. */
-const FIRST_PAUSE_MS = 100;
-const MAX_PAUSE_MS = 30_000;
-/**
- * A failure this soon after the store came back is the same outage relapsing (pooled connections
- * that died with it fail one by one on first use), not a new one: it pauses deliveries again but
- * logs at debug level, so an outage stays one start line and one end line.
- */
-export const RELAPSE_WINDOW_MS = 5_000;
+export { RELAPSE_WINDOW_MS } from '../runtime/outage.js';
 
 /**
- * The consumer's view of its inbox store's health, shared by every delivery.
- *
- * When the store fails, the fault is the store, not the messages: deliveries
- * stop hitting it and wait here instead of cycling through retries. One
- * delivery at a time probes the store after a pause that grows per failed
- * probe; when a probe succeeds, everyone goes on. The outage is logged once
- * when it starts and once when it ends, and health reports it meanwhile.
+ * The consumer's view of its inbox store's health, shared by every delivery
+ * (see {@link Outage}): deliveries wait out the store's outage instead of
+ * cycling through retries.
  */
-export class StoreOutage {
-  readonly #logger: Logger;
-  readonly #monitor: Monitor;
-  readonly #inbox: string;
-  #since: Date | undefined;
-  /** When the last outage ended, and whether the current one is its relapse. */
-  #endedAt = Number.NEGATIVE_INFINITY;
-  #relapse = false;
-  #lastError: unknown;
-  #failedProbes = 0;
-  #probeAt = 0;
-  #probing = false;
-  #changed = signalled();
-
+export class StoreOutage extends Outage {
   constructor(logger: Logger, monitor: Monitor, inbox: string) {
-    this.#logger = logger;
-    this.#monitor = monitor;
-    this.#inbox = inbox;
+    super(logger, monitor, {
+      where: `inbox "${inbox}"`,
+      context: { inbox },
+      started: 'Inbox store unavailable; deliveries wait and probe it with a growing pause',
+      relapsed: 'Inbox store failed again right after it came back; deliveries wait',
+      ended: 'Inbox store available again after {s} s; deliveries continue',
+      relapseEnded: 'Inbox store available again after a {s} s relapse',
+    });
   }
-
-  /** The outage in progress, if any (for health probes). */
-  get current(): { readonly since: Date; readonly reason: string } | undefined {
-    return this.#since ? { since: this.#since, reason: describeError(this.#lastError) } : undefined;
-  }
-
-  /**
-   * Resolves when this caller may use the store: at once while it is healthy;
-   * during an outage, when it is this caller's turn to probe or a probe
-   * succeeded. Resolves false when `signal` aborts first.
-   */
-  async admit(signal: AbortSignal): Promise<boolean> {
-    while (this.#since !== undefined && !signal.aborted) {
-      const wait = this.#probeAt - Date.now();
-      if (!this.#probing && wait <= 0) {
-        this.#probing = true;
-        return true;
-      }
-      const changed = this.#changed.promise;
-      await Promise.race([changed, sleep(Math.max(wait, 1), signal)]);
-    }
-    return !signal.aborted;
-  }
-
-  /** The store answered. */
-  succeeded(): void {
-    if (this.#since === undefined) return;
-    const seconds = ((Date.now() - this.#since.getTime()) / 1000).toFixed(1);
-    const context = { inbox: this.#inbox, failedProbes: this.#failedProbes };
-    if (this.#relapse)
-      this.#logger.debug(`Inbox store available again after a ${seconds} s relapse`, context);
-    else this.#logger.warn(`Inbox store available again after ${seconds} s; deliveries continue`, context);
-    this.#endedAt = Date.now();
-    this.#since = undefined;
-    this.#lastError = undefined;
-    this.#failedProbes = 0;
-    this.#probing = false;
-    this.#notify();
-  }
-
-  /**
-   * The store failed: start the outage, or, when this was the probe, pause
-   * longer before the next one. Failures of work that was already in flight
-   * when the outage began (or of other callers than the probe) change nothing.
-   */
-  failed(error: unknown): void {
-    if (this.#since === undefined) {
-      this.#since = new Date();
-      this.#relapse = this.#since.getTime() - this.#endedAt < RELAPSE_WINDOW_MS;
-      if (this.#relapse) {
-        this.#logger.debug('Inbox store failed again right after it came back; deliveries wait', {
-          inbox: this.#inbox,
-          error,
-        });
-      } else {
-        this.#logger.error('Inbox store unavailable; deliveries wait and probe it with a growing pause', {
-          inbox: this.#inbox,
-          error,
-        });
-      }
-    } else if (!this.#probing) {
-      return;
-    }
-    this.#monitor.emit('error', { where: `inbox "${this.#inbox}"`, error });
-    this.#lastError = error;
-    this.#failedProbes++;
-    this.#probeAt = Date.now() + Math.min(FIRST_PAUSE_MS * 2 ** (this.#failedProbes - 1), MAX_PAUSE_MS);
-    this.#probing = false;
-    this.#notify();
-  }
-
-  #notify(): void {
-    const changed = this.#changed;
-    this.#changed = signalled();
-    changed.resolve();
-  }
-}
-
-/** A promise and the function that resolves it. */
-function signalled(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
