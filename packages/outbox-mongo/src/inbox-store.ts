@@ -275,8 +275,9 @@ export class MongoInboxStore implements InboxStore {
     const mine = request.handlers ? { handler: { $in: [...request.handlers] } } : {};
     const candidates = await findClaimable({
       collection: this.#context.collection,
-      claimable: { status: 'failed', nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now }, ...mine },
-      unfinished: { status: { $in: [...OPEN_INBOX] } },
+      statuses: ['failed'],
+      claimable: { nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now }, ...mine },
+      unfinished: OPEN_INBOX,
       chainField: 'chain',
       limit: request.limit,
     });
@@ -285,7 +286,7 @@ export class MongoInboxStore implements InboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      { filter: { status: 'failed' }, test: (doc) => doc.status === 'failed' },
+      { statuses: ['failed'], test: (doc) => doc.status === 'failed' },
     );
     // A newer holder appeared while we leased: hand the entries back and refuse (as the outbox does).
     await this.#fences.check(request.fence).catch(async (error: unknown) => {

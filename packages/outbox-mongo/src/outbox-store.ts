@@ -18,6 +18,7 @@ import type { FenceGuard } from './fence-guard.js';
 import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
+import { updateByIdsInStatuses } from './status-filters.js';
 import type { StoreContext } from './store-context.js';
 import { decodeBody, decodeHeaders, encodeBody, encodeHeaders } from './wire-codec.js';
 
@@ -99,7 +100,10 @@ export class MongoOutboxStore implements OutboxStore {
       for (const { _id } of stored) byId.delete(_id);
       return [...byId.values()];
     };
-    let remaining = await notStored(messages);
+    // Outside a transaction the ordered insert itself finds an id already stored (duplicate key, handled
+    // below), so the common case skips the lookup, an `_id: { $in }` that FerretDB answers with a scan.
+    // Inside one a duplicate would abort the transaction: look first.
+    let remaining = session ? await notStored(messages) : [...messages];
     // Every retry drops at least the id that clashed, so this ends after at most one try per message.
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const first = await this.#sequences.reserve(remaining.length);
@@ -135,15 +139,15 @@ export class MongoOutboxStore implements OutboxStore {
     await this.#fences.enter(request.fence);
     const { now } = request;
     const claimable: Filter<OutboxDocument> = {
-      status: { $in: [...OPEN_OUTBOX] },
       dueAt: { $lte: now },
       leaseUntil: { $lte: now },
       ...(request.shard ? { bucket: { $mod: [request.shard.count, request.shard.index] } } : {}),
     };
     const candidates = await findClaimable({
       collection: this.#context.collection,
+      statuses: OPEN_OUTBOX,
       claimable,
-      unfinished: { status: { $in: [...OPEN_OUTBOX] } },
+      unfinished: OPEN_OUTBOX,
       chainField: 'key',
       limit: request.limit,
     });
@@ -157,7 +161,7 @@ export class MongoOutboxStore implements OutboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      { filter: { status: { $in: [...OPEN_OUTBOX] } }, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
+      { statuses: OPEN_OUTBOX, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
     );
     // A newer holder appeared while we leased: hand the records back and refuse.
     await this.#fences.check(request.fence).catch(async (error: unknown) => {
@@ -171,10 +175,9 @@ export class MongoOutboxStore implements OutboxStore {
     if (ids.length === 0) return;
     await this.#context.ready();
     await this.#fences.enter(fence);
-    await this.#context.collection.updateMany(
-      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
-      { $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null } },
-    );
+    await updateByIdsInStatuses(this.#context.collection, ids, OPEN_OUTBOX, {
+      $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null },
+    });
   }
 
   async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
@@ -190,22 +193,20 @@ export class MongoOutboxStore implements OutboxStore {
       outcomes.set(key, outcome);
     }
     for (const { failure, ids } of outcomes.values()) {
-      await this.#context.collection.updateMany(
-        // Only unfinished records: a published (or dead) record is never downgraded.
-        { _id: { $in: ids }, status: { $in: [...OPEN_OUTBOX] } },
-        {
-          $set: {
-            status: failure.nextAttemptAt === null ? 'dead' : 'failed',
-            lastError: failure.error,
-            nextAttemptAt: failure.nextAttemptAt,
-            dueAt: failure.nextAttemptAt,
-            leaseUntil: NOT_LEASED,
-            owner: null,
-          },
-          $inc: { attempts: 1 },
-          $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
+      // Only unfinished records: a published (or dead) record is never downgraded. `failed` first:
+      // the pending records this turns into `failed` must not be matched (and counted) again.
+      await updateByIdsInStatuses(this.#context.collection, ids, ['failed', 'pending'], {
+        $set: {
+          status: failure.nextAttemptAt === null ? 'dead' : 'failed',
+          lastError: failure.error,
+          nextAttemptAt: failure.nextAttemptAt,
+          dueAt: failure.nextAttemptAt,
+          leaseUntil: NOT_LEASED,
+          owner: null,
         },
-      );
+        $inc: { attempts: 1 },
+        $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
+      });
     }
   }
 
@@ -213,10 +214,9 @@ export class MongoOutboxStore implements OutboxStore {
     if (ids.length === 0) return;
     await this.#context.ready();
     await this.#fences.enter(fence);
-    await this.#context.collection.updateMany(
-      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
-      { $set: { leaseUntil: NOT_LEASED, owner: null } },
-    );
+    await updateByIdsInStatuses(this.#context.collection, ids, OPEN_OUTBOX, {
+      $set: { leaseUntil: NOT_LEASED, owner: null },
+    });
   }
 
   async deleteExpired(before: Date, limit: number): Promise<number> {

@@ -238,8 +238,12 @@ const brokerRestart: Scenario = {
 const poison: Scenario = {
   name: 'a poison message is dead-lettered with its reason while other keys flow; an operator re-publish then succeeds',
   async run(ctx) {
-    // Slow stored retries (2.5 s, then 5 s): a wide window in which the other keys must flow.
-    const { replica, reports } = await ctx.replica({ replica: 'a', options: { failedRetryInterval: 2_500 } });
+    // Slow stored retries (2.5 s, then 5 s, times the pair's slowdown): a wide window in which
+    // the other keys must flow.
+    const { replica, reports } = await ctx.replica({
+      replica: 'a',
+      options: { failedRetryInterval: 2_500 * ctx.slowdown },
+    });
     const poisonStep: StepPayload = { key: ctx.key('poison'), seq: 0, fail: 'until-fixed' };
     const healthy = steps(ctx, ['a', 'b'], 20);
     await replica.publish([poisonStep]);
