@@ -280,20 +280,25 @@ export class MongoOutboxStore implements OutboxStore {
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
     await this.#context.ready();
     const collection = this.#context.collection;
-    const pending = await collection.countDocuments({ status: { $in: [...OPEN_OUTBOX] } });
-    // Two reads, not one $min: FerretDB 1.24 has no $min accumulator.
-    const [first] = await collection
-      .find(
-        { $or: [{ status: 'failed' }, { status: 'pending', nextAttemptAt: null }] },
-        { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } },
-      )
-      .toArray();
-    const [due] = await collection
-      .find(
-        { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
-        { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
-      )
-      .toArray();
+    // One status per query (see status-filters.ts), in parallel; two reads, not one $min: FerretDB
+    // 1.24 has no $min accumulator.
+    const oldestBySeq = (filter: Filter<OutboxDocument>) =>
+      collection.find(filter, { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1, seq: 1 } }).next();
+    const [counts, firstFailed, firstPending, due] = await Promise.all([
+      Promise.all(OPEN_OUTBOX.map((status) => collection.countDocuments({ status }))),
+      oldestBySeq({ status: 'failed' }),
+      oldestBySeq({ status: 'pending', nextAttemptAt: null }),
+      collection
+        .find(
+          { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
+          { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
+        )
+        .next(),
+    ]);
+    const pending = counts.reduce((sum, count) => sum + count, 0);
+    const first = [firstFailed, firstPending]
+      .filter((doc) => doc !== null)
+      .sort((a, b) => a!.seq - b!.seq)[0];
     const times = [first?.createdAt, due?.nextAttemptAt].filter((time): time is Date => time instanceof Date);
     const oldest = times.length === 0 ? null : new Date(Math.min(...times.map((time) => time.getTime())));
     return { pending, oldestCreatedAt: oldest };
