@@ -1,4 +1,11 @@
-import { type DistributedLock, MemoryLock, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import {
+  ConfigurationError,
+  type DistributedLock,
+  MemoryLock,
+  uuidv7,
+  WireHeaders,
+  type WireMessage,
+} from '@herald/core';
 import { waitFor } from '../internal/wait.js';
 import { skipCase } from '../suites/case.js';
 import { ScenarioChild } from './child.js';
@@ -88,7 +95,9 @@ export function effectCounts(effects: readonly ScenarioEffect[]): Map<string, nu
 export function slowdownOf(pair: BusPair): number {
   const slowdown = pair.slowdown ?? 1;
   if (!Number.isFinite(slowdown) || slowdown <= 0)
-    throw new RangeError(`BusPair "${pair.name}": slowdown must be a positive number, got ${slowdown}`);
+    throw new ConfigurationError(
+      `BusPair "${pair.name}": slowdown must be a positive number, got ${slowdown}`,
+    );
   return slowdown;
 }
 
