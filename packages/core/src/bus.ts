@@ -172,6 +172,7 @@ export class IntegrationEventBus {
             options: settings.options,
             owner: this.instanceId,
             handlers,
+            logger: settings.logger,
             ...(settings.lock ? { lease: this.#leaseKeeper('inbox', config) } : {}),
           }),
         );

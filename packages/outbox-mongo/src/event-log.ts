@@ -80,7 +80,7 @@ class MongoDbEventLog implements MongoEventLog {
   readonly inbox: MongoInboxStore;
   /** The database holding the collections. */
   readonly db: Db;
-  /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it; the outbox also `<name>_fences`). */
+  /** Names of the outbox and inbox collections (each has `<name>_leases`, `<name>_sequences` and `<name>_fences` beside it). */
   readonly collections: CollectionNames;
   readonly transactions: TransactionMode;
   readonly #settings: MongoEventLogSettings;
@@ -115,6 +115,7 @@ class MongoDbEventLog implements MongoEventLog {
       {
         sequences: new SequenceAllocator(settings.db.collection<SequenceBlockDocument>(inboxAux.sequences)),
         leases: new LeaseRegistry(settings.db.collection<LeaseDocument>(inboxAux.leases)),
+        fences: new FenceGuard(settings.db.collection<FenceDocument>(inboxAux.fences)),
       },
     );
   }

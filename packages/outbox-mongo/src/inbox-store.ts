@@ -17,6 +17,7 @@ import { findClaimable } from './claim-window.js';
 import { ERROR_HISTORY, type InboxDocument, NOT_LEASED, OPEN_INBOX } from './documents.js';
 import { isDuplicateKey } from './errors.js';
 import { deleteFinished } from './expiry.js';
+import type { FenceGuard } from './fence-guard.js';
 import { type LeaseRegistry, leaseCandidates, repairAbandoned } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
@@ -50,17 +51,20 @@ export class MongoInboxStore implements InboxStore {
   readonly #context: StoreContext<InboxDocument>;
   readonly #sequences: SequenceAllocator;
   readonly #leases: LeaseRegistry;
+  /** The retry processor's lock tokens (`<inbox>_fences`). */
+  readonly #fences: FenceGuard;
 
   /** @internal */
   constructor(
     context: StoreContext<InboxDocument>,
-    parts: { sequences: SequenceAllocator; leases: LeaseRegistry },
+    parts: { sequences: SequenceAllocator; leases: LeaseRegistry; fences: FenceGuard },
   ) {
     this.#context = context;
     this.databaseName = context.databaseName;
     this.transactional = context.transactions !== 'off';
     this.#sequences = parts.sequences;
     this.#leases = parts.leases;
+    this.#fences = parts.fences;
   }
 
   async transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T> {
@@ -266,12 +270,14 @@ export class MongoInboxStore implements InboxStore {
     await this.#context.ready();
     const { now } = request;
     if (request.handlers && request.handlers.length === 0) return [];
+    await this.#fences.enter(request.fence);
     // Only this bus's handlers: services sharing the collection never take each other's entries.
     const mine = request.handlers ? { handler: { $in: [...request.handlers] } } : {};
     const candidates = await findClaimable({
       collection: this.#context.collection,
-      claimable: { status: 'failed', nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now }, ...mine },
-      unfinished: { status: { $in: [...OPEN_INBOX] } },
+      statuses: ['failed'],
+      claimable: { nextAttemptAt: { $lte: now }, leaseUntil: { $lte: now }, ...mine },
+      unfinished: OPEN_INBOX,
       chainField: 'chain',
       limit: request.limit,
     });
@@ -280,8 +286,18 @@ export class MongoInboxStore implements InboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      { filter: { status: 'failed' }, test: (doc) => doc.status === 'failed' },
+      { statuses: ['failed'], test: (doc) => doc.status === 'failed' },
     );
+    // A newer holder appeared while we leased: hand the entries back and refuse (as the outbox does).
+    await this.#fences.check(request.fence).catch(async (error: unknown) => {
+      if (leased.length > 0) {
+        await this.#context.collection.updateMany(
+          { _id: { $in: leased.map((doc) => doc._id) }, status: 'failed' },
+          { $set: { leaseUntil: NOT_LEASED, owner: null } },
+        );
+      }
+      throw error;
+    });
     return leased.map(toRecord);
   }
 

@@ -1,6 +1,7 @@
-import { type AnyBulkWriteOperation, type Collection, type Filter, MongoBulkWriteError } from 'mongodb';
+import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError } from 'mongodb';
 import type { LeaseDocument } from './documents.js';
 import { DUPLICATE_KEY } from './errors.js';
+import { updateByIdsInStatuses } from './status-filters.js';
 
 /** Lease grants younger than this are never pruned (a claimer with a stale view must still collide). */
 export const LEASE_GRANT_MIN_AGE_MS = 3_600_000;
@@ -110,8 +111,8 @@ export interface LeaseTerms {
  *
  * 1. one grant insert per candidate (unordered bulk): the winners are decided here;
  * 2. lost grants that have expired are copied onto their records (see {@link LeaseRegistry});
- * 3. a conditional update per lease generation (still that generation, still claimable)
- *    writes the lease onto the records;
+ * 3. a conditional update per lease generation (still that generation, still claimable:
+ *    one claimable status at a time) writes the lease onto the records;
  * 4. if any update did not match (the record changed meanwhile: published by a
  *    relay whose lease had expired, requeued…), the winners are read back and
  *    only those still carrying this lease and still claimable are returned.
@@ -121,7 +122,7 @@ export async function leaseCandidates<D extends LeasableDocument>(
   registry: LeaseRegistry,
   candidates: readonly D[],
   terms: LeaseTerms,
-  stillClaimable: { filter: Filter<D>; test: (doc: D) => boolean },
+  stillClaimable: { statuses: readonly string[]; test: (doc: D) => boolean },
 ): Promise<D[]> {
   if (candidates.length === 0) return [];
   const until = new Date(terms.now.getTime() + terms.leaseMs);
@@ -144,11 +145,13 @@ export async function leaseCandidates<D extends LeasableDocument>(
   for (const doc of winners) byGeneration.set(doc.lease, [...(byGeneration.get(doc.lease) ?? []), doc._id]);
   let matched = 0;
   for (const [lease, ids] of byGeneration) {
-    const result = await leased.updateMany(
-      { $and: [{ _id: { $in: ids }, lease }, stillClaimable.filter as Filter<LeasableDocument>] },
+    matched += await updateByIdsInStatuses(
+      leased,
+      ids,
+      stillClaimable.statuses,
       { $set: { lease: lease + 1, leaseUntil: until, owner: terms.owner } },
+      { lease },
     );
-    matched += result.matchedCount;
   }
   if (matched === winners.length) {
     return winners.map((doc) => ({ ...doc, lease: doc.lease + 1, leaseUntil: until, owner: terms.owner }));

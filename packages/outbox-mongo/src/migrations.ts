@@ -28,6 +28,7 @@ export async function ensureIndexes(db: Db, collections: CollectionNames): Promi
     [inbox, INBOX_INDEXES],
     [auxiliaryNames(inbox).leases, LEASE_INDEXES],
     [auxiliaryNames(inbox).sequences, SEQUENCE_INDEXES],
+    [auxiliaryNames(inbox).fences, FENCE_INDEXES],
   ];
   // One command per missing index, one after the other: FerretDB 1.24 panics (and drops the connection)
   // on a createIndexes listing several indexes that already exist.

@@ -18,6 +18,7 @@ import type { FenceGuard } from './fence-guard.js';
 import { type LeaseRegistry, leaseCandidates } from './lease-registry.js';
 import type { SequenceAllocator } from './sequence-allocator.js';
 import { runInTransaction, sessionOf } from './sessions.js';
+import { updateByIdsInStatuses } from './status-filters.js';
 import type { StoreContext } from './store-context.js';
 import { decodeBody, decodeHeaders, encodeBody, encodeHeaders } from './wire-codec.js';
 
@@ -99,7 +100,10 @@ export class MongoOutboxStore implements OutboxStore {
       for (const { _id } of stored) byId.delete(_id);
       return [...byId.values()];
     };
-    let remaining = await notStored(messages);
+    // Outside a transaction the ordered insert itself finds an id already stored (duplicate key, handled
+    // below), so the common case skips the lookup, an `_id: { $in }` that FerretDB answers with a scan.
+    // Inside one a duplicate would abort the transaction: look first.
+    let remaining = session ? await notStored(messages) : [...messages];
     // Every retry drops at least the id that clashed, so this ends after at most one try per message.
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const first = await this.#sequences.reserve(remaining.length);
@@ -135,15 +139,15 @@ export class MongoOutboxStore implements OutboxStore {
     await this.#fences.enter(request.fence);
     const { now } = request;
     const claimable: Filter<OutboxDocument> = {
-      status: { $in: [...OPEN_OUTBOX] },
       dueAt: { $lte: now },
       leaseUntil: { $lte: now },
       ...(request.shard ? { bucket: { $mod: [request.shard.count, request.shard.index] } } : {}),
     };
     const candidates = await findClaimable({
       collection: this.#context.collection,
+      statuses: OPEN_OUTBOX,
       claimable,
-      unfinished: { status: { $in: [...OPEN_OUTBOX] } },
+      unfinished: OPEN_OUTBOX,
       chainField: 'key',
       limit: request.limit,
     });
@@ -157,7 +161,7 @@ export class MongoOutboxStore implements OutboxStore {
       this.#leases,
       candidates,
       { now, leaseMs: request.leaseMs, owner: request.owner },
-      { filter: { status: { $in: [...OPEN_OUTBOX] } }, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
+      { statuses: OPEN_OUTBOX, test: (doc) => OPEN_OUTBOX.includes(doc.status) },
     );
     // A newer holder appeared while we leased: hand the records back and refuse.
     await this.#fences.check(request.fence).catch(async (error: unknown) => {
@@ -171,10 +175,9 @@ export class MongoOutboxStore implements OutboxStore {
     if (ids.length === 0) return;
     await this.#context.ready();
     await this.#fences.enter(fence);
-    await this.#context.collection.updateMany(
-      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
-      { $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null } },
-    );
+    await updateByIdsInStatuses(this.#context.collection, ids, OPEN_OUTBOX, {
+      $set: { status: 'published', publishedAt: now, dueAt: null, leaseUntil: NOT_LEASED, owner: null },
+    });
   }
 
   async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
@@ -190,22 +193,20 @@ export class MongoOutboxStore implements OutboxStore {
       outcomes.set(key, outcome);
     }
     for (const { failure, ids } of outcomes.values()) {
-      await this.#context.collection.updateMany(
-        // Only unfinished records: a published (or dead) record is never downgraded.
-        { _id: { $in: ids }, status: { $in: [...OPEN_OUTBOX] } },
-        {
-          $set: {
-            status: failure.nextAttemptAt === null ? 'dead' : 'failed',
-            lastError: failure.error,
-            nextAttemptAt: failure.nextAttemptAt,
-            dueAt: failure.nextAttemptAt,
-            leaseUntil: NOT_LEASED,
-            owner: null,
-          },
-          $inc: { attempts: 1 },
-          $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
+      // Only unfinished records: a published (or dead) record is never downgraded. `failed` first:
+      // the pending records this turns into `failed` must not be matched (and counted) again.
+      await updateByIdsInStatuses(this.#context.collection, ids, ['failed', 'pending'], {
+        $set: {
+          status: failure.nextAttemptAt === null ? 'dead' : 'failed',
+          lastError: failure.error,
+          nextAttemptAt: failure.nextAttemptAt,
+          dueAt: failure.nextAttemptAt,
+          leaseUntil: NOT_LEASED,
+          owner: null,
         },
-      );
+        $inc: { attempts: 1 },
+        $push: { errorHistory: { $each: [{ at: now, error: failure.error }], $slice: -ERROR_HISTORY } },
+      });
     }
   }
 
@@ -213,10 +214,9 @@ export class MongoOutboxStore implements OutboxStore {
     if (ids.length === 0) return;
     await this.#context.ready();
     await this.#fences.enter(fence);
-    await this.#context.collection.updateMany(
-      { _id: { $in: [...ids] }, status: { $in: [...OPEN_OUTBOX] } },
-      { $set: { leaseUntil: NOT_LEASED, owner: null } },
-    );
+    await updateByIdsInStatuses(this.#context.collection, ids, OPEN_OUTBOX, {
+      $set: { leaseUntil: NOT_LEASED, owner: null },
+    });
   }
 
   async deleteExpired(before: Date, limit: number): Promise<number> {
@@ -280,20 +280,25 @@ export class MongoOutboxStore implements OutboxStore {
   async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
     await this.#context.ready();
     const collection = this.#context.collection;
-    const pending = await collection.countDocuments({ status: { $in: [...OPEN_OUTBOX] } });
-    // Two reads, not one $min: FerretDB 1.24 has no $min accumulator.
-    const [first] = await collection
-      .find(
-        { $or: [{ status: 'failed' }, { status: 'pending', nextAttemptAt: null }] },
-        { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1 } },
-      )
-      .toArray();
-    const [due] = await collection
-      .find(
-        { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
-        { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
-      )
-      .toArray();
+    // One status per query (see status-filters.ts), in parallel; two reads, not one $min: FerretDB
+    // 1.24 has no $min accumulator.
+    const oldestBySeq = (filter: Filter<OutboxDocument>) =>
+      collection.find(filter, { sort: { seq: 1 }, limit: 1, projection: { createdAt: 1, seq: 1 } }).next();
+    const [counts, firstFailed, firstPending, due] = await Promise.all([
+      Promise.all(OPEN_OUTBOX.map((status) => collection.countDocuments({ status }))),
+      oldestBySeq({ status: 'failed' }),
+      oldestBySeq({ status: 'pending', nextAttemptAt: null }),
+      collection
+        .find(
+          { status: 'pending', nextAttemptAt: { $ne: null, $lte: new Date() } },
+          { sort: { nextAttemptAt: 1 }, limit: 1, projection: { nextAttemptAt: 1 } },
+        )
+        .next(),
+    ]);
+    const pending = counts.reduce((sum, count) => sum + count, 0);
+    const first = [firstFailed, firstPending]
+      .filter((doc) => doc !== null)
+      .sort((a, b) => a!.seq - b!.seq)[0];
     const times = [first?.createdAt, due?.nextAttemptAt].filter((time): time is Date => time instanceof Date);
     const oldest = times.length === 0 ? null : new Date(Math.min(...times.map((time) => time.getTime())));
     return { pending, oldestCreatedAt: oldest };

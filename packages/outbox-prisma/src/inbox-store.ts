@@ -13,6 +13,7 @@ import {
   type RecordQuery,
 } from '@herald/core';
 import { chunks, claimRows, deleteOldest, execute, noEarlierRow, query, whereOf } from './dialect.js';
+import { FenceTable } from './fencing.js';
 import type { StoreSettings } from './options.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
@@ -74,6 +75,8 @@ export class PrismaInboxStore implements InboxStore {
   readonly durable = true;
   readonly #s: StoreSettings;
   readonly #table: string;
+  /** The retry processor's lock tokens, in the same `<prefix>fences` table as the relay's (keyed by lock). */
+  readonly #fences: FenceTable;
   readonly #beganProcessed = new WeakMap<object, Set<string>>();
 
   constructor(settings: StoreSettings) {
@@ -81,6 +84,7 @@ export class PrismaInboxStore implements InboxStore {
     this.name = `prisma-${settings.provider}`;
     this.databaseName = settings.databaseName;
     this.#table = settings.dialect.quote(settings.names.inbox);
+    this.#fences = new FenceTable(settings.dialect, settings.dialect.quote(settings.names.fences));
   }
 
   transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T> {
@@ -275,6 +279,10 @@ export class PrismaInboxStore implements InboxStore {
   async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
     const now = request.now.getTime();
     if (request.handlers && request.handlers.length === 0) return [];
+    await this.#fences.enter(this.#s.prisma, request.fence);
+    // The guard makes the token check and the lease one statement: a processor that already
+    // entered under an older token claims nothing once a newer holder raised the row.
+    const guard = this.#fences.guard(request.fence);
     // Only this bus's handlers: services sharing the table never take each other's entries.
     const handlerFilter = request.handlers
       ? `AND o.handler IN (${request.handlers.map(() => '?').join(', ')})`
@@ -290,14 +298,15 @@ export class PrismaInboxStore implements InboxStore {
         this.#table,
         'b.handler = o.handler AND b.ordering_key = o.ordering_key',
         ['processing', 'failed'],
-      )})`;
+      )})
+      AND ${guard.sql}`;
     const rows = await claimRows<InboxRow>({
       prisma: this.#s.prisma,
       dialect: this.#s.dialect,
       table: this.#table,
       columns: INBOX_COLUMNS,
       where,
-      whereParams: [now, now, ...(request.handlers ?? [])],
+      whereParams: [now, now, ...(request.handlers ?? []), ...guard.params],
       limit: request.limit,
       leaseUntil: now + request.leaseMs,
       owner: request.owner,

@@ -390,6 +390,35 @@ describe('the inbox suite catches broken stores', () => {
     ).resolves.toBeUndefined();
   });
 
+  it('a store whose claimDue ignores fencing tokens, or keeps them as numbers, fails the fencing case', async () => {
+    const testCase = caseNamed(inboxStoreCases, 'fencing: claimDue with an older token');
+    const unfenced = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          claimDue: ({ fence: _fence, ...request }) => store.claimDue(request),
+        }),
+      };
+    };
+    await expect(runInboxStoreCase(testCase, unfenced)).rejects.toThrow('the old holder’s claim is refused');
+    // Tokens above 2^53 collapse to one double: the old holder's token looks as new as the newest.
+    const rounding = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          claimDue: (request) =>
+            store.claimDue(
+              request.fence
+                ? { ...request, fence: { ...request.fence, token: BigInt(Number(request.fence.token)) } }
+                : request,
+            ),
+        }),
+      };
+    };
+    await expect(runInboxStoreCase(testCase, rounding)).rejects.toThrow('the old holder’s claim is refused');
+    await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store whose claimDue ignores leases fails the claimDue case', async () => {
     const leaseless = async () => {
       const store = new MemoryInboxStore();

@@ -14,6 +14,7 @@ import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { PARKED_REASON } from '../receive/parking.js';
 import type { WireMessage } from '../wire.js';
 import { isMemoryTransaction, MemoryDatabase, type MemoryTransaction } from './memory-database.js';
+import { MemoryFences } from './memory-fences.js';
 
 /** Failures kept per record. */
 const ERROR_HISTORY = 20;
@@ -49,6 +50,8 @@ export class MemoryInboxStore implements InboxStore {
   readonly durable = false;
   readonly database: MemoryDatabase;
   readonly #rows = new Map<string, Row>();
+  /** Newest fencing token per retry-processor lock. */
+  readonly #fences = new MemoryFences();
   #sequence = 0;
 
   constructor(options: { database?: MemoryDatabase } = {}) {
@@ -181,6 +184,7 @@ export class MemoryInboxStore implements InboxStore {
   }
 
   async claimDue(request: InboxClaimRequest): Promise<InboxRecord[]> {
+    this.#fences.enter(request.fence);
     const now = request.now.getTime();
     const handlers = request.handlers ? new Set(request.handlers) : undefined;
     const rows = [...this.#rows.values()].filter(

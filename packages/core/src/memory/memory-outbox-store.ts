@@ -1,4 +1,4 @@
-import { assertFenceCurrent, ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../errors.js';
 import type {
   ClaimRequest,
   Fence,
@@ -11,6 +11,7 @@ import type {
 import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { type WireMessage, withSequence } from '../wire.js';
 import { isMemoryTransaction, type MemoryDatabase } from './memory-database.js';
+import { MemoryFences } from './memory-fences.js';
 
 /** Failures kept per record. */
 const ERROR_HISTORY = 20;
@@ -47,8 +48,7 @@ export class MemoryOutboxStore implements OutboxStore {
   /** Ids held by a {@link claimLocked} in progress (the memory store's row locks). */
   readonly #locked = new Set<string>();
   #sequence = 0;
-  /** Newest fencing token seen per lock key. */
-  readonly #fences = new Map<string, bigint>();
+  readonly #fences = new MemoryFences();
 
   constructor(options: { database?: MemoryDatabase } = {}) {
     this.#database = options.database;
@@ -98,10 +98,7 @@ export class MemoryOutboxStore implements OutboxStore {
 
   /** Refuses a token older than the newest seen for its lock; remembers a newer one. */
   #fenced(fence: Fence | undefined): void {
-    if (!fence) return;
-    const newest = this.#fences.get(fence.lock) ?? null;
-    assertFenceCurrent(fence, newest);
-    if (newest === null || fence.token > newest) this.#fences.set(fence.lock, fence.token);
+    this.#fences.enter(fence);
   }
 
   /** The claim rule, synchronous so that a locked claim can lock what it selected before anyone else runs. */

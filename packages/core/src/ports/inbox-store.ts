@@ -1,4 +1,5 @@
 import type { WireMessage } from '../wire.js';
+import type { Fence } from './outbox-store.js';
 import type { ErrorEntry, RecordQuery } from './records.js';
 
 /** Life of an inbox entry for one (message, handler) pair. */
@@ -79,6 +80,14 @@ export interface InboxClaimRequest {
   readonly now: Date;
   /** Only entries of these handlers: a bus never claims entries of handlers it does not have. */
   readonly handlers?: readonly string[];
+  /**
+   * The caller holds this lock (the retry processor's): the store raises its
+   * newest token for the lock to this one, and refuses the claim
+   * (`StaleFencingTokenError`, nothing claimed) when it has already seen a
+   * newer one — as for the outbox's `ClaimRequest.fence`. A stale claim that
+   * races the newer holder's first claim may instead come back empty.
+   */
+  readonly fence?: Fence;
 }
 
 /**
@@ -134,6 +143,8 @@ export interface InboxStore {
    * Leases due entries for the retry processor, in sequence order (see the
    * claim rule). With `handlers`, only entries of those handlers: a bus never
    * claims entries of handlers it does not have (services sharing a table).
+   * With `fence`, refused (`StaleFencingTokenError`, nothing leased) once the
+   * store has seen a newer token for the fence's lock.
    */
   claimDue(request: InboxClaimRequest): Promise<InboxRecord[]>;
   /** Deletes up to `limit` processed entries older than `before`; returns how many. */

@@ -197,6 +197,10 @@ const twoRelays: Scenario = {
   },
 };
 
+/** Bounds the broker-restart scenario's waves: 240 × 250 ms covers a minute-long restart. */
+const RESTART_WAVES = 240;
+const RESTART_WAVE_INTERVAL_MS = 250;
+
 const brokerRestart: Scenario = {
   name: 'a broker restart mid-stream loses nothing and duplicates no effect',
   async run(ctx) {
@@ -207,9 +211,20 @@ const brokerRestart: Scenario = {
     const before = steps(ctx, ['a', 'b', 'c'], 30);
     await replica.publish(before);
     await ctx.waitForEffects((effects) => effects.length > 0, 'something was handled before the restart');
-    const restarting = ctx.pair.restartBroker();
-    const during = steps(ctx, ['d', 'e', 'f'], 30);
-    await replica.publish(during);
+    let restarted = false;
+    const restarting = ctx.pair.restartBroker().finally(() => {
+      restarted = true;
+    });
+    void restarting.catch(() => undefined); // awaited below: a failed restart fails the case there
+    // Small waves until the broker is back, so some are surely handed to the transport while
+    // the broker is down (one batch published at the start would go out before it stops).
+    const during: StepPayload[] = [];
+    for (let wave = 0; !restarted && wave < RESTART_WAVES; wave++) {
+      const slice = steps(ctx, [`during-${wave}`], 3);
+      await replica.publish(slice);
+      during.push(...slice);
+      await Promise.race([restarting.catch(() => undefined), sleep(RESTART_WAVE_INTERVAL_MS)]);
+    }
     await restarting;
     const after = steps(ctx, ['g'], 5);
     await replica.publish(after);
@@ -223,8 +238,12 @@ const brokerRestart: Scenario = {
 const poison: Scenario = {
   name: 'a poison message is dead-lettered with its reason while other keys flow; an operator re-publish then succeeds',
   async run(ctx) {
-    // Slow stored retries (2.5 s, then 5 s): a wide window in which the other keys must flow.
-    const { replica, reports } = await ctx.replica({ replica: 'a', options: { failedRetryInterval: 2_500 } });
+    // Slow stored retries (2.5 s, then 5 s, times the pair's slowdown): a wide window in which
+    // the other keys must flow.
+    const { replica, reports } = await ctx.replica({
+      replica: 'a',
+      options: { failedRetryInterval: 2_500 * ctx.slowdown },
+    });
     const poisonStep: StepPayload = { key: ctx.key('poison'), seq: 0, fail: 'until-fixed' };
     const healthy = steps(ctx, ['a', 'b'], 20);
     await replica.publish([poisonStep]);
@@ -345,9 +364,10 @@ const protoPayload: Scenario = {
     await ctx.waitForEffects((effects) => effects.length > 0, 'the message was not handled');
     await sleep(ctx.quietMs);
     const runs = runsIn(reports);
-    expect(runs.map((run) => ({ key: run.key, seq: run.seq, clean: run.clean }))).toEqual([
-      { key, seq: 0, clean: true },
-    ]);
+    expect(
+      runs.map((run) => ({ key: run.key, seq: run.seq, clean: run.clean })),
+      'the handler ran once on a clean event (clean: false means a swapped prototype or a polluted object)',
+    ).toEqual([{ key, seq: 0, clean: true }]);
     expect(runs[0]!.eventId).toBe(carrier.headers[WireHeaders.id]);
     expect(({} as { isAdmin?: unknown }).isAdmin, 'Object.prototype was polluted').toBeUndefined();
   },

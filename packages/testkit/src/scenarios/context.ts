@@ -1,4 +1,11 @@
-import { type DistributedLock, MemoryLock, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import {
+  ConfigurationError,
+  type DistributedLock,
+  MemoryLock,
+  uuidv7,
+  WireHeaders,
+  type WireMessage,
+} from '@herald/core';
 import { waitFor } from '../internal/wait.js';
 import { skipCase } from '../suites/case.js';
 import { ScenarioChild } from './child.js';
@@ -23,8 +30,10 @@ export interface BusScenarioContext {
   readonly features: BusFeatures;
   readonly settings: Record<string, string>;
   readonly scope: ScenarioScope;
-  /** Upper bound for every wait. */
+  /** Upper bound for every wait (already multiplied by {@link slowdown}). */
   readonly timeoutMs: number;
+  /** The pair's `slowdown` (1 when it declares none): scales a scenario's own time constants. */
+  readonly slowdown: number;
   /** How long to watch for unwanted (re)deliveries. */
   readonly quietMs: number;
   /** A started replica in the test process; stopped after the case. */
@@ -82,6 +91,16 @@ export function effectCounts(effects: readonly ScenarioEffect[]): Map<string, nu
   return counts;
 }
 
+/** The pair's declared slowdown, checked: a positive finite factor, 1 when absent. */
+export function slowdownOf(pair: BusPair): number {
+  const slowdown = pair.slowdown ?? 1;
+  if (!Number.isFinite(slowdown) || slowdown <= 0)
+    throw new ConfigurationError(
+      `BusPair "${pair.name}": slowdown must be a positive number, got ${slowdown}`,
+    );
+  return slowdown;
+}
+
 /** A context plus the cleanup that stops every replica and child it started. */
 export async function createScenarioContext(
   options: ScenarioContextOptions,
@@ -110,6 +129,7 @@ export async function createScenarioContext(
     settings,
     scope,
     timeoutMs: options.timeoutMs,
+    slowdown: slowdownOf(pair),
     quietMs: options.quietMs,
     async replica(role, extras = {}) {
       const reports: ReplicaReport[] = [];

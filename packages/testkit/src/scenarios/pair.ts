@@ -67,6 +67,16 @@ export interface BusPair {
   readonly name: string;
   readonly features: BusFeatures;
   /**
+   * How many times slower than the reference pairs (PostgreSQL + RabbitMQ)
+   * this pair's engines run on the test machine; default 1. The suite
+   * multiplies every wait's bound, and the time constants a scenario's
+   * assertions rely on (the poison scenario's stored-retry interval), by it,
+   * so a slow but correct engine runs every scenario instead of skipping
+   * some. Declare it with the measurement that justifies it; it never hides a
+   * defect, since every scenario still asserts the same outcomes.
+   */
+  readonly slowdown?: number;
+  /**
    * Once per suite, in the test process: creates and empties databases,
    * unique exchanges or topics. Returns plain string settings (no secrets
    * needed beyond what the factories read); `runId` is unique per suite run.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { CaseSkipped, type ConformanceCase } from '../suites/case.js';
 import { busScenarios } from './cases.js';
-import { type BusScenarioContext, createScenarioContext } from './context.js';
+import { type BusScenarioContext, createScenarioContext, slowdownOf } from './context.js';
 import type { BusPair } from './pair.js';
 import { type ScenarioScope, scenarioService } from './scenario-events.js';
 
@@ -16,7 +16,7 @@ export interface BusScenarioOptions {
    * scenarios are reported as skipped. `.ts` modules are loaded with `tsx`.
    */
   readonly modulePath?: string | URL;
-  /** Upper bound for every wait in a scenario; default 20 s. */
+  /** Upper bound for every wait in a scenario; default 20 s, multiplied by the pair's `slowdown`. */
   readonly timeoutMs?: number;
   /** How long to watch for unwanted (re)deliveries; default 500 ms. */
   readonly quietMs?: number;
@@ -47,7 +47,7 @@ export async function runBusScenario(
     modulePath: options.modulePath === undefined ? undefined : String(options.modulePath),
     settings: run.settings,
     scope: run.scope,
-    timeoutMs: options.timeoutMs ?? 20_000,
+    timeoutMs: (options.timeoutMs ?? 20_000) * slowdownOf(options.pair),
     quietMs: options.quietMs ?? 500,
   });
   try {
@@ -77,7 +77,7 @@ export function describeBusScenarios(options: BusScenarioOptions): void {
   );
   const scopes = scenarios.map((_, index) => ({ runId, caseId: `c${String(index + 1).padStart(2, '0')}` }));
   let settings: Record<string, string> | undefined;
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = (options.timeoutMs ?? 20_000) * slowdownOf(pair);
 
   describe(`Bus scenarios: ${pair.name}`, () => {
     beforeAll(async () => {

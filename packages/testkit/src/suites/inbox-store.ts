@@ -5,6 +5,7 @@ import { uniqueSuffix } from '../internal/random.js';
 import { sleep } from '../internal/wait.js';
 import { expectSameMessage, RollbackSignal } from './assertions.js';
 import { type ConformanceCase, describeCases, runWithFixture } from './case.js';
+import { expectStale, fence } from './fencing.js';
 import { testWireMessage, uniqueEventName } from './messages.js';
 
 /** What each inbox case receives: a store over empty tables. */
@@ -242,6 +243,39 @@ const claimDueHandlers: InboxCase = {
       await store.claimDue({ limit: 100, leaseMs: LONG_LEASE, owner: 'testkit-inbox', now, handlers: [] }),
     ).toEqual([]);
     expect(keysOf(await claim(store, now)).filter((k) => k.startsWith(`${theirs}/`))).toEqual(keys(b));
+  },
+};
+
+const fencedClaimDue: InboxCase = {
+  name: 'fencing: claimDue with an older token than the newest seen for its lock is refused (StaleFencingTokenError) and leases nothing; other locks are independent',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const lock = `herald:inbox:testkit-${uniqueSuffix()}`;
+    const [first, second] = [entry(h), entry(h)];
+    await store.fail(failure(first, { nextAttemptAt: now }), now);
+    const request = { limit: 10, leaseMs: 1_000, owner: 'testkit-inbox', now, handlers: [h] };
+    expect(keysOf(await store.claimDue({ ...request, fence: fence(lock, 1) })), 'the first holder').toEqual(
+      keys(first),
+    );
+    // The first holder paused past its lease: a newer holder claims the entry again.
+    const later = { ...request, now: at(1_500) };
+    expect(keysOf(await store.claimDue({ ...later, fence: fence(lock, 2) })), 'a newer holder').toEqual(
+      keys(first),
+    );
+    await store.fail(failure(second, { nextAttemptAt: now }), now);
+    await expectStale(store.claimDue({ ...later, fence: fence(lock, 1) }), 'the old holder’s claim');
+    await expectStale(store.claimDue({ ...later, fence: fence(lock, 1) }), 'the old holder’s next claim');
+    expect(
+      await store
+        .claimDue({ ...later, owner: 'testkit-other', fence: fence(`${lock}:other`, 0) })
+        .then(keysOf),
+      'another lock keeps its own newest token; the refused claims leased nothing',
+    ).toEqual(keys(second));
+    expect(
+      await store.claimDue({ ...later, fence: fence(lock, 2) }),
+      'the same token again: its own lease stands',
+    ).toEqual([]);
   },
 };
 
@@ -584,6 +618,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   failStores,
   claimDueOrder,
   claimDueHandlers,
+  fencedClaimDue,
   inboxErrorHistory,
   claimDueKeyOrder,
   deadEntries,

@@ -1,14 +1,9 @@
-import {
-  type Fence,
-  type OutboxRecord,
-  type OutboxStore,
-  StaleFencingTokenError,
-  type WireMessage,
-} from '@herald/core';
+import type { OutboxRecord, OutboxStore, WireMessage } from '@herald/core';
 import { expect } from 'vitest';
 import { uniqueSuffix } from '../internal/random.js';
 import { expectSameMessage, idsOf, RollbackSignal } from './assertions.js';
 import { type ConformanceCase, describeCases, runWithFixture } from './case.js';
+import { expectStale, fence } from './fencing.js';
 import { outboxEntry, testWireMessage, uniqueEventName } from './messages.js';
 
 /** What each outbox case receives: a store over empty tables, and how to open a transaction on its database. */
@@ -453,26 +448,6 @@ const release: OutboxCase = {
     expect(again[0]!.attempts).toBe(0);
   },
 };
-
-/**
- * Tokens above 2^53: a store that keeps them as JavaScript numbers or
- * doubles cannot tell neighbours apart and fails the fencing cases.
- */
-const TOKEN_BASE = 2n ** 62n;
-
-function fence(lock: string, offset: number): Fence {
-  return { lock, token: TOKEN_BASE + BigInt(offset) };
-}
-
-/** Asserts `call` rejects with the typed stale-token error. */
-async function expectStale(call: Promise<unknown>, what: string): Promise<void> {
-  const error = await call.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, `${what} is refused`).toBeInstanceOf(StaleFencingTokenError);
-  expect((error as StaleFencingTokenError).code).toBe('HERALD_STALE_FENCING_TOKEN');
-}
 
 const fencedClaims: OutboxCase = {
   name: 'fencing: a claim with an older token than the newest seen for its lock is refused (StaleFencingTokenError) and claims nothing; other locks are independent',
