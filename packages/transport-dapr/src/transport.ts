@@ -14,6 +14,7 @@ import { DaprConsumer } from './consumer.js';
 import { DaprDeadLetters } from './dead-letters.js';
 import { DaprGroupMappingError } from './errors.js';
 import { EventStream } from './event-stream.js';
+import { DaprGiveBack } from './give-back.js';
 import { type DaprTransportOptions, type ResolvedDaprOptions, resolveOptions } from './options.js';
 import { DaprPublisher } from './publisher.js';
 import { subscriptionTargets } from './topology.js';
@@ -54,6 +55,7 @@ class DaprSidecarTransport implements DaprTransport {
   private readonly connection: SidecarConnection;
   private readonly publisher: DaprPublisher;
   private readonly deadLetters: DaprDeadLetters;
+  private readonly giveBack: DaprGiveBack;
   private readonly handles = new Set<SubscriptionHandle>();
   /** Component → the one group subscribing through it (default group mapping only). */
   private readonly groupOfComponent = new Map<string, string>();
@@ -64,6 +66,7 @@ class DaprSidecarTransport implements DaprTransport {
     this.sidecar = this.connection.endpoint;
     this.publisher = new DaprPublisher(this.connection, options);
     this.deadLetters = new DaprDeadLetters(this.connection, options);
+    this.giveBack = new DaprGiveBack(this.connection);
     this.capabilities = {
       orderedByKey: options.orderedByKey,
       persistent: options.persistent,
@@ -115,6 +118,7 @@ class DaprSidecarTransport implements DaprTransport {
           },
           handler,
           this.deadLetters,
+          this.options.giveBack,
           this.options.logger,
         );
         const stream = new EventStream(
@@ -122,6 +126,9 @@ class DaprSidecarTransport implements DaprTransport {
           target,
           (event, streamState) => consumer.onEvent(event, streamState),
           this.options,
+          this.options.giveBack === 'republish'
+            ? (events) => this.giveBack.republishAll(target, events)
+            : undefined,
         );
         await stream.open();
         opened.push({ stream, consumer });

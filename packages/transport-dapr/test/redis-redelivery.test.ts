@@ -1,0 +1,112 @@
+import { uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DaprTransport } from '../src/index.js';
+import { componentsDir, runId, Sidecar, TestRedis, testTransport, waitFor } from './helpers.js';
+
+// Dapr 1.18's pubsub.redis acknowledges (XACK) a message whose delivery to the app failed before
+// the component's processingTimeout (components-contrib pubsub/redis/redis.go processMessage): a
+// RETRY answer, or a delivery cut by its streaming subscription ending, loses the message. These
+// cases pin down that the transport never gives an event back that way: a consumer stopping in a
+// retry wait republishes the event after its stream ended (answering RETRY lost it here every
+// time), and a backlog waiting when a group subscribes again all arrives.
+
+/**
+ * A message a closing subscription of daprd read is redelivered only after the component's
+ * processingTimeout (5 s here) — observed up to about 15 s; generous for a loaded machine.
+ */
+const REDELIVERY_DEADLINE_MS = 45_000;
+const redis = new TestRedis();
+let components: ReturnType<typeof componentsDir>;
+let sidecar: Sidecar;
+const open: DaprTransport[] = [];
+
+beforeAll(async () => {
+  await redis.start();
+  components = componentsDir({ redisPort: redis.port });
+  sidecar = new Sidecar(components.dir);
+  await sidecar.start();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled(open.map((transport) => transport.stop()));
+  await sidecar?.stop();
+  await redis.stop();
+  components?.cleanup();
+});
+
+async function started(overrides: Parameters<typeof testTransport>[2] = {}): Promise<DaprTransport> {
+  const transport = testTransport(sidecar, 'redis', overrides);
+  open.push(transport);
+  await transport.start();
+  return transport;
+}
+
+function wire(name: string): WireMessage {
+  const id = uuidv7();
+  return {
+    id,
+    name,
+    headers: {
+      [WireHeaders.id]: id,
+      [WireHeaders.name]: name,
+      [WireHeaders.version]: '1',
+      [WireHeaders.occurredAt]: new Date().toISOString(),
+      [WireHeaders.source]: 'dapr-redelivery',
+      [WireHeaders.contentType]: 'application/json',
+    },
+    body: Buffer.from('{}'),
+  };
+}
+
+it('messages waiting in the group when a subscription opens again are all delivered', async () => {
+  const name = `backlog-${runId}`;
+  const publisher = await started();
+  const first = await started();
+  // Creates the consumer group, then leaves: what follows waits in the stream.
+  await first.subscribe({ group: 'gc', eventNames: [name] }, async () => ({ kind: 'ack' }));
+  await first.stop();
+  const messages = Array.from({ length: 100 }, () => wire(name));
+  const outcomes = await publisher.publish(messages);
+  expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+  const second = await started();
+  const handled = new Set<string>();
+  await second.subscribe({ group: 'gc', eventNames: [name] }, async (message) => {
+    handled.add(message.headers[WireHeaders.id]!);
+    return { kind: 'ack' };
+  });
+  await waitFor(
+    () => handled.size === messages.length,
+    REDELIVERY_DEADLINE_MS,
+    () => `${messages.length - handled.size} of ${messages.length} waiting messages never delivered`,
+  );
+}, 90_000);
+
+it('an event in a retry wait when its consumer stops is delivered again to the next consumer of the group', async () => {
+  const name = `stopped-${runId}`;
+  const publisher = await started();
+  const first = await started();
+  let firstDeliveries = 0;
+  await first.subscribe({ group: 'gb', eventNames: [name] }, async () => {
+    firstDeliveries++;
+    return { kind: 'retry', delayMs: 60_000, reason: 'not now' };
+  });
+  const message = wire(name);
+  expect((await publisher.publish([message]))[0]!.ok).toBe(true);
+  await waitFor(
+    () => firstDeliveries > 0,
+    20_000,
+    () => 'never delivered to the first consumer',
+  );
+  await first.stop();
+  const second = await started();
+  let handled = false;
+  await second.subscribe({ group: 'gb', eventNames: [name] }, async () => {
+    handled = true;
+    return { kind: 'ack' };
+  });
+  await waitFor(
+    () => handled,
+    REDELIVERY_DEADLINE_MS,
+    () => 'the event never came back after its consumer stopped',
+  );
+}, 90_000);
