@@ -50,6 +50,19 @@ export interface DaprTransportOptions {
   bulkPublishApi?: 'grpc' | 'http';
   /** Port of the sidecar's HTTP API (`--dapr-http-port`), for `bulkPublishApi: 'http'`. Default `DAPR_HTTP_PORT` or 3500. */
   daprHttpPort?: number;
+  /**
+   * How the transport subscribes. `'streaming'` (default): client-initiated
+   * streaming subscriptions (`SubscribeTopicEventsAlpha1`, Dapr ≥ 1.15), no
+   * app port. `'app-callback'`: programmatic subscriptions served by an HTTP
+   * server of the transport on 127.0.0.1:`appPort`; start daprd with
+   * `--app-port <appPort> --app-protocol http --enable-app-health-check
+   * --app-health-probe-interval 1 --app-health-threshold 1` (daprd reads the
+   * subscription list when the app turns healthy; a later subscription is made
+   * known through one health flap).
+   */
+  subscription?: 'streaming' | 'app-callback';
+  /** Port of the app-callback server (`subscription: 'app-callback'`). Default `APP_PORT`. */
+  appPort?: number;
   /** Send the ordering key as the `partitionKey` metadata of each message (Kafka, Event Hubs, …). Default true. */
   partitionKeyMetadata?: boolean;
   /**
@@ -96,6 +109,8 @@ export interface ResolvedDaprOptions {
   readonly groupPubsubFor: ((group: string, eventName: string) => string) | undefined;
   readonly deadLetterTopicFor: (group: string) => string;
   readonly bulkPublish: boolean;
+  readonly subscription: 'streaming' | 'app-callback';
+  readonly appPort: number | undefined;
   readonly bulkPublishApi: 'grpc' | 'http';
   readonly daprHttpPort: number;
   readonly partitionKeyMetadata: boolean;
@@ -134,6 +149,7 @@ export function resolveOptions(options: DaprTransportOptions): ResolvedDaprOptio
     groupPubsubFor: options.groupPubsubFor,
     deadLetterTopicFor: options.deadLetterTopicFor ?? ((group) => defaultDeadLetterTopicFor(prefix, group)),
     bulkPublish: options.bulkPublish ?? true,
+    ...subscriptionMode(options),
     bulkPublishApi: bulkPublishApi(options),
     daprHttpPort: tcpPort('daprHttpPort', options.daprHttpPort ?? Number(process.env.DAPR_HTTP_PORT ?? 3500)),
     partitionKeyMetadata: options.partitionKeyMetadata ?? true,
@@ -172,4 +188,18 @@ function bulkPublishApi(options: DaprTransportOptions): 'grpc' | 'http' {
     );
   }
   return api;
+}
+
+function subscriptionMode(
+  options: DaprTransportOptions,
+): Pick<ResolvedDaprOptions, 'subscription' | 'appPort'> {
+  const subscription = options.subscription ?? 'streaming';
+  if (subscription === 'streaming') return { subscription, appPort: undefined };
+  if (subscription !== 'app-callback') {
+    throw new ConfigurationError(
+      `daprTransport: subscription must be 'streaming' or 'app-callback' (got ${String(subscription)})`,
+    );
+  }
+  const port = options.appPort ?? (process.env.APP_PORT ? Number(process.env.APP_PORT) : Number.NaN);
+  return { subscription, appPort: tcpPort('appPort', port) };
 }

@@ -213,9 +213,14 @@ export class Sidecar {
   private child: ChildProcess | undefined;
   private output = '';
 
+  /**
+   * `appPort`: the sidecar calls an app there (app-callback subscriptions), with
+   * app health checks each second so a subscription made later is read within seconds.
+   */
   constructor(
     readonly resourcesPath: string,
     readonly appId = `herald-test-${runId}-${randomUUID().slice(0, 4)}`,
+    readonly appPort?: number,
   ) {}
 
   async start(): Promise<void> {
@@ -256,6 +261,19 @@ export class Sidecar {
         '',
         '--log-level',
         process.env.HERALD_DAPR_LOG_LEVEL ?? 'warn',
+        ...(this.appPort === undefined
+          ? []
+          : [
+              '--app-port',
+              String(this.appPort),
+              '--app-protocol',
+              'http',
+              '--enable-app-health-check',
+              '--app-health-probe-interval',
+              '1',
+              '--app-health-threshold',
+              '1',
+            ]),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -269,7 +287,9 @@ export class Sidecar {
       async () => {
         if (child.exitCode !== null) throw new Error(`daprd exited (${child.exitCode}):\n${this.output}`);
         try {
-          const response = await fetch(`http://127.0.0.1:${this.httpPort}/v1.0/healthz`);
+          // With an app, /healthz waits for the app; the outbound check only for the sidecar itself.
+          const path = this.appPort === undefined ? 'healthz' : 'healthz/outbound';
+          const response = await fetch(`http://127.0.0.1:${this.httpPort}/v1.0/${path}`);
           return response.status === 204;
         } catch {
           return false;
