@@ -1,14 +1,26 @@
 import { uuidv7, WireHeaders, type WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SidecarConnection } from '../src/connection.js';
+import { EventStream } from '../src/event-stream.js';
 import type { DaprTransport } from '../src/index.js';
-import { componentsDir, runId, Sidecar, TestRedis, testTransport, waitFor } from './helpers.js';
+import { resolveOptions } from '../src/options.js';
+import {
+  componentsDir,
+  runId,
+  Sidecar,
+  sleep,
+  TestRedis,
+  testLogger,
+  testTransport,
+  waitFor,
+} from './helpers.js';
 
 // Dapr 1.18's pubsub.redis acknowledges (XACK) a message whose delivery to the app failed before
 // the component's processingTimeout (components-contrib pubsub/redis/redis.go processMessage): a
-// RETRY answer, or a delivery cut by its streaming subscription ending, loses the message. These
-// cases pin down that the transport never gives an event back that way: a consumer stopping in a
-// retry wait republishes the event after its stream ended (answering RETRY lost it here every
-// time), and a backlog waiting when a group subscribes again all arrives.
+// RETRY answer, or a delivery cut by its streaming subscription ending, loses the message (the
+// last case pins that down on a raw stream). The others check the transport never gives an event
+// back that way: a consumer stopping in a retry wait has the event handled by the next consumer,
+// and a backlog waiting when a group subscribes again all arrives.
 
 /**
  * A message a closing subscription of daprd read is redelivered only after the component's
@@ -110,3 +122,43 @@ it('an event in a retry wait when its consumer stops is delivered again to the n
     () => 'the event never came back after its consumer stopped',
   );
 }, 90_000);
+
+it('Dapr 1.18 pubsub.redis drops an event answered RETRY on an open stream (why the transport never answers RETRY)', async () => {
+  // Pins the component behaviour the transport works around: if a Dapr upgrade redelivers here,
+  // this fails, and answering RETRY becomes an option again (README, "Lost messages on pubsub.redis").
+  const name = `retried-${runId}`;
+  const publisher = await started();
+  const options = resolveOptions({
+    pubsubName: 'redis-gd',
+    daprGrpcPort: sidecar.grpcPort,
+    logger: testLogger,
+  });
+  const connection = new SidecarConnection(options);
+  await connection.connect();
+  const ids: string[] = [];
+  const stream = new EventStream(
+    connection,
+    { pubsubName: 'redis-gd', topic: `herald-test-${runId}.${name}` },
+    async (event) => {
+      ids.push(event.id);
+      return 'RETRY';
+    },
+    options,
+  );
+  await stream.open();
+  try {
+    const message = wire(name);
+    expect((await publisher.publish([message]))[0]!.ok).toBe(true);
+    await waitFor(
+      () => ids.length > 0,
+      20_000,
+      () => 'never delivered',
+    );
+    // processingTimeout 5 s and redeliverInterval 1 s: a kept message would be back well within 15 s.
+    await sleep(15_000);
+    expect(ids, 'deliveries of the event answered RETRY').toEqual([message.id]);
+  } finally {
+    await stream.close();
+    await connection.close();
+  }
+}, 60_000);
