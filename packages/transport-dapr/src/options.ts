@@ -85,12 +85,14 @@ export interface DaprTransportOptions {
   /**
    * How an event not finished when its subscription closes (stop during a
    * retry wait, events arriving while the stream ends) goes back to the
-   * broker: `'republish'` (published again to its topic, then `SUCCESS`) or
-   * `'retry'` (answered `RETRY`, redelivery left to the component). Dapr 1.18's
-   * `pubsub.redis` acknowledges a delivery that failed before its
-   * `processingTimeout`, so `'retry'` loses the message there. Default
-   * `'republish'`, or `'retry'` with `orderedByKey` (a republished event would
-   * overtake nothing but be overtaken by the later ones of its key).
+   * broker: `'republish'` (left unanswered, published again to its topic once
+   * the stream has ended) or `'retry'` (answered `RETRY`, redelivery left to
+   * the component). Dapr 1.18's `pubsub.redis` acknowledges a delivery that
+   * failed before its `processingTimeout`, and `pubsub.kafka` without
+   * `consumeRetryEnabled` commits past it, so `'retry'` loses the message
+   * there. Default `'republish'` — which does not keep the key order of the
+   * given-back event: with `orderedByKey` on Kafka, choose `'retry'` together
+   * with the component's `consumeRetryEnabled: "true"`.
    */
   giveBack?: GiveBackMode;
   /** Logger; wrapped so secrets never reach it. Default: console, warnings and errors. */
@@ -164,7 +166,7 @@ export function resolveOptions(options: DaprTransportOptions): ResolvedDaprOptio
 }
 
 function giveBackMode(options: DaprTransportOptions): GiveBackMode {
-  const mode = options.giveBack ?? (options.orderedByKey ? 'retry' : 'republish');
+  const mode = options.giveBack ?? 'republish';
   if (mode !== 'republish' && mode !== 'retry') {
     throw new ConfigurationError(
       `daprTransport: giveBack must be 'republish' or 'retry' (got ${String(mode)})`,
