@@ -1,17 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { uuidv7, WireHeaders, type WireMessage } from '@herald/core';
-import { Kafka, logLevel } from 'kafkajs';
+import { WireHeaders, type WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DaprPublishError, type DaprTransport } from '../src/index.js';
+import { DaprPublishError } from '../src/index.js';
 import {
   component,
   componentsDir,
+  deleteRunTopics,
+  heraldWire,
   kafkaBrokers,
   runId,
   Sidecar,
   sleep,
-  testTransport,
+  transportPool,
   waitFor,
 } from './helpers.js';
 
@@ -24,7 +25,7 @@ const SMALL_COMPONENT = 'kafka-small';
 const MAX_MESSAGE_BYTES = 4_096;
 let components: ReturnType<typeof componentsDir>;
 let sidecar: Sidecar;
-const open: DaprTransport[] = [];
+const { started, stopAll } = transportPool(() => sidecar, 'kafka');
 
 beforeAll(async () => {
   components = componentsDir({ kafka: true });
@@ -43,41 +44,15 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.allSettled(open.map((transport) => transport.stop()));
+  await stopAll();
   await sidecar?.stop();
   components?.cleanup();
-  const admin = new Kafka({ brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteRunTopics();
 }, 60_000);
 
-async function started(overrides: Parameters<typeof testTransport>[2] = {}): Promise<DaprTransport> {
-  const transport = testTransport(sidecar, 'kafka', overrides);
-  open.push(transport);
-  await transport.start();
-  return transport;
-}
-
+/** A message of `bodyBytes` padding: small ones pass the component's limit, a large one does not. */
 function wire(name: string, bodyBytes: number): WireMessage {
-  const id = uuidv7();
-  return {
-    id,
-    name,
-    headers: {
-      [WireHeaders.id]: id,
-      [WireHeaders.name]: name,
-      [WireHeaders.version]: '1',
-      [WireHeaders.occurredAt]: new Date().toISOString(),
-      [WireHeaders.source]: 'dapr-bulk',
-      [WireHeaders.contentType]: 'application/json',
-    },
-    body: Buffer.from(JSON.stringify({ pad: 'x'.repeat(bodyBytes) })),
-  };
+  return heraldWire(name, { pad: 'x'.repeat(bodyBytes) }, 'dapr-bulk');
 }
 
 it('over HTTP only the entry the component refused is reported failed; the others are delivered once, and re-sending just that one fails alone again', async () => {

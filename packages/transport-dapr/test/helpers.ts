@@ -4,11 +4,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleLogger, type Logger, sleep } from '@herald/core';
+import { consoleLogger, type Logger, sleep, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { Kafka, logLevel } from 'kafkajs';
 
 export { sleep };
 
-import { type DaprTransportOptions, daprTransport } from '../src/index.js';
+import { type DaprTransport, type DaprTransportOptions, daprTransport } from '../src/index.js';
 
 /** Pinned like tooling/services/dapr.sh. */
 export const DAPR_VERSION = process.env.DAPR_VERSION ?? 'v1.18.0';
@@ -347,4 +348,50 @@ export function testTransport(
     logger: testLogger,
     ...overrides,
   });
+}
+
+/** A Herald wire message of `name` with a JSON `payload`, as the relay would hand it to the transport. */
+export function heraldWire(name: string, payload: unknown, source = 'dapr-test'): WireMessage {
+  const id = uuidv7();
+  return {
+    id,
+    name,
+    headers: {
+      [WireHeaders.id]: id,
+      [WireHeaders.name]: name,
+      [WireHeaders.version]: '1',
+      [WireHeaders.occurredAt]: new Date().toISOString(),
+      [WireHeaders.source]: source,
+      [WireHeaders.contentType]: 'application/json',
+    },
+    body: Buffer.from(JSON.stringify(payload)),
+  };
+}
+
+/** Transports a test file starts on one sidecar (`started`), all stopped by `stopAll` (afterAll). */
+export function transportPool(sidecar: () => Sidecar, broker: 'redis' | 'rabbit' | 'kafka') {
+  const open: DaprTransport[] = [];
+  return {
+    async started(overrides: Partial<DaprTransportOptions> = {}): Promise<DaprTransport> {
+      const transport = testTransport(sidecar(), broker, overrides);
+      open.push(transport);
+      await transport.start();
+      return transport;
+    },
+    async stopAll(): Promise<void> {
+      await Promise.allSettled(open.map((transport) => transport.stop()));
+    },
+  };
+}
+
+/** Deletes the Kafka topics Dapr created for this run (event and dead-letter topics), so the shared broker does not pile them up. */
+export async function deleteRunTopics(): Promise<void> {
+  const admin = new Kafka({ brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
+  } finally {
+    await admin.disconnect();
+  }
 }

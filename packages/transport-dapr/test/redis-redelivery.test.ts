@@ -1,17 +1,17 @@
-import { uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { WireHeaders, type WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SidecarConnection } from '../src/connection.js';
 import { EventStream } from '../src/event-stream.js';
-import type { DaprTransport } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import {
   componentsDir,
+  heraldWire,
   runId,
   Sidecar,
   sleep,
   TestRedis,
   testLogger,
-  testTransport,
+  transportPool,
   waitFor,
 } from './helpers.js';
 
@@ -30,7 +30,7 @@ const REDELIVERY_DEADLINE_MS = 45_000;
 const redis = new TestRedis();
 let components: ReturnType<typeof componentsDir>;
 let sidecar: Sidecar;
-const open: DaprTransport[] = [];
+const { started, stopAll } = transportPool(() => sidecar, 'redis');
 
 beforeAll(async () => {
   await redis.start();
@@ -40,34 +40,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.allSettled(open.map((transport) => transport.stop()));
+  await stopAll();
   await sidecar?.stop();
   await redis.stop();
   components?.cleanup();
 });
 
-async function started(overrides: Parameters<typeof testTransport>[2] = {}): Promise<DaprTransport> {
-  const transport = testTransport(sidecar, 'redis', overrides);
-  open.push(transport);
-  await transport.start();
-  return transport;
-}
-
 function wire(name: string): WireMessage {
-  const id = uuidv7();
-  return {
-    id,
-    name,
-    headers: {
-      [WireHeaders.id]: id,
-      [WireHeaders.name]: name,
-      [WireHeaders.version]: '1',
-      [WireHeaders.occurredAt]: new Date().toISOString(),
-      [WireHeaders.source]: 'dapr-redelivery',
-      [WireHeaders.contentType]: 'application/json',
-    },
-    body: Buffer.from('{}'),
-  };
+  return heraldWire(name, {}, 'dapr-redelivery');
 }
 
 it('messages waiting in the group when a subscription opens again are all delivered', async () => {
