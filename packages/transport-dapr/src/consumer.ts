@@ -1,10 +1,14 @@
 import { type DeliveryHandler, type Disposition, describeError, type Logger, sleep } from '@herald/core';
 import type { DaprDeadLetters } from './dead-letters.js';
 import type { EventStatus } from './event-stream.js';
+import type { GiveBackMode } from './give-back.js';
 import { type DeliveredEvent, readHeraldHeaders } from './native-mapping.js';
 
 /** Delay before handing a delivery again whose handler rejected (core's never does). */
 const REJECTED_HANDLER_RETRY_MS = 1_000;
+
+/** Delay before sending again a dead letter the sidecar did not accept. */
+const DEAD_LETTER_RETRY_MS = 1_000;
 
 /** What a group consumer needs to know about the topic it reads. */
 export interface ConsumerContext {
@@ -22,9 +26,15 @@ export interface ConsumerContext {
  * - `ack` → `SUCCESS`;
  * - `retry` → the event stays in flight (unanswered, so the broker keeps it)
  *   and is handed to core again after `delayMs` with a higher
- *   `deliveryAttempt`; if the subscription closes meanwhile → `RETRY`;
+ *   `deliveryAttempt`;
  * - `dead-letter` → published to the group's dead-letter topic with the
- *   reason, then `DROP`; if the dead letter is not accepted → `RETRY`.
+ *   reason, then `DROP`; a dead letter the sidecar does not accept is sent
+ *   again after a pause.
+ *
+ * An event not finished when the subscription closes is given back (see
+ * {@link GiveBackMode}): by default left unanswered and republished once the
+ * stream has ended — never a bare `RETRY`, because Dapr 1.18's `pubsub.redis`
+ * acknowledges a delivery that failed early and the message would be lost.
  */
 export class DaprConsumer {
   /** Aborted when the subscription closes: ends the retry waits early. */
@@ -34,11 +44,15 @@ export class DaprConsumer {
     private readonly context: ConsumerContext,
     private readonly handler: DeliveryHandler,
     private readonly deadLetters: DaprDeadLetters,
+    private readonly giveBackMode: GiveBackMode,
     private readonly logger: Logger,
   ) {}
 
   /** Handles one event until it has a final status. */
-  async onEvent(event: DeliveredEvent, stream: { readonly closing: boolean }): Promise<EventStatus> {
+  async onEvent(
+    event: DeliveredEvent,
+    stream: { readonly closing: boolean },
+  ): Promise<EventStatus | undefined> {
     const reading = readHeraldHeaders(event);
     if (!reading.ok) {
       this.logger.debug('dapr: event without Herald headers; core will dead-letter it', {
@@ -49,25 +63,45 @@ export class DaprConsumer {
     }
     const headers = reading.ok ? reading.headers : {};
     for (let attempt = 1; ; attempt++) {
+      if (stream.closing) return this.unfinished();
       const disposition = await this.deliver(headers, event.data, attempt);
       if (disposition.kind === 'ack') return 'SUCCESS';
-      if (disposition.kind === 'dead-letter') {
-        try {
-          await this.deadLetters.send({ ...this.context, event, headers }, disposition.reason);
-          return 'DROP';
-        } catch (error) {
-          this.logger.error('dapr: dead letter not accepted; the broker keeps the message', {
-            group: this.context.group,
-            topic: this.context.topic,
-            error: describeError(error),
-          });
-          return 'RETRY';
-        }
-      }
-      if (stream.closing) return 'RETRY';
+      if (disposition.kind === 'dead-letter')
+        return this.deadLetter(event, headers, disposition.reason, stream);
       await sleep(disposition.delayMs, this.closing.signal);
-      if (stream.closing) return 'RETRY';
     }
+  }
+
+  /** Publishes the dead letter, then `DROP`; while the sidecar refuses it, tries again (or gives the event back when closing). */
+  private async deadLetter(
+    event: DeliveredEvent,
+    headers: Record<string, string>,
+    reason: string,
+    stream: { readonly closing: boolean },
+  ): Promise<EventStatus | undefined> {
+    for (;;) {
+      try {
+        await this.deadLetters.send({ ...this.context, event, headers }, reason);
+        return 'DROP';
+      } catch (error) {
+        this.logger.error('dapr: dead letter not accepted; sending it again', {
+          group: this.context.group,
+          topic: this.context.topic,
+          error: describeError(error),
+        });
+      }
+      if (stream.closing) return this.unfinished();
+      await sleep(DEAD_LETTER_RETRY_MS, this.closing.signal);
+    }
+  }
+
+  /**
+   * The answer for an event not finished as the subscription closes: none with
+   * `'republish'` (the event stream gives it back once the stream has ended),
+   * `RETRY` with `'retry'`.
+   */
+  private unfinished(): EventStatus | undefined {
+    return this.giveBackMode === 'retry' ? 'RETRY' : undefined;
   }
 
   /** Ends the retry waits early (the subscription is closing). */

@@ -14,11 +14,20 @@ const STATUS: Record<EventStatus, Status> = {
   DROP: Status.DROP,
 };
 
-/** Handles one event; resolves with the status to send back, or `undefined` to send nothing (stream closing). */
+/** Handles one event; resolves with the status to send back, or `undefined` to send nothing (stream closing: the event is given back after the end). */
 export type EventCallback = (
   event: DeliveredEvent,
   stream: { readonly closing: boolean },
 ) => Promise<EventStatus | undefined>;
+
+/**
+ * Gives back, once a closed stream has ended, the events it left unanswered:
+ * those that arrived after `close()` and those the callback answered with
+ * nothing. After the end, because daprd (1.18) acknowledges on
+ * `pubsub.redis` a delivery that fails while its stream ends: a copy sent
+ * earlier could come back on the ending stream and be lost that way.
+ */
+export type GiveBackCallback = (events: readonly DeliveredEvent[]) => Promise<void>;
 
 /** Where to subscribe. */
 export interface EventStreamTarget {
@@ -35,6 +44,8 @@ export interface EventStreamTarget {
  */
 export class EventStream {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Events of this stream left unanswered while closing, given back after the end. */
+  private readonly unanswered: DeliveredEvent[] = [];
   private requests: RequestQueue<SubscribeTopicEventsRequestAlpha1Init> | undefined;
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
@@ -50,6 +61,7 @@ export class EventStream {
       readonly resubscribeDelayMs: number;
       readonly logger: Logger;
     },
+    private readonly giveBack?: GiveBackCallback,
   ) {}
 
   /** Whether `close()` was called. */
@@ -91,6 +103,16 @@ export class EventStream {
     const timer = setTimeout(() => this.abort?.abort(), 2_000);
     await this.loop?.catch(() => undefined);
     clearTimeout(timer);
+    if (this.giveBack && this.unanswered.length > 0) {
+      try {
+        await this.giveBack(this.unanswered.splice(0));
+      } catch (error) {
+        this.settings.logger.error('dapr: events left unanswered at close were not all given back', {
+          ...this.describe(),
+          error: describeError(error),
+        });
+      }
+    }
   }
 
   private async connectOnce(): Promise<AsyncIterator<unknown>> {
@@ -176,12 +198,17 @@ export class EventStream {
       if (next.done) return;
       const kind = next.value.subscribeTopicEventsResponseType;
       if (kind.case !== 'eventMessage') continue;
-      // After close() nothing new reaches the handler; unanswered events go back to the broker.
-      if (this.closed) continue;
       const event = kind.value;
+      // After close() nothing new reaches the handler; a late event is given back after the end.
+      if (this.closed) {
+        this.unanswered.push(event);
+        continue;
+      }
       const task = this.onEvent(event, this).then(
         (status) => {
-          if (status !== undefined) {
+          if (status === undefined) {
+            this.unanswered.push(event);
+          } else {
             requests.push({
               subscribeTopicEventsRequestType: {
                 case: 'eventProcessed',

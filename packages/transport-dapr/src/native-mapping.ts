@@ -58,6 +58,10 @@ export function encodeCloudEvent(event: CloudEventJson): Uint8Array {
 export interface DeliveredEvent {
   readonly id: string;
   readonly data: Uint8Array;
+  /** CloudEvent `type`, `source` and `datacontenttype` (read when a foreign event is given back). */
+  readonly type?: string;
+  readonly source?: string;
+  readonly dataContentType?: string;
   readonly extensions?: Readonly<Record<string, unknown>> | undefined;
 }
 

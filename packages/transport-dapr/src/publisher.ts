@@ -1,6 +1,7 @@
 import { describeError, type PublishOutcome, type WireMessage } from '@herald/core';
 import type { SidecarConnection } from './connection.js';
 import { DaprPublishError } from './errors.js';
+import { type BulkEntry, httpBulkPublish } from './http-bulk-publish.js';
 import { CLOUD_EVENT_CONTENT_TYPE, encodeCloudEvent, toCloudEvent } from './native-mapping.js';
 import type { ResolvedDaprOptions } from './options.js';
 
@@ -68,17 +69,21 @@ export class DaprPublisher {
       return;
     }
     try {
-      const response = await this.connection.dapr.bulkPublishEventAlpha1({
-        pubsubName,
-        topic,
-        entries: entries.map((entry) => ({
-          entryId: String(entry.index),
-          event: encodeCloudEvent(toCloudEvent(entry.message)),
-          contentType: CLOUD_EVENT_CONTENT_TYPE,
-          metadata: this.metadataOf(entry.message),
-        })),
-        metadata: {},
-      });
+      const bulkEntries: BulkEntry[] = entries.map((entry) => ({
+        entryId: String(entry.index),
+        event: encodeCloudEvent(toCloudEvent(entry.message)),
+        contentType: CLOUD_EVENT_CONTENT_TYPE,
+        metadata: this.metadataOf(entry.message),
+      }));
+      const response =
+        this.options.bulkPublishApi === 'http'
+          ? await httpBulkPublish(this.options, pubsubName, topic, bulkEntries)
+          : await this.connection.dapr.bulkPublishEventAlpha1({
+              pubsubName,
+              topic,
+              entries: bulkEntries,
+              metadata: {},
+            });
       const byIndex = new Map(entries.map((entry) => [String(entry.index), entry]));
       for (const failedEntry of response.failedEntries) {
         const entry = byIndex.get(failedEntry.entryId);

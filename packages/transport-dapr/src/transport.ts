@@ -9,11 +9,13 @@ import {
   type TransportCapabilities,
   type WireMessage,
 } from '@herald/core';
+import { AppCallbackServer } from './app-callback.js';
 import { SidecarConnection } from './connection.js';
 import { DaprConsumer } from './consumer.js';
 import { DaprDeadLetters } from './dead-letters.js';
 import { DaprGroupMappingError } from './errors.js';
-import { EventStream } from './event-stream.js';
+import { type EventCallback, EventStream, type GiveBackCallback } from './event-stream.js';
+import { DaprGiveBack } from './give-back.js';
 import { type DaprTransportOptions, type ResolvedDaprOptions, resolveOptions } from './options.js';
 import { DaprPublisher } from './publisher.js';
 import { subscriptionTargets } from './topology.js';
@@ -54,6 +56,9 @@ class DaprSidecarTransport implements DaprTransport {
   private readonly connection: SidecarConnection;
   private readonly publisher: DaprPublisher;
   private readonly deadLetters: DaprDeadLetters;
+  private readonly giveBack: DaprGiveBack;
+  /** The app-callback server (`subscription: 'app-callback'`), listening from `start()`. */
+  private readonly appServer: AppCallbackServer | undefined;
   private readonly handles = new Set<SubscriptionHandle>();
   /** Component → the one group subscribing through it (default group mapping only). */
   private readonly groupOfComponent = new Map<string, string>();
@@ -64,6 +69,11 @@ class DaprSidecarTransport implements DaprTransport {
     this.sidecar = this.connection.endpoint;
     this.publisher = new DaprPublisher(this.connection, options);
     this.deadLetters = new DaprDeadLetters(this.connection, options);
+    this.giveBack = new DaprGiveBack(this.connection);
+    this.appServer =
+      options.subscription === 'app-callback'
+        ? new AppCallbackServer({ ...options, appPort: options.appPort! })
+        : undefined;
     this.capabilities = {
       orderedByKey: options.orderedByKey,
       persistent: options.persistent,
@@ -80,7 +90,14 @@ class DaprSidecarTransport implements DaprTransport {
     if (this.state === 'started') return;
     if (this.state === 'stopped')
       throw new BusStateError('daprTransport: a stopped transport cannot start again');
-    await this.connection.connect();
+    // The app port first: a sidecar with --app-port waits for it before it reads subscriptions.
+    await this.appServer?.listen();
+    try {
+      await this.connection.connect();
+    } catch (error) {
+      await this.appServer?.close();
+      throw error;
+    }
     this.state = 'started';
   }
 
@@ -94,7 +111,7 @@ class DaprSidecarTransport implements DaprTransport {
     const { group } = subscription;
     const componentOf = (eventName: string) => this.componentFor(group, eventName);
     const targets = subscriptionTargets(subscription.eventNames, componentOf, this.options.topicFor);
-    const opened: { stream: EventStream; consumer: DaprConsumer }[] = [];
+    const opened: { stream: { close(): Promise<void> }; consumer: DaprConsumer }[] = [];
     const closeAll = async () => {
       await Promise.allSettled(
         opened.map(async ({ stream, consumer }) => {
@@ -115,14 +132,17 @@ class DaprSidecarTransport implements DaprTransport {
           },
           handler,
           this.deadLetters,
+          this.options.giveBack,
           this.options.logger,
         );
-        const stream = new EventStream(
-          this.connection,
-          target,
-          (event, streamState) => consumer.onEvent(event, streamState),
-          this.options,
-        );
+        const onEvent: EventCallback = (event, streamState) => consumer.onEvent(event, streamState);
+        const giveBack: GiveBackCallback | undefined =
+          this.options.giveBack === 'republish'
+            ? (events) => this.giveBack.republishAll(target, events)
+            : undefined;
+        const stream = this.appServer
+          ? this.appServer.subscription(target, onEvent, giveBack)
+          : new EventStream(this.connection, target, onEvent, this.options, giveBack);
         await stream.open();
         opened.push({ stream, consumer });
       }
@@ -161,6 +181,7 @@ class DaprSidecarTransport implements DaprTransport {
     this.state = 'stopped';
     await Promise.allSettled([...this.handles].map((handle) => handle.close()));
     await this.deadLetters.close();
+    await this.appServer?.close();
     await this.connection.close();
   }
 

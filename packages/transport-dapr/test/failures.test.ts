@@ -1,7 +1,16 @@
-import { uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import type { WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DaprTransport } from '../src/index.js';
-import { componentsDir, runId, Sidecar, sleep, TestRedis, testTransport, waitFor } from './helpers.js';
+import {
+  componentsDir,
+  heraldWire,
+  runId,
+  Sidecar,
+  sleep,
+  TestRedis,
+  testTransport,
+  waitFor,
+} from './helpers.js';
 
 // Failures mid-stream, each bounded: the broker behind the sidecar restarts, and the sidecar
 // itself is killed (SIGKILL) and started again, while messages flow. The publisher re-sends
@@ -26,20 +35,7 @@ afterAll(async () => {
 });
 
 function wire(name: string, index: number): WireMessage {
-  const id = uuidv7();
-  return {
-    id,
-    name,
-    headers: {
-      [WireHeaders.id]: id,
-      [WireHeaders.name]: name,
-      [WireHeaders.version]: '1',
-      [WireHeaders.occurredAt]: new Date().toISOString(),
-      [WireHeaders.source]: 'dapr-failures',
-      [WireHeaders.contentType]: 'application/json',
-    },
-    body: Buffer.from(JSON.stringify({ index })),
-  };
+  return heraldWire(name, { index }, 'dapr-failures');
 }
 
 /** Publishes in batches of 10 every 100 ms (about 3 s in all), re-sending unconfirmed messages until confirmed. */

@@ -4,11 +4,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleLogger, type Logger, sleep } from '@herald/core';
+import { consoleLogger, type Logger, sleep, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { Kafka, logLevel } from 'kafkajs';
 
 export { sleep };
 
-import { type DaprTransportOptions, daprTransport } from '../src/index.js';
+import { type DaprTransport, type DaprTransportOptions, daprTransport } from '../src/index.js';
 
 /** Pinned like tooling/services/dapr.sh. */
 export const DAPR_VERSION = process.env.DAPR_VERSION ?? 'v1.18.0';
@@ -213,9 +214,14 @@ export class Sidecar {
   private child: ChildProcess | undefined;
   private output = '';
 
+  /**
+   * `appPort`: the sidecar calls an app there (app-callback subscriptions), with
+   * app health checks each second so a subscription made later is read within seconds.
+   */
   constructor(
     readonly resourcesPath: string,
     readonly appId = `herald-test-${runId}-${randomUUID().slice(0, 4)}`,
+    readonly appPort?: number,
   ) {}
 
   async start(): Promise<void> {
@@ -256,6 +262,19 @@ export class Sidecar {
         '',
         '--log-level',
         process.env.HERALD_DAPR_LOG_LEVEL ?? 'warn',
+        ...(this.appPort === undefined
+          ? []
+          : [
+              '--app-port',
+              String(this.appPort),
+              '--app-protocol',
+              'http',
+              '--enable-app-health-check',
+              '--app-health-probe-interval',
+              '1',
+              '--app-health-threshold',
+              '1',
+            ]),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -269,7 +288,9 @@ export class Sidecar {
       async () => {
         if (child.exitCode !== null) throw new Error(`daprd exited (${child.exitCode}):\n${this.output}`);
         try {
-          const response = await fetch(`http://127.0.0.1:${this.httpPort}/v1.0/healthz`);
+          // With an app, /healthz waits for the app; the outbound check only for the sidecar itself.
+          const path = this.appPort === undefined ? 'healthz' : 'healthz/outbound';
+          const response = await fetch(`http://127.0.0.1:${this.httpPort}/v1.0/${path}`);
           return response.status === 204;
         } catch {
           return false;
@@ -327,4 +348,50 @@ export function testTransport(
     logger: testLogger,
     ...overrides,
   });
+}
+
+/** A Herald wire message of `name` with a JSON `payload`, as the relay would hand it to the transport. */
+export function heraldWire(name: string, payload: unknown, source = 'dapr-test'): WireMessage {
+  const id = uuidv7();
+  return {
+    id,
+    name,
+    headers: {
+      [WireHeaders.id]: id,
+      [WireHeaders.name]: name,
+      [WireHeaders.version]: '1',
+      [WireHeaders.occurredAt]: new Date().toISOString(),
+      [WireHeaders.source]: source,
+      [WireHeaders.contentType]: 'application/json',
+    },
+    body: Buffer.from(JSON.stringify(payload)),
+  };
+}
+
+/** Transports a test file starts on one sidecar (`started`), all stopped by `stopAll` (afterAll). */
+export function transportPool(sidecar: () => Sidecar, broker: 'redis' | 'rabbit' | 'kafka') {
+  const open: DaprTransport[] = [];
+  return {
+    async started(overrides: Partial<DaprTransportOptions> = {}): Promise<DaprTransport> {
+      const transport = testTransport(sidecar(), broker, overrides);
+      open.push(transport);
+      await transport.start();
+      return transport;
+    },
+    async stopAll(): Promise<void> {
+      await Promise.allSettled(open.map((transport) => transport.stop()));
+    },
+  };
+}
+
+/** Deletes the Kafka topics Dapr created for this run (event and dead-letter topics), so the shared broker does not pile them up. */
+export async function deleteRunTopics(): Promise<void> {
+  const admin = new Kafka({ brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
+  } finally {
+    await admin.disconnect();
+  }
 }
