@@ -38,13 +38,13 @@ export interface Envelope<P = unknown> {
 export interface EnvelopeOverrides {
   /** Correlation id to stamp. Default: the ambient one (inside a handler: the handled message's). */
   correlationId?: string;
-  /** Id of the message that caused this one. Default: none (inside a handler: the handled message's id). */
+  /** Id of the message that caused this one. Default: none (with a handler's `ctx.publish`: the handled message's id). */
   causationId?: string;
   /** The tenant of the event. Default: the ambient tenant (inside a handler: the handled message's). */
   tenantId?: string;
   /**
    * W3C trace context to carry. Default: that of the `create` span the publish starts, when an
-   * OpenTelemetry SDK is registered (inside a handler: the handled message's).
+   * OpenTelemetry SDK is registered (with a handler's `ctx.publish`: the handled message's).
    */
   traceparent?: string;
   /** W3C trace state that goes with `traceparent`. */
