@@ -74,6 +74,13 @@ function table(views: readonly RecordView[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Runs the `herald` command line with `argv` (the arguments after the program name) and
+ * resolves to its exit code: 0 on success; 1 when `show` finds no record, `requeue` changes
+ * none, `health` is not ready or `contracts check` finds a breaking change; 2 on a usage error.
+ * Rejects with an `Error` for a missing or invalid config or argument. `herald console` never
+ * resolves: it serves until the process ends.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],

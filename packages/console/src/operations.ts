@@ -11,19 +11,39 @@ import {
 
 /** A record as operators see it: metadata, decoded payload text, and the error. */
 export interface RecordView {
+  /** Which store the record comes from: an outbox row (to send) or an inbox entry (received). */
   readonly kind: 'outbox' | 'inbox';
+  /** Name of the event-log configuration whose store holds the record. */
   readonly log: string;
+  /** The message id (an inbox entry is identified by this id together with {@link handler}). */
   readonly id: string;
+  /** Inbox only: the stable name of the handler this entry belongs to; undefined for outbox rows. */
   readonly handler?: string;
+  /** The integration event's name as on the wire. */
   readonly eventName: string;
+  /**
+   * The store's status: outbox `pending`, `failed`, `published` or `dead`; inbox
+   * `processing`, `processed`, `failed` or `dead`.
+   */
   readonly status: string;
+  /** Failed attempts the store has recorded (publishes for the outbox, handlings for the inbox). */
   readonly attempts: number;
+  /** The key that orders the record among its siblings; null when the event has none. */
   readonly orderingKey: string | null;
+  /** ISO 8601 instant the outbox row was written, or the inbox entry was received. */
   readonly createdAt: string;
+  /** ISO 8601 instant of the next try; null when none is scheduled (done, dead, or due at once). */
   readonly nextAttemptAt: string | null;
+  /** The message of the latest failure; null when the record has not failed. */
   readonly lastError: string | null;
   /** Recent failures, oldest first (empty when the store keeps none). */
-  readonly errorHistory: ReadonlyArray<{ readonly at: string; readonly error: string }>;
+  readonly errorHistory: ReadonlyArray<{
+    /** ISO 8601 instant of the failure. */
+    readonly at: string;
+    /** The failure's message. */
+    readonly error: string;
+  }>;
+  /** The message's wire headers; null for an inbox entry whose message is no longer kept. */
   readonly headers: Readonly<Record<string, string>> | null;
   /** The body as text (JSON for the default serializer), truncated to 64 KiB. */
   readonly body: string | null;
@@ -90,6 +110,7 @@ function inboxView(log: string, record: InboxRecord): RecordView {
 export interface ListQuery extends RecordQuery {
   /** Event-log configuration name; default: all. */
   readonly log?: string;
+  /** Inbox listings only: entries of this handler (its stable name); default: all handlers. */
   readonly handler?: string;
 }
 
@@ -105,7 +126,14 @@ export class Operations {
   }
 
   /** Names of the event-log configurations and what they hold. */
-  logs(): Array<{ name: string; outbox: string | null; inbox: string | null }> {
+  logs(): Array<{
+    /** The event-log configuration's name (what `log` filters by). */
+    name: string;
+    /** Name of its outbox store; null when the configuration has no outbox. */
+    outbox: string | null;
+    /** Name of its inbox store; null when the configuration has no inbox. */
+    inbox: string | null;
+  }> {
     return this.#logs.map((log) => ({
       name: log.name,
       outbox: log.outbox?.name ?? null,
@@ -113,6 +141,10 @@ export class Operations {
     }));
   }
 
+  /**
+   * Outbox rows matching `query`, from every event log (or the one `query.log` names),
+   * at most `query.limit` (default 100). Throws {@link OperationNotSupportedError} for an unknown log.
+   */
   async listOutbox(query: ListQuery = {}): Promise<RecordView[]> {
     const views: RecordView[] = [];
     for (const log of this.#select(query.log)) {
@@ -122,6 +154,10 @@ export class Operations {
     return views.slice(0, query.limit ?? 100);
   }
 
+  /**
+   * Inbox entries matching `query`, from every event log (or the one `query.log` names),
+   * at most `query.limit` (default 100). Throws {@link OperationNotSupportedError} for an unknown log.
+   */
   async listInbox(query: ListQuery = {}): Promise<RecordView[]> {
     const views: RecordView[] = [];
     for (const log of this.#select(query.log)) {
@@ -156,6 +192,10 @@ export class Operations {
     return changed;
   }
 
+  /**
+   * Deletes outbox rows by message id (in the log named `log`, default all); returns how many
+   * were deleted. Throws {@link OperationNotSupportedError} when a store cannot purge.
+   */
   async purgeOutbox(ids: readonly string[], log?: string): Promise<number> {
     let deleted = 0;
     for (const config of this.#select(log)) {
@@ -167,6 +207,11 @@ export class Operations {
     return deleted;
   }
 
+  /**
+   * Deletes inbox entries by message id and handler (in the log named `log`, default all); returns
+   * how many were deleted. A purged entry no longer deduplicates its message. Throws
+   * {@link OperationNotSupportedError} when a store cannot purge.
+   */
   async purgeInbox(keys: readonly InboxKey[], log?: string): Promise<number> {
     let deleted = 0;
     for (const config of this.#select(log)) {

@@ -34,6 +34,7 @@ export interface ConsoleServerOptions {
 
 /** A running console. */
 export interface ConsoleServer {
+  /** Base URL the console listens on (`http://host:port`, IPv6 hosts in brackets), without the token. */
   readonly url: string;
   /** The API's bearer token. */
   readonly token: string;
@@ -43,7 +44,9 @@ export interface ConsoleServer {
    * bar. Fragments never reach servers, proxies' logs or `Referer` headers.
    */
   readonly loginUrl: string;
+  /** The underlying Node HTTP server (for example to read its address or add listeners). */
   readonly server: Server;
+  /** Stops listening; resolves once the open connections have ended. */
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import type { JsonSchema } from './json-schema.js';
 
 /** One event across the contracts of several services, as the console's catalog shows it. */
 export interface CatalogEntry {
+  /** The event's name, as every contract names it. */
   readonly name: string;
   /** Every version a producer or consumer declares, ascending. */
   readonly versions: readonly number[];
@@ -12,11 +13,22 @@ export interface CatalogEntry {
   readonly schemaKind: 'json-schema' | 'none' | 'unconvertible';
   /** Versions with an upcaster to the next, per the producer's (else a consumer's) definition. */
   readonly upcasters: readonly number[];
-  readonly producers: readonly { readonly service: string; readonly version: number }[];
-  readonly consumers: readonly {
+  /** The services that publish the event, in the order of the documents given; empty when none does. */
+  readonly producers: readonly {
+    /** The publishing service (`info.x-herald-service` of its contract). */
     readonly service: string;
+    /** The payload version it sends. */
+    readonly version: number;
+  }[];
+  /** One entry per handler of the event, across all services; empty when nobody handles it. */
+  readonly consumers: readonly {
+    /** The service the handler runs in. */
+    readonly service: string;
+    /** The handler's stable name. */
     readonly handler: string;
+    /** The consumer group the handler receives through. */
     readonly group: string;
+    /** The payload version the handler reads (older versions reach it through upcasters). */
     readonly version: number;
   }[];
 }

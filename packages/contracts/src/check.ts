@@ -24,21 +24,27 @@ export type ContractRule =
 
 /** One result of the check. */
 export interface ContractFinding {
+  /** The rule that found it. */
   readonly rule: ContractRule;
   /** `breaking` fails the check; `warning` and `info` do not. */
   readonly severity: 'breaking' | 'warning' | 'info';
+  /** The event's name. */
   readonly event: string;
   /** The payload path (`orderId`, `lines[].sku`), when the finding is about a field. */
   readonly field?: string;
   /** The other service involved (a consumer or a producer). */
   readonly peer?: string;
+  /** What is wrong (or worth a look), as a sentence for people. */
   readonly message: string;
 }
 
 /** What `checkContracts` found: `ok` is false when any finding is breaking. */
 export interface ContractReport {
+  /** The service whose current contract was checked. */
   readonly service: string;
+  /** True when no finding is breaking: the change may ship. */
   readonly ok: boolean;
+  /** Every finding, breaking or not, in the order the rules ran. */
   readonly findings: readonly ContractFinding[];
 }
 

@@ -4,18 +4,26 @@ import type { JsonSchema } from './json-schema.js';
 
 /** One event as a contract document describes it. */
 export interface ContractEvent {
+  /** What the document's `x-herald-event` says: name, version, upcasters and how the schema came out. */
   readonly info: HeraldEventInfo;
   /** The payload's JSON Schema; undefined when the event has none (or it could not be described). */
   readonly payload: JsonSchema | undefined;
   /** Whether the service publishes it. */
   readonly sent: boolean;
   /** The service's handlers of it. */
-  readonly handlers: readonly { readonly name: string; readonly group: string }[];
+  readonly handlers: readonly {
+    /** The handler's stable name. */
+    readonly name: string;
+    /** The consumer group it receives through. */
+    readonly group: string;
+  }[];
 }
 
 /** A contract document read back into the facts the check and the catalog use. */
 export interface ContractModel {
+  /** The service the document describes (`info.x-herald-service`). */
   readonly service: string;
+  /** Every event the document has a message for, by event name. */
   readonly events: ReadonlyMap<string, ContractEvent>;
 }
 

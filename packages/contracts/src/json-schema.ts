@@ -14,11 +14,28 @@ export type JsonSchemaConverter = (
 
 /** How an event's payload schema came out. */
 export type PayloadSchema =
-  | { readonly kind: 'json-schema'; readonly vendor: string; readonly schema: JsonSchema }
+  | {
+      /** Converted: `schema` describes the payload. */
+      readonly kind: 'json-schema';
+      /** The schema library (`zod`, `valibot`, …), from its Standard Schema `vendor`. */
+      readonly vendor: string;
+      /** The payload's JSON Schema (input side, without `$schema`). */
+      readonly schema: JsonSchema;
+    }
   /** The event declares no schema: its payload is not validated and not described. */
-  | { readonly kind: 'none' }
+  | {
+      /** No schema declared. */
+      readonly kind: 'none';
+    }
   /** The event has a schema whose library no converter understands. */
-  | { readonly kind: 'unconvertible'; readonly vendor: string; readonly reason: string };
+  | {
+      /** A schema exists but could not be converted. */
+      readonly kind: 'unconvertible';
+      /** The schema library (`zod`, `valibot`, …), from its Standard Schema `vendor`. */
+      readonly vendor: string;
+      /** Why: no converter for the vendor, or the converter's error message. */
+      readonly reason: string;
+    };
 
 /** The Standard JSON Schema extension (zod ≥ 4.2, arktype and others implement it). */
 interface StandardJsonSchemaProps {

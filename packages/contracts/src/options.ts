@@ -3,6 +3,7 @@ import type { JsonSchemaConverter } from './json-schema.js';
 
 /** Anything that can list its events: a built bus or a builder (`bus.catalog()`, `builder.catalog()`). */
 export interface ContractSource {
+  /** The events the service publishes and handles, with their handlers and the transport's naming; connects nothing. */
   catalog(): EventCatalog;
 }
 

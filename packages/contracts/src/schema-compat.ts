@@ -10,15 +10,19 @@ export interface CompatIssue {
    * `enum`: values the consumer does not accept; `closed`: a field the consumer's closed object refuses.
    */
   readonly kind: 'missing' | 'optional' | 'type' | 'enum' | 'closed';
+  /** Only for `missing`: whether the consumer requires the field (else it only reads it when present). */
   readonly required?: boolean;
+  /** What the producer may send against what the consumer accepts, as a sentence ("the consumer" stands for it). */
   readonly detail: string;
 }
 
 /** How one version of a producer's schema differs from its previous one. */
 export interface SchemaChange {
+  /** The field (`orderId`, `lines[].sku`), or `(payload)` for the payload itself. */
   readonly path: string;
   /** `required-added` also covers an optional field becoming required. */
   readonly kind: 'required-added' | 'removed' | 'retyped' | 'enum-narrowed' | 'made-optional';
+  /** The change as a sentence (the types or values before and after). */
   readonly detail: string;
 }
 

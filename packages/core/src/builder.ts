@@ -24,7 +24,9 @@ import { JsonSerializer, type Serializer } from './serializer.js';
  * for packages that need more than one port (`builder.use(plugin)`).
  */
 export interface HeraldPlugin {
+  /** Unique name: a builder installs a plugin of a given name once (a second `use` throws). */
   readonly name: string;
+  /** Configures the builder (adds adapters, filters, listeners); called once by `builder.use(plugin)`. */
   install(builder: IntegrationEventBusBuilder): void;
 }
 
@@ -32,6 +34,7 @@ export interface HeraldPlugin {
 export interface CreateBusSettings {
   /** This service's name: the event source and the default consumer group. */
   service: string;
+  /** Where the bus logs (also settable with `useLogger`). Default: core's console logger (warnings and errors). */
   logger?: Logger;
 }
 
@@ -43,6 +46,7 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  * nothing is patched onto the builder.
  */
 export class IntegrationEventBusBuilder {
+  /** This service's name, as given to {@link createIntegrationEventBus}. */
   readonly service: string;
   #logger: Logger;
   #transport: Transport | undefined;
@@ -113,11 +117,13 @@ export class IntegrationEventBusBuilder {
     return this;
   }
 
+  /** Encodes payloads with this serializer. Default: JSON, bounded by `maxPayloadBytes`. */
   useSerializer(serializer: Serializer): this {
     this.#serializer = serializer;
     return this;
   }
 
+  /** Logs here (wrapped so credentials never reach it). Default: the `logger` setting, else core's console logger. */
   useLogger(logger: Logger): this {
     this.#logger = logger;
     return this;

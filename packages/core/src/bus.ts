@@ -30,18 +30,31 @@ import { fromWire } from './wire.js';
 
 /** Everything the builder resolved. */
 export interface BusSettings {
+  /** This service's name: the events' source and the default consumer group. */
   readonly service: string;
+  /** The validated options, defaults applied. */
   readonly options: Readonly<HeraldOptions>;
+  /** The broker adapter (the in-process transport when none was given). */
   readonly transport: Transport;
+  /** The event-log configurations in routing order (an in-memory one added when needed). */
   readonly eventLogs: readonly EventLogConfig[];
+  /** The lock coordinating relays and inbox processors across replicas; undefined: none (one replica). */
   readonly lock: DistributedLock | undefined;
+  /** Finds the ambient unit of work publishes join; undefined when none is configured. */
   readonly unitOfWork: UnitOfWorkAccessor | undefined;
+  /** Encodes and decodes payloads (JSON by default). */
   readonly serializer: Serializer;
+  /** Where the bus logs, wrapped so connection-string credentials never reach it. */
   readonly logger: Logger;
+  /** The registered handlers and the events they handle. */
   readonly registry: HandlerRegistry;
+  /** Domain-event converters registered with the builder (domain event class → integration events). */
   readonly converters: ConverterRegistry;
+  /** Run on every publish, in registration order, before the envelope is built. */
   readonly publishFilters: readonly PublishFilter[];
+  /** Run around every handler invocation, in registration order. */
   readonly consumeFilters: readonly ConsumeFilter[];
+  /** Dispatches the bus's monitoring events to listeners. */
   readonly monitor: Monitor;
   /** In-process transport with the embedded event log: handlers run inside the unit of work. */
   readonly inlineInUnitOfWork: boolean;
@@ -51,25 +64,58 @@ type BusState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** What {@link IntegrationEventBus.health} reports. */
 export interface BusHealth {
+  /** The bus's lifecycle state: `created`, `starting`, `running`, `stopping` or `stopped`. */
   readonly state: BusState;
   /** The process should keep running (liveness). */
   readonly live: boolean;
   /** The bus can do its job now (readiness). */
   readonly ready: boolean;
-  readonly transport: { readonly name: string; readonly connected: boolean; readonly detail?: string };
-  /** Backlog of the outboxes whose store can tell. */
+  /** The transport's connection. */
+  readonly transport: {
+    /** The transport's engine name, e.g. `rabbitmq`. */
+    readonly name: string;
+    /** Whether the broker is reachable now (a transport without a health check: whether the bus runs). */
+    readonly connected: boolean;
+    /** The transport's explanation, credentials redacted; absent when it gives none. */
+    readonly detail?: string;
+  };
+  /** Backlog of the outboxes whose store can tell; undefined when an event log could not be read. */
   readonly outbox:
-    | { readonly pending: number; readonly oldestAgeSeconds: number; readonly lagging: boolean }
+    | {
+        /** Unpublished records, summed over the outboxes. */
+        readonly pending: number;
+        /** Age of the oldest due unpublished record in seconds; 0 when none waits. */
+        readonly oldestAgeSeconds: number;
+        /** True when that age exceeds `maxRelayLagMs` (default 60 s): the bus is then not ready. */
+        readonly lagging: boolean;
+      }
     | undefined;
   /** Each relay (one per outbox, or per shard) and whether it holds its lock (always true without a lock). */
-  readonly relays: ReadonlyArray<{ readonly name: string; readonly holdsLock: boolean }>;
+  readonly relays: ReadonlyArray<{
+    /** The event log's name, with `#<shard>` appended when relays are sharded. */
+    readonly name: string;
+    /** Whether it holds its lease now, so it is the one relaying. */
+    readonly holdsLock: boolean;
+  }>;
   /**
    * Whether every event log answered a read just now (outbox backlog, inbox
    * list); `detail` names the first failure, credentials redacted.
    */
-  readonly eventLog: { readonly reachable: boolean; readonly detail?: string };
+  readonly eventLog: {
+    /** True when every event log answered. */
+    readonly reachable: boolean;
+    /** The first failure, credentials redacted; absent when reachable. */
+    readonly detail?: string;
+  };
   /** The consumer's inbox store: unavailable while deliveries wait out a store outage. */
-  readonly inbox: { readonly available: boolean; readonly since?: Date; readonly reason?: string };
+  readonly inbox: {
+    /** False while deliveries wait out an inbox store outage. */
+    readonly available: boolean;
+    /** When the outage began; absent when available. */
+    readonly since?: Date;
+    /** The store's error, credentials redacted; absent when available. */
+    readonly reason?: string;
+  };
   /** Why `ready` is false (empty when ready); safe to show: credentials redacted. */
   readonly reasons: readonly string[];
 }
@@ -84,9 +130,13 @@ function safeDetail(text: string): string {
  * consumers and background processors between `start()` and `stop()`.
  */
 export class IntegrationEventBus {
+  /** This service's name: the events' source and the default consumer group. */
   readonly service: string;
+  /** The validated options, defaults applied. */
   readonly options: Readonly<HeraldOptions>;
+  /** The broker adapter in use (the in-process transport when none was configured). */
   readonly transport: Transport;
+  /** The event-log configurations (outbox/inbox pairs) in routing order, the embedded in-memory one included. */
   readonly eventLogs: readonly EventLogConfig[];
   /** Instance id used as the claim owner and in logs. */
   readonly instanceId: string;

@@ -12,6 +12,7 @@ export interface CatalogHandler {
 
 /** One event a service publishes, handles, or both. */
 export interface CatalogEvent {
+  /** The event's definition: name, version, schema and upcasters. */
   readonly descriptor: EventDescriptor;
   /** Declared with `builder.publishes()`, or published by this bus since it was built. */
   readonly sent: boolean;
@@ -24,6 +25,7 @@ export interface CatalogEvent {
  * contract exports (`@herald/contracts`) and the console's catalog page use it.
  */
 export interface EventCatalog {
+  /** The service's name (the bus's `service`). */
   readonly service: string;
   /** The configured transport; undefined on a builder left with the in-process default. */
   readonly transport: Transport | undefined;

@@ -23,8 +23,15 @@ export class ConfigurationError extends HeraldError {
 
 /** An event payload did not match the event's schema (on publish or on receive). */
 export class SchemaValidationError extends HeraldError {
+  /** The event whose payload failed validation. */
   readonly eventName: string;
-  readonly issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey> }>;
+  /** The schema's issues, as its Standard Schema validator reported them (all of them; the message names the first five). */
+  readonly issues: ReadonlyArray<{
+    /** What is wrong, in the schema library's words. */
+    message: string;
+    /** Where in the payload (property names and array indexes); absent for the payload itself. */
+    path?: ReadonlyArray<PropertyKey>;
+  }>;
 
   constructor(
     eventName: string,
@@ -51,7 +58,9 @@ export class MalformedMessageError extends HeraldError {
 
 /** A payload exceeded `maxPayloadBytes` when encoding or decoding. */
 export class PayloadTooLargeError extends HeraldError {
+  /** The payload's encoded size in bytes. */
   readonly size: number;
+  /** The limit it exceeded (`maxPayloadBytes`) in bytes. */
   readonly limit: number;
 
   constructor(size: number, limit: number) {
@@ -63,6 +72,7 @@ export class PayloadTooLargeError extends HeraldError {
 
 /** A message arrived for an event name this service has no handler or definition for. */
 export class UnknownEventError extends HeraldError {
+  /** The event name the message carried. */
   readonly eventName: string;
 
   constructor(eventName: string) {
@@ -94,6 +104,7 @@ export class BusStateError extends HeraldError {
 
 /** A transport could not publish; `retriable` tells the relay whether retrying can help. */
 export class TransportError extends HeraldError {
+  /** Whether trying again may succeed (a lost connection) or cannot (bad credentials, a refused message). Default true. */
   readonly retriable: boolean;
 
   constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {

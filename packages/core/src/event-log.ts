@@ -11,7 +11,9 @@ import type { OutboxStore } from './ports/outbox-store.js';
  * log of all events.
  */
 export interface EventLog {
+  /** Where published events wait for the relay; absent when the log only receives. */
   readonly outbox?: OutboxStore;
+  /** Where deliveries are recorded (dedup, retries); absent when the log only publishes. */
   readonly inbox?: InboxStore;
 }
 
@@ -50,13 +52,21 @@ export interface EventLogOptions {
 
 /** A resolved event-log configuration. */
 export interface EventLogConfig {
+  /** The configuration's name (`Default`, or the `name` given; `Embedded` for the in-memory one core adds). */
   readonly name: string;
+  /** Its outbox store; undefined when the log has none. */
   readonly outbox: OutboxStore | undefined;
+  /** Its inbox store; undefined when the log has none. */
   readonly inbox: InboxStore | undefined;
+  /** Which events this outbox stores (default: all not taken by an earlier configuration). */
   readonly selector: (event: EventDescriptor) => boolean;
+  /** Which handlers keep their inbox here (default: all not taken by an earlier configuration). */
   readonly handlerSelector: (handler: HandlerRegistration) => boolean;
+  /** A handler's inbox is here only when this accepts every event it handles. Default: all. */
   readonly inboxEventSelector: (event: EventDescriptor) => boolean;
+  /** Whether this replica relays the outbox. Default true. */
   readonly sending: boolean;
+  /** Whether this replica runs handlers and inbox retries for this inbox. Default true. */
   readonly processing: boolean;
   /** The tenants this log serves; `undefined`: not tenant-specific. */
   readonly tenants: ReadonlySet<string> | undefined;

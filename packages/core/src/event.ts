@@ -32,10 +32,15 @@ export interface EventType<T = unknown> {
 
 /** The resolved, validated description of an event type. */
 export interface EventDescriptor<T = unknown> {
+  /** The event class. */
   readonly type: EventType<T>;
+  /** The stable wire name: the class's static `eventName`, else its class name. */
   readonly name: string;
+  /** The current payload version (integer ≥ 1; default 1). */
   readonly version: number;
+  /** The payload's Standard Schema, validated on publish and on receive; undefined when the event has none. */
   readonly schema: StandardSchemaV1 | undefined;
+  /** `upcasters[n]` lifts a version `n` payload to `n + 1`; empty when the event has none. */
   readonly upcasters: Readonly<Record<number, Upcaster>>;
 }
 
@@ -81,8 +86,11 @@ export function eventNameOf(typeOrEvent: EventType | object): string {
 
 /** Options of {@link defineEvent}. */
 export interface DefineEventOptions<S extends StandardSchemaV1 | undefined> {
+  /** Standard Schema of the payload (zod, valibot, arktype, …), validated on publish and on receive; also types the payload. Default: none. */
   schema?: S;
+  /** Current payload version (integer ≥ 1). Default 1. */
   version?: number;
+  /** `upcasters[n]` lifts a version `n` payload to version `n + 1`. Default: none. */
   upcasters?: Record<number, Upcaster>;
 }
 

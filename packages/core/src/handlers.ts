@@ -27,6 +27,7 @@ export type HandlerFunction<T> = (event: T, context: HandlerContext) => Promise<
 
 /** An object (or class instance) handler. */
 export interface HandlerObject<T> {
+  /** Handles one event; a throw (or rejection) fails this attempt and follows the retry path. */
   handle(event: T, context: HandlerContext): Promise<void> | void;
 }
 
@@ -50,9 +51,13 @@ export interface HandlerOptions {
 
 /** A registered handler. */
 export interface HandlerRegistration {
+  /** The stable name: the inbox dedup key (the option, else the function or class name, else the event name). */
   readonly name: string;
+  /** The consumer group: the service's name, or `service.group` with the `group` option. */
   readonly group: string;
+  /** The events it handles. */
   readonly events: readonly EventDescriptor[];
+  /** Runs the handler (function or object) with the decoded event; rejects when it fails. */
   invoke(event: unknown, context: HandlerContext): Promise<void>;
 }
 

@@ -80,8 +80,11 @@ import { MemoryOutboxStore } from './memory/memory-outbox-store.js';
  * share an outbox or inbox must share this event-log object, not just the database.
  */
 export function memoryEventLog(options: { database?: MemoryDatabase } = {}): EventLog & {
+  /** The in-memory outbox. */
   outbox: MemoryOutboxStore;
+  /** The in-memory inbox. */
   inbox: MemoryInboxStore;
+  /** The database both join transactions of (`options.database`, or a new one). */
   database: MemoryDatabase;
 } {
   const database = options.database ?? new MemoryDatabase();

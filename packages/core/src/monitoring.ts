@@ -9,43 +9,89 @@ export type EventSource = 'direct' | 'outbox' | 'inbox';
 /** The monitoring events a bus emits (`bus.on(name, listener)`). */
 export interface BusEventMap {
   /** A message was confirmed by the transport. */
-  sent: { source: Exclude<EventSource, 'inbox'>; eventName: string; messageId: string; message: WireMessage };
+  sent: {
+    /** `outbox`: sent by the relay; `direct`: published with `useOutbox: false`. */
+    source: Exclude<EventSource, 'inbox'>;
+    /** The event's name. */
+    eventName: string;
+    /** The message id. */
+    messageId: string;
+    /** The message as sent (headers and encoded body). */
+    message: WireMessage;
+  };
   /** A handler finished an event successfully. */
   received: {
+    /** `inbox`: handled through the inbox (a delivery or a stored retry); `direct`: run inline by the publishing bus. */
     source: Exclude<EventSource, 'outbox'>;
+    /** The event's name. */
     eventName: string;
+    /** The message id. */
     messageId: string;
+    /** The stable name of the handler that finished. */
     handler: string;
+    /** The handled message's envelope (payload included). */
     envelope: Envelope;
   };
   /** A publish or handle attempt failed; `willRetry` tells whether another attempt is planned. */
   failed: {
+    /** `publish`: the relay's send failed; `handle`: a handler threw or timed out. */
     stage: 'publish' | 'handle';
+    /** The event's name. */
     eventName: string;
+    /** The message id. */
     messageId: string;
+    /** The handler's stable name (stage `handle` only). */
     handler?: string;
+    /** What was thrown. */
     error: unknown;
+    /** The number of the attempt that failed (1 for the first), local retries included. */
     attempt: number;
+    /** Whether another attempt is planned; false means the message goes to the dead letters next. */
     willRetry: boolean;
+    /** When the next attempt is due, when the emitter knows it; optional (core's relay and inbox leave it out). */
     nextAttemptAt?: Date;
   };
   /** A message was given up on, with the reason. */
   'dead-lettered': {
+    /** `publish`: the outbox gave up sending; `receive`: the delivery could not be decoded or routed; `handle`: retries ran out. */
     stage: 'publish' | 'receive' | 'handle';
+    /** The event's name; absent when an unreadable delivery did not say. */
     eventName?: string;
+    /** The message id; absent when an unreadable delivery did not say. */
     messageId?: string;
+    /** The handler's stable name (stage `handle` only). */
     handler?: string;
+    /** Why it was given up on (stored with the dead letter). */
     reason: string;
   };
   /**
    * A delivery on a shared channel (see `IncomingMessage.channelShared`) named an
    * event this group does not handle: acknowledged without handling.
    */
-  skipped: { group: string; eventName: string; messageId?: string };
+  skipped: {
+    /** The consumer group that received it. */
+    group: string;
+    /** The event name it carried. */
+    eventName: string;
+    /** Its message id, when it carried one. */
+    messageId?: string;
+  };
   /** A duplicate delivery was absorbed by the inbox. */
-  duplicate: { eventName: string; messageId: string; handler: string };
+  duplicate: {
+    /** The event's name. */
+    eventName: string;
+    /** The message id already recorded for this handler. */
+    messageId: string;
+    /** The handler's stable name. */
+    handler: string;
+  };
   /** A background loop hit an infrastructure error (it keeps running and retries). */
-  error: { where: string; error: unknown };
+  error: {
+    /** Which loop and store, e.g. `outbox relay "Default"` or `cleanup of prisma-postgresql`. */
+    where: string;
+    /** What was thrown. */
+    error: unknown;
+  };
 }
 
 /** The name of a monitoring event `bus.on(name, listener)` accepts. */

@@ -30,8 +30,11 @@ function orderingKeyOf(event: object, options: PublishOptions | EnvelopeOverride
 
 /** An event ready to leave: validated, enveloped and encoded. */
 export interface PreparedEvent {
+  /** The event's definition (name, version, schema). */
   readonly descriptor: EventDescriptor;
+  /** The envelope built for it: id, metadata and the validated payload. */
   readonly envelope: Envelope;
+  /** The envelope encoded for the outbox and the transport. */
   readonly message: WireMessage;
   /** The OpenTelemetry `create` span (ended when publish returns). */
   readonly span?: Span;

@@ -9,27 +9,45 @@ import { isUuid } from './uuid.js';
  * exactly the same `headers` and `body` on the consuming side.
  */
 export interface WireMessage {
+  /** The envelope's id (UUID v7): the inbox dedup key and the broker message id. */
   readonly id: string;
+  /** The event name (transports route by it). */
   readonly name: string;
+  /** The envelope's ordering key (Kafka record key, Service Bus session); absent when the event has none. */
   readonly orderingKey?: string;
+  /** Every envelope field but the payload (see {@link WireHeaders}), plus the application headers. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The payload as the serializer encoded it (JSON by default). */
   readonly body: Uint8Array;
 }
 
 /** Header names Herald reserves for envelope fields. */
 export const WireHeaders = {
+  /** The message id (UUID v7). */
   id: 'herald-id',
+  /** The event name. */
   name: 'herald-name',
+  /** The payload version (decimal). */
   version: 'herald-version',
+  /** When the event was created (ISO 8601). */
   occurredAt: 'herald-occurred-at',
+  /** The publishing service. */
   source: 'herald-source',
+  /** Groups every message caused by one original request. */
   correlationId: 'herald-correlation-id',
+  /** Id of the message whose handling caused this one. */
   causationId: 'herald-causation-id',
+  /** The event's tenant. */
   tenantId: 'herald-tenant-id',
+  /** Messages with the same key are delivered and handled in order. */
   orderingKey: 'herald-ordering-key',
+  /** Position in its outbox (decimal), set by the outbox store. */
   sequence: 'herald-sequence',
+  /** W3C trace context: the publishing span. */
   traceparent: 'traceparent',
+  /** W3C trace context: vendor-specific trace state. */
   tracestate: 'tracestate',
+  /** The serializer's media type, e.g. `application/json`. */
   contentType: 'content-type',
   /** Set on a message whose publishing bus already ran its handlers inline (value: that bus's instance id). */
   handledInlineBy: 'herald-handled-inline-by',

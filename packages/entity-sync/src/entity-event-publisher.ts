@@ -23,7 +23,9 @@ export interface EtoMapping<T, E> {
 
 /** A change captured by a database integration (Prisma extension, Mongo helper). */
 export interface CapturedChange<T = unknown> {
+  /** Logical entity type of the written row (what selectors and mappings match), e.g. `catalog.Product`. */
   readonly entityType: string;
+  /** What the write did to the row; decides which of the three entity events is published. */
   readonly operation: 'created' | 'updated' | 'deleted';
   /** The row after the change (for deletes: the deleted row). */
   readonly row: T;

@@ -23,15 +23,21 @@ export interface EntityChange<E> {
 
 /** The default transfer object when a model has no mapping (ABP's `EntityEto`). */
 export interface EntityEto {
+  /** Logical entity type of the changed entity, e.g. `catalog.Product`. */
   readonly entityType: string;
+  /** Its primary key value(s) joined with "," (see {@link keysAsString}). */
   readonly keysAsString: string;
 }
 
 /** The three pre-defined event types of one entity. */
 export interface EntityEventTypes<E> {
+  /** The entity's event name prefix given to {@link entityEvents} (the events are `<name>.created` …). */
   readonly name: string;
+  /** `<name>.created`: the entity was inserted. */
   readonly Created: DefinedEvent<EntityChange<E>>;
+  /** `<name>.updated`: the entity was changed. */
   readonly Updated: DefinedEvent<EntityChange<E>>;
+  /** `<name>.deleted`: the entity was removed; `entity` carries its last known state. */
   readonly Deleted: DefinedEvent<EntityChange<E>>;
 }
 

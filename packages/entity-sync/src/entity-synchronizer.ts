@@ -14,6 +14,7 @@ export interface DriftReport {
   readonly extra: string[];
   /** Here with an older version than the source. */
   readonly stale: string[];
+  /** How many snapshot items were compared. */
   readonly checked: number;
 }
 
@@ -40,11 +41,20 @@ export interface EntitySynchronizerOptions<L, E> {
  * events — and backfill pages racing live events — converge to the source.
  */
 export class EntitySynchronizer<L, E> {
+  /** When true, `created` events are not applied ({@link apply} returns `ignored-kind`). Default false. */
   ignoreCreated = false;
+  /** When true, `updated` events are not applied ({@link apply} returns `ignored-kind`). Default false. */
   ignoreUpdated = false;
+  /**
+   * When true, `deleted` events are not applied ({@link apply} returns `ignored-kind`): local
+   * copies outlive the source. Default false.
+   */
   ignoreDeleted = false;
+  /** The remote entity's three events this synchronizer handles. */
   protected readonly events: EntityEventTypes<E>;
+  /** Where the local copies live. */
   protected readonly store: LocalEntityStore<L>;
+  /** The stable handler name it registers with (its inbox key); default `<events.name>.synchronizer`. */
   readonly handlerName: string;
   readonly #transaction: EntitySynchronizerOptions<L, E>['transaction'];
 
@@ -110,7 +120,12 @@ export class EntitySynchronizer<L, E> {
   async backfill(
     source: SnapshotSource<E>,
     options: { pageSize?: number; reconcile?: boolean } = {},
-  ): Promise<{ applied: number; removed: number }> {
+  ): Promise<{
+    /** Snapshot items written locally (newer than, or absent from, the local copy). */
+    applied: number;
+    /** Local copies removed by `reconcile` (0 without it). */
+    removed: number;
+  }> {
     const startedAt = Date.now();
     const seen = new Set<string>();
     let applied = 0;

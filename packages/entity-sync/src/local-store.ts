@@ -6,6 +6,7 @@ export interface LocalCopy<L> {
   readonly entity: L | undefined;
   /** Version of the last applied change (create, update or delete). */
   readonly version: number | undefined;
+  /** True for a tombstone: the entity was deleted (its version still guards against older changes). */
   readonly deleted: boolean;
   /** When the last change was applied locally (epoch ms). */
   readonly appliedAt: number;
@@ -23,8 +24,11 @@ export interface LocalCopy<L> {
  * excluded.version`), because a live event and a backfill page can race.
  */
 export interface LocalEntityStore<L> {
+  /** The local copy (or tombstone) of `key`, read in `tx` when given; undefined when there is none. */
   get(key: string, tx: unknown): Promise<LocalCopy<L> | undefined>;
+  /** Stores `entity` under `key` with `version`, unless the stored version is not older (then nothing changes). */
   put(key: string, entity: L, version: number | undefined, tx: unknown): Promise<void>;
+  /** Leaves a tombstone with `version` for `key`, unless the stored version is not older (then nothing changes). */
   remove(key: string, version: number | undefined, tx: unknown): Promise<void>;
   /** Keys of live (not deleted) copies, for drift checks and reconciliation. */
   keys(tx: unknown): Promise<string[]>;

@@ -1,12 +1,16 @@
 /** One entity in a snapshot page. */
 export interface SnapshotItem<E> {
+  /** The entity's key(s) joined with "," (the synchronizer's local key). */
   readonly keysAsString: string;
+  /** The entity's current version; undefined when the source does not version its entities. */
   readonly version: number | undefined;
+  /** The entity's transfer object (ETO), as its events carry it. */
   readonly entity: E;
 }
 
 /** A page of a producer's snapshot, ordered by key. */
 export interface SnapshotPage<E> {
+  /** The page's entities, ordered by key; empty past the end. */
   readonly items: readonly SnapshotItem<E>[];
   /** Cursor of the next page; absent on the last page. */
   readonly next?: string;
@@ -18,6 +22,7 @@ export interface SnapshotPage<E> {
  * it over whatever you have (HTTP, RPC) — only `page` is needed.
  */
 export interface SnapshotSource<E> {
+  /** At most `limit` items with a key after the cursor `after` (from the start when absent), in key order. */
   page(request: { after?: string; limit: number }): Promise<SnapshotPage<E>>;
 }
 

@@ -90,7 +90,9 @@ export interface SequenceBlockDocument {
 
 /** Collection names of one event log. */
 export interface CollectionNames {
+  /** The outbox collection. Default `herald_outbox`. */
   readonly outbox: string;
+  /** The inbox collection. Default `herald_inbox`. */
   readonly inbox: string;
 }
 

@@ -25,12 +25,15 @@ import { runInTransaction, type TransactionMode } from './sessions.js';
  * Pass it to `builder.useEventLog(eventLog)`.
  */
 export interface MongoEventLog extends EventLog {
+  /** The outbox store on the outbox collection. */
   readonly outbox: MongoOutboxStore;
+  /** The inbox store on the inbox collection. */
   readonly inbox: MongoInboxStore;
   /** The database holding the collections. */
   readonly db: Db;
   /** Names of the outbox and inbox collections (each has `<name>_leases` and `<name>_sequences` beside it). */
   readonly collections: CollectionNames;
+  /** `required`: writes join the caller's transaction; `off`: no transactions (see {@link MongoEventLogOptions}). */
   readonly transactions: TransactionMode;
   /**
    * Checks the server and creates the collections' indexes (idempotent); every

@@ -44,7 +44,9 @@ const chainOf = (handler: string, orderingKey: string | null): string | null =>
  * Create it with `mongoEventLog(client, …)`, not directly.
  */
 export class MongoInboxStore implements InboxStore {
+  /** Engine name for logs: `mongodb`. */
   readonly name = 'mongodb';
+  /** Identity of the database (option `databaseName`, default the `db` name): part of lock keys. */
   readonly databaseName: string;
   readonly transactional: boolean;
   readonly durable = true;

@@ -8,7 +8,12 @@ export interface MongoEventLogOptions {
   /** Name of the database holding Herald's collections (usually your application's database). */
   db: string;
   /** Collection names; default `herald_outbox` and `herald_inbox`. */
-  collections?: { outbox?: string; inbox?: string };
+  collections?: {
+    /** The outbox collection. Default `herald_outbox`. */
+    outbox?: string;
+    /** The inbox collection (must differ from the outbox's). Default `herald_inbox`. */
+    inbox?: string;
+  };
   /**
    * `'required'` (default): events are written with your transaction's
    * `ClientSession` and commit with your data; the inbox runs handlers in a

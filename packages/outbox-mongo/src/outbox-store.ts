@@ -277,7 +277,12 @@ export class MongoOutboxStore implements OutboxStore {
    * Unfinished (pending or failed) records and since when the oldest waits: metrics and health.
    * A pending record with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
    */
-  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+  async backlog(): Promise<{
+    /** Records not yet published: `pending` (delayed ones included) and `failed`. */
+    pending: number;
+    /** Since when the oldest due record waits (creation, or due time of a delayed/requeued one); null when none waits. */
+    oldestCreatedAt: Date | null;
+  }> {
     await this.#context.ready();
     const collection = this.#context.collection;
     // One status per query (see status-filters.ts), in parallel; two reads, not one $min: FerretDB

@@ -22,7 +22,9 @@ import { assertPrismaClient, type PrismaClientLike } from './prisma-client.js';
 
 /** The outbox and inbox of one database, plus its schema helper. */
 export interface PrismaEventLog extends EventLog {
+  /** The outbox store on the `<prefix>outbox` table. */
   readonly outbox: PrismaOutboxStore;
+  /** The inbox store on the `<prefix>inbox` table. */
   readonly inbox: PrismaInboxStore;
   /**
    * Applies the shipped migrations with this client (see {@link migrate});

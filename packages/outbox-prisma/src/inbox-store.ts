@@ -69,7 +69,9 @@ const inboxKey = (key: InboxKey) => `${key.handler}\u0000${key.messageId}`;
  * with the inbox entry: effectively once.
  */
 export class PrismaInboxStore implements InboxStore {
+  /** Engine name for logs: `prisma-<provider>` (e.g. `prisma-postgresql`). */
   readonly name: string;
+  /** Identity of the database (option `databaseName`, default the provider): part of lock keys. */
   readonly databaseName: string;
   readonly transactional = true;
   readonly durable = true;

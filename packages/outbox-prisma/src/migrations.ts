@@ -6,6 +6,7 @@ import { assertPrismaClient, type PrismaClientLike, type SqlExecutor } from './p
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {
+  /** The database the migrations are written for (Prisma's provider name; MariaDB is `mysql`). */
   provider: Provider;
   /** Same prefix as given to `prismaEventLog`; default `herald_`. */
   tablePrefix?: string;
@@ -27,7 +28,9 @@ export interface MigrateResult {
 
 /** One shipped migration file, its table names already rewritten for the prefix. */
 export interface Migration {
+  /** The migration's file name without `.sql` (e.g. `0001_init`); applied ones are recorded under it. */
   readonly name: string;
+  /** Its SQL statements, with `herald_` replaced by the table prefix. */
   readonly sql: string;
 }
 

@@ -383,7 +383,12 @@ export class PrismaOutboxStore implements OutboxStore {
     return deleted;
   }
 
-  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+  async backlog(): Promise<{
+    /** Records not yet published: `pending` (delayed ones included) and `failed`. */
+    pending: number;
+    /** Since when the oldest due record waits (creation, or due time of a delayed/requeued one); null when none waits. */
+    oldestCreatedAt: Date | null;
+  }> {
     const [row] = await query<{ pending: bigint | number; oldest: bigint | number | null }>(
       this.#s.reader,
       this.#s.dialect,

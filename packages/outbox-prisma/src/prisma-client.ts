@@ -7,8 +7,11 @@ import { ConfigurationError } from '@herald/core';
  * for the raw methods.
  */
 export interface PrismaClientLike {
+  /** Runs a statement with positional parameters; resolves to the number of rows it changed. */
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  /** Runs a query with positional parameters; resolves to its rows. */
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  /** Prisma's interactive transaction: runs `work` with a transaction client and commits when it resolves. */
   $transaction<R>(
     work: (tx: any) => Promise<R>,
     options?: { maxWait?: number; timeout?: number; isolationLevel?: any },

@@ -39,10 +39,13 @@ export interface Addressing {
   readonly messageId: string;
   /** The `subject`: the event name for a publish, {@link RETRY_SUBJECT} for a retry copy. */
   readonly subject: string;
+  /** The `sessionId` (session mode): the ordering key, or an unkeyed session; absent otherwise. */
   readonly sessionId?: string;
+  /** The `to`: for a retry copy, the subscription it returns to (its retry rule matches on it); absent for a publish. */
   readonly to?: string;
   /** Delivery attempt of a retry copy (> 1). */
   readonly attempt?: number;
+  /** When Service Bus enqueues the message (a delayed retry copy); absent: at once. */
   readonly scheduledEnqueueTimeUtc?: Date;
 }
 
@@ -96,7 +99,9 @@ export function toServiceBusMessage(
 
 /** A received message as Herald sees it. */
 export interface Decoded {
+  /** The wire headers as the publisher set them (id, name, correlation id, trace context, application headers). */
   readonly headers: Record<string, string>;
+  /** The message body's bytes, unchanged. */
   readonly body: Uint8Array;
   /** The attempt this message starts from (1, or more for a retry copy). */
   readonly baseAttempt: number;

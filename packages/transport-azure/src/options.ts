@@ -81,6 +81,7 @@ interface CommonOptions {
 
 /** Connect with a connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…`). */
 export interface ConnectionStringOptions extends CommonOptions {
+  /** The namespace's connection string; it holds the SAS key, which is redacted from every error and log line. */
   connectionString: string;
 }
 
@@ -88,11 +89,13 @@ export interface ConnectionStringOptions extends CommonOptions {
 export interface CredentialOptions extends CommonOptions {
   /** `<namespace>.servicebus.windows.net` */
   fullyQualifiedNamespace: string;
+  /** Microsoft Entra ID token credential, or a named key / SAS credential of the namespace. */
   credential: TokenCredential | NamedKeyCredential | SASCredential;
 }
 
 /** Use a client the application owns (the transport does not close it). */
 export interface ClientOptions extends CommonOptions {
+  /** The application's `ServiceBusClient`; `stop()` closes the transport's senders and receivers, not the client. */
   client: ServiceBusClient;
 }
 

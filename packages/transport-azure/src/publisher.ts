@@ -4,7 +4,9 @@ import { isRetriable } from './errors.js';
 
 /** One message to send, with its place in the `publish` call. */
 export interface Outgoing {
+  /** Position in the `publish` call's messages: the send result of this message goes there. */
   readonly index: number;
+  /** The native message to send. */
   readonly message: ServiceBusMessage;
   /** Messages with the same key are sent in order; after a failure the rest of the key is not sent. */
   readonly key: string | undefined;

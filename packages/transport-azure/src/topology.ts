@@ -14,17 +14,25 @@ export const RETRY_RULE = 'herald-retry';
 
 /** A named correlation-filter rule of a subscription. */
 export interface SubscriptionRule {
+  /** Rule name: {@link eventRuleName} of an event, or {@link RETRY_RULE}. */
   readonly name: string;
+  /** The correlation filter: `subject` = event name, or the retry subject with `to` = the subscription. */
   readonly filter: Readonly<CorrelationRuleFilter>;
 }
 
 /** Everything a consumer group needs on one topic. */
 export interface SubscriptionSpec {
+  /** The topic the subscription belongs to. */
   readonly topic: string;
+  /** The consumer group's subscription name. */
   readonly subscription: string;
+  /** Rules the subscription must have: one per handled event name, plus the retry rule. */
   readonly rules: readonly SubscriptionRule[];
+  /** Whether the subscription is session-enabled (option `sessions`); an existing one must match. */
   readonly requiresSession: boolean;
+  /** Peek-lock duration of a created subscription (ms). */
   readonly lockDurationMs: number;
+  /** Deliveries after which Service Bus dead-letters a message, for a created subscription. */
   readonly maxDeliveryCount: number;
 }
 

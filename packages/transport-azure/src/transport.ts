@@ -50,7 +50,12 @@ interface Closable {
 export interface AzureServiceBusTransport extends Transport {
   readonly name: 'azure-service-bus';
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
-  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  health(): Promise<{
+    /** True while started and the latest send or receive link operation succeeded (or none has failed yet). */
+    readonly connected: boolean;
+    /** The transport's state when not started, or the latest failure; absent when connected. */
+    readonly detail?: string;
+  }>;
   /** Topics, subjects and subscriptions as this transport names them (read by `@herald/contracts`). */
   readonly naming: TransportNaming;
 }

@@ -9,9 +9,11 @@ export const DeadLetterHeaders = {
   reason: 'herald-dlq-reason',
   /** Consumer group that rejected it. */
   group: 'herald-dlq-group',
-  /** Where the original record was: topic, partition and offset. */
+  /** Topic the original record was read from. */
   topic: 'herald-dlq-topic',
+  /** Partition of the original record (decimal). */
   partition: 'herald-dlq-partition',
+  /** Offset of the original record in its partition (decimal). */
   offset: 'herald-dlq-offset',
   /** When it was dead-lettered (ISO 8601). */
   at: 'herald-dlq-at',

@@ -2,6 +2,7 @@ import { describeError, HeraldError, TransportError } from '@herald/core';
 
 /** No broker of `brokers` answered within the start timeout (wrong address, broker down, firewall). */
 export class KafkaBrokerUnreachableError extends TransportError {
+  /** The bootstrap brokers (`host:port`) that were tried. */
   readonly brokers: readonly string[];
 
   constructor(brokers: readonly string[], timeoutMs: number, options?: { cause?: unknown }) {
@@ -16,6 +17,7 @@ export class KafkaBrokerUnreachableError extends TransportError {
 
 /** Topics a publish or subscription needs do not exist and `autoCreateTopics` is off. */
 export class KafkaTopicMissingError extends TransportError {
+  /** The names of the missing topics. */
   readonly topics: readonly string[];
 
   constructor(topics: readonly string[]) {

@@ -82,7 +82,12 @@ export interface KafkaTransportOptions {
   brokers: string[] | string;
   /** Client id shown in broker logs and quotas. Default `herald`. */
   clientId?: string;
+  /** TLS to the brokers, as kafkajs takes it: `true`, or Node `tls.connect` options. Default: plaintext. */
   ssl?: KafkaConfig['ssl'];
+  /**
+   * SASL authentication, as kafkajs takes it (`plain`, `scram-sha-256/512`, `aws`, `oauthbearer`).
+   * Its password and secret keys are redacted from every error and log line. Default: none.
+   */
   sasl?: KafkaConfig['sasl'];
   /** Per-socket connect timeout. Default 3 000. */
   connectionTimeout?: number;
@@ -114,8 +119,11 @@ export interface KafkaTransportOptions {
   deadLetterTopicFor?: (group: string) => string;
   /** Create missing topics on publish / subscribe (`true`), or fail with `KafkaTopicMissingError` (`false`). Default true. */
   autoCreateTopics?: boolean;
+  /** Partitions, replication and configs of the topics the transport creates, and topics to declare at start. */
   topics?: KafkaTopicOptions;
+  /** Group membership, fetching, concurrency and offset commits of the subscriptions. */
   consumer?: KafkaConsumerOptions;
+  /** Retries, timeout and compression of sends. */
   producer?: KafkaProducerOptions;
   /** Where the transport and kafkajs log. Default: core's console logger (warnings and errors). */
   logger?: Logger;
@@ -129,28 +137,47 @@ export interface KafkaTransportOptions {
 
 /** Options with every default filled in. */
 export interface ResolvedKafkaOptions {
+  /** Bootstrap brokers as `host:port`, split and trimmed. */
   readonly brokers: string[];
+  /** Client id. Default `herald`. */
   readonly clientId: string;
+  /** TLS settings as given; undefined for plaintext. */
   readonly ssl: KafkaConfig['ssl'];
+  /** SASL settings as given (they hold secrets: never log them); undefined without SASL. */
   readonly sasl: KafkaConfig['sasl'];
+  /** Per-socket connect timeout (ms). Default 3 000. */
   readonly connectionTimeout: number;
+  /** Per-request timeout (ms). Default 30 000. */
   readonly requestTimeout: number;
+  /** Upper bound for `start()` (ms). Default 10 000. */
   readonly startTimeout: number;
+  /** Upper bound for one `readDeadLetters()` call (ms). Default 15 000. */
   readonly readTimeout: number;
+  /** The topic of an event name (the given function, or the default mapping after `topicPrefix`). */
   readonly topicFor: (eventName: string) => string;
+  /** Whether records of event names a group does not handle are skipped (true) or dead-lettered as misrouted. */
   readonly sharedTopics: boolean;
+  /** The dead-letter topic of a consumer group. Default `herald.dlq.<group>` after `topicPrefix`. */
   readonly deadLetterTopicFor: (group: string) => string;
+  /** Whether missing topics are created (true) or fail with `KafkaTopicMissingError`. Default true. */
   readonly autoCreateTopics: boolean;
+  /** Settings of created topics, every default filled in. */
   readonly topics: Required<Omit<KafkaTopicOptions, 'configEntries' | 'declare'>> & {
+    /** Topic configs of created event topics; empty by default. */
     configEntries: Record<string, string>;
+    /** Event names whose topics `start()` creates or checks; empty by default. */
     declare: readonly string[];
   };
+  /** Consumer settings, every default filled in. */
   readonly consumer: Required<KafkaConsumerOptions>;
+  /** Producer settings, every default filled in. */
   readonly producer: Required<Omit<KafkaProducerOptions, 'compression'>> & {
+    /** Record batch compression; undefined for none. */
     compression: CompressionTypes | undefined;
   };
   /** The operator's logger, wrapped so SASL secrets never reach it. */
   readonly logger: Logger;
+  /** Whether kafkajs' idle busy loop is patched in this process. Default true. */
   readonly fixKafkajsIdleLoop: boolean;
   /** SASL password, AWS secret key or session token: redacted from every error and log line. */
   readonly secrets: readonly string[];

@@ -35,7 +35,12 @@ export interface KafkaTransport extends Transport {
   /** The options with defaults applied. */
   readonly options: ResolvedKafkaOptions;
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
-  health(): Promise<{ connected: boolean; detail?: string }>;
+  health(): Promise<{
+    /** True when the cluster answered a metadata request within `connectionTimeout`. */
+    connected: boolean;
+    /** The brokers and controller when connected; else the transport's state or the (redacted) error. */
+    detail?: string;
+  }>;
   /** Topics and consumer groups as this transport names them (read by `@herald/contracts`). */
   readonly naming: TransportNaming;
 }

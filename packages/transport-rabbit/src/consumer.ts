@@ -29,9 +29,16 @@ interface Deps {
 
 /** Counters for operators and tests. */
 export interface ConsumerMetrics {
+  /** Deliveries received from the group queue (redeliveries and retries included). */
   delivered: number;
+  /** Deliveries acknowledged after core settled them as done. */
   acked: number;
+  /**
+   * Retries carried out: copies sent to a retry queue, plus retries held in place on an ordered
+   * (single-active-consumer) queue for a keyed message.
+   */
   retried: number;
+  /** Deliveries copied to the group's dead-letter queue (with the reason in headers). */
   deadLettered: number;
   /** Dispositions that could not be carried out (the message was handed back to the queue instead). */
   requeued: number;

@@ -45,7 +45,14 @@ export interface RabbitMqTransportOptions {
   /** How long `start()` keeps trying to reach the broker. Default 30 s. */
   connectTimeoutMs?: number;
   /** Reconnect backoff: first delay, growth factor and cap (ms). Default 100 ms × 2 up to 5 s. */
-  reconnect?: { initialDelayMs?: number; factor?: number; maxDelayMs?: number };
+  reconnect?: {
+    /** Delay before the first reconnect attempt (ms). Default 100. */
+    initialDelayMs?: number;
+    /** Growth of the delay per failed attempt (≥ 1). Default 2. */
+    factor?: number;
+    /** Upper bound of the delay (ms). Default 5000. */
+    maxDelayMs?: number;
+  };
   /** AMQP heartbeat in seconds; detects a dead broker on an idle connection. Default 10. */
   heartbeatSeconds?: number;
   /** Name shown in the RabbitMQ management UI for this connection. */
@@ -56,22 +63,38 @@ export interface RabbitMqTransportOptions {
 
 /** Options with every default applied. */
 export interface ResolvedOptions {
+  /** The AMQP URL as given (it may hold the password: never log it). */
   readonly url: string;
+  /** The bus's topic exchange. Default `herald`. */
   readonly exchange: string;
+  /** Prefix of every queue name. Default `<exchange>.`. */
   readonly queuePrefix: string;
+  /** Type of the declared queues. Default `classic`. */
   readonly queueType: 'classic' | 'quorum';
+  /** Whether group queues are single-active-consumer (ordered per key). Default false. */
   readonly singleActiveConsumer: boolean;
+  /** Unacknowledged deliveries per group consumer. Default 256. */
   readonly prefetch: number;
+  /** Published messages awaiting a confirm at once. Default 1000. */
   readonly confirmWindow: number;
+  /** Retry delay tiers (ms), ascending, without duplicates. Default `[1000, 5000, 30000, 300000]`. */
   readonly retryDelays: readonly number[];
+  /** How long `publish` waits for a connection during an outage (ms). Default 10 000. */
   readonly publishTimeoutMs: number;
+  /** How long `start()` keeps trying to reach the broker (ms). Default 30 000. */
   readonly connectTimeoutMs: number;
+  /** Reconnect backoff (ms): `initialDelayMs × factor^n` with ±20 % jitter, capped at `maxDelayMs`. */
   readonly reconnect: {
+    /** Delay before the first reconnect attempt (ms). Default 100. */
     readonly initialDelayMs: number;
+    /** Growth of the delay per failed attempt. Default 2. */
     readonly factor: number;
+    /** Upper bound of the delay (ms). Default 5000. */
     readonly maxDelayMs: number;
   };
+  /** AMQP heartbeat (s). Default 10. */
   readonly heartbeatSeconds: number;
+  /** Connection name shown in the management UI. Default `herald:<exchange>`. */
   readonly connectionName: string;
   /** The operator's logger, wrapped so the URL's password never reaches it. */
   readonly logger: Logger;

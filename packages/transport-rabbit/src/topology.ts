@@ -7,7 +7,12 @@ export interface GroupQueues {
   /** Where the group consumes from; bound to the exchange by event name. */
   readonly queue: string;
   /** Retry queue per delay tier: TTL, then dead-lettered back into `queue`. */
-  readonly retry: ReadonlyArray<{ readonly delayMs: number; readonly queue: string }>;
+  readonly retry: ReadonlyArray<{
+    /** The tier's delay (ms): the retry queue's message TTL. */
+    readonly delayMs: number;
+    /** The retry queue's name: `<group queue>.retry.<tier>` (e.g. `herald.billing.retry.5s`). */
+    readonly queue: string;
+  }>;
   /** Where dead-lettered messages are kept, with the reason in headers. */
   readonly deadLetter: string;
 }
@@ -32,6 +37,7 @@ export class Topology {
     this.#options = options;
   }
 
+  /** Name of the bus's durable topic exchange (option `exchange`, default `herald`). */
   get exchange(): string {
     return this.#options.exchange;
   }
@@ -48,6 +54,7 @@ export class Topology {
     };
   }
 
+  /** The names of a consumer group's queues (computed from the options; nothing is declared). */
   queuesOf(group: string): GroupQueues {
     const queue = `${this.#options.queuePrefix}${group}`;
     return {
@@ -61,11 +68,20 @@ export class Topology {
   }
 
   /** The retry queue for a requested delay: the smallest tier ≥ `delayMs`, else the largest. */
-  retryQueueFor(group: string, delayMs: number): { delayMs: number; queue: string } {
+  retryQueueFor(
+    group: string,
+    delayMs: number,
+  ): {
+    /** The chosen tier's delay (ms), which may differ from the requested one. */
+    delayMs: number;
+    /** The tier's retry queue. */
+    queue: string;
+  } {
     const tiers = this.queuesOf(group).retry;
     return tiers.find((tier) => tier.delayMs >= delayMs) ?? tiers[tiers.length - 1]!;
   }
 
+  /** Declares (idempotently) the bus's durable topic exchange on `channel`. */
   async declareExchange(channel: Channel): Promise<void> {
     await channel.assertExchange(this.#options.exchange, 'topic', { durable: true });
   }

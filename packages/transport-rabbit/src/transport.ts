@@ -22,6 +22,7 @@ import { Topology } from './topology.js';
 
 /** A snapshot of the transport's counters. */
 export interface RabbitMqMetrics {
+  /** Counters of the confirm-mode publish pipeline. */
   readonly publisher: Readonly<PublisherMetrics>;
   /** Per consumer group (summed over this transport's subscriptions of the group). */
   readonly consumers: Readonly<Record<string, Readonly<ConsumerMetrics>>>;
@@ -42,7 +43,12 @@ export interface RabbitMqTransport extends Transport {
   readonly topology: Topology;
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
   whenIdle(): Promise<void>;
-  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  health(): Promise<{
+    /** True when the transport runs with an open connection, a publish channel and every subscription consuming. */
+    readonly connected: boolean;
+    /** Why it is not connected (state, reconnect cause, reopening channel or idle group); absent when connected. */
+    readonly detail?: string;
+  }>;
   /** Counters of the publish pipeline and consumers (for operators and tests). */
   metrics(): RabbitMqMetrics;
   /** Exchange, routing keys and queues as this transport names them (read by `@herald/contracts`). */

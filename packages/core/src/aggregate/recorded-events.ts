@@ -11,7 +11,9 @@ export type RecordedEventKind = 'distributed' | 'domain';
 
 /** One event an entity recorded, in the order it was recorded. */
 export interface RecordedEvent {
+  /** `distributed`: published as is; `domain`: turned into integration events by its converter (none: nothing). */
   readonly kind: RecordedEventKind;
+  /** The event instance as recorded. */
   readonly event: object;
 }
 

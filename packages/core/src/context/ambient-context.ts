@@ -7,9 +7,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * handler (see {@link propagateAmbientContext}).
  */
 export interface AmbientContextValues {
+  /** The current tenant: stamped on published events; a handler runs with its event's tenant. */
   readonly tenantId?: string;
+  /** The acting user (carried to handlers only with {@link propagateAmbientContext}). */
   readonly userId?: string;
+  /** The request's culture, e.g. `de-CH` (carried to handlers only with {@link propagateAmbientContext}). */
   readonly culture?: string;
+  /** Groups the work of one original request: stamped on published events; a handler runs with its event's. */
   readonly correlationId?: string;
   readonly [key: string]: string | undefined;
 }

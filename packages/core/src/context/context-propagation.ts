@@ -18,7 +18,9 @@ export const CONTEXT_HEADER_PREFIX = 'x-context-';
  * ```
  */
 export function propagateAmbientContext(keys: readonly string[]): {
+  /** Copies the keys' ambient values into `x-context-*` headers (register with `builder.publishFilter`). */
   publish: PublishFilter;
+  /** Restores them into the ambient context around the handler (register with `builder.consumeFilter`). */
   consume: ConsumeFilter;
 } {
   for (const key of keys) {

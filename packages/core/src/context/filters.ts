@@ -12,7 +12,9 @@ export interface PublishFilterContext {
   readonly eventName: string;
   /** Application headers of the message; names starting with `herald-` are reserved. */
   readonly headers: Record<string, string>;
+  /** The tenant to stamp: the publish option's, else the ambient one; set it to change it, `undefined` for none. */
   tenantId: string | undefined;
+  /** The correlation id to stamp: the publish option's, else the ambient one; set it to change it. */
   correlationId: string | undefined;
 }
 
@@ -25,6 +27,7 @@ export type PublishFilter = (publishing: PublishFilterContext) => void | Promise
 
 /** What a consume filter sees around one handler call. */
 export interface ConsumeFilterContext {
+  /** The received message's envelope: id, name, version, tenant, correlation, headers, payload. */
   readonly envelope: Envelope;
   /** The decoded event. */
   readonly event: unknown;

@@ -51,6 +51,10 @@ export class InProcessBroker {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * Adds a member to the subscription's group (created on first join) and hands it the messages
+   * parked while the group had none. Members of a group share its messages; one key goes to one member.
+   */
   join(subscription: Subscription, handler: DeliveryHandler): Member {
     let group = this.#groups.get(subscription.group);
     if (!group) {
@@ -64,6 +68,7 @@ export class InProcessBroker {
     return member;
   }
 
+  /** Removes a member from its group; resolves once the deliveries it is handling are disposed. */
   leave(groupName: string, member: Member): Promise<void> {
     member.closed = true;
     const group = this.#groups.get(groupName);
@@ -72,6 +77,10 @@ export class InProcessBroker {
     return new Promise((resolve) => member.idle.push(resolve));
   }
 
+  /**
+   * Queues a copy of the message for every group subscribed to its name (in order per ordering key);
+   * returns at once. A group without members keeps it until one joins.
+   */
   publish(message: WireMessage): void {
     for (const group of this.#groups.values()) {
       if (!group.names.has(message.name)) continue;
@@ -84,6 +93,7 @@ export class InProcessBroker {
     }
   }
 
+  /** The messages a group dead-lettered, oldest first (a copy; empty for an unknown group). */
   deadLetters(groupName: string): DeadLetter[] {
     return [...(this.#groups.get(groupName)?.deadLetters ?? [])];
   }
@@ -176,6 +186,7 @@ export function defaultInProcessBroker(): InProcessBroker {
  */
 export class InProcessTransport implements Transport {
   readonly name = 'in-process';
+  /** Ordered per key, consumer groups, dead letters and delayed redelivery; not persistent (memory only). */
   readonly capabilities: TransportCapabilities = {
     orderedByKey: true,
     persistent: false,
@@ -184,6 +195,7 @@ export class InProcessTransport implements Transport {
     delayedRedelivery: true,
     consumerGroups: true,
   };
+  /** The broker it publishes to: `options.broker`, else the process-wide one (buses sharing it exchange events). */
   readonly broker: InProcessBroker;
   /** Events travel by name; each consumer group has its own in-memory queue. */
   readonly naming: TransportNaming = {

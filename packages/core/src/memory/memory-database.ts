@@ -4,6 +4,7 @@
  * on commit and dropped on rollback; that is all the isolation it offers.
  */
 export class MemoryDatabase {
+  /** The database's name (default `memory`): the memory stores' `databaseName`. */
   readonly name: string;
   readonly #tables = new Map<string, Map<string, unknown>>();
 
@@ -47,6 +48,7 @@ export class MemoryDatabase {
     rows.set(key, value);
   }
 
+  /** Deletes a row outside any transaction (nothing happens when there is none). */
   delete(table: string, key: string): void {
     this.#tables.get(table)?.delete(key);
   }
@@ -54,6 +56,7 @@ export class MemoryDatabase {
 
 /** A transaction of a {@link MemoryDatabase}. */
 export class MemoryTransaction {
+  /** The database the transaction writes to on commit. */
   readonly database: MemoryDatabase;
   #state: 'open' | 'committed' | 'rolled-back' = 'open';
   readonly #writes = new Map<string, Map<string, { value: unknown; deleted: boolean }>>();
@@ -64,6 +67,7 @@ export class MemoryTransaction {
     this.database = database;
   }
 
+  /** `open` until `commit()` or `rollback()`; staging writes or callbacks after that throws. */
   get state(): 'open' | 'committed' | 'rolled-back' {
     return this.#state;
   }
@@ -99,6 +103,7 @@ export class MemoryTransaction {
     this.#onRollback.push(callback);
   }
 
+  /** Applies the staged writes, then runs the `onCommit` callbacks; throws when not open. */
   commit(): void {
     this.#assertOpen();
     this.#state = 'committed';
@@ -111,6 +116,7 @@ export class MemoryTransaction {
     for (const callback of this.#onCommit) callback();
   }
 
+  /** Drops the staged writes and runs the `onRollback` callbacks; does nothing when no longer open. */
   rollback(): void {
     if (this.#state !== 'open') return;
     this.#state = 'rolled-back';

@@ -44,10 +44,13 @@ const keyOf = (key: InboxKey) => `${key.handler}\u0000${key.messageId}`;
  * durable: a crash forgets pending retries.
  */
 export class MemoryInboxStore implements InboxStore {
+  /** Engine name for logs: `memory`. */
   readonly name = 'memory';
+  /** The memory database's name: handlers share `tx` with an outbox of the same name. */
   readonly databaseName: string;
   readonly transactional = true;
   readonly durable = false;
+  /** The memory database whose transactions (`tx`) this inbox joins. */
   readonly database: MemoryDatabase;
   readonly #rows = new Map<string, Row>();
   /** Newest fencing token per retry-processor lock. */

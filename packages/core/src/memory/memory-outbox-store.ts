@@ -245,7 +245,12 @@ export class MemoryOutboxStore implements OutboxStore {
     return deleted;
   }
 
-  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+  async backlog(): Promise<{
+    /** Records not yet published: `pending` (delayed ones included) and `failed`. */
+    pending: number;
+    /** Since when the oldest due record waits (creation, or due time of a delayed/requeued one); null when none waits. */
+    oldestCreatedAt: Date | null;
+  }> {
     const now = Date.now();
     let oldest: number | undefined;
     for (const row of this.#open.values()) {

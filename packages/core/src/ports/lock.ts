@@ -1,5 +1,6 @@
 /** A held lock. */
 export interface LockLease {
+  /** The key the lease holds. */
   readonly key: string;
   /**
    * Fencing token: strictly increases each time the key is acquired, so a
@@ -19,8 +20,10 @@ export interface LockLease {
  * time-to-live. Automatic extension lives once in core (`LeaseKeeper`).
  */
 export interface DistributedLock {
+  /** Engine name for logs, e.g. `redis`. */
   readonly name: string;
   /** Tries once; resolves `null` when someone else holds the key. */
   acquire(key: string, ttlMs: number): Promise<LockLease | null>;
+  /** Releases the connections the adapter opened itself; call it after `bus.stop()`. Optional. */
   close?(): Promise<void>;
 }

@@ -2,9 +2,13 @@ import { redactSecrets } from '../redact.js';
 
 /** Minimal structured logger; pino, winston and console all fit. */
 export interface Logger {
+  /** Detail for troubleshooting (skipped records, wake-ups); `context` holds structured fields. */
   debug(message: string, context?: Record<string, unknown>): void;
+  /** Normal operation worth noting (start, stop, reconnected); `context` holds structured fields. */
   info(message: string, context?: Record<string, unknown>): void;
+  /** Trouble Herald works around (retries, outages, lost leases); `context` holds structured fields. */
   warn(message: string, context?: Record<string, unknown>): void;
+  /** Failures that need attention (dead letters, a stopped loop); `context` holds structured fields. */
   error(message: string, context?: Record<string, unknown>): void;
 }
 

@@ -21,8 +21,20 @@ export interface TransportCapabilities {
 
 /** The broker's verdict on one published message. */
 export type PublishOutcome =
-  | { readonly id: string; readonly ok: true }
-  | { readonly id: string; readonly ok: false; readonly error: unknown };
+  | {
+      /** The message's id (`WireMessage.id`). */
+      readonly id: string;
+      /** The broker confirmed the message. */
+      readonly ok: true;
+    }
+  | {
+      /** The message's id (`WireMessage.id`). */
+      readonly id: string;
+      /** The broker refused the message, or its confirmation was lost: the outbox retries it. */
+      readonly ok: false;
+      /** Why: the transport's error (a `TransportError` whose `retriable` says whether retrying can help). */
+      readonly error: unknown;
+    };
 
 /** One delivery handed to core by a transport. */
 export interface IncomingMessage {
@@ -45,16 +57,32 @@ export interface IncomingMessage {
 /** What core decided for a delivery; the transport carries it out. */
 export type Disposition =
   /** Handled (or safely recorded): remove it from the broker. */
-  | { readonly kind: 'ack' }
+  | {
+      /** Remove the delivery. */
+      readonly kind: 'ack';
+    }
   /** Deliver it again after `delayMs` (transient trouble such as a store outage, or a busy inbox entry). */
-  | { readonly kind: 'retry'; readonly delayMs: number; readonly reason: string }
+  | {
+      /** Deliver the message again later. */
+      readonly kind: 'retry';
+      /** How long to wait before the redelivery (ms); a transport may round it to a delay tier it has. */
+      readonly delayMs: number;
+      /** Why it must be retried (for logs). */
+      readonly reason: string;
+    }
   /** Never deliver again: move it to the dead-letter store with the reason. */
-  | { readonly kind: 'dead-letter'; readonly reason: string };
+  | {
+      /** Move the message to the dead-letter store. */
+      readonly kind: 'dead-letter';
+      /** Why it was rejected; stored with the dead letter for operators. */
+      readonly reason: string;
+    };
 
 /** Messages of these event names, shared by the members of `group`. */
 export interface Subscription {
   /** Consumer group: `service` or `service.group`. One queue / consumer group / subscription each. */
   readonly group: string;
+  /** The event names the group handles: the transport routes these (and only these) to it. */
   readonly eventNames: readonly string[];
 }
 
@@ -72,8 +100,11 @@ export interface SubscriptionHandle {
 
 /** A dead-lettered message as the transport stores it (for tests and operators). */
 export interface DeadLetter {
+  /** The original message's wire headers. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The original message's body. */
   readonly body: Uint8Array;
+  /** Why it was dead-lettered (the disposition's reason). */
   readonly reason: string;
 }
 
@@ -91,6 +122,7 @@ export interface ChannelNaming {
 export interface ConsumerNaming {
   /** The RabbitMQ queue, Kafka consumer group id or Service Bus subscription. */
   readonly name: string;
+  /** What `name` is: a queue (RabbitMQ, in-process), a consumer group id (Kafka) or a topic subscription (Service Bus). */
   readonly kind: 'queue' | 'consumer-group' | 'subscription';
   /** Where the group's dead letters go (queue, topic or sub-queue), when it has a name. */
   readonly deadLetter?: string;
@@ -117,6 +149,7 @@ export interface TransportNaming {
 export interface Transport {
   /** Short engine name for logs, e.g. `rabbitmq`. */
   readonly name: string;
+  /** The guarantees this transport gives (ordering, persistence, dead letters, …); fixed for its lifetime. */
   readonly capabilities: TransportCapabilities;
   /** Connects. Called once by `bus.start()` before any publish or subscribe. */
   start(): Promise<void>;
@@ -137,7 +170,12 @@ export interface Transport {
    */
   whenIdle?(): Promise<void>;
   /** Whether the broker connection is up right now (health probes); assumed up when absent. */
-  health?(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  health?(): Promise<{
+    /** True when the transport can publish and receive right now. */
+    readonly connected: boolean;
+    /** Why not connected (or what it is connected to); free text without secrets. Optional. */
+    readonly detail?: string;
+  }>;
   /** Closes subscriptions and connections; resolves when nothing is in flight. */
   stop(): Promise<void>;
   /** How this transport names topics, exchanges and queues (contracts, docs). Optional; no I/O. */

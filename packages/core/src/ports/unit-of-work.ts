@@ -18,5 +18,6 @@ export interface UnitOfWorkScope {
 
 /** Finds the current unit of work, if any (usually AsyncLocalStorage based). */
 export interface UnitOfWorkAccessor {
+  /** The unit of work running in the caller's async context; undefined outside one. */
   current(): UnitOfWorkScope | undefined;
 }

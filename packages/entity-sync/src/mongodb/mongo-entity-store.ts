@@ -4,10 +4,15 @@ import type { LocalCopy, LocalEntityStore } from '../local-store.js';
 
 /** How a local copy is stored: the entity under `entity`, Herald's bookkeeping beside it. */
 export interface LocalCopyDocument<L> {
+  /** The synchronizer's key of the entity. */
   _id: string;
+  /** The local entity; absent on a tombstone. */
   entity?: L;
+  /** Version of the last applied change; null when it was unversioned. */
   version?: number | null;
+  /** True for a tombstone (query live copies with `{ deleted: false }`). */
   deleted: boolean;
+  /** When the last change was applied (epoch ms). */
   appliedAt: number;
 }
 

@@ -49,7 +49,14 @@ export interface PrismaEntityEventsOptions extends Omit<EntityEventOptions, 'def
   /** Maintain a version column on writes (`true`: the `version` column of every selected model). */
   readonly versioning?: boolean | VersioningOptions;
   /** Options of the transactions opened for writes made outside any transaction. */
-  readonly transaction?: { maxWait?: number; timeout?: number; isolationLevel?: string };
+  readonly transaction?: {
+    /** How long to wait for a connection to start the transaction (ms); Prisma's default when absent. */
+    maxWait?: number;
+    /** How long the transaction may run before Prisma rolls it back (ms); Prisma's default when absent. */
+    timeout?: number;
+    /** Prisma's isolation level name (`Serializable`, `ReadCommitted`, …); the database's default when absent. */
+    isolationLevel?: string;
+  };
 }
 
 /** What the function form of a Prisma client extension returns (it adds no types). */
@@ -65,7 +72,15 @@ interface NoExtensionArgs {
  * own interactive transactions.
  */
 export interface EntityEventsExtension {
-  (client: any): { $extends: { extArgs: NoExtensionArgs } };
+  (
+    client: any,
+  ): {
+    /** What Prisma's `$extends` sees of the extended client. */
+    $extends: {
+      /** The extension's type arguments: it adds no result, model, query or client members. */
+      extArgs: NoExtensionArgs;
+    };
+  };
   /**
    * `tx` (the client of your own `prisma.$transaction(async (tx) => …)`) with
    * its writes to selected models captured: each write and its events run in

@@ -5,6 +5,7 @@ import { type LedgerProvider, type SqlClient, VersionLedger } from './version-le
 
 /** A Prisma client (or the `tx` of one of its interactive transactions), as the store uses it. */
 export interface PrismaClientLike extends SqlClient {
+  /** Prisma's interactive transaction: runs `work` with a transaction client and commits when it resolves. */
   $transaction<R>(work: (tx: any) => Promise<R>, options?: Record<string, unknown>): Promise<R>;
 }
 

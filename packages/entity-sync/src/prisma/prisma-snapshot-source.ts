@@ -3,6 +3,7 @@ import type { SnapshotPage, SnapshotSource } from '../snapshots.js';
 
 /** The part of a Prisma model delegate (`prisma.product`) a snapshot reads with. */
 export interface FindManyDelegate<T> {
+  /** Prisma's `findMany`: the rows matching `where`, sorted by `orderBy`, at most `take`. */
   findMany(args: {
     where?: Record<string, unknown>;
     orderBy?: Array<Record<string, 'asc' | 'desc'>>;

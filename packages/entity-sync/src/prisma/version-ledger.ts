@@ -5,7 +5,9 @@ export type LedgerProvider = 'postgresql' | 'mysql' | 'sqlite';
 
 /** The raw-SQL part of a Prisma client or transaction client. */
 export interface SqlClient {
+  /** Runs a statement with positional parameters; resolves to the number of rows it changed. */
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  /** Runs a query with positional parameters; resolves to its rows. */
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
 }
 
