@@ -470,6 +470,7 @@ export class IntegrationEventBus {
     const count = this.options.relayShards;
     const relays: OutboxRelay[] = [];
     const held = () => relays.filter((relay) => relay.holdsLease).length;
+    this.#brokerOutage ??= brokerOutage(this.#settings.logger, this.#settings.monitor, this.transport.name);
     for (let index = 0; index < count; index++) {
       const shard = count > 1 ? { index, count } : undefined;
       relays.push(
@@ -480,11 +481,7 @@ export class IntegrationEventBus {
           monitor: this.#settings.monitor,
           logger: this.#settings.logger,
           owner: this.instanceId,
-          brokerOutage: (this.#brokerOutage ??= brokerOutage(
-            this.#settings.logger,
-            this.#settings.monitor,
-            this.transport.name,
-          )),
+          brokerOutage: this.#brokerOutage,
           ...(this.#settings.lock ? { lease: this.#leaseKeeper('outbox', config, shard) } : {}),
           ...(shard ? { shard, shardLoad: held } : {}),
         }),
