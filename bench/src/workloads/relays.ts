@@ -1,5 +1,6 @@
 import { deleteRabbitTopology } from '../brokers.ts';
-import type { TransportConfig } from '../herald.ts';
+import { withClient } from '../db.ts';
+import { migrateHerald, type TransportConfig } from '../herald.ts';
 import { ratioOf, type Workload } from '../workload.ts';
 import { relayRun } from './relay.ts';
 
@@ -38,6 +39,9 @@ export const relays4: Workload = {
         timeoutMs: ctx.quick ? 90_000 : 280_000,
       });
     };
+    // What a user of relayShards gets from migrate({ relayShards }): each shard's claim is an index
+    // range. Dropped afterwards, so the other workloads' inserts do not maintain it.
+    await migrateHerald(ctx.dbUrl, { relayShards: SHARDS });
     try {
       const single = await once('relays1', 1);
       const four = await once('relays4', 4);
@@ -59,10 +63,13 @@ export const relays4: Workload = {
           },
         ],
         notes: [
-          `${count} events per run; relayShards ${SHARDS}, distributedLockWaitDuration 250 ms, shardTenure 5 s; Redis lock on ${ctx.engines.redisUrls.length} node(s); ratio: 4 relay processes vs 1 with the same settings in this run; duplicates counted by message id in a plain amqplib consumer, 3 s after the last new event`,
+          `${count} events per run; relayShards ${SHARDS} with migrate({ relayShards })'s per-shard claim index, distributedLockWaitDuration 250 ms, shardTenure 5 s; Redis lock on ${ctx.engines.redisUrls.length} node(s); ratio: 4 relay processes vs 1 with the same settings in this run; duplicates counted by message id in a plain amqplib consumer, 3 s after the last new event`,
         ],
       };
     } finally {
+      await withClient(ctx.dbUrl, (db) =>
+        db.query(`DROP INDEX IF EXISTS "herald_outbox_shard${SHARDS}_idx"`),
+      );
       for (const exchange of exchanges)
         await deleteRabbitTopology(ctx.engines.rabbitUrl, exchange, []).catch(() => undefined);
     }
