@@ -32,6 +32,12 @@ const NUDGE_DELAYS_MS = [2, 10, 50, 200];
 const SHARD_JITTER_MS = 100;
 /** Sharded relays: pause before taking one more shard, per shard this replica already holds. */
 const SHARD_STAGGER_MS = 100;
+/**
+ * Locked batches in flight at once: the next batch is claimed and published
+ * while the previous one awaits its confirms and mark, so the broker is not
+ * left idle between batches (each batch holds one database connection).
+ */
+const LOCKED_BATCHES_IN_FLIGHT = 2;
 
 /**
  * The second arrow of the data path: claims outbox records, sends them through
@@ -51,6 +57,8 @@ export class OutboxRelay {
   readonly #localRetries = new Map<string, LocalRetry>();
   /** Failures being written to the store; a claim must not hand them out again meanwhile. */
   readonly #persisting = new Map<string, Promise<void>>();
+  /** Locked batches handed to the transport whose confirms, mark and commit are still running. */
+  readonly #inFlight = new Set<Promise<void>>();
   #started = false;
   #unsubscribeWake: (() => void) | undefined;
   readonly #shard: { index: number; count: number } | undefined;
@@ -91,12 +99,13 @@ export class OutboxRelay {
           }
         : {}),
       beforeRelease: async () => {
+        await this.#settleInFlight();
         await this.#settlePersisting();
         await this.#drainLocalRetries().catch((error) => {
           this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
         });
       },
-      pendingWork: () => this.#localRetries.size > 0,
+      pendingWork: () => this.#localRetries.size > 0 || this.#inFlight.size > 0,
       onError: (error) => {
         this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
         this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
@@ -200,24 +209,7 @@ export class OutboxRelay {
       ...(this.#shard ? { shard: this.#shard } : {}),
       ...(fence ? { fence } : {}),
     };
-    if (this.#outbox.claimLocked) {
-      let sent: SentBatch | undefined;
-      let fresh = 0;
-      await this.#outbox.claimLocked(request, async (batch) => {
-        // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
-        const records = this.#withoutHeld(batch);
-        fresh = records.length;
-        this.#assertLeaseValid();
-        sent = await this.#sendOnce(records);
-        return {
-          published: sent.published.map((record) => record.message.id),
-          held: sent.failed.map(({ record }) => record.message.id),
-        };
-      });
-      // Committed: only now are the marks real and the failures ours to retry.
-      if (sent) this.#settle(sent, fence);
-      return fresh;
-    }
+    if (this.#outbox.claimLocked) return this.#claimLockedBatch(request, fence);
     // Under a fenced lock the claim writes no lease: the mark is the row's one rewrite, and the
     // store refuses this relay once a newer holder claimed. Records it holds for a local retry
     // come back unleased, so they are left out here.
@@ -230,6 +222,78 @@ export class OutboxRelay {
     for (const { record, error } of sent.failed) this.#failedOnce(record, error, 1, fence);
     if (sent.published.length > 0) await this.#markPublished(sent.published, fence);
     return records.length;
+  }
+
+  /**
+   * Claims a locked batch and resolves with its size once the batch is handed
+   * to the transport; its confirms, mark and commit go on in the background
+   * (see {@link LOCKED_BATCHES_IN_FLIGHT}), so the next pass claims while the
+   * broker confirms this one. The batches stay apart: the next claim skips
+   * this one's locked rows, and a record whose key has an earlier open record
+   * in this batch is not claimable until that one is marked, so per-key order
+   * holds. A failure before the hand-off rejects (the loop backs off); one
+   * after it (mark, commit, a refused token) is reported here.
+   */
+  async #claimLockedBatch(request: ClaimRequest, fence: Fence | undefined): Promise<number> {
+    while (this.#inFlight.size >= LOCKED_BATCHES_IN_FLIGHT) await Promise.race(this.#inFlight);
+    let handedOff = false;
+    let resolveClaimed!: (count: number) => void;
+    let rejectClaimed!: (error: unknown) => void;
+    const claimed = new Promise<number>((resolve, reject) => {
+      resolveClaimed = resolve;
+      rejectClaimed = reject;
+    });
+    let sent: SentBatch | undefined;
+    const batch = this.#outbox.claimLocked!(request, async (claimedRecords) => {
+      // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
+      const records = this.#withoutHeld(claimedRecords);
+      this.#assertLeaseValid();
+      handedOff = true;
+      resolveClaimed(records.length);
+      sent = await this.#sendOnce(records);
+      return {
+        published: sent.published.map((record) => record.message.id),
+        held: sent.failed.map(({ record }) => record.message.id),
+      };
+    });
+    const settled: Promise<void> = batch
+      .then(
+        // Committed: only now are the marks real and the failures ours to retry.
+        () => {
+          if (sent) this.#settle(sent, fence);
+        },
+        (error: unknown) => (handedOff ? this.#batchFailed(error) : rejectClaimed(error)),
+      )
+      // Never rejects: it is awaited by later passes and on stop.
+      .catch((error: unknown) => this.#reportError(error))
+      .finally(() => {
+        this.#inFlight.delete(settled);
+        resolveClaimed(0);
+        // Records of this batch's keys (held back by its open rows) are claimable now.
+        if (handedOff) this.wake();
+        this.#loop.settled();
+      });
+    this.#inFlight.add(settled);
+    return claimed;
+  }
+
+  /** A locked batch failed after its hand-off: the transaction rolled back, its rows are claimable again. */
+  async #batchFailed(error: unknown): Promise<void> {
+    if (isLockLost(error)) return this.#abandon(error);
+    this.#reportError(error);
+  }
+
+  #reportError(error: unknown): void {
+    this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
+    this.#logger.error('Outbox relay batch failed after sending; its records will be sent again', {
+      outbox: this.#config.name,
+      error,
+    });
+  }
+
+  /** Waits for every locked batch in flight to commit or roll back. */
+  async #settleInFlight(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   /** `records` without those this relay holds for a local retry or whose failure it is writing. */
@@ -316,6 +380,8 @@ export class OutboxRelay {
   async #rotateShard(stop: AbortSignal): Promise<boolean> {
     const lease = this.#lease!.lease;
     if (!lease || Date.now() - this.#lease!.heldSince < this.#options.shardTenure) return false;
+    // At a batch boundary: the next holder must not claim beside a batch still confirming here.
+    await this.#settleInFlight();
     await this.#drainLocalRetries();
     await this.#settlePersisting();
     await this.#lease!.release();
