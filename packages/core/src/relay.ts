@@ -35,7 +35,9 @@ const SHARD_STAGGER_MS = 100;
 /**
  * Locked batches in flight at once: the next batch is claimed and published
  * while the previous one awaits its confirms and mark, so the broker is not
- * left idle between batches (each batch holds one database connection).
+ * left idle between batches (each batch holds one database connection). A
+ * shard's relay keeps one: a replica's shards already overlap each other, and
+ * two per shard would hold twice the shards' count of the pool's connections.
  */
 const LOCKED_BATCHES_IN_FLIGHT = 2;
 
@@ -235,7 +237,8 @@ export class OutboxRelay {
    * after it (mark, commit, a refused token) is reported here.
    */
   async #claimLockedBatch(request: ClaimRequest, fence: Fence | undefined): Promise<number> {
-    while (this.#inFlight.size >= LOCKED_BATCHES_IN_FLIGHT) await Promise.race(this.#inFlight);
+    const depth = this.#shard ? 1 : LOCKED_BATCHES_IN_FLIGHT;
+    while (this.#inFlight.size >= depth) await Promise.race(this.#inFlight);
     let handedOff = false;
     let resolveClaimed!: (count: number) => void;
     let rejectClaimed!: (error: unknown) => void;
