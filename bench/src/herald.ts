@@ -107,6 +107,9 @@ export class StoreTimings {
 
   wrap(outbox: OutboxStore): OutboxStore {
     const timings = this;
+    // BENCH_SERIAL_BATCHES=1: one locked batch at a time (claim → confirms → mark → commit, then the
+    // next claim), as the relay worked before it pipelined batches; to measure what that brings.
+    let previousBatch: Promise<unknown> = Promise.resolve();
     return new Proxy(outbox, {
       get(target, property) {
         // BENCH_NO_CLAIM_LOCKED=1: lockless relays lease each row instead (to compare the two protocols).
@@ -126,7 +129,7 @@ export class StoreTimings {
         }
         if (property === 'claimLocked' && typeof value === 'function') {
           // Claim = until the batch is handed to the relay; mark = from its outcome to the commit.
-          return async (request: ClaimRequest, send: (records: unknown[]) => Promise<unknown>) => {
+          const timed = async (request: ClaimRequest, send: (records: unknown[]) => Promise<unknown>) => {
             const t0 = nowMs();
             // BENCH_NO_FENCE=1: the same claim without the fencing guard (to measure what the guard costs).
             if (process.env.BENCH_NO_FENCE) request = withoutFence(request);
@@ -155,6 +158,20 @@ export class StoreTimings {
               for (const id of ids) timings.stages?.get(id)?.push(committedAt);
             }
             return rows;
+          };
+          if (!process.env.BENCH_SERIAL_BATCHES) return timed;
+          return async (request: ClaimRequest, send: (records: unknown[]) => Promise<unknown>) => {
+            const before = previousBatch;
+            let done!: () => void;
+            previousBatch = new Promise<void>((resolve) => {
+              done = resolve;
+            });
+            await before;
+            try {
+              return await timed(request, send);
+            } finally {
+              done();
+            }
           };
         }
         if (property === 'markPublished') {
