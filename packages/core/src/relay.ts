@@ -61,6 +61,12 @@ export class OutboxRelay {
   readonly #persisting = new Map<string, Promise<void>>();
   /** Locked batches handed to the transport whose confirms, mark and commit are still running. */
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * A locked batch committed since the running (or last) pass started: records
+   * its open rows held back (same key) may be claimable, so the relay is not
+   * idle until a pass has looked again.
+   */
+  #recheckAfterCommit = false;
   #started = false;
   #unsubscribeWake: (() => void) | undefined;
   readonly #shard: { index: number; count: number } | undefined;
@@ -107,7 +113,7 @@ export class OutboxRelay {
           this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
         });
       },
-      pendingWork: () => this.#localRetries.size > 0 || this.#inFlight.size > 0,
+      pendingWork: () => this.#localRetries.size > 0 || this.#inFlight.size > 0 || this.#recheckAfterCommit,
       onError: (error) => {
         this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
         this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
@@ -192,6 +198,7 @@ export class OutboxRelay {
    * after the lease's own expiry (a relay resumed after a pause).
    */
   async #claimAndSend(): Promise<number> {
+    this.#recheckAfterCommit = false;
     try {
       return await this.#claimAndSendFenced();
     } catch (error) {
@@ -272,8 +279,11 @@ export class OutboxRelay {
       .finally(() => {
         this.#inFlight.delete(settled);
         resolveClaimed(0);
-        // Records of this batch's keys (held back by its open rows) are claimable now.
-        if (handedOff) this.wake();
+        // Records of this batch's keys (held back by its open rows) are claimable now: look again.
+        if (handedOff) {
+          this.#recheckAfterCommit = true;
+          this.wake();
+        }
         this.#loop.settled();
       });
     this.#inFlight.add(settled);

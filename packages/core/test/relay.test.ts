@@ -13,6 +13,9 @@ import {
   silentLogger,
   type WireMessage,
 } from '../src/index.js';
+import { Monitor } from '../src/monitoring.js';
+import { defaultOptions } from '../src/options.js';
+import { OutboxRelay } from '../src/relay.js';
 import { eventually, testBuilder } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('ping');
@@ -242,6 +245,62 @@ describe('outbox relay', () => {
     expect(got.filter((n) => n % 2 === 0)).toEqual([0, 2, 4, 6, 8, 10]);
     await sender.stop();
     expect(idsOfStatus(await log.outbox.list({ limit: 20 }))).toEqual(Array(12).fill('published'));
+  });
+
+  it('is not idle while a committed batch may have released records of its keys: whenIdle waits for them to be sent', async () => {
+    const broker = new InProcessBroker();
+    const Keyed = defineEvent<{ n: number }>('keyed-idle');
+    /** Holds the first publish until `open()`. */
+    class HeldFirst extends InProcessTransport {
+      calls = 0;
+      #release: (() => void) | undefined;
+      override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+        if (++this.calls === 1) await new Promise<void>((resolve) => (this.#release = resolve));
+        return super.publish(messages);
+      }
+      open(): void {
+        this.#release?.();
+      }
+    }
+    const transport = new HeldFirst({ broker });
+    await transport.start();
+    const log = memoryEventLog();
+    const producer = testBuilder('producer', broker).useEventLog(log, { sending: false }).build();
+    running.push(producer);
+    await producer.start();
+    for (const n of [1, 2]) await producer.publish(new Keyed({ n }), { orderingKey: 'k' });
+    const relay = new OutboxRelay({
+      config: {
+        name: 'default',
+        outbox: log.outbox,
+        inbox: undefined,
+        selector: () => true,
+        handlerSelector: () => true,
+        inboxEventSelector: () => true,
+        sending: true,
+        processing: false,
+        tenants: undefined,
+      },
+      transport,
+      // No polling: only wake-ups move the relay, so an early "idle" would stay wrong.
+      options: { ...defaultOptions(), batchSize: 1, pollingInterval: 60_000 },
+      monitor: new Monitor(silentLogger),
+      logger: silentLogger,
+      owner: 'test',
+    });
+    relay.start();
+    try {
+      // Record 1 is in flight; record 2 (same key) waits for it to be marked.
+      await eventually(() => transport.calls === 1, 5000);
+      const idle = relay.whenIdle();
+      transport.open();
+      await idle;
+      expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'published']);
+    } finally {
+      transport.open();
+      await relay.stop();
+      await transport.stop();
+    }
   });
 
   it('with the lock, a store without claimLocked is claimed exclusively and fenced, and a record waiting for a local retry is never resent', async () => {
