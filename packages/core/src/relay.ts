@@ -209,6 +209,8 @@ export class OutboxRelay {
   }
 
   async #claimAndSendFenced(): Promise<number> {
+    // Before the request is built: its time and fence are those of the claim, not of the wait.
+    if (this.#outbox.claimLocked && !(await this.#awaitBatchSlot())) return 0;
     const fence = this.#fence();
     const request: ClaimRequest = {
       limit: this.#options.batchSize,
@@ -244,8 +246,6 @@ export class OutboxRelay {
    * after it (mark, commit, a refused token) is reported here.
    */
   async #claimLockedBatch(request: ClaimRequest, fence: Fence | undefined): Promise<number> {
-    const depth = this.#shard ? 1 : LOCKED_BATCHES_IN_FLIGHT;
-    while (this.#inFlight.size >= depth) await Promise.race(this.#inFlight);
     let handedOff = false;
     let resolveClaimed!: (count: number) => void;
     let rejectClaimed!: (error: unknown) => void;
@@ -288,6 +288,16 @@ export class OutboxRelay {
       });
     this.#inFlight.add(settled);
     return claimed;
+  }
+
+  /**
+   * Waits until fewer locked batches than allowed are in flight; false when
+   * the relay stopped meanwhile (it claims nothing more; stop waits for them).
+   */
+  async #awaitBatchSlot(): Promise<boolean> {
+    const depth = this.#shard ? 1 : LOCKED_BATCHES_IN_FLIGHT;
+    while (this.#inFlight.size >= depth) await Promise.race(this.#inFlight);
+    return !this.#loop.stopSignal.aborted;
   }
 
   /** A locked batch failed after its hand-off: the transaction rolled back, its rows are claimable again. */
