@@ -1,5 +1,6 @@
 // Building blocks of the Herald side of the workloads: Prisma client, event log, transports, lock.
 import {
+  type ClaimRequest,
   createIntegrationEventBus,
   type DeliveryHandler,
   type EventLog,
@@ -81,6 +82,12 @@ export async function createTransport(config: TransportConfig) {
   }
 }
 
+/** `request` without its fence: the claim the relay would make without a lock's token. */
+function withoutFence(request: ClaimRequest): ClaimRequest {
+  const { fence: _fence, ...rest } = request;
+  return rest;
+}
+
 /** Times the relay's store calls (claim, markPublished) without changing them. */
 export class StoreTimings {
   readonly claim = new LatencyRecorder();
@@ -100,6 +107,9 @@ export class StoreTimings {
 
   wrap(outbox: OutboxStore): OutboxStore {
     const timings = this;
+    // BENCH_SERIAL_BATCHES=1: one locked batch at a time (claim → confirms → mark → commit, then the
+    // next claim), as the relay worked before it pipelined batches; to measure what that brings.
+    let previousBatch: Promise<unknown> = Promise.resolve();
     return new Proxy(outbox, {
       get(target, property) {
         // BENCH_NO_CLAIM_LOCKED=1: lockless relays lease each row instead (to compare the two protocols).
@@ -119,8 +129,10 @@ export class StoreTimings {
         }
         if (property === 'claimLocked' && typeof value === 'function') {
           // Claim = until the batch is handed to the relay; mark = from its outcome to the commit.
-          return async (request: unknown, send: (records: unknown[]) => Promise<unknown>) => {
+          const timed = async (request: ClaimRequest, send: (records: unknown[]) => Promise<unknown>) => {
             const t0 = nowMs();
+            // BENCH_NO_FENCE=1: the same claim without the fencing guard (to measure what the guard costs).
+            if (process.env.BENCH_NO_FENCE) request = withoutFence(request);
             let sentAt = 0;
             let ids: string[] = [];
             const rows = await (value as (...a: unknown[]) => Promise<unknown[]>).call(
@@ -146,6 +158,20 @@ export class StoreTimings {
               for (const id of ids) timings.stages?.get(id)?.push(committedAt);
             }
             return rows;
+          };
+          if (!process.env.BENCH_SERIAL_BATCHES) return timed;
+          return async (request: ClaimRequest, send: (records: unknown[]) => Promise<unknown>) => {
+            const before = previousBatch;
+            let done!: () => void;
+            previousBatch = new Promise<void>((resolve) => {
+              done = resolve;
+            });
+            await before;
+            try {
+              return await timed(request, send);
+            } finally {
+              done();
+            }
           };
         }
         if (property === 'markPublished') {
@@ -252,11 +278,14 @@ function stampInboxBegin(inbox: InboxStore, received: Map<string, number[]>): In
   });
 }
 
-/** Applies Herald's migrations to the bench database (idempotent). */
-export async function migrateHerald(dbUrl: string): Promise<void> {
+/**
+ * Applies Herald's migrations to the bench database (idempotent); with `relayShards`, as a user of
+ * sharded relays does, also the per-shard claim index.
+ */
+export async function migrateHerald(dbUrl: string, options: { relayShards?: number } = {}): Promise<void> {
   const prisma = createPrisma(dbUrl, 1);
   try {
-    await prismaEventLog(prisma, { provider: 'postgresql', notify: false }).migrate();
+    await prismaEventLog(prisma, { provider: 'postgresql', notify: false }).migrate(options);
   } finally {
     await prisma.$disconnect();
   }

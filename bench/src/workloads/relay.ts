@@ -48,6 +48,9 @@ export async function relayRun(
   await resetTables(ctx.dbUrl);
   ctx.log(`filling the outbox with ${run.count} events`);
   await fillOutbox(ctx, base, run.count);
+  // Statistics of the filled table, as autovacuum keeps them for a table that churns like an outbox:
+  // the claim's plan (and the sharded claim's use of its index) depends on them.
+  await withClient(ctx.dbUrl, (db) => db.query('ANALYZE herald_outbox'));
   const consumer =
     run.transport.kind === 'kafka'
       ? ctx.workers.spawn(`${name}-consumer`, 'raw-kafka-con', {

@@ -39,6 +39,14 @@ const NUDGE_DELAYS_MS = [2, 10, 50, 200];
 const SHARD_JITTER_MS = 100;
 /** Sharded relays: pause before taking one more shard, per shard this replica already holds. */
 const SHARD_STAGGER_MS = 100;
+/**
+ * Locked batches in flight at once: the next batch is claimed and published
+ * while the previous one awaits its confirms and mark, so the broker is not
+ * left idle between batches (each batch holds one database connection). A
+ * shard's relay keeps one: a replica's shards already overlap each other, and
+ * two per shard would hold twice the shards' count of the pool's connections.
+ */
+const LOCKED_BATCHES_IN_FLIGHT = 2;
 
 /**
  * The second arrow of the data path: claims outbox records, sends them through
@@ -58,6 +66,14 @@ export class OutboxRelay {
   readonly #localRetries = new Map<string, LocalRetry>();
   /** Failures being written to the store; a claim must not hand them out again meanwhile. */
   readonly #persisting = new Map<string, Promise<void>>();
+  /** Locked batches handed to the transport whose confirms, mark and commit are still running. */
+  readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * A locked batch committed since the running (or last) pass started: records
+   * its open rows held back (same key) may be claimable, so the relay is not
+   * idle until a pass has looked again.
+   */
+  #recheckAfterCommit = false;
   #started = false;
   #unsubscribeWake: (() => void) | undefined;
   readonly #shard: { index: number; count: number } | undefined;
@@ -102,12 +118,13 @@ export class OutboxRelay {
           }
         : {}),
       beforeRelease: async () => {
+        await this.#settleInFlight();
         await this.#settlePersisting();
         await this.#drainLocalRetries().catch((error) => {
           this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
         });
       },
-      pendingWork: () => this.#localRetries.size > 0,
+      pendingWork: () => this.#localRetries.size > 0 || this.#inFlight.size > 0 || this.#recheckAfterCommit,
       onError: (error) => {
         this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
         this.#logger.error('Outbox relay iteration failed; retrying', { outbox: this.#config.name, error });
@@ -192,21 +209,26 @@ export class OutboxRelay {
    * after the lease's own expiry (a relay resumed after a pause).
    */
   async #claimAndSend(): Promise<number> {
+    this.#recheckAfterCommit = false;
     // During a broker outage one relay at a time probes, after a growing pause.
     if (!(await this.#brokerOutage.admit(this.#loop.stopSignal))) return 0;
+    let claimed = 0;
     try {
-      return await this.#claimAndSendFenced();
+      claimed = await this.#claimAndSendFenced();
+      return claimed;
     } catch (error) {
       if (!isLockLost(error)) throw error;
       await this.#abandon(error);
       return 0;
     } finally {
-      // A pass that sent nothing said nothing about the broker.
-      this.#brokerOutage.inconclusive();
+      // A pass that sent nothing said nothing about the broker (a sent batch says it in #brokerIsOut).
+      if (claimed === 0) this.#brokerOutage.inconclusive();
     }
   }
 
   async #claimAndSendFenced(): Promise<number> {
+    // Before the request is built: its time and fence are those of the claim, not of the wait.
+    if (this.#outbox.claimLocked && !(await this.#awaitBatchSlot())) return 0;
     const fence = this.#fence();
     const request: ClaimRequest = {
       limit: this.#options.batchSize,
@@ -216,29 +238,7 @@ export class OutboxRelay {
       ...(this.#shard ? { shard: this.#shard } : {}),
       ...(fence ? { fence } : {}),
     };
-    if (this.#outbox.claimLocked) {
-      let sent: SentBatch | undefined;
-      let fresh = 0;
-      await this.#outbox.claimLocked(request, async (batch) => {
-        // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
-        const records = this.#withoutHeld(batch);
-        fresh = records.length;
-        this.#assertLeaseValid();
-        sent = await this.#sendOnce(records);
-        if (await this.#brokerIsOut(sent)) {
-          // Neither published nor held: the rows stay as they were, claimable, no attempt counted.
-          sent = undefined;
-          return { published: [], held: [] };
-        }
-        return {
-          published: sent.published.map((record) => record.message.id),
-          held: sent.failed.map(({ record }) => record.message.id),
-        };
-      });
-      // Committed: only now are the marks real and the failures ours to retry.
-      if (sent) this.#settle(sent, fence);
-      return fresh;
-    }
+    if (this.#outbox.claimLocked) return this.#claimLockedBatch(request, fence);
     // Under a fenced lock the claim writes no lease: the mark is the row's one rewrite, and the
     // store refuses this relay once a newer holder claimed. Records it holds for a local retry
     // come back unleased, so they are left out here.
@@ -274,8 +274,14 @@ export class OutboxRelay {
       this.#brokerOutage.succeeded();
       return false;
     }
-    if (sent.failed.length === 0 || !this.#transport.health) return false;
-    if (!sent.failed.every(({ error }) => isTransient(error))) return false;
+    if (
+      sent.failed.length === 0 ||
+      !this.#transport.health ||
+      !sent.failed.every(({ error }) => isTransient(error))
+    ) {
+      this.#brokerOutage.inconclusive();
+      return false;
+    }
     const health = await this.#transport.health().catch(() => ({ connected: false }));
     if (health.connected) {
       this.#brokerOutage.succeeded();
@@ -283,6 +289,95 @@ export class OutboxRelay {
     }
     this.#brokerOutage.failed(sent.failed[0]!.error);
     return true;
+  }
+
+  /**
+   * Claims a locked batch and resolves with its size once the batch is handed
+   * to the transport; its confirms, mark and commit go on in the background
+   * (see {@link LOCKED_BATCHES_IN_FLIGHT}), so the next pass claims while the
+   * broker confirms this one. The batches stay apart: the next claim skips
+   * this one's locked rows, and a record whose key has an earlier open record
+   * in this batch is not claimable until that one is marked, so per-key order
+   * holds. A failure before the hand-off rejects (the loop backs off); one
+   * after it (mark, commit, a refused token) is reported here.
+   */
+  async #claimLockedBatch(request: ClaimRequest, fence: Fence | undefined): Promise<number> {
+    let handedOff = false;
+    let resolveClaimed!: (count: number) => void;
+    let rejectClaimed!: (error: unknown) => void;
+    const claimed = new Promise<number>((resolve, reject) => {
+      resolveClaimed = resolve;
+      rejectClaimed = reject;
+    });
+    let sent: SentBatch | undefined;
+    const batch = this.#outbox.claimLocked!(request, async (claimedRecords) => {
+      // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
+      const records = this.#withoutHeld(claimedRecords);
+      this.#assertLeaseValid();
+      handedOff = true;
+      resolveClaimed(records.length);
+      sent = await this.#sendOnce(records);
+      if (await this.#brokerIsOut(sent)) {
+        // Neither published nor held: the rows stay as they were, claimable, no attempt counted.
+        sent = undefined;
+        return { published: [], held: [] };
+      }
+      return {
+        published: sent.published.map((record) => record.message.id),
+        held: sent.failed.map(({ record }) => record.message.id),
+      };
+    });
+    const settled: Promise<void> = batch
+      .then(
+        // Committed: only now are the marks real and the failures ours to retry.
+        () => {
+          if (sent) this.#settle(sent, fence);
+        },
+        (error: unknown) => (handedOff ? this.#batchFailed(error) : rejectClaimed(error)),
+      )
+      // Never rejects: it is awaited by later passes and on stop.
+      .catch((error: unknown) => this.#reportError(error))
+      .finally(() => {
+        this.#inFlight.delete(settled);
+        resolveClaimed(0);
+        // Records of this batch's keys (held back by its open rows) are claimable now: look again.
+        if (handedOff) {
+          this.#recheckAfterCommit = true;
+          this.wake();
+        }
+        this.#loop.settled();
+      });
+    this.#inFlight.add(settled);
+    return claimed;
+  }
+
+  /**
+   * Waits until fewer locked batches than allowed are in flight; false when
+   * the relay stopped meanwhile (it claims nothing more; stop waits for them).
+   */
+  async #awaitBatchSlot(): Promise<boolean> {
+    const depth = this.#shard ? 1 : LOCKED_BATCHES_IN_FLIGHT;
+    while (this.#inFlight.size >= depth) await Promise.race(this.#inFlight);
+    return !this.#loop.stopSignal.aborted;
+  }
+
+  /** A locked batch failed after its hand-off: the transaction rolled back, its rows are claimable again. */
+  async #batchFailed(error: unknown): Promise<void> {
+    if (isLockLost(error)) return this.#abandon(error);
+    this.#reportError(error);
+  }
+
+  #reportError(error: unknown): void {
+    this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
+    this.#logger.error('Outbox relay batch failed after sending; its records will be sent again', {
+      outbox: this.#config.name,
+      error,
+    });
+  }
+
+  /** Waits for every locked batch in flight to commit or roll back. */
+  async #settleInFlight(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   /** `records` without those this relay holds for a local retry or whose failure it is writing. */
@@ -369,6 +464,8 @@ export class OutboxRelay {
   async #rotateShard(stop: AbortSignal): Promise<boolean> {
     const lease = this.#lease!.lease;
     if (!lease || Date.now() - this.#lease!.heldSince < this.#options.shardTenure) return false;
+    // At a batch boundary: the next holder must not claim beside a batch still confirming here.
+    await this.#settleInFlight();
     await this.#drainLocalRetries();
     await this.#settlePersisting();
     await this.#lease!.release();

@@ -15,6 +15,9 @@ import {
   TransportError,
   type WireMessage,
 } from '../src/index.js';
+import { Monitor } from '../src/monitoring.js';
+import { defaultOptions } from '../src/options.js';
+import { OutboxRelay } from '../src/relay.js';
 import { eventually, testBuilder } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('ping');
@@ -287,6 +290,115 @@ describe('outbox relay', () => {
     expect(tries.get(13)).toBe(3);
     expect([tries.get(12), tries.get(14)]).toEqual([1, 1]);
     expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'dead', 'published']);
+  });
+
+  it('claims and publishes the next locked batch while the previous one awaits its confirms, keeping per-key order; stop waits for both', async () => {
+    const broker = new InProcessBroker();
+    const Keyed = defineEvent<{ n: number }>('keyed-ping');
+    /** Publishes whose confirms are held until `open`: what the relay sees while a broker confirms. */
+    class SlowConfirms extends InProcessTransport {
+      readonly calls: string[][] = [];
+      readonly #held: Array<() => void> = [];
+      #open = false;
+      override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+        this.calls.push(messages.map((m) => m.orderingKey ?? '-'));
+        if (!this.#open) await new Promise<void>((resolve) => this.#held.push(resolve));
+        return super.publish(messages);
+      }
+      open(): void {
+        this.#open = true;
+        for (const release of this.#held.splice(0)) release();
+      }
+    }
+    const transport = new SlowConfirms({ broker });
+    const log = memoryEventLog();
+    const got: number[] = [];
+    const receiver = testBuilder('receiver', broker)
+      .handle(Keyed, async (e) => void got.push(e.n))
+      .build();
+    const producer = testBuilder('producer', broker).useEventLog(log, { sending: false }).build();
+    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
+      .useTransport(transport)
+      .useEventLog(log)
+      .useLock(new MemoryLock())
+      .configure({ batchSize: 4, pollingInterval: 20 })
+      .build();
+    running.push(receiver, producer, sender);
+    await receiver.start();
+    await producer.start();
+    // Even n carry key "k": while the first batch holds k's 0, k's later records must wait for it.
+    for (let n = 0; n < 12; n++)
+      await producer.publish(new Keyed({ n }), n % 2 === 0 ? { orderingKey: 'k' } : {});
+    await sender.start();
+    // A second batch is in the transport while the first still waits for its confirms.
+    try {
+      await eventually(() => transport.calls.length === 2, 5000);
+      // One record of a key per claim; the second claim skips the first's locked rows and all of k.
+      expect(transport.calls[0]).toEqual(['k', '-', '-', '-']);
+      expect(transport.calls[1]).toEqual(['-', '-', '-']);
+    } finally {
+      transport.open();
+    }
+    await eventually(() => got.length === 12, 5000);
+    expect(got.filter((n) => n % 2 === 0)).toEqual([0, 2, 4, 6, 8, 10]);
+    await sender.stop();
+    expect(idsOfStatus(await log.outbox.list({ limit: 20 }))).toEqual(Array(12).fill('published'));
+  });
+
+  it('is not idle while a committed batch may have released records of its keys: whenIdle waits for them to be sent', async () => {
+    const broker = new InProcessBroker();
+    const Keyed = defineEvent<{ n: number }>('keyed-idle');
+    /** Holds the first publish until `open()`. */
+    class HeldFirst extends InProcessTransport {
+      calls = 0;
+      #release: (() => void) | undefined;
+      override async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+        if (++this.calls === 1) await new Promise<void>((resolve) => (this.#release = resolve));
+        return super.publish(messages);
+      }
+      open(): void {
+        this.#release?.();
+      }
+    }
+    const transport = new HeldFirst({ broker });
+    await transport.start();
+    const log = memoryEventLog();
+    const producer = testBuilder('producer', broker).useEventLog(log, { sending: false }).build();
+    running.push(producer);
+    await producer.start();
+    for (const n of [1, 2]) await producer.publish(new Keyed({ n }), { orderingKey: 'k' });
+    const relay = new OutboxRelay({
+      config: {
+        name: 'default',
+        outbox: log.outbox,
+        inbox: undefined,
+        selector: () => true,
+        handlerSelector: () => true,
+        inboxEventSelector: () => true,
+        sending: true,
+        processing: false,
+        tenants: undefined,
+      },
+      transport,
+      // No polling: only wake-ups move the relay, so an early "idle" would stay wrong.
+      options: { ...defaultOptions(), batchSize: 1, pollingInterval: 60_000 },
+      monitor: new Monitor(silentLogger),
+      logger: silentLogger,
+      owner: 'test',
+    });
+    relay.start();
+    try {
+      // Record 1 is in flight; record 2 (same key) waits for it to be marked.
+      await eventually(() => transport.calls === 1, 5000);
+      const idle = relay.whenIdle();
+      transport.open();
+      await idle;
+      expect(idsOfStatus(await log.outbox.list({ limit: 10 }))).toEqual(['published', 'published']);
+    } finally {
+      transport.open();
+      await relay.stop();
+      await transport.stop();
+    }
   });
 
   it('with the lock, a store without claimLocked is claimed exclusively and fenced, and a record waiting for a local retry is never resent', async () => {

@@ -83,22 +83,30 @@ function trackingTable(dialect: Dialect, table: string, prefix: string): string 
 }
 
 /**
- * `CREATE INDEX` of the per-shard claim index for `relayShards` shards, or
- * undefined when there is nothing to create (one shard, or MariaDB/MySQL).
- * The expression must read exactly as the claim's (`bucket % N`, N inlined).
+ * The statements of the per-shard claim index for `relayShards` shards (empty
+ * for one shard, or on MariaDB/MySQL). The expression must read exactly as
+ * the claim's (`bucket % N`, N inlined). On PostgreSQL also statistics on the
+ * expression: ANALYZE keeps none for a partial index's expressions, and
+ * without them the planner guesses a shard at 0.5% of the table, fetches the
+ * whole shard through a bitmap and sorts it instead of reading the index in
+ * order up to the claim's limit.
  */
-export function shardIndexStatement(
+export function shardIndexStatements(
   dialect: Dialect,
   outbox: string,
   relayShards: number | undefined,
-): string | undefined {
-  if (relayShards === undefined || relayShards <= 1 || dialect.provider === 'mysql') return undefined;
+): string[] {
+  if (relayShards === undefined || relayShards <= 1 || dialect.provider === 'mysql') return [];
   if (!Number.isInteger(relayShards) || relayShards > 1024) {
     throw new ConfigurationError(`relayShards must be an integer from 1 to 1024, got ${String(relayShards)}`);
   }
-  const name = dialect.quote(`${outbox}_shard${relayShards}_idx`);
-  return `CREATE INDEX IF NOT EXISTS ${name} ON ${dialect.quote(outbox)} ((bucket % ${relayShards}), sequence)
+  const table = dialect.quote(outbox);
+  const index = `CREATE INDEX IF NOT EXISTS ${dialect.quote(`${outbox}_shard${relayShards}_idx`)} ON ${table} ((bucket % ${relayShards}), sequence)
     WHERE status IN ('pending', 'failed')`;
+  if (dialect.provider !== 'postgresql') return [index];
+  // Filled by the next ANALYZE (autovacuum's, on a table that churns like an outbox).
+  const statistics = `CREATE STATISTICS IF NOT EXISTS ${dialect.quote(`${outbox}_shard${relayShards}_stats`)} ON (bucket % ${relayShards}) FROM ${table}`;
+  return [index, statistics];
 }
 
 /**
@@ -152,8 +160,8 @@ export async function migrate(prisma: PrismaClientLike, options: MigrateOptions)
           ]);
           applied.push(migration.name);
         }
-        const shardIndex = shardIndexStatement(dialect, names.outbox, options.relayShards);
-        if (shardIndex) await execute(tx, dialect, shardIndex, []);
+        for (const statement of shardIndexStatements(dialect, names.outbox, options.relayShards))
+          await execute(tx, dialect, statement, []);
         return { applied };
       } finally {
         // MariaDB/MySQL DDL commits implicitly, so the named lock (not the transaction) guards the run.

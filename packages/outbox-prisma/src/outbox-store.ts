@@ -151,9 +151,11 @@ export class PrismaOutboxStore implements OutboxStore {
   #claimable(request: ClaimRequest): { where: string; params: unknown[] } {
     const now = request.now.getTime();
     const params: unknown[] = [now, now];
-    // next_attempt_at: a failed record's retry, or a delayed publish (pending) not yet due.
+    // next_attempt_at: a failed record's retry, or a delayed publish (pending) not yet due. Written
+    // as IS NULL OR, not COALESCE: the planner estimates it from the column's statistics (an
+    // expression gets a fixed 1/3, which made a sharded claim fetch and sort its whole shard).
     let where = `o.status IN ${OPEN}
-      AND COALESCE(o.next_attempt_at, 0) <= ?
+      AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)
       AND o.lease_until <= ?
       AND (o.ordering_key IS NULL OR ${noEarlierRow(this.#s.dialect, this.#table, 'b.ordering_key = o.ordering_key', ['pending', 'failed'])})`;
     if (request.shard) {

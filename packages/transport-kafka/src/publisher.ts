@@ -22,7 +22,10 @@ export async function publishBatch(
   messages.forEach((message, index) => {
     try {
       const topic = options.topicFor(message.name);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), index]);
+      // Appended in place: copying the list per message cost O(n²) for a relay batch of one topic.
+      const indexes = byTopic.get(topic);
+      if (indexes) indexes.push(index);
+      else byTopic.set(topic, [index]);
     } catch (error) {
       failed.set(index, asTransportError(error, `topicFor("${message.name}")`));
     }
