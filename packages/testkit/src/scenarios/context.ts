@@ -24,6 +24,23 @@ export interface LocalReplica {
   readonly unitOfWork: ScenarioUnitOfWork | undefined;
 }
 
+/** Counts of outbox and inbox records per status, for a timeout's message (never throws). */
+async function storeSummary(store: ScenarioStore): Promise<string> {
+  const count = (records: ReadonlyArray<{ status: string }>) => {
+    const counts: Record<string, number> = {};
+    for (const record of records) counts[record.status] = (counts[record.status] ?? 0) + 1;
+    return JSON.stringify(counts);
+  };
+  try {
+    const outbox = (await store.eventLog.outbox?.list({ limit: 10_000 })) ?? [];
+    const inbox = (await store.eventLog.inbox?.list({ limit: 10_000 })) ?? [];
+    const dead = outbox.find((record) => record.status === 'dead');
+    return `outbox ${count(outbox)}, inbox ${count(inbox)} (all cases of the run)${dead ? `; a dead outbox record: ${dead.lastError}` : ''}`;
+  } catch (error) {
+    return `store not readable: ${(error as Error).message}`;
+  }
+}
+
 /** What each bus scenario receives. */
 export interface BusScenarioContext {
   readonly pair: BusPair;
@@ -191,7 +208,11 @@ export async function createScenarioContext(
           return check(last);
         },
         { timeoutMs, intervalMs: 100, describe: () => `${describe} (effects so far: ${last.length})` },
-      );
+      ).catch(async (error: Error) => {
+        // Where the missing ones are: never sent, dead on the send side, or sent and not handled.
+        error.message += `; ${await storeSummary(observer)}`;
+        throw error;
+      });
     },
   };
 

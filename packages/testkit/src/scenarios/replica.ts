@@ -1,4 +1,5 @@
 import {
+  consoleLogger,
   createIntegrationEventBus,
   type DistributedLock,
   type HeraldOptions,
@@ -166,7 +167,12 @@ export class ScenarioReplica {
     const Step = stepEvent(scope);
     let builder = createIntegrationEventBus({
       service: scenarioService(scope),
-      logger: setup.logger ?? silentLogger,
+      // HERALD_SCENARIO_LOG=debug|info|warn|error: replicas log to stderr, to see why a scenario failed.
+      logger:
+        setup.logger ??
+        (process.env.HERALD_SCENARIO_LOG
+          ? consoleLogger(process.env.HERALD_SCENARIO_LOG as Parameters<typeof consoleLogger>[0])
+          : silentLogger),
     })
       .useTransport(transport)
       .useEventLog(store.eventLog, { sending: role.relay ?? true })
