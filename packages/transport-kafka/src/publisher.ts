@@ -1,6 +1,7 @@
-import type { HeraldError, PublishOutcome, WireMessage } from '@herald/core';
+import { type HeraldError, type PublishOutcome, TransportError, type WireMessage } from '@herald/core';
 import type { Producer } from 'kafkajs';
 import { asTransportError } from './errors.js';
+import { producerStateLost } from './idempotent-producer.js';
 import { toRecord } from './native-mapping.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import type { TopicManager } from './topology.js';
@@ -9,13 +10,16 @@ import type { TopicManager } from './topology.js';
  * Sends the messages in one `sendBatch` (grouped by topic, array order kept
  * per topic) with the idempotent producer and `acks = -1`, one outcome per
  * message in input order. A topic that is missing (and may not be created)
- * fails only its own messages.
+ * fails only its own messages. When the broker lost the producer's
+ * idempotence state, `onProducerStateLost` is told and the batch fails
+ * retriably (a new producer sends it again).
  */
 export async function publishBatch(
   producer: Producer,
   topics: TopicManager,
   options: ResolvedKafkaOptions,
   messages: readonly WireMessage[],
+  onProducerStateLost: (error: unknown) => void = () => undefined,
 ): Promise<PublishOutcome[]> {
   const failed = new Map<number, HeraldError>();
   const byTopic = new Map<string, number[]>();
@@ -54,7 +58,17 @@ export async function publishBatch(
       });
     } catch (error) {
       // kafkajs reports a batch as a whole; some records may have been written (at-least-once: the inbox absorbs them).
-      const reason = asTransportError(error, 'publish');
+      const lost = producerStateLost(error);
+      if (lost) onProducerStateLost(error);
+      const reason = lost
+        ? new TransportError(
+            `Kafka publish failed: ${(error as Error).message}; retried with a new producer id`,
+            {
+              cause: error,
+              retriable: true,
+            },
+          )
+        : asTransportError(error, 'publish');
       for (const [topic, indexes] of byTopic) {
         topics.forget(topic);
         for (const index of indexes) failed.set(index, reason);

@@ -18,6 +18,7 @@ import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkaj
 import { KafkaSubscription } from './consumer.js';
 import { type DeadLetterSource, deadLetterRecord, readDeadLetterTopic } from './dead-letters.js';
 import { asTransportError, isSaslFailure, KafkaBrokerUnreachableError } from './errors.js';
+import { RenewableProducer } from './idempotent-producer.js';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
@@ -78,7 +79,7 @@ class KafkajsTransport implements KafkaTransport {
   readonly naming: TransportNaming;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  readonly #producer: Producer;
+  readonly #producer: RenewableProducer;
   readonly #topics: TopicManager;
   readonly #subscriptions = new Set<KafkaSubscription>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -107,17 +108,22 @@ class KafkajsTransport implements KafkaTransport {
       logCreator: kafkajsLogCreator(options.logger),
     });
     this.#admin = this.#kafka.admin({ retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 } });
-    this.#producer = this.#kafka.producer({
+    this.#producer = new RenewableProducer(() => this.#createProducer(), options.logger);
+    this.#topics = new TopicManager(this.#admin, options);
+  }
+
+  /** An idempotent producer as this transport configures it (also the replacement after a lost state). */
+  #createProducer(): Producer {
+    return this.#kafka.producer({
       idempotent: true,
       // One request in flight per broker: a retried batch can never be overtaken by a later one.
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: options.producer.retry,
-      metadataMaxAge: options.producer.metadataMaxAge,
+      retry: this.options.producer.retry,
+      metadataMaxAge: this.options.producer.metadataMaxAge,
       // Java-compatible murmur2 on the key: the same key lands on the same partition from any client.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    this.#topics = new TopicManager(this.#admin, options);
   }
 
   /** Connects the admin client and the producer; rejects with `KafkaBrokerUnreachableError` after `startTimeout`. */
@@ -143,7 +149,7 @@ class KafkajsTransport implements KafkaTransport {
     const connecting = (async () => {
       await this.#admin.connect();
       await this.#admin.describeCluster();
-      await this.#producer.connect();
+      await this.#producer.ready();
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -190,7 +196,16 @@ class KafkajsTransport implements KafkaTransport {
       });
     }
     if (messages.length === 0) return [];
-    const work = publishBatch(this.#producer, this.#topics, this.options, messages);
+    const work = this.#producer
+      .ready()
+      .catch((error: unknown) => {
+        throw asTransportError(error, 'connecting the producer');
+      })
+      .then((producer) =>
+        publishBatch(producer, this.#topics, this.options, messages, (error) =>
+          this.#producer.renew(producer, error),
+        ),
+      );
     this.#inFlight.add(work);
     try {
       return await work;
@@ -235,7 +250,8 @@ class KafkajsTransport implements KafkaTransport {
   async #deadLetter(source: DeadLetterSource, reason: string): Promise<void> {
     const topic = this.options.deadLetterTopicFor(source.group);
     await this.#topics.ensure([topic], 'dead-letter');
-    await this.#producer.send({
+    const producer = await this.#producer.ready();
+    await producer.send({
       topic,
       acks: -1,
       timeout: this.options.producer.timeout,

@@ -11,12 +11,14 @@ import {
   type IncomingMessage,
   type IntegrationEventBus,
   memoryEventLog,
+  silentLogger,
   TransportError,
 } from '@herald/core';
 import { payloadOfTestMessage, testWireMessage } from '@herald/testkit';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asTransportError } from '../src/errors.js';
+import { producerStateLost, RenewableProducer } from '../src/idempotent-producer.js';
 import {
   DeadLetterHeaders,
   KafkaBrokerUnreachableError,
@@ -25,6 +27,8 @@ import {
   kafkaTopicName,
   kafkaTransport,
 } from '../src/index.js';
+import { publishBatch } from '../src/publisher.js';
+import type { TopicManager } from '../src/topology.js';
 import {
   brokers,
   deleteRunTopics,
@@ -295,6 +299,61 @@ describe('options and clear errors', () => {
 });
 
 describe('kafkajs 2.2.4 workarounds', () => {
+  const kafkajsErrors = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+    createErrorFromCode: (code: number) => Error;
+  };
+  const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+
+  it('takes a new idempotent producer once the broker lost the old one’s state (kafkajs never resets its sequences)', async () => {
+    const logged: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void logged.push(message) };
+    const kafka = rawKafka();
+    const producers: Producer[] = [];
+    const renewable = new RenewableProducer(() => {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      producers.push(producer);
+      return producer;
+    }, logger);
+    cleanups.push(() => renewable.disconnect());
+    const topic = `herald-test-${runId}.renew`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] }).finally(() => admin.disconnect());
+    const first = await renewable.ready();
+    await first.send({ topic, acks: -1, messages: [{ value: 'one' }] });
+
+    const lost = kafkajsErrors.createErrorFromCode(OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(producerStateLost(lost)).toBe(true);
+    expect(producerStateLost(new TransportError('wrapped', { cause: lost }))).toBe(true);
+    expect(producerStateLost(new Error('connection refused'))).toBe(false);
+    renewable.renew(first, lost);
+    renewable.renew(first, lost); // a concurrent batch failing with the same producer: one renewal
+    const second = await renewable.ready();
+    expect(second).not.toBe(first);
+    expect(producers).toHaveLength(2);
+    await second.send({ topic, acks: -1, messages: [{ value: 'two' }] });
+    expect(logged).toHaveLength(1);
+  });
+
+  it('fails a batch the broker refused for a lost producer state retriably, and asks for a new producer', async () => {
+    const lost = kafkajsErrors.createErrorFromCode(OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const producer = { sendBatch: async () => Promise.reject(lost) } as unknown as Producer;
+    const topics = { ensure: async () => undefined, forget: () => undefined } as unknown as TopicManager;
+    const renewals: unknown[] = [];
+    const outcomes = await publishBatch(
+      producer,
+      topics,
+      testTransport().options,
+      [testWireMessage({ name: eventName('renew') })],
+      (error) => renewals.push(error),
+    );
+    expect(renewals).toEqual([lost]);
+    expect(outcomes[0]?.ok).toBe(false);
+    const error = (outcomes[0] as { error: TransportError }).error;
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error.retriable).toBe(true);
+  });
+
   it('an idle transport does not spin its request queues (kafkajs issues #1704, #1751)', async () => {
     const transport = await started(testTransport());
     await transport.subscribe(
