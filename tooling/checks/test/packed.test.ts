@@ -71,31 +71,41 @@ function scratchManifest(name: string, dependencies: Record<string, string>): st
   return `${JSON.stringify({ name, private: true, type: 'module', dependencies, pnpm: { overrides } }, null, 2)}\n`;
 }
 
+/** How long one install may take before it is killed and tried again, and how often. */
+const INSTALL_ATTEMPT_MS = 150_000;
+const INSTALL_ATTEMPTS = 3;
+
 /**
  * Installs a scratch project's dependencies as a user's package manager would: resolved from the
  * registry, peer dependencies installed and checked strictly. pnpm's isolated layout makes an
- * undeclared dependency fail here instead of working by accident of hoisting. pnpm does it from the store the workspace install already filled, so only what the
- * workspace does not use is downloaded; a cold `npm install` of the same tree was killed after
- * 480 s on a CI machine. The progress lines say where a slow install spends its time.
+ * undeclared dependency fail here instead of working by accident of hoisting. pnpm installs from
+ * the store the workspace install already filled, so only what the workspace does not use is
+ * downloaded (an install takes 2–20 s). A registry request here now and then stalls without an
+ * answer (CI: a cold `npm install` killed after 480 s, a pnpm install stuck after "resolved 263,
+ * reused 254" for 300 s, the same install 2 s on a rerun): pnpm retries a request after 30 s, and
+ * an install that still hangs is killed and run again. The progress lines say where it stalled.
  */
-function installOutsideWorkspace(
-  project: string,
-  extra: readonly string[],
-  timeoutMs: number,
-): Promise<CommandResult> {
-  return runCommand(
-    'pnpm',
-    [
-      'install',
-      '--ignore-workspace',
-      '--prefer-offline',
-      '--reporter=append-only',
-      '--config.strict-peer-dependencies=true',
-      '--config.auto-install-peers=true',
-      ...extra,
-    ],
-    { cwd: project, timeoutMs },
-  );
+async function installOutsideWorkspace(project: string, extra: readonly string[]): Promise<CommandResult> {
+  const outputs: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const result = await runCommand(
+      'pnpm',
+      [
+        'install',
+        '--ignore-workspace',
+        '--prefer-offline',
+        '--reporter=append-only',
+        '--config.strict-peer-dependencies=true',
+        '--config.auto-install-peers=true',
+        '--config.fetch-timeout=30000',
+        '--config.fetch-retries=4',
+        ...extra,
+      ],
+      { cwd: project, timeoutMs: INSTALL_ATTEMPT_MS },
+    );
+    outputs.push(`attempt ${attempt}:\n${result.output}`);
+    if (result.code === 0 || attempt === INSTALL_ATTEMPTS) return { ...result, output: outputs.join('\n') };
+  }
 }
 
 async function pack(pkg: PublicPackage, into: string): Promise<string> {
@@ -129,7 +139,7 @@ beforeAll(async () => {
   };
   for (const pkg of packages) dependencies[pkg.name] = `file:${tarballs.get(pkg.name)}`;
   writeFileSync(join(app, 'package.json'), scratchManifest('herald-packed-check', dependencies));
-  const install = await installOutsideWorkspace(app, [], 480_000);
+  const install = await installOutsideWorkspace(app, []);
   if (install.code !== 0) throw new Error(`installing the packed packages failed:\n${install.output}`);
 
   // The schema: the example's model plus the fragment shipped in the packed outbox-prisma.
@@ -272,9 +282,9 @@ describe('one service (apps/notification), installed from tarballs on RabbitMQ o
     };
     for (const name of wanted) dependencies[name] = `file:${tarballs.get(name)}`;
     writeFileSync(join(service, 'package.json'), scratchManifest('herald-notification-deploy', dependencies));
-    const install = await installOutsideWorkspace(service, ['--no-optional'], 300_000);
+    const install = await installOutsideWorkspace(service, ['--no-optional']);
     if (install.code !== 0) throw new Error(`installing the notification service failed:\n${install.output}`);
-  }, 360_000);
+  }, 600_000);
 
   it('installs no other transport and no other transport driver', () => {
     // Every package pnpm installed has a folder in node_modules/.pnpm, named `name@version…`.
