@@ -4,7 +4,8 @@ import pair from './bus-scenarios/postgresql-kafka.js';
 import { requireBroker } from './helpers.js';
 
 // Herald's bus contract on Prisma PostgreSQL + Kafka: every scenario of the
-// testkit suite, the crash scenarios with replicas in child processes.
+// testkit suite, the crash scenarios with replicas in child processes, the broker restart
+// through tooling/services/kafka.sh (~15 s).
 beforeAll(requireBroker);
 
 describeBusScenarios({ pair, modulePath: new URL('./bus-scenarios/postgresql-kafka.ts', import.meta.url) });
