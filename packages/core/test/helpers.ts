@@ -1,9 +1,12 @@
 import {
   createIntegrationEventBus,
+  type DistributedLock,
   type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBusBuilder,
+  type Logger,
+  MemoryLock,
   silentLogger,
 } from '../src/index.js';
 
@@ -33,4 +36,41 @@ export async function eventually(predicate: () => boolean, timeoutMs = 3000): Pr
     if (Date.now() > deadline) throw new Error('Condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * A memory lock whose keys starting with `prefix` were taken over by a newer
+ * holder before this replica's first lease: `preempt(key)` runs once, before
+ * the first acquisition, and should make the store see a newer token (e.g. a
+ * claim fenced with token 3, so this replica's tokens 1 and 2 are stale).
+ * `tokens` are the fencing tokens this replica got for those keys.
+ */
+export function preemptedLock(
+  prefix: string,
+  preempt: (key: string) => Promise<unknown>,
+): { lock: DistributedLock; tokens: bigint[] } {
+  const memoryLock = new MemoryLock();
+  const tokens: bigint[] = [];
+  const lock: DistributedLock = {
+    name: 'memory-observed',
+    async acquire(key, ttlMs) {
+      const watched = key.startsWith(prefix);
+      if (watched && tokens.length === 0) await preempt(key);
+      const lease = await memoryLock.acquire(key, ttlMs);
+      if (lease && watched) tokens.push(lease.fencingToken);
+      return lease;
+    },
+  };
+  return { lock, tokens };
+}
+
+/** A logger that keeps its warnings as `message: error`. */
+export function warningLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = {
+    ...silentLogger,
+    warn: (message: string, context?: Record<string, unknown>) =>
+      void warnings.push(`${message}: ${String(context?.error)}`),
+  };
+  return { logger, warnings };
 }

@@ -1,16 +1,13 @@
 import { afterEach, expect, it } from 'vitest';
 import {
   createIntegrationEventBus,
-  type DistributedLock,
   defineEvent,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
-  MemoryLock,
   memoryEventLog,
-  silentLogger,
 } from '../src/index.js';
-import { eventually, fastOptions } from './helpers.js';
+import { eventually, fastOptions, preemptedLock, warningLogger } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('fenced-retry.ping');
 
@@ -22,33 +19,17 @@ afterEach(async () => {
 it('an inbox retry processor whose fencing token is older than one the store has seen claims nothing, lets go of its lock, and retries once it holds a current token', async () => {
   const broker = new InProcessBroker();
   const log = memoryEventLog();
-  const memoryLock = new MemoryLock();
-  const tokens: bigint[] = [];
-  const isInbox = (key: string) => key.startsWith('herald:inbox:');
-  const lock: DistributedLock = {
-    name: 'memory-observed',
-    async acquire(key, ttlMs) {
-      if (isInbox(key) && tokens.length === 0) {
-        // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
-        await log.inbox!.claimDue({
-          limit: 0,
-          leaseMs: 1,
-          owner: 'newer-holder',
-          now: new Date(),
-          fence: { lock: key, token: 3n },
-        });
-      }
-      const lease = await memoryLock.acquire(key, ttlMs);
-      if (lease && isInbox(key)) tokens.push(lease.fencingToken);
-      return lease;
-    },
-  };
-  const warnings: string[] = [];
-  const logger = {
-    ...silentLogger,
-    warn: (message: string, context?: Record<string, unknown>) =>
-      void warnings.push(`${message}: ${String(context?.error)}`),
-  };
+  // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
+  const { lock, tokens } = preemptedLock('herald:inbox:', (key) =>
+    log.inbox!.claimDue({
+      limit: 0,
+      leaseMs: 1,
+      owner: 'newer-holder',
+      now: new Date(),
+      fence: { lock: key, token: 3n },
+    }),
+  );
+  const { logger, warnings } = warningLogger();
   // Every first attempt fails and, with no local retries, becomes a stored retry: the processor's work.
   const retriedUnder: bigint[] = [];
   const bus = createIntegrationEventBus({ service: 'fenced-retries', logger })

@@ -18,7 +18,7 @@ import {
 import { Monitor } from '../src/monitoring.js';
 import { defaultOptions } from '../src/options.js';
 import { OutboxRelay } from '../src/relay.js';
-import { eventually, testBuilder } from './helpers.js';
+import { eventually, preemptedLock, testBuilder, warningLogger } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('ping');
 
@@ -514,33 +514,17 @@ describe('outbox relay', () => {
   it('a relay whose fencing token is older than one the store has seen sends nothing, lets go of its lock, and relays once it holds a current token', async () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
-    const memoryLock = new MemoryLock();
-    const tokens: bigint[] = [];
-    const isOutbox = (key: string) => key.startsWith('herald:outbox:');
-    const lock: DistributedLock = {
-      name: 'memory-observed',
-      async acquire(key, ttlMs) {
-        if (isOutbox(key) && tokens.length === 0) {
-          // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
-          await log.outbox!.claim({
-            limit: 0,
-            leaseMs: 1,
-            owner: 'newer-holder',
-            now: new Date(),
-            fence: { lock: key, token: 3n },
-          });
-        }
-        const lease = await memoryLock.acquire(key, ttlMs);
-        if (lease && isOutbox(key)) tokens.push(lease.fencingToken);
-        return lease;
-      },
-    };
-    const warnings: string[] = [];
-    const logger = {
-      ...silentLogger,
-      warn: (message: string, context?: Record<string, unknown>) =>
-        void warnings.push(`${message}: ${String(context?.error)}`),
-    };
+    // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
+    const { lock, tokens } = preemptedLock('herald:outbox:', (key) =>
+      log.outbox!.claim({
+        limit: 0,
+        leaseMs: 1,
+        owner: 'newer-holder',
+        now: new Date(),
+        fence: { lock: key, token: 3n },
+      }),
+    );
+    const { logger, warnings } = warningLogger();
     const seen: number[] = [];
     const receiver = testBuilder('receiver', broker)
       .handle(Ping, async (e) => void seen.push(e.n))
