@@ -122,3 +122,22 @@ export function generatePrismaClient({ from, schema, dir, label }) {
   }
   console.error(`› generated the ${label} Prisma client (Prisma ${cliVersion})`);
 }
+
+/**
+ * Generates the Prisma clients of a package's bus-scenario pairs, one per provider, into
+ * `dirFor(provider)`. The scenarios reach every table with raw SQL (Herald's through
+ * @herald/outbox-prisma, the effect table directly), so the schema holds only a placeholder model.
+ */
+export function generateScenarioClients({ from, providers, dirFor, generatedBy }) {
+  for (const provider of providers) {
+    const schema = `${schemaHeader({ provider, generatedBy, partialIndexes: false })}
+/// Placeholder: the scenarios use raw SQL only.
+model ScenarioPlaceholder {
+  id String @id
+
+  @@map("herald_scenario_placeholder")
+}
+`;
+    generatePrismaClient({ from, schema, dir: dirFor(provider), label: `bus-scenario ${provider}` });
+  }
+}

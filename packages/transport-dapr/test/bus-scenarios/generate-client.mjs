@@ -1,25 +1,15 @@
 #!/usr/bin/env node
-// Generates the PostgreSQL Prisma client of the bus scenarios (test/bus-scenarios) into
-// test/bus-scenarios/generated. The scenarios reach every table with raw SQL (Herald's through
-// @herald/outbox-prisma, the effect table directly), so the schema holds a placeholder model.
+// Generates the Prisma clients of this package's bus-scenario pairs (PostgreSQL) into
+// test/bus-scenarios/generated (see tooling/prisma/generate-client.mjs).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePrismaClient, schemaHeader } from '../../../../tooling/prisma/generate-client.mjs';
+import { generateScenarioClients } from '../../../../tooling/prisma/generate-client.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const schema = `${schemaHeader({ provider: 'postgresql', generatedBy: 'test/bus-scenarios/generate-client.mjs', partialIndexes: false })}
-/// Placeholder: the scenarios use raw SQL only.
-model ScenarioPlaceholder {
-  id String @id
-
-  @@map("herald_scenario_placeholder")
-}
-`;
-
-generatePrismaClient({
+generateScenarioClients({
   from: import.meta.url,
-  schema,
-  dir: join(here, 'generated'),
-  label: 'bus-scenario PostgreSQL',
+  providers: ['postgresql'],
+  dirFor: () => join(here, 'generated'),
+  generatedBy: 'test/bus-scenarios/generate-client.mjs',
 });
