@@ -126,7 +126,10 @@ function summarize() {
     failed += data.numFailedTests ?? 0;
     const failedFiles = data.numFailedTestSuites ?? 0;
     if (failedFiles > 0 || data.numFailedTests > 0)
-      failedBy.set(folder, `${data.numFailedTests ?? 0} failed tests, ${failedFiles} failed suites (files or describe blocks)`);
+      failedBy.set(
+        folder,
+        `${data.numFailedTests ?? 0} failed tests, ${failedFiles} failed suites (files or describe blocks)`,
+      );
     counted.push(folder);
     const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
     skipped += packageSkipped;

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DAPR_PORTS_ENV, DAPR_PUBSUB, SERVICES, type ServiceName } from '@herald/demo-kit';
+import { DAPR_PORTS_ENV, DAPR_PUBSUB, SERVICES } from '@herald/demo-kit';
 
 export const DAPR_VERSION = process.env.DAPR_VERSION ?? 'v1.18.0';
 
