@@ -2,6 +2,7 @@ import {
   BusStateError,
   type DeadLetter,
   type DeliveryHandler,
+  describeError,
   type PublishOutcome,
   type Subscription,
   type SubscriptionHandle,
@@ -55,6 +56,8 @@ class DaprSidecarTransport implements DaprTransport {
   readonly sidecar: string;
   private readonly connection: SidecarConnection;
   private readonly publisher: DaprPublisher;
+  /** Why the last publish failed as a whole for the broker's sake (cleared by a publish that goes through). */
+  private brokerTrouble: string | undefined;
   private readonly deadLetters: DaprDeadLetters;
   private readonly giveBack: DaprGiveBack;
   /** The app-callback server (`subscription: 'app-callback'`), listening from `start()`. */
@@ -101,9 +104,11 @@ class DaprSidecarTransport implements DaprTransport {
     this.state = 'started';
   }
 
-  publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
+  async publish(messages: readonly WireMessage[]): Promise<PublishOutcome[]> {
     this.assertStarted();
-    return this.publisher.publish(messages);
+    const outcomes = await this.publisher.publish(messages);
+    this.brokerTrouble = brokerTroubleOf(outcomes, this.brokerTrouble);
+    return outcomes;
   }
 
   async subscribe(subscription: Subscription, handler: DeliveryHandler): Promise<SubscriptionHandle> {
@@ -171,9 +176,14 @@ class DaprSidecarTransport implements DaprTransport {
   async health(): Promise<{ readonly connected: boolean; readonly detail?: string }> {
     if (this.state !== 'started') return { connected: false, detail: `transport ${this.state}` };
     const connected = await this.connection.ping();
-    return connected
-      ? { connected }
-      : { connected, detail: `Dapr sidecar at ${this.sidecar} does not answer` };
+    if (!connected) return { connected, detail: `Dapr sidecar at ${this.sidecar} does not answer` };
+    // The sidecar answers, but a ping says nothing of the broker behind it: its last refusal does.
+    if (this.brokerTrouble)
+      return {
+        connected: false,
+        detail: `the pub/sub component behind the sidecar cannot reach its broker: ${this.brokerTrouble}`,
+      };
+    return { connected };
   }
 
   async stop(): Promise<void> {
@@ -200,4 +210,26 @@ class DaprSidecarTransport implements DaprTransport {
       throw new BusStateError(`daprTransport: ${this.state === 'new' ? 'call start() first' : 'stopped'}`);
     }
   }
+}
+
+/**
+ * What daprd says when the component cannot reach its broker (Redis, RabbitMQ, Kafka clients'
+ * connection errors, passed through as text). Only these count: a message the broker refuses
+ * (too large, bad metadata) is that message's failure, not an outage.
+ */
+const BROKER_UNREACHABLE =
+  /connection refused|connection reset|broken pipe|i\/o timeout|no such host|network is unreachable|dial tcp|\bEOF\b|connection is closed|not connected/i;
+
+/**
+ * The broker trouble after a publish: set when every message failed with a connectivity error
+ * from the component, cleared when any message went through, unchanged otherwise.
+ */
+function brokerTroubleOf(
+  outcomes: readonly PublishOutcome[],
+  previous: string | undefined,
+): string | undefined {
+  if (outcomes.some((outcome) => outcome.ok)) return undefined;
+  const failures = outcomes.filter((outcome) => !outcome.ok).map((outcome) => describeError(outcome.error));
+  if (failures.length > 0 && failures.every((text) => BROKER_UNREACHABLE.test(text))) return failures[0];
+  return previous;
 }

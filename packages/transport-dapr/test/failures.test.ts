@@ -4,6 +4,7 @@ import type { DaprTransport } from '../src/index.js';
 import {
   componentsDir,
   heraldWire,
+  portOpen,
   runId,
   Sidecar,
   sleep,
@@ -114,6 +115,33 @@ it('the broker behind the sidecar restarted mid-stream: nothing is lost', async 
   const result = await runMidStream(`broker-restart-${runId}`, 'ga', () => redis.restart(1_500));
   expect(result.deliveries).toBeGreaterThanOrEqual(300);
 }, 180_000);
+
+it('health says not connected while the broker behind the sidecar refuses publishes, and connected once one goes through', async () => {
+  const transport = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
+  await transport.start();
+  try {
+    expect(await transport.health()).toEqual({ connected: true });
+    await redis.down();
+    const name = `broker-down-${runId}`;
+    const [refused] = await transport.publish([wire(name, 0)]);
+    expect(refused?.ok).toBe(false);
+    const down = await transport.health();
+    expect(down.connected).toBe(false);
+    expect(down.detail).toMatch(
+      /pub\/sub component behind the sidecar cannot reach its broker: .*connection refused/i,
+    );
+    await redis.start();
+    await waitFor(
+      async () => (await transport.publish([wire(name, 1)]))[0]?.ok === true,
+      30_000,
+      () => 'no publish went through after Redis came back',
+    );
+    expect(await transport.health()).toEqual({ connected: true });
+  } finally {
+    await transport.stop();
+    if (!(await portOpen(redis.port))) await redis.start();
+  }
+}, 90_000);
 
 it('the sidecar killed (SIGKILL) and restarted mid-stream: nothing is lost', async () => {
   const result = await runMidStream(`sidecar-kill-${runId}`, 'gb', async () => {

@@ -140,6 +140,11 @@ export class TestRedis {
     await this.start();
   }
 
+  /** Stops it (SIGTERM), keeping its directory: `start()` brings it back with its streams. */
+  async down(): Promise<void> {
+    await stopChild(this.child, 'SIGTERM');
+  }
+
   async stop(): Promise<void> {
     await stopChild(this.child, 'SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
