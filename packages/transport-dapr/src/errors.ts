@@ -2,6 +2,7 @@ import { ConfigurationError, TransportError } from '@herald/core';
 
 /** The sidecar's gRPC API did not answer within the start timeout (wrong port, sidecar down). */
 export class DaprSidecarUnreachableError extends TransportError {
+  /** The sidecar's gRPC address that did not answer, `host:port` (`daprHost:daprGrpcPort`). */
   readonly endpoint: string;
 
   constructor(endpoint: string, timeoutMs: number, options?: { cause?: unknown }) {
@@ -16,7 +17,9 @@ export class DaprSidecarUnreachableError extends TransportError {
 
 /** The sidecar refused or failed one published message (the relay retries only those). */
 export class DaprPublishError extends TransportError {
+  /** The Dapr pub/sub component the message was published through. */
   readonly pubsubName: string;
+  /** The topic the message was published to. */
   readonly topic: string;
 
   constructor(pubsubName: string, topic: string, detail: string, options?: { cause?: unknown }) {

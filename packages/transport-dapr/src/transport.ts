@@ -32,7 +32,12 @@ export interface DaprTransport extends Transport {
   readonly sidecar: string;
   /** Reads the dead letters of a group from its dead-letter topic (see the README for what reading consumes). */
   readDeadLetters(group: string, limit: number): Promise<DeadLetter[]>;
-  health(): Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  health(): Promise<{
+    /** True when the transport is started and the sidecar answers its gRPC ping. */
+    readonly connected: boolean;
+    /** Why not connected: the transport's state, or the sidecar address that does not answer. */
+    readonly detail?: string;
+  }>;
 }
 
 /**

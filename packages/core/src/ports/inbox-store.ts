@@ -7,7 +7,9 @@ export type InboxStatus = 'processing' | 'processed' | 'failed' | 'dead';
 
 /** Identifies one handling: a message id and the handler's stable name. */
 export interface InboxKey {
+  /** The message's id (the envelope's `id`): the same for every redelivery of one published message. */
   readonly messageId: string;
+  /** The handler's registered name: one message gets one entry per handler that handles it. */
   readonly handler: string;
 }
 
@@ -22,36 +24,57 @@ export type BeginResult =
 
 /** One handling to begin: the key, what to record, and the lease when it is not inside a transaction. */
 export interface InboxBegin extends InboxKey {
+  /** The event's name, stored for operators' lists and dead-letter reasons. */
   readonly eventName: string;
+  /** The message's ordering key; `null` when it has none (no ordering with other messages). */
   readonly orderingKey: string | null;
+  /**
+   * How long (ms from `now`) the `processing` entry belongs to this caller; once
+   * it has passed, another consumer may take over the handling.
+   */
   readonly leaseMs: number;
+  /** The caller's clock: stored as the arrival time and the start of the lease. */
   readonly now: Date;
 }
 
 /** A handler's chain of messages with one ordering key. */
 export interface InboxChain {
+  /** The handler's registered name. */
   readonly handler: string;
+  /** The ordering key shared by the chain's messages. */
   readonly orderingKey: string;
 }
 
 /** A healthy message stored to wait behind an earlier, failed message of its key (a parked key). */
 export interface InboxParking extends InboxKey {
+  /** The event's name, stored for operators' lists. */
   readonly eventName: string;
+  /** The parked chain's ordering key (a message without one is never parked). */
   readonly orderingKey: string;
+  /** The message as received, kept so the retry processor can run it later. */
   readonly message: WireMessage;
 }
 
 /** One inbox row. */
 export interface InboxRecord extends InboxKey {
+  /** The event's name. */
   readonly eventName: string;
+  /** The message's ordering key; `null` when it has none. */
   readonly orderingKey: string | null;
   /** Arrival order within the store. */
   readonly sequence: number;
+  /** Where the handling stands (see {@link InboxStatus}). */
   readonly status: InboxStatus;
   /** Failed handlings that were persisted. */
   readonly attempts: number;
+  /** When the entry was first stored (the first delivery, or the failure or parking that stored it). */
   readonly receivedAt: Date;
+  /** When a `failed` entry is due for its next retry; `null` while processing, once processed, and when dead. */
   readonly nextAttemptAt: Date | null;
+  /**
+   * The latest failure's description (`name: message`, or `code: message` for a
+   * HeraldError), or why the entry waits (parked, held); `null` when it never failed.
+   */
   readonly lastError: string | null;
   /** Recent failures, oldest first (stores keep a bounded number; optional). */
   readonly errorHistory?: readonly ErrorEntry[];
@@ -61,10 +84,15 @@ export interface InboxRecord extends InboxKey {
 
 /** A handling that failed (or must wait behind an earlier message of its key). */
 export interface InboxFailure extends InboxKey {
+  /** The event's name. */
   readonly eventName: string;
+  /** The message's ordering key; `null` when it has none. */
   readonly orderingKey: string | null;
+  /** The message as received, kept for the retries (and for operators once dead). */
   readonly message: WireMessage;
+  /** Persisted failures so far, this one included (0 for a message stored to wait without running). */
   readonly attempts: number;
+  /** Why it failed or waits, as stored in `lastError` (a short description, no stack). */
   readonly error: string;
   /** When to try again; `null` makes the entry `dead`. */
   readonly nextAttemptAt: Date | null;
@@ -72,11 +100,13 @@ export interface InboxFailure extends InboxKey {
 
 /** Ask for the due inbox entries to retry (the inbox's counterpart of the outbox's `ClaimRequest`). */
 export interface InboxClaimRequest {
+  /** At most this many entries are claimed. */
   readonly limit: number;
   /** The claim is exclusive until `now + leaseMs`; after that another processor may take it. */
   readonly leaseMs: number;
   /** Identifies the claiming processor (diagnostics). */
   readonly owner: string;
+  /** The caller's clock: decides which entries are due and which leases have expired. */
   readonly now: Date;
   /** Only entries of these handlers: a bus never claims entries of handlers it does not have. */
   readonly handlers?: readonly string[];
@@ -102,7 +132,12 @@ export interface InboxClaimRequest {
  * sequence is unfinished (`processing`, `failed` or leased).
  */
 export interface InboxStore {
+  /** Engine name for logs, e.g. `prisma-postgresql`, `mongodb`, `memory`. */
   readonly name: string;
+  /**
+   * Identity of the database (ABP's DatabaseName): part of lock keys, and an
+   * inbox shares handler transactions with the outbox of the same name.
+   */
   readonly databaseName: string;
   /** True when `tx` from {@link transaction} makes handler writes and inbox writes atomic. */
   readonly transactional: boolean;
@@ -155,5 +190,6 @@ export interface InboxStore {
   requeue(keys: readonly InboxKey[], now: Date): Promise<number>;
   /** Operators: delete entries (a purged entry no longer deduplicates its message). Optional. */
   purge?(keys: readonly InboxKey[]): Promise<number>;
+  /** Releases connections the store opened itself (never the user's client). */
   close?(): Promise<void>;
 }

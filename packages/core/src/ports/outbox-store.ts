@@ -9,24 +9,37 @@ export type OutboxStatus = 'pending' | 'failed' | 'published' | 'dead';
 
 /** One outbox row. */
 export interface OutboxRecord {
+  /** The message as stored by `add`: id, name, headers and encoded body. */
   readonly message: WireMessage;
   /** Insert order within the store; per ordering key it decides delivery order. */
   readonly sequence: number;
   /** Shard bucket (0…1023) of the ordering key (or of the id when there is none). */
   readonly bucket: number;
+  /** Where the record stands (see {@link OutboxStatus}). */
   readonly status: OutboxStatus;
   /** Failed publish attempts that were persisted (local retries are not counted). */
   readonly attempts: number;
+  /** When `add` stored the record. */
   readonly createdAt: Date;
+  /**
+   * When the record is next due: a delayed publish's time, a failed record's
+   * retry, a requeue's time. `null` for a record due at once and for a dead one.
+   */
   readonly nextAttemptAt: Date | null;
+  /**
+   * The latest failed publish's description (`name: message`, or `code: message`
+   * for a HeraldError); `null` when it never failed.
+   */
   readonly lastError: string | null;
   /** Recent failures, oldest first (stores keep a bounded number; optional). */
   readonly errorHistory?: readonly ErrorEntry[];
+  /** When the broker's confirmation was recorded; `null` until `published`. */
   readonly publishedAt: Date | null;
 }
 
 /** One message for {@link OutboxStore.add}. */
 export interface OutboxEntry {
+  /** The encoded message to store (its `id` becomes the record's id). */
   readonly message: WireMessage;
   /** Shard bucket (0…1023), precomputed by core. */
   readonly bucket: number;
@@ -52,14 +65,21 @@ export interface Fence {
 
 /** Ask for the next records to relay. */
 export interface ClaimRequest {
+  /** At most this many records are claimed. */
   readonly limit: number;
   /** The claim is exclusive until `now + leaseMs`; after that another relay may take it. */
   readonly leaseMs: number;
   /** Identifies the claiming relay (diagnostics). */
   readonly owner: string;
+  /** The caller's clock: decides which records are due and which leases have expired. */
   readonly now: Date;
   /** Only records whose bucket satisfies `bucket % count === index` (sharded relays). */
-  readonly shard?: { readonly index: number; readonly count: number };
+  readonly shard?: {
+    /** This relay's shard, `0 … count - 1`. */
+    readonly index: number;
+    /** How many shards the outbox is split into. */
+    readonly count: number;
+  };
   /**
    * The caller is the only relay of this outbox (or shard): it holds the
    * distributed lock for it. The store then returns the claimable records
@@ -92,8 +112,11 @@ export interface LockedBatchOutcome {
 
 /** A failed publish to record: with `nextAttemptAt: null` the record becomes `dead`. */
 export interface OutboxFailure {
+  /** The failed record's message id. */
   readonly id: string;
+  /** Why the publish failed, stored as `lastError` (a short description, no stack). */
   readonly error: string;
+  /** When to retry; `null` makes the record `dead`. */
   readonly nextAttemptAt: Date | null;
 }
 
@@ -177,7 +200,12 @@ export interface OutboxStore {
    * requeue) that time. A delayed record not yet due is not waiting: it does
    * not set `oldestCreatedAt`.
    */
-  backlog?(): Promise<{ pending: number; oldestCreatedAt: Date | null }>;
+  backlog?(): Promise<{
+    /** Records not yet published nor dead (`pending` and `failed`, delayed ones included). */
+    pending: number;
+    /** Since when the oldest waiting record has waited; `null` when none is waiting. */
+    oldestCreatedAt: Date | null;
+  }>;
   /** Releases connections the store opened itself (never the user's client). */
   close?(): Promise<void>;
 }

@@ -18,7 +18,9 @@ import { ChaosError, type ChaosOptions } from './options.js';
  * crashed there. The transaction rolls back and the message is handled again.
  */
 export class ChaosInboxStore implements InboxStore {
+  /** `chaos(<wrapped store's name>)`, for logs. */
   readonly name: string;
+  /** The wrapped store's database name (lock keys and shared transactions stay those of the wrapped store). */
   readonly databaseName: string;
   readonly transactional: boolean;
   readonly durable: boolean;
@@ -94,6 +96,7 @@ export class ChaosInboxStore implements InboxStore {
     return this.inner.requeue(keys, now);
   }
 
+  /** Closes the wrapped store (when it has `close`). */
   async close(): Promise<void> {
     await this.inner.close?.();
   }

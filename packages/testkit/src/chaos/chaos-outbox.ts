@@ -26,7 +26,12 @@ export class ChaosOutboxStore implements OutboxStore {
   /** Forwarded when the wrapped store has it. */
   readonly purge?: (ids: readonly string[]) => Promise<number>;
   /** Forwarded when the wrapped store has it. */
-  readonly backlog?: () => Promise<{ pending: number; oldestCreatedAt: Date | null }>;
+  readonly backlog?: () => Promise<{
+    /** The wrapped store's count of unpublished records. */
+    pending: number;
+    /** Since when the wrapped store's oldest waiting record has waited; `null` when none waits. */
+    oldestCreatedAt: Date | null;
+  }>;
   readonly #options: ChaosOptions;
   readonly #crashed = new Set<string>();
 

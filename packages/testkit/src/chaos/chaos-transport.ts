@@ -61,7 +61,12 @@ export class ChaosTransport implements Transport {
   /** The wrapped transport's dead letters (present when it has them). */
   readonly readDeadLetters?: (group: string, limit: number) => Promise<DeadLetter[]>;
   /** The wrapped transport's connection health (present when it has it). */
-  readonly health?: () => Promise<{ readonly connected: boolean; readonly detail?: string }>;
+  readonly health?: () => Promise<{
+    /** The wrapped transport's answer: true when it can publish and receive right now. */
+    readonly connected: boolean;
+    /** The wrapped transport's explanation, when it gives one. */
+    readonly detail?: string;
+  }>;
   /** The wrapped transport's idle signal (present when it has it; used by `bus.drain()`). */
   readonly whenIdle?: () => Promise<void>;
   readonly #options: ChaosOptions;

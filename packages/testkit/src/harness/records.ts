@@ -4,7 +4,9 @@ import type { BusEventMap, Envelope, WireMessage } from '@herald/core';
 export interface PublishedMessage<P = unknown> {
   /** The publishing service (`builder.service`). */
   readonly service: string;
+  /** The event's name. */
   readonly eventName: string;
+  /** The message id (the envelope's `id`). */
   readonly messageId: string;
   /** `outbox` when relayed from the outbox, `direct` for `useOutbox: false`. */
   readonly source: BusEventMap['sent']['source'];
@@ -20,23 +22,40 @@ export interface PublishedMessage<P = unknown> {
 export interface ConsumedMessage<P = unknown> {
   /** The consuming service. */
   readonly service: string;
+  /** The event's name. */
   readonly eventName: string;
+  /** The message id (the envelope's `id`). */
   readonly messageId: string;
   /** The handler's stable name. */
   readonly handler: string;
+  /** `inbox` when handled through the inbox (a delivery or a stored retry), `direct` when run inline by the publishing bus. */
   readonly source: BusEventMap['received']['source'];
+  /** The payload the handler received (`envelope.payload`). */
   readonly payload: P;
+  /** The handled message's envelope. */
   readonly envelope: Envelope<P>;
 }
 
 /** A message a bus gave up on, with the reason. */
-export type DeadLetteredMessage = BusEventMap['dead-lettered'] & { readonly service: string };
+export type DeadLetteredMessage = BusEventMap['dead-lettered'] & {
+  /** The service (`builder.service`) whose bus emitted the event. */
+  readonly service: string;
+};
 
 /** A failed publish or handler attempt (retried or not). */
-export type FailedAttempt = BusEventMap['failed'] & { readonly service: string };
+export type FailedAttempt = BusEventMap['failed'] & {
+  /** The service (`builder.service`) whose bus emitted the event. */
+  readonly service: string;
+};
 
 /** A duplicate delivery the inbox absorbed. */
-export type AbsorbedDuplicate = BusEventMap['duplicate'] & { readonly service: string };
+export type AbsorbedDuplicate = BusEventMap['duplicate'] & {
+  /** The service (`builder.service`) whose bus emitted the event. */
+  readonly service: string;
+};
 
 /** An infrastructure error a background loop reported (chaos faults show up here as `ChaosError`). */
-export type BusError = BusEventMap['error'] & { readonly service: string };
+export type BusError = BusEventMap['error'] & {
+  /** The service (`builder.service`) whose bus emitted the event. */
+  readonly service: string;
+};

@@ -3,7 +3,15 @@ import type { Logger } from '@herald/core';
 
 /** A logger that keeps every call, so a test can search all an adapter said. */
 export interface CapturingLogger extends Logger {
-  readonly lines: Array<{ level: string; message: string; context?: Record<string, unknown> }>;
+  /** Every call so far, in call order. */
+  readonly lines: Array<{
+    /** The logger method called: `debug`, `info`, `warn` or `error`. */
+    level: string;
+    /** The message as logged. */
+    message: string;
+    /** The context object as logged (the same reference); absent when the call had none. */
+    context?: Record<string, unknown>;
+  }>;
   /** Everything logged, each context inspected to full depth (errors with causes and own properties). */
   text(): string;
 }

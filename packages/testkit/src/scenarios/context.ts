@@ -43,9 +43,13 @@ async function storeSummary(store: ScenarioStore): Promise<string> {
 
 /** What each bus scenario receives. */
 export interface BusScenarioContext {
+  /** The store × transport pair under test. */
   readonly pair: BusPair;
+  /** The pair's declared features (`pair.features`): a scenario skips, with the reason, what they lack. */
   readonly features: BusFeatures;
+  /** What the pair's `setup` returned for this suite run (`{}` without `setup`). */
   readonly settings: Record<string, string>;
+  /** The run and case ids that make this case's event name, consumer group and keys unique. */
   readonly scope: ScenarioScope;
   /** Upper bound for every wait (already multiplied by {@link slowdown}). */
   readonly timeoutMs: number;

@@ -24,11 +24,15 @@ export interface BusFeatures {
 
 /** One effect a scenario handler wrote through `ctx.tx`: the proof of "exactly once". */
 export interface ScenarioEffect {
+  /** The handled message's id (the envelope's `id`). */
   readonly eventId: string;
+  /** The step's ordering key (every key starts with the case's id). */
   readonly key: string;
+  /** The step's position within its key, from 0. */
   readonly seq: number;
   /** The replica (bus) that ran the handler. */
   readonly replica: string;
+  /** The handler attempt that wrote it (`ctx.attempt`, from 1). */
   readonly attempt: number;
 }
 
@@ -65,6 +69,7 @@ export interface ForeignMessage {
 export interface BusPair {
   /** Shown in the vitest `describe` title, e.g. `Prisma PostgreSQL + RabbitMQ`. */
   readonly name: string;
+  /** What the pair can do; scenarios needing a missing feature are reported as skipped with the reason. */
   readonly features: BusFeatures;
   /**
    * How many times slower than the reference pairs (PostgreSQL + RabbitMQ)

@@ -39,10 +39,15 @@ export interface ReplicaRole {
 
 /** One handler run of the scenario handler, as the replica saw it. */
 export interface HandlerRun {
+  /** The handled message's id (the envelope's `id`). */
   readonly eventId: string;
+  /** The step's ordering key. */
   readonly key: string;
+  /** The step's position within its key, from 0. */
   readonly seq: number;
+  /** The handler attempt (`ctx.attempt`, from 1). */
   readonly attempt: number;
+  /** The replica (bus) that ran the handler ({@link ReplicaRole.replica}). */
   readonly replica: string;
   /** The handler threw (on purpose). */
   readonly failed: boolean;
@@ -52,17 +57,42 @@ export interface HandlerRun {
 
 /** What a replica reports (in the test process directly, from a child over IPC). */
 export type ReplicaReport =
-  | { readonly type: 'run'; readonly run: HandlerRun }
-  | { readonly type: 'duplicate'; readonly messageId: string }
   | {
+      /** The scenario handler ran (successfully or not). */
+      readonly type: 'run';
+      /** What the run did. */
+      readonly run: HandlerRun;
+    }
+  | {
+      /** The inbox absorbed a duplicate delivery. */
+      readonly type: 'duplicate';
+      /** The duplicate's message id. */
+      readonly messageId: string;
+    }
+  | {
+      /** The bus gave up on a message (its `dead-lettered` event). */
       readonly type: 'dead-lettered';
+      /** Where it gave up: `publish`, `receive` or `handle`. */
       readonly stage: string;
+      /** Why it gave up, as stored with the dead letter. */
       readonly reason: string;
+      /** The message id; absent when an unreadable delivery did not say. */
       readonly messageId?: string;
+      /** The event's name; absent when an unreadable delivery did not say. */
       readonly eventName?: string;
     }
-  | { readonly type: 'sent'; readonly messageId: string }
-  | { readonly type: 'error'; readonly message: string };
+  | {
+      /** The relay sent an outbox record (confirmed by the broker). */
+      readonly type: 'sent';
+      /** The sent message's id. */
+      readonly messageId: string;
+    }
+  | {
+      /** A child replica could not start or stop. */
+      readonly type: 'error';
+      /** What failed, with the thrown error as text. */
+      readonly message: string;
+    };
 
 /** Bus options that make retries, leases and polling fast enough for a bounded test. */
 export const SCENARIO_BUS_OPTIONS: Partial<HeraldOptions> = {

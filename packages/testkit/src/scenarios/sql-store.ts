@@ -11,9 +11,11 @@ export interface SqlScenarioClient {
 
 /** Options of {@link sqlScenarioStore}. */
 export interface SqlScenarioStoreOptions {
+  /** The pair's SQL event log (outbox and inbox), handed to `useEventLog`. */
   readonly eventLog: EventLog;
   /** Opens a transaction of the store's database (the `tx` handlers get must be of the same kind). */
   transaction<T>(work: (tx: unknown) => Promise<T>): Promise<T>;
+  /** Writes the effect rows (through the handler's `tx`) and reads them back. */
   readonly client: SqlScenarioClient;
   /** `$1, $2…` (PostgreSQL) or `?` (MySQL/MariaDB, SQLite). */
   readonly placeholders: 'dollar' | 'question';

@@ -32,7 +32,9 @@ export interface BusScenarioOptions {
 
 /** One case's place in a suite run. */
 export interface BusScenarioRun {
+  /** What the pair's `setup` returned for this suite run (`{}` without `setup`). */
   readonly settings: Record<string, string>;
+  /** The run and case ids that make this case's names unique. */
   readonly scope: ScenarioScope;
 }
 

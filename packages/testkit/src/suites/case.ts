@@ -25,6 +25,7 @@ export interface ConformanceCase<C> {
  * the reason; a case run directly rejects with it.
  */
 export class CaseSkipped extends Error {
+  /** Why the case does not apply, as given to {@link skipCase} (reported by vitest as the skip reason). */
   readonly reason: string;
 
   constructor(reason: string) {

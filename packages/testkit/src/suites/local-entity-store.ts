@@ -6,9 +6,13 @@ import { type ConformanceCase, describeCases, runWithFixture } from './case.js';
 
 /** What a store knows about one local copy (tombstones included); the shape of entity-sync's `LocalCopy`. */
 export interface LocalCopyLike<L> {
+  /** The local entity; undefined for a tombstone. */
   readonly entity: L | undefined;
+  /** Version of the last applied change (create, update or delete); undefined when the change had none. */
   readonly version: number | undefined;
+  /** True for a tombstone: the entity was deleted (its version still guards against older changes). */
   readonly deleted: boolean;
+  /** When the last change was applied locally (epoch ms). */
   readonly appliedAt: number;
 }
 
@@ -17,9 +21,13 @@ export interface LocalCopyLike<L> {
  * does not depend on entity-sync (which dev-depends on the testkit).
  */
 export interface LocalEntityStoreLike<L> {
+  /** The local copy (or tombstone) of `key`, read in `tx` when given; undefined when there is none. */
   get(key: string, tx: unknown): Promise<LocalCopyLike<L> | undefined>;
+  /** Stores `entity` under `key` with `version`, unless the stored version is not older (then nothing changes). */
   put(key: string, entity: L, version: number | undefined, tx: unknown): Promise<void>;
+  /** Leaves a tombstone with `version` for `key`, unless the stored version is not older (then nothing changes). */
   remove(key: string, version: number | undefined, tx: unknown): Promise<void>;
+  /** Keys of live (not deleted) copies. */
   keys(tx: unknown): Promise<string[]>;
 }
 

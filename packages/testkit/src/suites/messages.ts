@@ -9,6 +9,7 @@ export interface TestMessageOptions {
   name?: string;
   /** Message id; default a fresh UUID v7. */
   id?: string;
+  /** Ordering key (also picks the outbox bucket); default none. */
   orderingKey?: string;
   /** Application headers (non-reserved names). */
   headers?: Record<string, string>;
@@ -40,7 +41,12 @@ export function testWireMessage(options: TestMessageOptions = {}): WireMessage {
 }
 
 /** A message plus the bucket core would compute for it: the shape `OutboxStore.add` takes. */
-export function outboxEntry(message: WireMessage): { message: WireMessage; bucket: number } {
+export function outboxEntry(message: WireMessage): {
+  /** The message, unchanged. */
+  message: WireMessage;
+  /** The shard bucket (0…1023) of the message's ordering key, or of its id when it has none. */
+  bucket: number;
+} {
   return { message, bucket: bucketOf(message.orderingKey ?? message.id) };
 }
 
