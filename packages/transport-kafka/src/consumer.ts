@@ -17,6 +17,9 @@ import type { TopicManager } from './topology.js';
 
 /** Redelivery delay when core's handler rejects (it should not) or the dead-letter topic cannot be written. */
 const TROUBLE_RETRY_MS = 1_000;
+/** First and longest pause before a member that kafkajs gave up on is started again. */
+const REVIVE_FIRST_MS = 1_000;
+const REVIVE_MAX_MS = 30_000;
 /** Upper bound of remembered redelivery counts (records waiting to come again). */
 const MAX_REMEMBERED_ATTEMPTS = 10_000;
 
@@ -52,7 +55,10 @@ export class KafkaSubscription implements SubscriptionHandle {
   readonly #subscription: Subscription;
   readonly #handler: DeliveryHandler;
   readonly #deps: SubscriptionDeps;
-  readonly #consumer: Consumer;
+  #consumer: Consumer;
+  /** Set once the member first joined: a crash after that is survived, one before fails `open`. */
+  #joinedOnce = false;
+  #reviving = false;
   readonly #resumeTimers = new Set<NodeJS.Timeout>();
   /** Records that asked to come again, by topic/partition/offset: how often each was delivered (for `deliveryAttempt`). */
   readonly #attempts = new Map<string, number>();
@@ -67,8 +73,13 @@ export class KafkaSubscription implements SubscriptionHandle {
     this.#deps = deps;
     const { consumer } = deps.options;
     this.#limiter = new Limiter(consumer.concurrency);
-    this.#consumer = deps.kafka.consumer({
-      groupId: subscription.group,
+    this.#consumer = this.#createConsumer();
+  }
+
+  #createConsumer(): Consumer {
+    const { consumer } = this.#deps.options;
+    return this.#deps.kafka.consumer({
+      groupId: this.#subscription.group,
       sessionTimeout: consumer.sessionTimeout,
       rebalanceTimeout: consumer.rebalanceTimeout,
       heartbeatInterval: consumer.heartbeatInterval,
@@ -101,12 +112,21 @@ export class KafkaSubscription implements SubscriptionHandle {
   }
 
   async #start(): Promise<void> {
-    const { options, topics, logger } = this.#deps;
+    const { options, topics } = this.#deps;
     const { group } = this.#subscription;
     const eventTopics = this.topics;
     await topics.ensure(eventTopics, 'event');
     await topics.ensure([options.deadLetterTopicFor(group)], 'dead-letter');
+    await this.#join();
+    this.#joinedOnce = true;
+  }
 
+  /** Connects the current kafkajs consumer, subscribes, runs it and resolves once it joined the group. */
+  async #join(): Promise<void> {
+    const { options, logger } = this.#deps;
+    const { group } = this.#subscription;
+    const eventTopics = this.topics;
+    const consumer = this.#consumer;
     // kafkajs reports a failed join through its CRASH event, not through run(), so watch both.
     let joined = false;
     let fatal: unknown;
@@ -114,14 +134,20 @@ export class KafkaSubscription implements SubscriptionHandle {
     const changed = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, () => {
       joined = true;
       wake();
     });
-    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
-      if (this.#closed) return;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.#closed || consumer !== this.#consumer) return;
       if (payload.restart) {
         logger.warn('Kafka consumer crashed and restarts', { group, error: payload.error });
+        return;
+      }
+      if (this.#joinedOnce) {
+        // kafkajs gives up on a non-retriable crash; a member that stops for good would leave its
+        // partitions unread while the service looks alive. Start a new one instead.
+        void this.#revive(payload.error);
         return;
       }
       logger.error('Kafka consumer stopped and does not restart', { group, error: payload.error });
@@ -129,9 +155,9 @@ export class KafkaSubscription implements SubscriptionHandle {
       wake();
     });
 
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: eventTopics, fromBeginning: options.consumer.fromBeginning });
-    await this.#consumer.run({
+    await consumer.connect();
+    await consumer.subscribe({ topics: eventTopics, fromBeginning: options.consumer.fromBeginning });
+    await consumer.run({
       autoCommit: true,
       autoCommitInterval: options.consumer.autoCommitInterval,
       autoCommitThreshold: options.consumer.autoCommitThreshold,
@@ -217,6 +243,47 @@ export class KafkaSubscription implements SubscriptionHandle {
     } finally {
       clearInterval(beat);
       await committing;
+    }
+  }
+
+  /**
+   * Replaces a member kafkajs stopped for good with a new kafkajs consumer in
+   * the same group, after a pause that doubles up to 30 s until one joins.
+   * Records it had not committed come again (the inbox recognises them).
+   */
+  async #revive(cause: unknown): Promise<void> {
+    if (this.#reviving || this.#closed) return;
+    this.#reviving = true;
+    const { logger } = this.#deps;
+    const { group } = this.#subscription;
+    logger.error(
+      'Kafka consumer stopped after a crash kafkajs does not restart from; starting a new member',
+      {
+        group,
+        error: cause,
+      },
+    );
+    try {
+      for (let delay = REVIVE_FIRST_MS; !this.#closed; delay = Math.min(delay * 2, REVIVE_MAX_MS)) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref?.());
+        if (this.#closed) return;
+        const stopped = this.#consumer;
+        this.#consumer = this.#createConsumer();
+        await stopped.disconnect().catch(() => undefined);
+        try {
+          await this.#join();
+          logger.warn('Kafka consumer group member started again after its crash', { group });
+          return;
+        } catch (error) {
+          logger.warn('Could not start the Kafka consumer again; trying later', {
+            group,
+            error,
+            retryInMs: delay * 2,
+          });
+        }
+      }
+    } finally {
+      this.#reviving = false;
     }
   }
 
