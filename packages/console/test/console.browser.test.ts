@@ -80,7 +80,8 @@ describe('web console (headless Chromium)', () => {
       await server.close();
       await bus.stop();
     }
-  });
+    // A fresh Chromium profile's first page (fonts, caches) once took longer than the default 30 s in CI.
+  }, 90_000);
 
   it('a page from another origin, or a rebound name, cannot requeue or purge', async () => {
     const { bus } = await failingService();
