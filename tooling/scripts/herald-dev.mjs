@@ -6,7 +6,7 @@
 // starts the local engines the tests need, and runs everything through turbo.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -118,6 +118,7 @@ function summarize() {
   // A file whose setup failed counts no failed test (its tests show as skipped): name it.
   const failedBy = new Map();
   const counted = [];
+  const failures = [];
   for (const folder of workspaceFolders()) {
     const report = join(root, folder, '.herald-test-results.json');
     if (!existsSync(report)) continue;
@@ -130,12 +131,29 @@ function summarize() {
         folder,
         `${data.numFailedTests ?? 0} failed tests, ${failedFiles} failed suites (files or describe blocks)`,
       );
+    for (const file of data.testResults ?? []) {
+      const where = relative(root, file.name ?? '');
+      // A file that failed before its tests ran carries its error in `message`.
+      if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'))
+        failures.push(`${where}: ${firstLines(file.message)}`);
+      for (const test of file.assertionResults ?? [])
+        if (test.status === 'failed')
+          failures.push(
+            `${where} > ${test.fullName}: ${firstLines((test.failureMessages ?? []).join('\n'))}`,
+          );
+    }
     counted.push(folder);
     const packageSkipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
     skipped += packageSkipped;
     if (packageSkipped > 0) skippedBy.set(folder, packageSkipped);
   }
-  return { passed, failed, skipped, skippedBy, failedBy, counted };
+  return { passed, failed, skipped, skippedBy, failedBy, failures, counted };
+}
+
+/** The start of an error message, on one line: enough to name the failure at the end of a long log. */
+function firstLines(message = '') {
+  const text = message.split('\n').slice(0, 4).join(' ⏎ ').replace(/\s+/g, ' ').trim();
+  return text.length > 400 ? `${text.slice(0, 400)}…` : text || '(no message)';
 }
 
 function clearReports() {
@@ -183,7 +201,7 @@ if (command === 'demo') {
     '--env-mode=loose',
     ...extraArgs,
   ]);
-  const { passed, failed, skipped, skippedBy, failedBy, counted } = summarize();
+  const { passed, failed, skipped, skippedBy, failedBy, failures, counted } = summarize();
   // Skips are capabilities a package lacks (each test names its reason); show where they are.
   if (skippedBy.size > 0) {
     console.log('\nSkipped tests per package:');
@@ -194,6 +212,11 @@ if (command === 'demo') {
     for (const [name, what] of failedBy) console.log(`  ${name}: ${what}`);
   }
   console.log(`\nTest reports of ${counted.length} packages: ${counted.join(', ')}`);
+  // Last, so that a log cut to its tail still names what failed and why.
+  if (failures.length > 0) {
+    console.log('\nFailed (test: start of the error):');
+    for (const failure of failures.slice(0, 20)) console.log(`  ✖ ${failure}`);
+  }
   console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
 } else {
