@@ -40,9 +40,16 @@ function expectExactlyOnce(effects: readonly ScenarioEffect[], published: readon
 
 function waitForAll(ctx: BusScenarioContext, published: readonly StepPayload[], timeoutMs?: number) {
   const expected = new Set(published.map((step) => `${step.key}#${step.seq}`));
+  let missing: string[] = [];
   return ctx.waitForEffects(
-    (effects) => new Set(effects.map((effect) => `${effect.key}#${effect.seq}`)).size >= expected.size,
-    `every one of ${expected.size} steps has an effect`,
+    (effects) => {
+      const seen = new Set(effects.map((effect) => `${effect.key}#${effect.seq}`));
+      missing = [...expected].filter((step) => !seen.has(step));
+      return missing.length === 0;
+    },
+    // The missing steps by name: which keys (partitions, waves) lost what.
+    () =>
+      `every one of ${expected.size} steps has an effect; missing ${missing.length}: ${missing.slice(0, 12).join(', ')}${missing.length > 12 ? ', …' : ''}`,
     timeoutMs,
   );
 }

@@ -72,10 +72,10 @@ export interface BusScenarioContext {
   key(name: string): string;
   /** Committed effects of this case. */
   effects(): Promise<ScenarioEffect[]>;
-  /** Waits until `check` holds for this case's effects. */
+  /** Waits until `check` holds for this case's effects; `describe` (or what it returns then) names a timeout. */
   waitForEffects(
     check: (effects: ScenarioEffect[]) => boolean,
-    describe: string,
+    describe: string | (() => string),
     timeoutMs?: number,
   ): Promise<void>;
 }
@@ -211,7 +211,12 @@ export async function createScenarioContext(
           last = await effects();
           return check(last);
         },
-        { timeoutMs, intervalMs: 100, describe: () => `${describe} (effects so far: ${last.length})` },
+        {
+          timeoutMs,
+          intervalMs: 100,
+          describe: () =>
+            `${typeof describe === 'function' ? describe() : describe} (effects so far: ${last.length})`,
+        },
       ).catch(async (error: Error) => {
         // Where the missing ones are: never sent, dead on the send side, or sent and not handled.
         error.message += `; ${await storeSummary(observer)}`;
