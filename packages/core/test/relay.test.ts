@@ -4,6 +4,7 @@ import {
   createIntegrationEventBus,
   type DistributedLock,
   defineEvent,
+  type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
@@ -74,33 +75,45 @@ function events<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K):
   return seen;
 }
 
+/**
+ * A sender on a `Transport` over a fresh broker and a receiver of the pings on that broker, both
+ * running; then the broker goes down (`transport.down`) and the sender publishes pings 0 to 19,
+ * which stay in its outbox (`log`) while `got` stays empty. `options` are the sender's relay
+ * settings on top of one local retry 5 ms apart and a 500 ms minimum retry interval.
+ */
+async function publishDuringOutage<T extends FlakyTransport>(
+  Transport: new (options: { broker: InProcessBroker }) => T,
+  options: Partial<HeraldOptions>,
+  logger: Logger = silentLogger,
+) {
+  const broker = new InProcessBroker();
+  const transport = new Transport({ broker });
+  const log = memoryEventLog();
+  const got: number[] = [];
+  const sender = createIntegrationEventBus({ service: 'sender', logger })
+    .useTransport(transport)
+    .useEventLog(log)
+    .configure({ localRetryTimes: 1, localFailedRetryInterval: 5, minimumRetryInterval: 500, ...options })
+    .build();
+  const receiver = testBuilder('receiver', broker)
+    .handle(Ping, async (e) => void got.push(e.n))
+    .build();
+  running.push(sender, receiver);
+  await receiver.start();
+  await sender.start();
+  transport.down = true;
+  for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+  return { transport, log, got, sender };
+}
+
 describe('outbox relay', () => {
   it('keeps records through a broker outage and sends them once it is back', async () => {
-    const broker = new InProcessBroker();
-    const transport = new FlakyTransport({ broker });
-    const log = memoryEventLog();
-    const got: number[] = [];
-    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
-      .useTransport(transport)
-      .useEventLog(log)
-      .configure({
-        localRetryTimes: 1,
-        localFailedRetryInterval: 5,
-        failedRetryInterval: 30,
-        retryBackoff: () => 30,
-        maxRetryTimes: 50,
-        pollingInterval: 50,
-        minimumRetryInterval: 500,
-      })
-      .build();
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
-    transport.down = true;
-    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+    const { transport, log, got, sender } = await publishDuringOutage(FlakyTransport, {
+      failedRetryInterval: 30,
+      retryBackoff: () => 30,
+      maxRetryTimes: 50,
+      pollingInterval: 50,
+    });
     await eventually(() => transport.attempts > 40);
     expect(got).toEqual([]);
     expect((await log.outbox.list({ status: 'failed' })).length).toBeGreaterThan(0);
@@ -112,32 +125,17 @@ describe('outbox relay', () => {
   });
 
   it('counts no attempt while the transport says the broker is out: nothing is dead-lettered however long the outage, and the outage is logged once', async () => {
-    const broker = new InProcessBroker();
-    const transport = new FlakyTransportWithHealth({ broker });
-    const log = memoryEventLog();
-    const got: number[] = [];
     const { logger, lines } = recordingLogger();
-    const sender = createIntegrationEventBus({ service: 'sender', logger })
-      .useTransport(transport)
-      .useEventLog(log)
-      .configure({
-        localRetryTimes: 1,
-        localFailedRetryInterval: 5,
+    const { transport, log, got, sender } = await publishDuringOutage(
+      FlakyTransportWithHealth,
+      {
         failedRetryInterval: 10,
         retryBackoff: () => 10,
         maxRetryTimes: 1, // without the outage rule every record would be dead after two passes
         pollingInterval: 20,
-        minimumRetryInterval: 500,
-      })
-      .build();
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
-    transport.down = true;
-    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+      },
+      logger,
+    );
     // The relays keep probing through the outage, one at a time, with a growing pause (100 ms,
     // doubling); three tries of one record would have dead-lettered it without the rule.
     await eventually(() => Math.max(...transport.tries.values()) >= 3, 8000);
