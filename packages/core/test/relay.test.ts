@@ -19,7 +19,7 @@ import {
 import { Monitor } from '../src/monitoring.js';
 import { defaultOptions } from '../src/options.js';
 import { OutboxRelay } from '../src/relay.js';
-import { eventually, preemptedLock, testBuilder, warningLogger } from './helpers.js';
+import { eventually, lockTakenByNewerHolder, testBuilder, warningLogger } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('ping');
 
@@ -513,15 +513,7 @@ describe('outbox relay', () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
     // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
-    const { lock, tokens } = preemptedLock('herald:outbox:', (key) =>
-      log.outbox!.claim({
-        limit: 0,
-        leaseMs: 1,
-        owner: 'newer-holder',
-        now: new Date(),
-        fence: { lock: key, token: 3n },
-      }),
-    );
+    const { lock, tokens } = lockTakenByNewerHolder(log, 'outbox');
     const { logger, warnings } = warningLogger();
     const seen: number[] = [];
     const receiver = testBuilder('receiver', broker)
