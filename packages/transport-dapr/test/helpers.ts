@@ -5,6 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consoleLogger, type Logger, sleep, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { deleteTopicsStartingWith } from '@herald/testkit/engines';
 import { Kafka, logLevel } from 'kafkajs';
 
 export { sleep };
@@ -440,11 +441,5 @@ export function sidecarFixture(
 /** Deletes the Kafka topics Dapr created for this run (event and dead-letter topics), so the shared broker does not pile them up. */
 export async function deleteRunTopics(): Promise<void> {
   const admin = new Kafka({ brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopicsStartingWith(admin, `herald-test-${runId}.`);
 }
