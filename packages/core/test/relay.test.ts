@@ -76,6 +76,24 @@ function events<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K):
 }
 
 /**
+ * Starts a receiver of the pings on `broker`, then `sender` (both stopped after the test);
+ * returns the receiver and `got`, the `n` of each ping it handles, in order of arrival.
+ */
+async function startWithReceiver(
+  sender: IntegrationEventBus,
+  broker: InProcessBroker,
+): Promise<{ receiver: IntegrationEventBus; got: number[] }> {
+  const got: number[] = [];
+  const receiver = testBuilder('receiver', broker)
+    .handle(Ping, async (e) => void got.push(e.n))
+    .build();
+  running.push(sender, receiver);
+  await receiver.start();
+  await sender.start();
+  return { receiver, got };
+}
+
+/**
  * A sender on a `Transport` over a fresh broker and a receiver of the pings on that broker, both
  * running; then the broker goes down (`transport.down`) and the sender publishes pings 0 to 19,
  * which stay in its outbox (`log`) while `got` stays empty. `options` are the sender's relay
@@ -89,18 +107,12 @@ async function publishDuringOutage<T extends FlakyTransport>(
   const broker = new InProcessBroker();
   const transport = new Transport({ broker });
   const log = memoryEventLog();
-  const got: number[] = [];
   const sender = createIntegrationEventBus({ service: 'sender', logger })
     .useTransport(transport)
     .useEventLog(log)
     .configure({ localRetryTimes: 1, localFailedRetryInterval: 5, minimumRetryInterval: 500, ...options })
     .build();
-  const receiver = testBuilder('receiver', broker)
-    .handle(Ping, async (e) => void got.push(e.n))
-    .build();
-  running.push(sender, receiver);
-  await receiver.start();
-  await sender.start();
+  const { got } = await startWithReceiver(sender, broker);
   transport.down = true;
   for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
   return { transport, log, got, sender };
@@ -187,7 +199,6 @@ describe('outbox relay', () => {
     const transport = new FlakyTransport({ broker });
     transport.rejectIds.add(13);
     const log = memoryEventLog();
-    const got: number[] = [];
     const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
       .useTransport(transport)
       .useEventLog(log)
@@ -203,12 +214,7 @@ describe('outbox relay', () => {
       .build();
     const dead = events(sender, 'dead-lettered');
     const failed = events(sender, 'failed');
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
+    const { receiver, got } = await startWithReceiver(sender, broker);
     await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
     await eventually(() => dead.length === 1);
     expect(failed.filter((f) => f.stage === 'publish')).toHaveLength(12); // (1 + 2 local) × (1 + 3 persistent)
