@@ -7,6 +7,7 @@ import {
   type IntegrationEventBusBuilder,
   type Logger,
   MemoryLock,
+  type memoryEventLog,
   silentLogger,
 } from '../src/index.js';
 
@@ -62,6 +63,27 @@ export function preemptedLock(
     },
   };
   return { lock, tokens };
+}
+
+/**
+ * A {@link preemptedLock} on `log`'s outbox or inbox lock keys (`herald:outbox:` or
+ * `herald:inbox:`), preempted by a newer holder's claim fenced with token 3 on the key: this
+ * replica's tokens 1 and 2 are stale, its third is current.
+ */
+export function lockTakenByNewerHolder(
+  log: ReturnType<typeof memoryEventLog>,
+  store: 'outbox' | 'inbox',
+): { lock: DistributedLock; tokens: bigint[] } {
+  return preemptedLock(`herald:${store}:`, (key) => {
+    const claim = {
+      limit: 0,
+      leaseMs: 1,
+      owner: 'newer-holder',
+      now: new Date(),
+      fence: { lock: key, token: 3n },
+    };
+    return store === 'outbox' ? log.outbox.claim(claim) : log.inbox.claimDue(claim);
+  });
 }
 
 /** A logger that keeps its warnings as `message: error`. */

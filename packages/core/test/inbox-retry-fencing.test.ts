@@ -7,7 +7,7 @@ import {
   type IntegrationEventBus,
   memoryEventLog,
 } from '../src/index.js';
-import { eventually, fastOptions, preemptedLock, warningLogger } from './helpers.js';
+import { eventually, fastOptions, lockTakenByNewerHolder, warningLogger } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('fenced-retry.ping');
 
@@ -20,15 +20,7 @@ it('an inbox retry processor whose fencing token is older than one the store has
   const broker = new InProcessBroker();
   const log = memoryEventLog();
   // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
-  const { lock, tokens } = preemptedLock('herald:inbox:', (key) =>
-    log.inbox!.claimDue({
-      limit: 0,
-      leaseMs: 1,
-      owner: 'newer-holder',
-      now: new Date(),
-      fence: { lock: key, token: 3n },
-    }),
-  );
+  const { lock, tokens } = lockTakenByNewerHolder(log, 'inbox');
   const { logger, warnings } = warningLogger();
   // Every first attempt fails and, with no local retries, becomes a stored retry: the processor's work.
   const retriedUnder: bigint[] = [];

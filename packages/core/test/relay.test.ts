@@ -4,6 +4,7 @@ import {
   createIntegrationEventBus,
   type DistributedLock,
   defineEvent,
+  type HeraldOptions,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
@@ -18,7 +19,7 @@ import {
 import { Monitor } from '../src/monitoring.js';
 import { defaultOptions } from '../src/options.js';
 import { OutboxRelay } from '../src/relay.js';
-import { eventually, preemptedLock, testBuilder, warningLogger } from './helpers.js';
+import { eventually, lockTakenByNewerHolder, testBuilder, warningLogger } from './helpers.js';
 
 const Ping = defineEvent<{ n: number }>('ping');
 
@@ -74,33 +75,57 @@ function events<K extends keyof BusEventMap>(bus: IntegrationEventBus, name: K):
   return seen;
 }
 
+/**
+ * Starts a receiver of the pings on `broker`, then `sender` (both stopped after the test);
+ * returns the receiver and `got`, the `n` of each ping it handles, in order of arrival.
+ */
+async function startWithReceiver(
+  sender: IntegrationEventBus,
+  broker: InProcessBroker,
+): Promise<{ receiver: IntegrationEventBus; got: number[] }> {
+  const got: number[] = [];
+  const receiver = testBuilder('receiver', broker)
+    .handle(Ping, async (e) => void got.push(e.n))
+    .build();
+  running.push(sender, receiver);
+  await receiver.start();
+  await sender.start();
+  return { receiver, got };
+}
+
+/**
+ * A sender on a `Transport` over a fresh broker and a receiver of the pings on that broker, both
+ * running; then the broker goes down (`transport.down`) and the sender publishes pings 0 to 19,
+ * which stay in its outbox (`log`) while `got` stays empty. `options` are the sender's relay
+ * settings on top of one local retry 5 ms apart and a 500 ms minimum retry interval.
+ */
+async function publishDuringOutage<T extends FlakyTransport>(
+  Transport: new (options: { broker: InProcessBroker }) => T,
+  options: Partial<HeraldOptions>,
+  logger: Logger = silentLogger,
+) {
+  const broker = new InProcessBroker();
+  const transport = new Transport({ broker });
+  const log = memoryEventLog();
+  const sender = createIntegrationEventBus({ service: 'sender', logger })
+    .useTransport(transport)
+    .useEventLog(log)
+    .configure({ localRetryTimes: 1, localFailedRetryInterval: 5, minimumRetryInterval: 500, ...options })
+    .build();
+  const { got } = await startWithReceiver(sender, broker);
+  transport.down = true;
+  for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+  return { transport, log, got, sender };
+}
+
 describe('outbox relay', () => {
   it('keeps records through a broker outage and sends them once it is back', async () => {
-    const broker = new InProcessBroker();
-    const transport = new FlakyTransport({ broker });
-    const log = memoryEventLog();
-    const got: number[] = [];
-    const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
-      .useTransport(transport)
-      .useEventLog(log)
-      .configure({
-        localRetryTimes: 1,
-        localFailedRetryInterval: 5,
-        failedRetryInterval: 30,
-        retryBackoff: () => 30,
-        maxRetryTimes: 50,
-        pollingInterval: 50,
-        minimumRetryInterval: 500,
-      })
-      .build();
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
-    transport.down = true;
-    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+    const { transport, log, got, sender } = await publishDuringOutage(FlakyTransport, {
+      failedRetryInterval: 30,
+      retryBackoff: () => 30,
+      maxRetryTimes: 50,
+      pollingInterval: 50,
+    });
     await eventually(() => transport.attempts > 40);
     expect(got).toEqual([]);
     expect((await log.outbox.list({ status: 'failed' })).length).toBeGreaterThan(0);
@@ -112,32 +137,17 @@ describe('outbox relay', () => {
   });
 
   it('counts no attempt while the transport says the broker is out: nothing is dead-lettered however long the outage, and the outage is logged once', async () => {
-    const broker = new InProcessBroker();
-    const transport = new FlakyTransportWithHealth({ broker });
-    const log = memoryEventLog();
-    const got: number[] = [];
     const { logger, lines } = recordingLogger();
-    const sender = createIntegrationEventBus({ service: 'sender', logger })
-      .useTransport(transport)
-      .useEventLog(log)
-      .configure({
-        localRetryTimes: 1,
-        localFailedRetryInterval: 5,
+    const { transport, log, got, sender } = await publishDuringOutage(
+      FlakyTransportWithHealth,
+      {
         failedRetryInterval: 10,
         retryBackoff: () => 10,
         maxRetryTimes: 1, // without the outage rule every record would be dead after two passes
         pollingInterval: 20,
-        minimumRetryInterval: 500,
-      })
-      .build();
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
-    transport.down = true;
-    for (let n = 0; n < 20; n++) await sender.publish(new Ping({ n }));
+      },
+      logger,
+    );
     // The relays keep probing through the outage, one at a time, with a growing pause (100 ms,
     // doubling); three tries of one record would have dead-lettered it without the rule.
     await eventually(() => Math.max(...transport.tries.values()) >= 3, 8000);
@@ -189,7 +199,6 @@ describe('outbox relay', () => {
     const transport = new FlakyTransport({ broker });
     transport.rejectIds.add(13);
     const log = memoryEventLog();
-    const got: number[] = [];
     const sender = createIntegrationEventBus({ service: 'sender', logger: silentLogger })
       .useTransport(transport)
       .useEventLog(log)
@@ -205,12 +214,7 @@ describe('outbox relay', () => {
       .build();
     const dead = events(sender, 'dead-lettered');
     const failed = events(sender, 'failed');
-    const receiver = testBuilder('receiver', broker)
-      .handle(Ping, async (e) => void got.push(e.n))
-      .build();
-    running.push(sender, receiver);
-    await receiver.start();
-    await sender.start();
+    const { receiver, got } = await startWithReceiver(sender, broker);
     await sender.publish([12, 13, 14].map((n) => new Ping({ n })));
     await eventually(() => dead.length === 1);
     expect(failed.filter((f) => f.stage === 'publish')).toHaveLength(12); // (1 + 2 local) × (1 + 3 persistent)
@@ -515,15 +519,7 @@ describe('outbox relay', () => {
     const broker = new InProcessBroker();
     const log = memoryEventLog();
     // A newer holder (token 3) claimed before this replica's first lease: tokens 1 and 2 are stale.
-    const { lock, tokens } = preemptedLock('herald:outbox:', (key) =>
-      log.outbox!.claim({
-        limit: 0,
-        leaseMs: 1,
-        owner: 'newer-holder',
-        now: new Date(),
-        fence: { lock: key, token: 3n },
-      }),
-    );
+    const { lock, tokens } = lockTakenByNewerHolder(log, 'outbox');
     const { logger, warnings } = warningLogger();
     const seen: number[] = [];
     const receiver = testBuilder('receiver', broker)

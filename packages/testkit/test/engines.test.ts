@@ -1,6 +1,11 @@
 import { ConfigurationError } from '@herald/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postgresTestDatabaseUrl, testDatabaseName } from '../src/engines/index.js';
+import {
+  deleteTopicsStartingWith,
+  postgresTestDatabaseUrl,
+  type TopicAdmin,
+  testDatabaseName,
+} from '../src/engines/index.js';
 
 // The namespace keeps two checkouts' test databases apart; without it they truncate each other's tables.
 describe('testDatabaseName', () => {
@@ -28,5 +33,46 @@ describe('testDatabaseName', () => {
     expect(() => testDatabaseName('x"; DROP DATABASE herald; --')).toThrow(ConfigurationError);
     process.env.HERALD_TEST_NAMESPACE = 'n'.repeat(60);
     expect(() => testDatabaseName('herald_entity_sync')).toThrow(ConfigurationError);
+  });
+});
+
+describe('deleteTopicsStartingWith', () => {
+  function fakeAdmin(topics: string[], failList = false) {
+    const calls: string[] = [];
+    const admin: TopicAdmin = {
+      async connect() {
+        calls.push('connect');
+      },
+      async listTopics() {
+        calls.push('list');
+        if (failList) throw new Error('broker gone');
+        return topics;
+      },
+      async deleteTopics({ topics: doomed }) {
+        calls.push(`delete ${doomed.join(',')}`);
+      },
+      async disconnect() {
+        calls.push('disconnect');
+      },
+    };
+    return { admin, calls };
+  }
+
+  it("deletes only the topics with the run's prefix, then disconnects", async () => {
+    const { admin, calls } = fakeAdmin(['run-1.a', 'other.a', 'run-1.a.dlq', 'xrun-1.b']);
+    await deleteTopicsStartingWith(admin, 'run-1.');
+    expect(calls).toEqual(['connect', 'list', 'delete run-1.a,run-1.a.dlq', 'disconnect']);
+  });
+
+  it('deletes nothing when no topic has the prefix', async () => {
+    const { admin, calls } = fakeAdmin(['other.a']);
+    await deleteTopicsStartingWith(admin, 'run-1.');
+    expect(calls).toEqual(['connect', 'list', 'disconnect']);
+  });
+
+  it('disconnects when listing fails, and passes the error on', async () => {
+    const { admin, calls } = fakeAdmin([], true);
+    await expect(deleteTopicsStartingWith(admin, 'run-1.')).rejects.toThrow('broker gone');
+    expect(calls).toEqual(['connect', 'list', 'disconnect']);
   });
 });

@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import { WireHeaders, type WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DaprPublishError } from '../src/index.js';
-import {
-  component,
-  componentsDir,
-  deleteRunTopics,
-  heraldWire,
-  kafkaBrokers,
-  runId,
-  Sidecar,
-  sleep,
-  transportPool,
-  waitFor,
-} from './helpers.js';
+import { component, heraldWire, kafkaBrokers, runId, sidecarFixture, sleep, waitFor } from './helpers.js';
 
 // One entry of a bulk publish refused while the others are written: pubsub.kafka with a producer
 // limit (maxMessageBytes) that one entry exceeds — sarama refuses that message alone and the
@@ -23,32 +12,23 @@ import {
 
 const SMALL_COMPONENT = 'kafka-small';
 const MAX_MESSAGE_BYTES = 4_096;
-let components: ReturnType<typeof componentsDir>;
-let sidecar: Sidecar;
-const { started, stopAll } = transportPool(() => sidecar, 'kafka');
-
-beforeAll(async () => {
-  components = componentsDir({ kafka: true });
-  writeFileSync(
-    join(components.dir, `${SMALL_COMPONENT}.yaml`),
-    component(SMALL_COMPONENT, 'pubsub.kafka', {
-      brokers: kafkaBrokers,
-      consumerGroup: `herald-dapr-${runId}-small`,
-      clientID: `herald-dapr-${runId}-small`,
-      authType: 'none',
-      maxMessageBytes: String(MAX_MESSAGE_BYTES),
-    }),
-  );
-  sidecar = new Sidecar(components.dir);
-  await sidecar.start();
-}, 120_000);
-
-afterAll(async () => {
-  await stopAll();
-  await sidecar?.stop();
-  components?.cleanup();
-  await deleteRunTopics();
-}, 60_000);
+const dapr = sidecarFixture('kafka', {
+  addComponents(dir) {
+    writeFileSync(
+      join(dir, `${SMALL_COMPONENT}.yaml`),
+      component(SMALL_COMPONENT, 'pubsub.kafka', {
+        brokers: kafkaBrokers,
+        consumerGroup: `herald-dapr-${runId}-small`,
+        clientID: `herald-dapr-${runId}-small`,
+        authType: 'none',
+        maxMessageBytes: String(MAX_MESSAGE_BYTES),
+      }),
+    );
+  },
+});
+const { started, sidecar } = dapr;
+beforeAll(dapr.start, 120_000);
+afterAll(dapr.stop, 60_000);
 
 /** A message of `bodyBytes` padding: small ones pass the component's limit, a large one does not. */
 function wire(name: string, bodyBytes: number): WireMessage {
@@ -66,7 +46,7 @@ it('over HTTP only the entry the component refused is reported failed; the other
   const publisher = await started({
     pubsubName: SMALL_COMPONENT,
     bulkPublishApi: 'http',
-    daprHttpPort: sidecar.httpPort,
+    daprHttpPort: sidecar().httpPort,
   });
   const batch = [wire(name, 10), wire(name, 10), wire(name, MAX_MESSAGE_BYTES * 2), wire(name, 10)];
   const outcomes = await publisher.publish(batch);

@@ -1,39 +1,17 @@
 import type { WireMessage } from '@herald/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DaprTransport } from '../src/index.js';
-import {
-  componentsDir,
-  heraldWire,
-  portOpen,
-  runId,
-  Sidecar,
-  sleep,
-  TestRedis,
-  testTransport,
-  waitFor,
-} from './helpers.js';
+import { heraldWire, portOpen, runId, sidecarFixture, sleep, testTransport, waitFor } from './helpers.js';
 
 // Failures mid-stream, each bounded: the broker behind the sidecar restarts, and the sidecar
 // itself is killed (SIGKILL) and started again, while messages flow. The publisher re-sends
 // what was not confirmed (what the outbox relay does); the check is that every message is
 // handled at least once (duplicates are allowed: that is what the inbox absorbs).
 
-const redis = new TestRedis();
-let components: ReturnType<typeof componentsDir>;
-let sidecar: Sidecar;
-
-beforeAll(async () => {
-  await redis.start();
-  components = componentsDir({ redisPort: redis.port });
-  sidecar = new Sidecar(components.dir);
-  await sidecar.start();
-}, 120_000);
-
-afterAll(async () => {
-  await sidecar?.stop();
-  await redis.stop();
-  components?.cleanup();
-});
+const dapr = sidecarFixture('redis');
+const { sidecar, redis } = dapr;
+beforeAll(dapr.start, 120_000);
+afterAll(dapr.stop, 60_000);
 
 function wire(name: string, index: number): WireMessage {
   return heraldWire(name, { index }, 'dapr-failures');
@@ -71,8 +49,8 @@ async function runMidStream(
   deliveries: number;
   atDisruption: { handled: number; confirmed: number };
 }> {
-  const publisher = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
-  const consumer = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
+  const publisher = testTransport(sidecar(), 'redis', { startTimeoutMs: 30_000 });
+  const consumer = testTransport(sidecar(), 'redis', { startTimeoutMs: 30_000 });
   await publisher.start();
   await consumer.start();
   const handled = new Set<string>();
@@ -112,16 +90,16 @@ async function runMidStream(
 }
 
 it('the broker behind the sidecar restarted mid-stream: nothing is lost', async () => {
-  const result = await runMidStream(`broker-restart-${runId}`, 'ga', () => redis.restart(1_500));
+  const result = await runMidStream(`broker-restart-${runId}`, 'ga', () => redis().restart(1_500));
   expect(result.deliveries).toBeGreaterThanOrEqual(300);
 }, 180_000);
 
 it('health says not connected while the broker behind the sidecar refuses publishes, and connected once one goes through', async () => {
-  const transport = testTransport(sidecar, 'redis', { startTimeoutMs: 30_000 });
+  const transport = testTransport(sidecar(), 'redis', { startTimeoutMs: 30_000 });
   await transport.start();
   try {
     expect(await transport.health()).toEqual({ connected: true });
-    await redis.down();
+    await redis().down();
     const name = `broker-down-${runId}`;
     const [refused] = await transport.publish([wire(name, 0)]);
     expect(refused?.ok).toBe(false);
@@ -130,7 +108,7 @@ it('health says not connected while the broker behind the sidecar refuses publis
     expect(down.detail).toMatch(
       /pub\/sub component behind the sidecar cannot reach its broker: .*connection refused/i,
     );
-    await redis.start();
+    await redis().start();
     await waitFor(
       async () => (await transport.publish([wire(name, 1)]))[0]?.ok === true,
       30_000,
@@ -139,15 +117,15 @@ it('health says not connected while the broker behind the sidecar refuses publis
     expect(await transport.health()).toEqual({ connected: true });
   } finally {
     await transport.stop();
-    if (!(await portOpen(redis.port))) await redis.start();
+    if (!(await portOpen(redis().port))) await redis().start();
   }
 }, 90_000);
 
 it('the sidecar killed (SIGKILL) and restarted mid-stream: nothing is lost', async () => {
   const result = await runMidStream(`sidecar-kill-${runId}`, 'gb', async () => {
-    await sidecar.kill();
+    await sidecar().kill();
     await sleep(1_000);
-    await sidecar.start();
+    await sidecar().start();
   });
   expect(result.deliveries).toBeGreaterThanOrEqual(300);
 }, 180_000);

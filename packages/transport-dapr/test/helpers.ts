@@ -5,6 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consoleLogger, type Logger, sleep, uuidv7, WireHeaders, type WireMessage } from '@herald/core';
+import { deleteTopicsStartingWith } from '@herald/testkit/engines';
 import { Kafka, logLevel } from 'kafkajs';
 
 export { sleep };
@@ -389,14 +390,56 @@ export function transportPool(sidecar: () => Sidecar, broker: 'redis' | 'rabbit'
   };
 }
 
+/**
+ * A test file's daprd on `broker`, with its pooled transports. The file registers `start` in
+ * `beforeAll` (start the broker where it is private, write the components, start daprd) and
+ * `stop` in `afterAll` (stop the pooled transports, daprd, then the broker; remove the
+ * components). This module does not import vitest itself: bus-scenario pair modules import it in
+ * forked plain-node children, where importing vitest throws.
+ * - `'redis'`: a private {@link TestRedis} with the test components on it; `redis()` is it.
+ * - `'kafka'`: the shared Kafka; the run's topics are deleted in `stop`.
+ * `addComponents(dir)` writes more component files before daprd starts. `sidecar()` and
+ * `redis()` throw when read before `start` made them.
+ */
+export function sidecarFixture(
+  broker: 'redis' | 'kafka',
+  options: { addComponents?: (dir: string) => void } = {},
+) {
+  const redis = broker === 'redis' ? new TestRedis() : undefined;
+  let components: ReturnType<typeof componentsDir> | undefined;
+  let sidecar: Sidecar | undefined;
+  const running = (): Sidecar => {
+    if (!sidecar) throw new Error('No sidecar yet: register sidecarFixture().start in beforeAll');
+    return sidecar;
+  };
+  const { started, stopAll } = transportPool(running, broker);
+  return {
+    async start(): Promise<void> {
+      await redis?.start();
+      components = componentsDir(redis ? { redisPort: redis.port } : { kafka: true });
+      options.addComponents?.(components.dir);
+      sidecar = new Sidecar(components.dir);
+      await sidecar.start();
+    },
+    async stop(): Promise<void> {
+      await stopAll();
+      await sidecar?.stop();
+      await redis?.stop();
+      components?.cleanup();
+      if (broker === 'kafka') await deleteRunTopics();
+    },
+    /** A transport on the sidecar, started; `stop` stops it. */
+    started,
+    sidecar: running,
+    redis(): TestRedis {
+      if (!redis) throw new Error('This sidecar is on Kafka: it has no TestRedis');
+      return redis;
+    },
+  };
+}
+
 /** Deletes the Kafka topics Dapr created for this run (event and dead-letter topics), so the shared broker does not pile them up. */
 export async function deleteRunTopics(): Promise<void> {
   const admin = new Kafka({ brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopicsStartingWith(admin, `herald-test-${runId}.`);
 }

@@ -3,17 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SidecarConnection } from '../src/connection.js';
 import { EventStream } from '../src/event-stream.js';
 import { resolveOptions } from '../src/options.js';
-import {
-  componentsDir,
-  heraldWire,
-  runId,
-  Sidecar,
-  sleep,
-  TestRedis,
-  testLogger,
-  transportPool,
-  waitFor,
-} from './helpers.js';
+import { heraldWire, runId, sidecarFixture, sleep, testLogger, waitFor } from './helpers.js';
 
 // Dapr 1.18's pubsub.redis acknowledges (XACK) a message whose delivery to the app failed before
 // the component's processingTimeout (components-contrib pubsub/redis/redis.go processMessage): a
@@ -27,24 +17,10 @@ import {
  * processingTimeout (5 s here) — observed up to about 15 s; generous for a loaded machine.
  */
 const REDELIVERY_DEADLINE_MS = 45_000;
-const redis = new TestRedis();
-let components: ReturnType<typeof componentsDir>;
-let sidecar: Sidecar;
-const { started, stopAll } = transportPool(() => sidecar, 'redis');
-
-beforeAll(async () => {
-  await redis.start();
-  components = componentsDir({ redisPort: redis.port });
-  sidecar = new Sidecar(components.dir);
-  await sidecar.start();
-}, 120_000);
-
-afterAll(async () => {
-  await stopAll();
-  await sidecar?.stop();
-  await redis.stop();
-  components?.cleanup();
-});
+const dapr = sidecarFixture('redis');
+const { started, sidecar } = dapr;
+beforeAll(dapr.start, 120_000);
+afterAll(dapr.stop, 60_000);
 
 function wire(name: string): WireMessage {
   return heraldWire(name, {}, 'dapr-redelivery');
@@ -110,7 +86,7 @@ it('Dapr 1.18 pubsub.redis drops an event answered RETRY on an open stream (why 
   const publisher = await started();
   const options = resolveOptions({
     pubsubName: 'redis-gd',
-    daprGrpcPort: sidecar.grpcPort,
+    daprGrpcPort: sidecar().grpcPort,
     logger: testLogger,
   });
   const connection = new SidecarConnection(options);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, type Logger, sleep } from '@herald/core';
+import { deleteTopicsStartingWith } from '@herald/testkit/engines';
 import { Kafka, logLevel } from 'kafkajs';
 import { type KafkaTransportOptions, kafkaTransport } from '../src/index.js';
 
@@ -83,14 +84,7 @@ export function rawKafka(): Kafka {
  * prefix), so repeated runs do not pile up partitions the broker must load on each restart.
  */
 export async function deleteRunTopics(): Promise<void> {
-  const admin = rawKafka().admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`herald-test-${runId}.`));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopicsStartingWith(rawKafka().admin(), `herald-test-${runId}.`);
 }
 
 /** Restarts the broker with the repository's service script (enables the conformance restart case). */

@@ -3,7 +3,7 @@ import { busScenarios, runBusScenario } from '@herald/testkit';
 import type { BusPair } from '@herald/testkit/bus-pair';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pair from './bus-scenarios/postgresql-rabbit.js';
-import { canRestart, requireRabbit, unique } from './helpers.js';
+import { canRestart, scenarioPairRun } from './helpers.js';
 
 // The broker-restart scenario can fail: on PostgreSQL + RabbitMQ with a transport that does not
 // wait for the broker (while it is not connected it reports what it was handed as sent and drops
@@ -35,16 +35,10 @@ const broken: BusPair = {
   },
 };
 
-const runId = unique('r').replace('-', '').slice(0, 9);
-let settings: Record<string, string> | undefined;
-
-beforeAll(async () => {
-  await requireRabbit();
-  settings = await broken.setup!(runId);
-}, 60_000);
-afterAll(async () => {
-  if (settings) await broken.teardown!(settings, [`scenario-${runId}-c01`]);
-}, 60_000);
+const run = scenarioPairRun(broken, 'r', ['c01']);
+const { runId } = run;
+beforeAll(run.setUp, 60_000);
+afterAll(run.tearDown, 60_000);
 
 describe('the broker-restart scenario fails on a pair that loses sends while the broker is down', () => {
   it('a broker restart mid-stream', async (context) => {
@@ -56,7 +50,7 @@ describe('the broker-restart scenario fails on a pair that loses sends while the
       runBusScenario(
         scenario,
         { pair: broken, timeoutMs: 5_000 },
-        { settings: settings!, scope: { runId, caseId: 'c01' } },
+        { settings: run.settings(), scope: { runId, caseId: 'c01' } },
       ),
     ).rejects.toThrow(/Timed out after \d+ ms: every one of \d+ steps has an effect/);
   }, 180_000);

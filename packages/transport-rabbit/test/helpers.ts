@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BusPair } from '@herald/testkit/bus-pair';
 import { type ChannelModel, connect } from 'amqplib';
 import { type RabbitMqTransport, type RabbitMqTransportOptions, rabbitMqTransport } from '../src/index.js';
 
@@ -70,6 +71,36 @@ export function rabbitService(command: 'restart' | 'stop' | 'start'): Promise<vo
 /** A name no other test run uses. */
 export function unique(prefix: string): string {
   return `${prefix}-${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+}
+
+/**
+ * The run of a bus-scenario test file on one pair: a run id from `prefix`; `setUp` (checks the
+ * broker, runs `pair.setup`) and `tearDown` (runs `pair.teardown` with the consumer groups of the
+ * cases, `scenario-<runId>-<caseId>`) for the file's `beforeAll` and `afterAll`. This module
+ * does not import vitest itself: bus-scenario pair modules import it in forked plain-node
+ * children. `settings()` throws before `setUp` has set them.
+ */
+export function scenarioPairRun(pair: BusPair, prefix: string, caseIds: readonly string[]) {
+  const runId = unique(prefix).replace('-', '').slice(0, 9);
+  let settings: Record<string, string> | undefined;
+  return {
+    runId,
+    async setUp(): Promise<void> {
+      await requireRabbit();
+      settings = await pair.setup!(runId);
+    },
+    async tearDown(): Promise<void> {
+      if (settings)
+        await pair.teardown!(
+          settings,
+          caseIds.map((caseId) => `scenario-${runId}-${caseId}`),
+        );
+    },
+    settings(): Record<string, string> {
+      if (!settings) throw new Error('No scenario settings yet: register setUp in beforeAll');
+      return settings;
+    },
+  };
 }
 
 /**

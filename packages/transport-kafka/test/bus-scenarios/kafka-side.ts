@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ScenarioTransportSide } from '@herald/testkit/bus-pair';
+import { deleteTopicsStartingWith } from '@herald/testkit/engines';
 import { defaultTopicFor, kafkaTransport } from '../../src/index.js';
 import { rawKafka, testOptions } from '../helpers.js';
 
@@ -19,14 +20,7 @@ export const kafkaSide: ScenarioTransportSide = {
   },
 
   async teardown(settings) {
-    const admin = rawKafka().admin();
-    await admin.connect();
-    try {
-      const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(settings.topicPrefix!));
-      if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 15_000 });
-    } finally {
-      await admin.disconnect();
-    }
+    await deleteTopicsStartingWith(rawKafka().admin(), settings.topicPrefix!);
   },
 
   async createTransport(settings, replica) {
