@@ -25,10 +25,19 @@ export function producerStateLost(error: unknown): boolean {
 }
 
 /**
- * The transport's idempotent producer, replaced by a fresh one (a new
- * producer id, sequences from 0) once the broker says it lost the old one's
- * state. The fresh producer connects on first use, so a renewal during an
- * outage costs nothing until the broker is back.
+ * The transport's idempotent producer: sends one at a time, and is replaced
+ * by a fresh one (a new producer id, sequences from 0) after any failed send.
+ *
+ * Why after any failure: kafkajs gives a failed request's sequence numbers
+ * back, whether or not the broker wrote the batch (a response lost to a
+ * restart or a timeout). The next batch of the same size then carries the
+ * same sequence numbers, and a broker that did write the first one answers
+ * "duplicate", success, without writing the second: it is lost although
+ * confirmed. A new producer id cannot match anything the broker holds. Why one
+ * at a time: a send waiting behind a failing one would take those sequence
+ * numbers before the failure reaches the transport. kafkajs sends one request
+ * per broker at a time anyway (`maxInFlightRequests: 1`), so this costs only
+ * the overlap of building one batch while another is on the wire.
  */
 export class RenewableProducer {
   readonly #create: () => Producer;
@@ -36,6 +45,8 @@ export class RenewableProducer {
   #producer: Producer;
   #connected = false;
   #connecting: Promise<void> | undefined;
+  /** The send in progress; the next one starts after it settles. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(create: () => Producer, logger: Logger) {
     this.#create = create;
@@ -43,7 +54,26 @@ export class RenewableProducer {
     this.#producer = create();
   }
 
-  /** The producer to send with, connected. */
+  /**
+   * Runs `send` with the connected producer once the sends before it settled;
+   * if it fails, later sends use a new producer. Rejects with what `send` or
+   * connecting rejected with.
+   */
+  send<T>(send: (producer: Producer) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      const producer = await this.ready();
+      try {
+        return await send(producer);
+      } catch (error) {
+        this.renew(producer, error);
+        throw error;
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The producer to send with, connected. Prefer {@link send}, which also orders and renews. */
   async ready(): Promise<Producer> {
     const producer = this.#producer;
     if (!this.#connected) {
@@ -63,15 +93,23 @@ export class RenewableProducer {
   }
 
   /**
-   * `failed` lost its state: later sends use a new producer. A no-op when
-   * another send already replaced it (concurrent batches fail together).
+   * A send with `failed` failed: later sends use a new producer. A no-op when
+   * another failure already replaced it.
    */
   renew(failed: Producer, error: unknown): void {
     if (failed !== this.#producer) return;
-    this.#logger.warn(
-      'The Kafka broker lost the idempotent producer’s state (a restart mid-batch); sending with a new producer id. The failed batch is retried; copies the broker did keep are absorbed by the inbox',
-      { error },
-    );
+    if (producerStateLost(error)) {
+      this.#logger.warn(
+        'The Kafka broker lost the idempotent producer’s state (a restart mid-batch); sending with a new producer id. The failed batch is retried; copies the broker did keep are absorbed by the inbox',
+        { error },
+      );
+    } else {
+      // Routine during an outage (the relay logs the outage itself), so not a warning.
+      this.#logger.debug(
+        'A Kafka send failed; the next one uses a new producer id (the broker may have written the failed batch)',
+        { error },
+      );
+    }
     this.#producer = this.#create();
     this.#connected = false;
     this.#connecting = undefined;

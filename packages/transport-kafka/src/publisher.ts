@@ -1,7 +1,6 @@
 import { type HeraldError, type PublishOutcome, TransportError, type WireMessage } from '@herald/core';
-import type { Producer } from 'kafkajs';
 import { asTransportError } from './errors.js';
-import { producerStateLost } from './idempotent-producer.js';
+import { producerStateLost, type RenewableProducer } from './idempotent-producer.js';
 import { toRecord } from './native-mapping.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import type { TopicManager } from './topology.js';
@@ -10,16 +9,15 @@ import type { TopicManager } from './topology.js';
  * Sends the messages in one `sendBatch` (grouped by topic, array order kept
  * per topic) with the idempotent producer and `acks = -1`, one outcome per
  * message in input order. A topic that is missing (and may not be created)
- * fails only its own messages. When the broker lost the producer's
- * idempotence state, `onProducerStateLost` is told and the batch fails
- * retriably (a new producer sends it again).
+ * fails only its own messages. A failed send fails the whole batch (the
+ * producer is then replaced, see {@link RenewableProducer}); when the broker
+ * lost the producer's idempotence state, that failure is retriable.
  */
 export async function publishBatch(
-  producer: Producer,
+  producer: RenewableProducer,
   topics: TopicManager,
   options: ResolvedKafkaOptions,
   messages: readonly WireMessage[],
-  onProducerStateLost: (error: unknown) => void = () => undefined,
 ): Promise<PublishOutcome[]> {
   const failed = new Map<number, HeraldError>();
   const byTopic = new Map<string, number[]>();
@@ -47,20 +45,23 @@ export async function publishBatch(
   );
   if (byTopic.size > 0) {
     try {
-      await producer.sendBatch({
-        acks: -1,
-        timeout: options.producer.timeout,
-        ...(options.producer.compression !== undefined ? { compression: options.producer.compression } : {}),
-        topicMessages: [...byTopic].map(([topic, indexes]) => ({
-          topic,
-          messages: indexes.map((index) => toRecord(messages[index]!)),
-        })),
-      });
+      const topicMessages = [...byTopic].map(([topic, indexes]) => ({
+        topic,
+        messages: indexes.map((index) => toRecord(messages[index]!)),
+      }));
+      await producer.send((kafkaProducer) =>
+        kafkaProducer.sendBatch({
+          acks: -1,
+          timeout: options.producer.timeout,
+          ...(options.producer.compression !== undefined
+            ? { compression: options.producer.compression }
+            : {}),
+          topicMessages,
+        }),
+      );
     } catch (error) {
       // kafkajs reports a batch as a whole; some records may have been written (at-least-once: the inbox absorbs them).
-      const lost = producerStateLost(error);
-      if (lost) onProducerStateLost(error);
-      const reason = lost
+      const reason = producerStateLost(error)
         ? new TransportError(
             `Kafka publish failed: ${(error as Error).message}; retried with a new producer id`,
             {

@@ -196,16 +196,7 @@ class KafkajsTransport implements KafkaTransport {
       });
     }
     if (messages.length === 0) return [];
-    const work = this.#producer
-      .ready()
-      .catch((error: unknown) => {
-        throw asTransportError(error, 'connecting the producer');
-      })
-      .then((producer) =>
-        publishBatch(producer, this.#topics, this.options, messages, (error) =>
-          this.#producer.renew(producer, error),
-        ),
-      );
+    const work = publishBatch(this.#producer, this.#topics, this.options, messages);
     this.#inFlight.add(work);
     try {
       return await work;
@@ -250,13 +241,14 @@ class KafkajsTransport implements KafkaTransport {
   async #deadLetter(source: DeadLetterSource, reason: string): Promise<void> {
     const topic = this.options.deadLetterTopicFor(source.group);
     await this.#topics.ensure([topic], 'dead-letter');
-    const producer = await this.#producer.ready();
-    await producer.send({
-      topic,
-      acks: -1,
-      timeout: this.options.producer.timeout,
-      messages: [deadLetterRecord(source, reason)],
-    });
+    await this.#producer.send((producer) =>
+      producer.send({
+        topic,
+        acks: -1,
+        timeout: this.options.producer.timeout,
+        messages: [deadLetterRecord(source, reason)],
+      }),
+    );
   }
 
   /**

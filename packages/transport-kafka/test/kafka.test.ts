@@ -335,23 +335,97 @@ describe('kafkajs 2.2.4 workarounds', () => {
     expect(logged).toHaveLength(1);
   });
 
-  it('fails a batch the broker refused for a lost producer state retriably, and asks for a new producer', async () => {
+  it('fails a batch the broker refused for a lost producer state retriably, and sends the next with a new producer', async () => {
     const lost = kafkajsErrors.createErrorFromCode(OUT_OF_ORDER_SEQUENCE_NUMBER);
-    const producer = { sendBatch: async () => Promise.reject(lost) } as unknown as Producer;
+    const sent: string[] = [];
+    let made = 0;
+    const producers = new RenewableProducer(() => {
+      const label = `producer-${++made}`;
+      return {
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        sendBatch: async () => {
+          if (label === 'producer-1') throw lost;
+          sent.push(label);
+          return [];
+        },
+      } as unknown as Producer;
+    }, silentLogger);
     const topics = { ensure: async () => undefined, forget: () => undefined } as unknown as TopicManager;
-    const renewals: unknown[] = [];
-    const outcomes = await publishBatch(
-      producer,
-      topics,
-      testTransport().options,
-      [testWireMessage({ name: eventName('renew') })],
-      (error) => renewals.push(error),
-    );
-    expect(renewals).toEqual([lost]);
-    expect(outcomes[0]?.ok).toBe(false);
-    const error = (outcomes[0] as { error: TransportError }).error;
+    const options = testTransport().options;
+    const [failed] = await publishBatch(producers, topics, options, [
+      testWireMessage({ name: eventName('renew') }),
+    ]);
+    expect(failed?.ok).toBe(false);
+    const error = (failed as { error: TransportError }).error;
     expect(error).toBeInstanceOf(TransportError);
     expect(error.retriable).toBe(true);
+    const [retried] = await publishBatch(producers, topics, options, [
+      testWireMessage({ name: eventName('renew') }),
+    ]);
+    expect(retried?.ok).toBe(true);
+    expect(sent).toEqual(['producer-2']);
+  });
+
+  describe('a send whose response is lost after the broker wrote it (kafkajs gives its sequence numbers back)', () => {
+    const Broker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as {
+      prototype: { produce: (...args: unknown[]) => Promise<unknown> };
+    };
+    const { KafkaJSNonRetriableError } = createRequire(import.meta.url)('kafkajs/src/errors.js') as {
+      KafkaJSNonRetriableError: new (message: string) => Error;
+    };
+    const original = Broker.prototype.produce;
+    let loseNextResponse = false;
+    beforeAll(() => {
+      // The broker writes the batch; the client sees a failure, as when a restart cuts the response.
+      Broker.prototype.produce = async function (this: unknown, ...args: unknown[]) {
+        const response = await original.apply(this, args);
+        if (loseNextResponse) {
+          loseNextResponse = false;
+          throw new KafkaJSNonRetriableError('injected: the produce response was lost');
+        }
+        return response;
+      };
+    });
+    afterAll(() => {
+      Broker.prototype.produce = original;
+    });
+
+    const batch = (name: string, label: string) =>
+      [1, 2, 3].map((n) => testWireMessage({ name, body: Buffer.from(`${label}-${n}`) }));
+    const bodies = (records: KafkaMessage[]) => records.map((record) => record.value?.toString()).sort();
+
+    it('the next batch of the same size is written, not taken for a duplicate of the failed one', async () => {
+      const name = eventName('lost-response');
+      const transport = await started(testTransport());
+      const topic = transport.options.topicFor(name);
+      const first = batch(name, 'first');
+      const second = batch(name, 'second');
+      loseNextResponse = true;
+      const failed = await transport.publish(first);
+      expect(failed.every((outcome) => !outcome.ok)).toBe(true);
+      const confirmed = await transport.publish(second);
+      expect(confirmed.every((outcome) => outcome.ok)).toBe(true);
+      // Every confirmed record is in the topic (the failed ones were written too: at least once).
+      expect(bodies(await readTopic(topic, 6))).toEqual(
+        ['first-1', 'first-2', 'first-3', 'second-1', 'second-2', 'second-3'].sort(),
+      );
+    });
+
+    it('a batch sent while another is on the wire is not taken for a duplicate when that one fails', async () => {
+      const name = eventName('lost-response');
+      const transport = await started(testTransport());
+      const topic = transport.options.topicFor(name);
+      const first = batch(name, 'first');
+      const second = batch(name, 'second');
+      loseNextResponse = true;
+      const [failed, confirmed] = await Promise.all([transport.publish(first), transport.publish(second)]);
+      expect(failed!.every((outcome) => !outcome.ok)).toBe(true);
+      expect(confirmed!.every((outcome) => outcome.ok)).toBe(true);
+      expect(bodies(await readTopic(topic, 6))).toEqual(
+        ['first-1', 'first-2', 'first-3', 'second-1', 'second-2', 'second-3'].sort(),
+      );
+    });
   });
 
   it('an idle transport does not spin its request queues (kafkajs issues #1704, #1751)', async () => {
