@@ -115,6 +115,9 @@ export class Worker {
       this.#errorText = (this.#errorText + text).slice(-4000);
       if (process.env.BENCH_VERBOSE) process.stderr.write(`[${name}] ${text}`);
     });
+    this.#child.on('error', (error) => {
+      this.#errorText = `${this.#errorText}\n${error.message}`.slice(-4000);
+    });
     this.#child.on('message', (message: Message) => {
       if (message.type === 'error') {
         this.channel.close(new Error(`${name} failed: ${message.message}`));
@@ -138,7 +141,9 @@ export class Worker {
   }
 
   send(message: Message): void {
-    if (this.#child.connected) this.#child.send(message);
+    // A worker that is exiting closes its channel under us (EPIPE): its exit is reported by
+    // `exited` with its stderr, so the failed send itself is dropped rather than crashing the run.
+    if (this.#child.connected) this.#child.send(message, () => undefined);
   }
 
   next(type: string, timeoutMs = 60_000): Promise<Message> {
