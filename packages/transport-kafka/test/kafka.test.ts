@@ -391,41 +391,36 @@ describe('kafkajs 2.2.4 workarounds', () => {
       Broker.prototype.produce = original;
     });
 
-    const batch = (name: string, label: string) =>
-      [1, 2, 3].map((n) => testWireMessage({ name, body: Buffer.from(`${label}-${n}`) }));
     const bodies = (records: KafkaMessage[]) => records.map((record) => record.value?.toString()).sort();
 
-    it('the next batch of the same size is written, not taken for a duplicate of the failed one', async () => {
+    /**
+     * Sends two batches of three after arming the lost response for the first, one after the
+     * other or at once; the first must fail, the second be confirmed, and every record of both
+     * be in the topic (the failed ones were written too: at least once).
+     */
+    async function twoBatchesAfterLostResponse(sending: 'one after the other' | 'at once') {
       const name = eventName('lost-response');
       const transport = await started(testTransport());
-      const topic = transport.options.topicFor(name);
-      const first = batch(name, 'first');
-      const second = batch(name, 'second');
-      loseNextResponse = true;
-      const failed = await transport.publish(first);
-      expect(failed.every((outcome) => !outcome.ok)).toBe(true);
-      const confirmed = await transport.publish(second);
-      expect(confirmed.every((outcome) => outcome.ok)).toBe(true);
-      // Every confirmed record is in the topic (the failed ones were written too: at least once).
-      expect(bodies(await readTopic(topic, 6))).toEqual(
-        ['first-1', 'first-2', 'first-3', 'second-1', 'second-2', 'second-3'].sort(),
+      const [first, second] = ['first', 'second'].map((label) =>
+        [1, 2, 3].map((n) => testWireMessage({ name, body: Buffer.from(`${label}-${n}`) })),
       );
-    });
-
-    it('a batch sent while another is on the wire is not taken for a duplicate when that one fails', async () => {
-      const name = eventName('lost-response');
-      const transport = await started(testTransport());
-      const topic = transport.options.topicFor(name);
-      const first = batch(name, 'first');
-      const second = batch(name, 'second');
       loseNextResponse = true;
-      const [failed, confirmed] = await Promise.all([transport.publish(first), transport.publish(second)]);
+      const [failed, confirmed] =
+        sending === 'at once'
+          ? await Promise.all([transport.publish(first!), transport.publish(second!)])
+          : [await transport.publish(first!), await transport.publish(second!)];
       expect(failed!.every((outcome) => !outcome.ok)).toBe(true);
       expect(confirmed!.every((outcome) => outcome.ok)).toBe(true);
-      expect(bodies(await readTopic(topic, 6))).toEqual(
+      expect(bodies(await readTopic(transport.options.topicFor(name), 6))).toEqual(
         ['first-1', 'first-2', 'first-3', 'second-1', 'second-2', 'second-3'].sort(),
       );
-    });
+    }
+
+    it('the next batch of the same size is written, not taken for a duplicate of the failed one', () =>
+      twoBatchesAfterLostResponse('one after the other'));
+
+    it('a batch sent while another is on the wire is not taken for a duplicate when that one fails', () =>
+      twoBatchesAfterLostResponse('at once'));
   });
 
   it('an idle transport does not spin its request queues (kafkajs issues #1704, #1751)', async () => {
