@@ -6,6 +6,7 @@ import type { Monitor } from './monitoring.js';
 import type { HeraldOptions } from './options.js';
 import type { InboxRecord, InboxStore } from './ports/inbox-store.js';
 import type { Logger } from './ports/logger.js';
+import type { Fence } from './ports/outbox-store.js';
 import type { Disposition, IncomingMessage } from './ports/transport.js';
 import type { PublishOptions } from './publish-options.js';
 import { materialize } from './receive/decode.js';
@@ -132,9 +133,12 @@ export class HandlerRunner {
     return this.#entry.handlerFor(group);
   }
 
-  /** Runs a stored (failed or waiting) inbox entry once; used by the inbox retry processor. */
-  handleStored(config: EventLogConfig, record: InboxRecord): Promise<void> {
-    return this.#runner.handleStored(config, record);
+  /**
+   * Runs a stored (failed or waiting) inbox entry once; used by the inbox retry
+   * processor, which passes the fence of its lock (see `InboxStore.complete`).
+   */
+  handleStored(config: EventLogConfig, record: InboxRecord, fence?: Fence): Promise<void> {
+    return this.#runner.handleStored(config, record, fence);
   }
 
   /**

@@ -107,14 +107,23 @@ export class InboxRetryProcessor {
       return 0;
     }
     const queue = new KeyedQueue(this.#options.concurrency);
+    // A handling refused for a newer token rolled back; the rest of the batch is the new holder's.
+    let stale: StaleFencingTokenError | undefined;
     await Promise.all(
       records.map((record) =>
         queue.run(
           record.orderingKey === null ? undefined : `${record.handler}\u0000${record.orderingKey}`,
-          () => this.#runner.handleStored(this.#config, record),
+          async () => {
+            if (stale) return;
+            await this.#runner.handleStored(this.#config, record, fence).catch((error: unknown) => {
+              if (!(error instanceof StaleFencingTokenError)) throw error;
+              stale = error;
+            });
+          },
         ),
       ),
     );
+    if (stale) await this.#abandon(stale);
     return records.length;
   }
 

@@ -1,10 +1,12 @@
 import { afterEach, expect, it } from 'vitest';
 import {
   createIntegrationEventBus,
+  type DistributedLock,
   defineEvent,
   InProcessBroker,
   InProcessTransport,
   type IntegrationEventBus,
+  MemoryLock,
   memoryEventLog,
 } from '../src/index.js';
 import { eventually, fastOptions, lockTakenByNewerHolder, warningLogger } from './helpers.js';
@@ -51,4 +53,48 @@ it('an inbox retry processor whose fencing token is older than one the store has
     ),
   ).toHaveLength(2);
   expect(retriedUnder, 'retried only under the current token').toEqual([3n, 3n, 3n]);
+});
+
+it('a handling the retry processor started before a newer holder took its lock does not commit: the entry stays open and the processor lets go', async () => {
+  const broker = new InProcessBroker();
+  const log = memoryEventLog();
+  const memoryLock = new MemoryLock();
+  const keys: string[] = [];
+  const lock: DistributedLock = {
+    name: 'memory-observed',
+    async acquire(key, ttlMs) {
+      if (key.startsWith('herald:inbox:')) keys.push(key);
+      return memoryLock.acquire(key, ttlMs);
+    },
+  };
+  const { logger, warnings } = warningLogger();
+  let retries = 0;
+  const bus = createIntegrationEventBus({ service: 'fenced-complete', logger })
+    .useTransport(new InProcessTransport({ broker }))
+    .useEventLog(log)
+    .useLock(lock)
+    .configure({ ...fastOptions, localRetryTimes: 0, distributedLockWaitDuration: 10, pollingInterval: 10 })
+    .handle(Ping, async () => {
+      retries++;
+      if (retries === 1) throw new Error('first attempt fails');
+      // While the stored retry runs, a newer holder of the processor's lock claims (token 99).
+      await log.inbox.claimDue({
+        limit: 0,
+        leaseMs: 1,
+        owner: 'newer-holder',
+        now: new Date(),
+        fence: { lock: keys.at(-1)!, token: 99n },
+      });
+    })
+    .build();
+  running.push(bus);
+  await bus.start();
+  await bus.publish(new Ping({ n: 1 }));
+  await eventually(
+    () => warnings.some((warning) => warning.startsWith('Inbox retry processor lost its lock')),
+    10_000,
+  );
+  const [record] = await log.inbox.list({});
+  expect(record?.status, 'the refused handling rolled back').not.toBe('processed');
+  expect(retries).toBe(2);
 });

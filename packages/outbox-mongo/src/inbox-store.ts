@@ -1,5 +1,6 @@
 import {
   type BeginResult,
+  type Fence,
   HeraldError,
   type InboxBegin,
   type InboxChain,
@@ -159,9 +160,11 @@ export class MongoInboxStore implements InboxStore {
     return updated.matchedCount > 0 ? 'begun' : 'busy';
   }
 
-  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+  async complete(key: InboxKey, now: Date, tx?: unknown, fence?: Fence): Promise<void> {
     const session = sessionOf(tx, this.#context.transactions);
     await this.#context.ready();
+    // Checked before the write (one read): without transactions MongoDB cannot tie the two.
+    await this.#fences.check(fence);
     await this.#context.collection.updateOne(
       { _id: inboxId(key.handler, key.messageId) },
       {

@@ -1,5 +1,6 @@
 import {
   type BeginResult,
+  type Fence,
   type InboxBegin,
   type InboxChain,
   type InboxClaimRequest,
@@ -172,16 +173,22 @@ export class PrismaInboxStore implements InboxStore {
     return 'duplicate';
   }
 
-  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
-    if (tx !== null && typeof tx === 'object' && this.#completedIn(tx).delete(inboxKey(key))) return;
-    await execute(
-      asExecutor(tx, this.#s.prisma),
+  async complete(key: InboxKey, now: Date, tx?: unknown, fence?: Fence): Promise<void> {
+    if (!fence && tx !== null && typeof tx === 'object' && this.#completedIn(tx).delete(inboxKey(key)))
+      return;
+    const executor = asExecutor(tx, this.#s.prisma);
+    // The guard rides in the statement (one index lookup); a fenced mark that changed nothing
+    // met a newer token, or an entry already marked: the check tells which.
+    const guard = this.#fences.guard(fence);
+    const marked = await execute(
+      executor,
       this.#s.dialect,
       `UPDATE ${this.#table} SET status = 'processed', updated_at = ?, next_attempt_at = NULL,
          lease_until = 0, lease_owner = NULL, headers = NULL, body = NULL
-       WHERE handler = ? AND message_id = ?`,
-      [now.getTime(), key.handler, key.messageId],
+       WHERE handler = ? AND message_id = ? AND ${guard.sql}`,
+      [now.getTime(), key.handler, key.messageId, ...guard.params],
     );
+    if (marked === 0) await this.#fences.check(executor, fence);
   }
 
   /** Keys this store wrote as processed inside a transaction (see tryBegin). */

@@ -419,6 +419,22 @@ describe('the inbox suite catches broken stores', () => {
     await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
 
+  it('a store whose complete ignores the fencing token fails the fencing complete case', async () => {
+    const testCase = caseNamed(inboxStoreCases, 'fencing: complete with an older token');
+    const unfenced = async () => {
+      const store = new MemoryInboxStore();
+      return {
+        store: override<InboxStore>(store, {
+          complete: (key, now, tx) => store.complete(key, now, tx),
+        }),
+      };
+    };
+    await expect(runInboxStoreCase(testCase, unfenced)).rejects.toThrow(
+      'the old holder’s complete is refused',
+    );
+    await expect(runInboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+  });
+
   it('a store whose claimDue ignores leases fails the claimDue case', async () => {
     const leaseless = async () => {
       const store = new MemoryInboxStore();

@@ -12,4 +12,10 @@ export class MemoryFences {
     assertFenceCurrent(fence, newest);
     if (newest === null || fence.token > newest) this.#newest.set(fence.lock, fence.token);
   }
+
+  /** Refuses a token older than the newest seen for its lock, without remembering anything. */
+  check(fence: Fence | undefined): void {
+    if (!fence) return;
+    assertFenceCurrent(fence, this.#newest.get(fence.lock) ?? null);
+  }
 }

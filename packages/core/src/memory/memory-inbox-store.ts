@@ -10,6 +10,7 @@ import type {
   InboxRecord,
   InboxStore,
 } from '../ports/inbox-store.js';
+import type { Fence } from '../ports/outbox-store.js';
 import type { ErrorEntry, RecordQuery } from '../ports/records.js';
 import { PARKED_REASON } from '../receive/parking.js';
 import type { WireMessage } from '../wire.js';
@@ -111,7 +112,8 @@ export class MemoryInboxStore implements InboxStore {
     return 'begun';
   }
 
-  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+  async complete(key: InboxKey, now: Date, tx?: unknown, fence?: Fence): Promise<void> {
+    this.#fences.check(fence);
     const transaction = this.#tx(tx);
     const apply = () => {
       const row = this.#rows.get(keyOf(key));

@@ -159,8 +159,15 @@ export interface InboxStore {
    * a concurrent transaction beginning the same key waits for that outcome.
    */
   beginMany(entries: readonly InboxBegin[], tx?: unknown): Promise<BeginResult[]>;
-  /** Marks the entry processed (inside the handler's transaction). */
-  complete(key: InboxKey, now: Date, tx?: unknown): Promise<void>;
+  /**
+   * Marks the entry processed (inside the handler's transaction). With `fence`
+   * (the inbox retry processor under a lock), refused (`StaleFencingTokenError`,
+   * nothing marked) once the store has seen a newer token for the fence's
+   * lock: inside `tx`, the refusal rolls the handler's effects back, so a
+   * processor paused past its lock never commits a handling a newer holder
+   * may be running too.
+   */
+  complete(key: InboxKey, now: Date, tx?: unknown, fence?: Fence): Promise<void>;
   /** Stores a failure or a waiting message (upsert), outside any handler transaction. */
   fail(failure: InboxFailure, now: Date): Promise<void>;
   /**

@@ -5,6 +5,7 @@ import type { HandlerRegistration, HandlerRegistry } from '../handlers.js';
 import type { Monitor } from '../monitoring.js';
 import type { HeraldOptions } from '../options.js';
 import type { InboxRecord, InboxStore } from '../ports/inbox-store.js';
+import type { Fence } from '../ports/outbox-store.js';
 import { decideRetry } from '../retry-policy.js';
 import { sleep } from '../runtime/timers.js';
 import type { Serializer } from '../serializer.js';
@@ -79,8 +80,12 @@ export class InboxRunner {
     return this.#persistFailure(config, work.handler, work.envelope, work.message, 0, lastError);
   }
 
-  /** Runs a stored (failed or waiting) inbox entry once; used by the inbox retry processor. */
-  async handleStored(config: EventLogConfig, record: InboxRecord): Promise<void> {
+  /**
+   * Runs a stored (failed or waiting) inbox entry once; used by the inbox retry processor. With
+   * `fence`, the entry is marked processed only while no newer holder of the processor's lock
+   * appeared: otherwise `StaleFencingTokenError` rejects and the handler's transaction rolls back.
+   */
+  async handleStored(config: EventLogConfig, record: InboxRecord, fence?: Fence): Promise<void> {
     const inbox = config.inbox!;
     const handler = this.#deps.registry.handler(record.handler);
     const message = record.message;
@@ -106,7 +111,7 @@ export class InboxRunner {
     try {
       await inbox.transaction(async (tx) => {
         followUps = await this.#deps.invoke({ handler, envelope, event, tx, attempt, inbox });
-        await inbox.complete({ messageId: record.messageId, handler: record.handler }, new Date(), tx);
+        await inbox.complete({ messageId: record.messageId, handler: record.handler }, new Date(), tx, fence);
       });
     } catch (error) {
       if (!(error instanceof HandlerFailure)) throw error; // store trouble: the lease expires, the entry is claimed again

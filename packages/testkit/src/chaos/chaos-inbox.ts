@@ -1,5 +1,6 @@
 import type {
   BeginResult,
+  Fence,
   InboxBegin,
   InboxChain,
   InboxClaimRequest,
@@ -59,13 +60,13 @@ export class ChaosInboxStore implements InboxStore {
     return this.inner.beginMany(entries, tx);
   }
 
-  async complete(key: InboxKey, now: Date, tx?: unknown): Promise<void> {
+  async complete(key: InboxKey, now: Date, tx?: unknown, fence?: Fence): Promise<void> {
     const handling = `${key.handler}/${key.messageId}`;
     if (this.#options.crashAfterHandler && !this.#crashed.has(handling)) {
       this.#crashed.add(handling);
       throw new ChaosError(`crashed after handler "${key.handler}" ran, before its inbox entry committed`);
     }
-    return this.inner.complete(key, now, tx);
+    return this.inner.complete(key, now, tx, fence);
   }
 
   fail(failure: InboxFailure, now: Date): Promise<void> {

@@ -279,6 +279,33 @@ const fencedClaimDue: InboxCase = {
   },
 };
 
+const fencedComplete: InboxCase = {
+  name: 'fencing: complete with an older token than the newest seen for its lock is refused (StaleFencingTokenError) and marks nothing; the newer holder completes',
+  async run({ store }) {
+    const { now, at } = clock();
+    const h = handlerName();
+    const lock = `herald:inbox:testkit-${uniqueSuffix()}`;
+    const e = entry(h);
+    await store.fail(failure(e, { nextAttemptAt: now }), now);
+    const request = { limit: 10, leaseMs: 1_000, owner: 'testkit-inbox', now, handlers: [h] };
+    expect(keysOf(await store.claimDue({ ...request, fence: fence(lock, 1) })), 'the first holder').toEqual(
+      keys(e),
+    );
+    // The first holder paused past its lease while its handler ran: a newer holder claims the entry.
+    expect(
+      keysOf(await store.claimDue({ ...request, now: at(1_500), fence: fence(lock, 2) })),
+      'a newer holder',
+    ).toEqual(keys(e));
+    await expectStale(
+      store.transaction((tx) => store.complete(e, at(1_600), tx, fence(lock, 1))),
+      'the old holder’s complete',
+    );
+    expect((await find(store, e))?.status, 'the refused complete marked nothing').not.toBe('processed');
+    await store.transaction((tx) => store.complete(e, at(1_700), tx, fence(lock, 2)));
+    expect((await find(store, e))?.status, 'the newer holder’s complete').toBe('processed');
+  },
+};
+
 const inboxErrorHistory: InboxCase = {
   name: 'errorHistory (optional) keeps each failed handling with its time, oldest first',
   async run({ store }) {
@@ -619,6 +646,7 @@ export const inboxStoreCases: readonly ConformanceCase<InboxStoreFixture>[] = [
   claimDueOrder,
   claimDueHandlers,
   fencedClaimDue,
+  fencedComplete,
   inboxErrorHistory,
   claimDueKeyOrder,
   deadEntries,
