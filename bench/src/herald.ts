@@ -211,6 +211,10 @@ export async function heraldBuilder(config: HeraldConfig, role: { relay: boolean
   const log = prismaEventLog(prisma, {
     provider: 'postgresql',
     notify: role.relay && config.listen !== false ? { connectionString: config.dbUrl } : {},
+    // The relay on its own pg pool, as the README recommends; BENCH_PRISMA_RELAY=1: through Prisma (A/B).
+    ...(role.relay && process.env.BENCH_PRISMA_RELAY !== '1'
+      ? { relayConnection: { connectionString: config.dbUrl } }
+      : {}),
     logger: silentLogger,
   });
   const timings = new StoreTimings(config.stages);

@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   consoleLogger,
   type EventLog,
+  type Logger,
   parseConnectionUrl,
   redactingLogger,
   secretsOfUrl,
@@ -10,6 +11,7 @@ import { assertProvider, Dialect } from './dialect.js';
 import { PrismaInboxStore } from './inbox-store.js';
 import { type MigrateResult, migrate } from './migrations.js';
 import {
+  DEFAULT_RELAY_POOL_SIZE,
   DEFAULT_TABLE_PREFIX,
   DEFAULT_TRANSACTION,
   type PrismaEventLogOptions,
@@ -18,6 +20,7 @@ import {
 } from './options.js';
 import { PrismaOutboxStore } from './outbox-store.js';
 import { PgListener } from './pg-listener.js';
+import { PgSqlClient } from './pg-sql-client.js';
 import { assertPrismaClient, type PrismaClientLike } from './prisma-client.js';
 
 /** The outbox and inbox of one database, plus its schema helper. */
@@ -61,14 +64,18 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
   if (typeof databaseName !== 'string' || databaseName.length === 0) {
     throw new ConfigurationError('databaseName must be a non-empty string');
   }
+  const logger = options.logger ?? consoleLogger();
+  const transaction = { ...DEFAULT_TRANSACTION, ...options.transaction };
+  const relayPool = relayClient(options, transaction.maxWait, logger);
   const settings: StoreSettings = {
     prisma,
     reader: options.readClient ?? prisma,
+    relay: relayPool ?? prisma,
     dialect: new Dialect(provider),
     provider,
     databaseName,
     names,
-    transaction: { ...DEFAULT_TRANSACTION, ...options.transaction },
+    transaction,
   };
   const notify = options.notify;
   if (notify && provider !== 'postgresql') {
@@ -89,11 +96,11 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
     listener = new PgListener({
       connectionString: notify.connectionString,
       channel: channel!,
-      logger: redactingLogger(options.logger ?? consoleLogger(), secretsOfUrl(url)),
+      logger: redactingLogger(logger, secretsOfUrl(url)),
     });
   }
   return {
-    outbox: new PrismaOutboxStore(settings, { channel, listener }),
+    outbox: new PrismaOutboxStore(settings, { channel, listener }, relayPool),
     inbox: new PrismaInboxStore(settings),
     migrate: (extra) =>
       migrate(prisma, {
@@ -102,4 +109,39 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
         ...(extra?.relayShards === undefined ? {} : { relayShards: extra.relayShards }),
       }),
   };
+}
+
+/** The relay's own pool when `relayConnection` asks for one (PostgreSQL only), checked up front. */
+function relayClient(
+  options: PrismaEventLogOptions,
+  maxWait: number,
+  logger: Logger,
+): PgSqlClient | undefined {
+  const relay = options.relayConnection;
+  if (relay === undefined) return undefined;
+  if (options.provider !== 'postgresql') {
+    throw new ConfigurationError(
+      `relayConnection is PostgreSQL only; ${options.provider} relays through the PrismaClient`,
+    );
+  }
+  if (!relay || typeof relay !== 'object') {
+    throw new ConfigurationError('relayConnection must be { connectionString, poolSize? }');
+  }
+  const url = parseConnectionUrl(relay.connectionString, {
+    name: 'relayConnection.connectionString',
+    protocols: ['postgres', 'postgresql'],
+  });
+  const poolSize = relay.poolSize ?? DEFAULT_RELAY_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new ConfigurationError(
+      `relayConnection.poolSize must be a positive integer, got ${String(poolSize)}`,
+    );
+  }
+  return new PgSqlClient({
+    connectionString: relay.connectionString,
+    poolSize,
+    maxWait,
+    logger: redactingLogger(logger, secretsOfUrl(url)),
+    option: 'relayConnection',
+  });
 }

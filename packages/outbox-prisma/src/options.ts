@@ -36,12 +36,17 @@ export interface StoreSettings {
   readonly prisma: PrismaClientLike;
   /** Where read-only statements go (the user's client unless `readClient` was given). */
   readonly reader: PrismaClientLike;
+  /** Where the relay's claims and marks go (the user's client unless `relayConnection` was given). */
+  readonly relay: PrismaClientLike;
   readonly dialect: Dialect;
   readonly provider: Provider;
   readonly databaseName: string;
   readonly names: TableNames;
   readonly transaction: Required<TransactionOptions>;
 }
+
+/** Connections of the relay's own pool (`relayConnection`), as `pg`'s default. */
+export const DEFAULT_RELAY_POOL_SIZE = 10;
 
 export const DEFAULT_TRANSACTION: Required<TransactionOptions> = { maxWait: 10_000, timeout: 60_000 };
 
@@ -56,6 +61,18 @@ export interface NotifyOptions {
   connectionString?: string;
   /** Channel name; default: the outbox table name (`herald_outbox`). */
   channel?: string;
+}
+
+/** The relay's own `pg` pool (PostgreSQL). */
+export interface RelayConnectionOptions {
+  /** Connection string of the same database as your PrismaClient's. */
+  connectionString: string;
+  /**
+   * Connections at most; each relay batch in flight holds one while the broker
+   * confirms (two for an unsharded relay, one per shard a process holds);
+   * idle ones close after 10 s. Default 10.
+   */
+  poolSize?: number;
 }
 
 /** Options of {@link prismaEventLog}. */
@@ -84,6 +101,14 @@ export interface PrismaEventLogOptions {
    * statement behind it. Never a replica: the reads must be current.
    */
   readClient?: PrismaClientLike;
+  /**
+   * PostgreSQL only: the relay claims and marks on a small `pg` pool of its own
+   * instead of your PrismaClient. Its statements then never wait behind your
+   * application's transactions for a pooled connection, and skip Prisma's
+   * per-statement work (see the README for the figures). Needs the `pg`
+   * package. Recommended for a service that relays on PostgreSQL.
+   */
+  relayConnection?: RelayConnectionOptions;
   /** Where LISTEN connection trouble is logged. Default: core's console logger. */
   logger?: Logger;
 }

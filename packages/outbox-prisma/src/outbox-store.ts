@@ -22,6 +22,7 @@ import {
 import { FenceTable } from './fencing.js';
 import type { StoreSettings } from './options.js';
 import type { PgListener } from './pg-listener.js';
+import type { PgSqlClient } from './pg-sql-client.js';
 import { asExecutor, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
@@ -79,6 +80,8 @@ export class PrismaOutboxStore implements OutboxStore {
   readonly #listeners = new Set<() => void>();
   readonly #fences: FenceTable;
   #stopListening: (() => void) | undefined;
+  /** A NOTIFY arrived since the last locked claim began: records were committed, so skip the probe. */
+  #notified = false;
   /**
    * PostgreSQL and MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a READ
    * COMMITTED transaction held while the broker confirms, then the mark in
@@ -87,8 +90,12 @@ export class PrismaOutboxStore implements OutboxStore {
    */
   readonly claimLocked?: OutboxStore['claimLocked'];
 
-  constructor(settings: StoreSettings, notify: OutboxNotify) {
+  /** The relay's own pool (`relayConnection`), closed with the store. */
+  readonly #relayPool: PgSqlClient | undefined;
+
+  constructor(settings: StoreSettings, notify: OutboxNotify, relayPool?: PgSqlClient) {
     this.#s = settings;
+    this.#relayPool = relayPool;
     if (settings.provider !== 'sqlite')
       this.claimLocked = (request, send) => this.#claimLocked(request, send);
     this.name = `prisma-${settings.provider}`;
@@ -178,18 +185,23 @@ export class PrismaOutboxStore implements OutboxStore {
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]> {
     const { dialect } = this.#s;
-    await this.#fences.enter(this.#s.prisma, request.fence);
+    await this.#fences.enter(this.#s.relay, request.fence);
     const { where, params } = this.#claimable(request);
     // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
-    // rather than BEGIN, SELECT and COMMIT.
-    const probe = await query<{ one: unknown }>(
-      this.#s.prisma,
-      dialect,
-      `SELECT 1 AS one FROM ${this.#table} o WHERE ${where} LIMIT 1`,
-      params,
-    );
-    if (probe.length === 0) return [];
-    return this.#s.prisma.$transaction(
+    // rather than BEGIN, SELECT and COMMIT. After a NOTIFY, records were committed: the probe
+    // would only add a round trip before the claim (the low-load latency path).
+    const notified = this.#notified;
+    this.#notified = false;
+    if (!notified) {
+      const probe = await query<{ one: unknown }>(
+        this.#s.relay,
+        dialect,
+        `SELECT 1 AS one FROM ${this.#table} o WHERE ${where} LIMIT 1`,
+        params,
+      );
+      if (probe.length === 0) return [];
+    }
+    return this.#s.relay.$transaction(
       async (tx: SqlExecutor) => {
         const rows = await query<OutboxRow>(
           tx,
@@ -232,11 +244,11 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
-    await this.#fences.enter(this.#s.prisma, request.fence);
+    await this.#fences.enter(this.#s.relay, request.fence);
     const now = request.now.getTime();
     const { where, params } = this.#claimable(request);
     const rows = await claimRows<OutboxRow>({
-      prisma: this.#s.prisma,
+      prisma: this.#s.relay,
       dialect: this.#s.dialect,
       table: this.#table,
       columns: this.#columns,
@@ -252,22 +264,22 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.prisma, fence);
+    await this.#fences.enter(this.#s.relay, fence);
     const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
       const marked = await execute(
-        this.#s.prisma,
+        this.#s.relay,
         this.#s.dialect,
         `UPDATE ${this.#table} SET status = 'published', published_at = ?, lease_until = 0, lease_owner = NULL
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         [now.getTime(), ...part, ...guard.params],
       );
-      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
+      if (marked < part.length) await this.#fences.check(this.#s.relay, fence);
     }
   }
 
   async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.prisma, fence);
+    await this.#fences.enter(this.#s.relay, fence);
     const guard = this.#fences.guard(fence);
     const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
     const { dialect } = this.#s;
@@ -281,7 +293,7 @@ export class PrismaOutboxStore implements OutboxStore {
       params.push(...part.map((f) => f.id), ...guard.params);
       // `status IN (pending, failed)`: a record another relay already published is never downgraded.
       const marked = await execute(
-        this.#s.prisma,
+        this.#s.relay,
         dialect,
         `UPDATE ${this.#table} SET attempts = attempts + 1,
            last_error = ${cases('?')},
@@ -292,22 +304,22 @@ export class PrismaOutboxStore implements OutboxStore {
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         params,
       );
-      if (marked < part.length) await this.#fences.check(this.#s.prisma, fence);
+      if (marked < part.length) await this.#fences.check(this.#s.relay, fence);
     }
   }
 
   async release(ids: readonly string[], fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.prisma, fence);
+    await this.#fences.enter(this.#s.relay, fence);
     const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
       const released = await execute(
-        this.#s.prisma,
+        this.#s.relay,
         this.#s.dialect,
         `UPDATE ${this.#table} SET lease_until = 0, lease_owner = NULL
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         [...part, ...guard.params],
       );
-      if (released < part.length) await this.#fences.check(this.#s.prisma, fence);
+      if (released < part.length) await this.#fences.check(this.#s.relay, fence);
     }
   }
 
@@ -321,7 +333,10 @@ export class PrismaOutboxStore implements OutboxStore {
   onWake(listener: () => void): () => void {
     this.#listeners.add(listener);
     if (this.#notify.listener && !this.#stopListening) {
-      this.#stopListening = this.#notify.listener.subscribe(() => this.#wake());
+      this.#stopListening = this.#notify.listener.subscribe(() => {
+        this.#notified = true;
+        this.#wake();
+      });
     }
     return () => {
       this.#listeners.delete(listener);
@@ -409,11 +424,11 @@ export class PrismaOutboxStore implements OutboxStore {
     };
   }
 
-  /** Stops the LISTEN connection, if any (the user's PrismaClient is never closed here). */
+  /** Stops the LISTEN connection and the relay's pool, if any (the user's PrismaClient is never closed here). */
   async close(): Promise<void> {
     this.#stopListening?.();
     this.#stopListening = undefined;
-    await this.#notify.listener?.close();
+    await Promise.all([this.#notify.listener?.close(), this.#relayPool?.close()]);
   }
 
   #wake(): void {

@@ -1,31 +1,5 @@
 import { ConfigurationError, type Logger } from '@herald/core';
-
-/** The slice of `pg`'s Client the listener uses (kept local: `pg` is an optional peer). */
-interface PgClient {
-  connect(): Promise<unknown>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-  on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'end', listener: () => void): unknown;
-  removeAllListeners(): unknown;
-}
-
-interface PgModule {
-  Client: new (config: { connectionString: string; application_name?: string }) => PgClient;
-}
-
-async function loadPg(): Promise<PgModule> {
-  const specifier = 'pg';
-  try {
-    const module = (await import(specifier)) as { default?: PgModule } & PgModule;
-    return module.default ?? module;
-  } catch (error) {
-    throw new ConfigurationError(
-      `notify.connectionString needs the "pg" package (npm install pg): ${(error as Error).message}`,
-    );
-  }
-}
+import { loadPg, type PgClient } from './pg-module.js';
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 10_000;
@@ -85,7 +59,7 @@ export class PgListener {
     if (!this.#active) return;
     let client: PgClient | undefined;
     try {
-      const pg = await loadPg();
+      const pg = await loadPg('notify.connectionString');
       client = new pg.Client({ connectionString: this.#connectionString, application_name: 'herald-listen' });
       const current = client;
       this.#client = current;

@@ -1,0 +1,330 @@
+import { ConfigurationError, InProcessTransport, type Logger, silentLogger } from '@herald/core';
+import { describeOutboxStoreConformance, outboxEntry, testWireMessage } from '@herald/testkit';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { prismaEventLog } from '../src/index.js';
+import { PgSqlClient } from '../src/pg-sql-client.js';
+import { PrismaClient as PostgresClient } from './generated/postgresql/client/client.js';
+import {
+  Buses,
+  builder,
+  type EngineHandle,
+  eventually,
+  InProcessBroker,
+  lazyEngine,
+  OrderPlaced,
+  openEngine,
+  type RecordedStatement,
+  recordingClient,
+  sleep,
+  unique,
+} from './helpers.js';
+
+// `relayConnection`: the relay's claims and marks on a `pg` pool of its own (PostgreSQL).
+
+const conformanceEngine = lazyEngine('postgresql');
+afterAll(() => conformanceEngine.close());
+
+describeOutboxStoreConformance({
+  name: 'prisma-postgresql with relayConnection (PostgreSQL)',
+  create: async () => {
+    const db = await conformanceEngine.get();
+    await db.reset();
+    const log = db.log({ relayConnection: { connectionString: db.url, poolSize: 4 } });
+    return {
+      store: log.outbox,
+      transaction: (work) => db.prisma.$transaction(work),
+      cleanup: () => log.outbox.close(),
+    };
+  },
+});
+
+let db: EngineHandle;
+const buses = new Buses();
+const closers: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  db = await openEngine('postgresql');
+});
+afterAll(() => db?.close());
+beforeEach(() => db.reset());
+afterEach(async () => {
+  await buses.stopAll();
+  await Promise.allSettled(closers.splice(0).map((close) => close()));
+});
+
+function relayLog(extra: Parameters<EngineHandle['log']>[0] = {}, prisma = db.prisma) {
+  const log = db.log({ relayConnection: { connectionString: db.url }, ...extra }, prisma);
+  closers.push(() => log.outbox.close());
+  return log;
+}
+
+function lockedClaim(log: ReturnType<typeof relayLog>, limit = 100) {
+  return log.outbox.claimLocked!(
+    { limit, leaseMs: 30_000, owner: 'relay-connection-test', now: new Date() },
+    async (records) => ({ published: records.map((r) => r.message.id), held: [] }),
+  );
+}
+
+async function addMessages(count: number) {
+  const messages = Array.from({ length: count }, (_, n) =>
+    testWireMessage({ name: 'test.relay', payload: { n } }),
+  );
+  await db.log().outbox.add(messages.map(outboxEntry));
+  return messages;
+}
+
+async function statusOf(id: string): Promise<string> {
+  const rows = await db.prisma.$queryRawUnsafe<{ status: string }[]>(
+    'SELECT status FROM herald_outbox WHERE id = $1',
+    id,
+  );
+  return rows[0]!.status;
+}
+
+describe('relayConnection', () => {
+  it('runs every relay statement on its own pool: the PrismaClient sees none of them', async () => {
+    const seen: RecordedStatement[] = [];
+    const log = relayLog({}, recordingClient(db.prisma, seen) as typeof db.prisma);
+    await addMessages(5);
+    const claimed = await lockedClaim(log);
+    expect(claimed).toHaveLength(5);
+    await log.outbox.markPublished([], new Date());
+    expect(seen).toEqual([]);
+    const rows = await db.prisma.$queryRawUnsafe<{ n: bigint }[]>(
+      `SELECT count(*) AS n FROM herald_outbox WHERE status = 'published'`,
+    );
+    expect(Number(rows[0]!.n)).toBe(5);
+  });
+
+  it("claims while every connection of the application's pool is taken", async () => {
+    // An application client with one connection, held by a long business transaction.
+    const app = new PostgresClient({ adapter: new PrismaPg({ connectionString: db.url, max: 1 }) });
+    closers.push(() => app.$disconnect());
+    const log = relayLog({}, app);
+    await addMessages(3);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const isHolding = new Promise<void>((resolve) => (holding = resolve));
+    const business = app.$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe('SELECT 1');
+        holding();
+        await held;
+      },
+      { timeout: 20_000 },
+    );
+    await isHolding;
+    try {
+      const started = Date.now();
+      expect(await lockedClaim(log)).toHaveLength(3);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      release();
+      await business;
+    }
+  });
+
+  it('relays a bus end to end', async () => {
+    const broker = new InProcessBroker();
+    const handled = new Set<number>();
+    const relay = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog(relayLog({ notify: { connectionString: db.url } }))
+      .build();
+    const consumer = builder('billing', new InProcessTransport({ broker }))
+      .handle(OrderPlaced, async (event) => void handled.add(event.n), { name: `h-${unique()}` })
+      .build();
+    await buses.start(consumer, relay);
+    await db.prisma.$transaction(async (tx) => {
+      for (let n = 0; n < 50; n++) await relay.publish(new OrderPlaced({ orderId: `o-${n}`, n }), { tx });
+    });
+    await eventually(() => handled.size === 50, 10_000);
+  });
+
+  it('closes its pool with the store: later claims fail with a typed error', async () => {
+    const log = relayLog();
+    await addMessages(1);
+    expect(await lockedClaim(log)).toHaveLength(1);
+    await log.outbox.close();
+    await expect(lockedClaim(log)).rejects.toMatchObject({ code: 'HERALD_RELAY_POOL_CLOSED' });
+  });
+
+  it('never shows the password of a connection string it cannot log in with', async () => {
+    const url = new URL(db.url);
+    url.password = 'not-the-Secret-42';
+    const warnings: unknown[] = [];
+    const logger: Logger = { ...silentLogger, warn: (...args) => void warnings.push(args) };
+    const log = relayLog({ relayConnection: { connectionString: url.toString() }, logger });
+    await addMessages(1);
+    const error = await lockedClaim(log).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const shown = JSON.stringify({
+      error,
+      message: (error as Error).message,
+      stack: (error as Error).stack,
+      warnings,
+    });
+    expect(shown).not.toContain('not-the-Secret-42');
+  });
+
+  it('refuses a broken configuration with a typed error, naming no password', () => {
+    const attempt = (options: Record<string, unknown>) => () =>
+      prismaEventLog(db.prisma, { provider: 'postgresql', ...options } as never);
+    expect(attempt({ relayConnection: { connectionString: 'mysql://u:pw-Secret@localhost/db' } })).toThrow(
+      ConfigurationError,
+    );
+    expect(
+      attempt({ relayConnection: { connectionString: 'mysql://u:pw-Secret@localhost/db' } }),
+    ).not.toThrow(/pw-Secret/);
+    expect(attempt({ relayConnection: { connectionString: '' } })).toThrow(ConfigurationError);
+    expect(attempt({ relayConnection: { connectionString: db.url, poolSize: 0 } })).toThrow(/poolSize/);
+    expect(attempt({ relayConnection: 'postgres://x' })).toThrow(ConfigurationError);
+    expect(() =>
+      prismaEventLog(db.prisma, {
+        provider: 'mysql',
+        relayConnection: { connectionString: db.url },
+      }),
+    ).toThrow(/PostgreSQL only/);
+  });
+});
+
+describe('the relay skips its emptiness probe after a NOTIFY', () => {
+  it('claims with BEGIN and SELECT only once another process committed; probes on a poll', async () => {
+    const seen: RecordedStatement[] = [];
+    // Through the PrismaClient (no relayConnection), so the recording client sees the claim.
+    const log = db.log(
+      { notify: { connectionString: db.url } },
+      recordingClient(db.client(), seen) as typeof db.prisma,
+    );
+    closers.push(() => log.outbox.close());
+    let wakes = 0;
+    const stop = log.outbox.onWake(() => void wakes++);
+    closers.push(async () => stop());
+    await log.outbox.whenListening();
+    const probes = () => seen.filter((s) => s.sql.includes('SELECT 1 AS one')).length;
+
+    expect(await lockedClaim(log)).toEqual([]); // a poll with nothing to do: the probe alone
+    expect(probes()).toBe(1);
+    expect(seen).toHaveLength(1);
+
+    await addMessages(2); // committed by another client, with NOTIFY
+    await eventually(() => wakes > 0, 5_000);
+    seen.length = 0;
+    expect(await lockedClaim(log)).toHaveLength(2);
+    expect(probes()).toBe(0);
+
+    await addMessages(1);
+    await sleep(20);
+    await eventually(() => wakes > 1, 5_000);
+    await lockedClaim(log); // consumes the NOTIFY
+    seen.length = 0;
+    expect(await lockedClaim(log)).toEqual([]); // no NOTIFY since: probes again
+    expect(probes()).toBe(1);
+  });
+});
+
+describe('PgSqlClient transactions', () => {
+  function client(poolSize = 2) {
+    const sql = new PgSqlClient({
+      connectionString: db.url,
+      poolSize,
+      maxWait: 5_000,
+      logger: silentLogger,
+      option: 'test',
+    });
+    closers.push(() => sql.close());
+    return sql;
+  }
+
+  async function otherSessionLocks(id: string): Promise<boolean> {
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      const { rows } = await other.query(
+        'SELECT id FROM herald_outbox WHERE id = $1 FOR UPDATE SKIP LOCKED',
+        [id],
+      );
+      await other.query('ROLLBACK');
+      return rows.length === 1;
+    } finally {
+      await other.end();
+    }
+  }
+
+  it('commits when the work resolves and rolls back when it throws', async () => {
+    const sql = client();
+    const [a, b] = await addMessages(2);
+    await sql.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, a!.id);
+    });
+    expect(await statusOf(a!.id)).toBe('published');
+    await expect(
+      sql.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, b!.id);
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    expect(await statusOf(b!.id)).toBe('pending');
+    expect(await otherSessionLocks(b!.id)).toBe(true);
+  });
+
+  it('rolls back at its timeout, releasing the row locks while the work still waits, and refuses the commit', async () => {
+    const sql = client();
+    const [a] = await addMessages(1);
+    let finish!: () => void;
+    const waiting = new Promise<void>((resolve) => (finish = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const work = sql.$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe('SELECT id FROM herald_outbox WHERE id = $1 FOR UPDATE', a!.id);
+        await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, a!.id);
+        locked();
+        await waiting; // the broker's confirms, taking too long
+        return 'done';
+      },
+      { timeout: 300 },
+    );
+    try {
+      await isLocked;
+      expect(await otherSessionLocks(a!.id)).toBe(false);
+      await sleep(600);
+      expect(await otherSessionLocks(a!.id)).toBe(true); // released at the timeout
+    } finally {
+      finish();
+    }
+    await expect(work).rejects.toMatchObject({ code: 'HERALD_RELAY_TRANSACTION_TIMEOUT' });
+    expect(await statusOf(a!.id)).toBe('pending');
+    // The connection went back clean: the next transaction works.
+    expect(
+      await sql.$transaction(async (tx) => tx.$queryRawUnsafe<{ one: number }[]>('SELECT 1 AS one')),
+    ).toEqual([{ one: 1 }]);
+  });
+
+  it('drops a connection killed in the middle of a transaction and goes on with a new one', async () => {
+    const sql = client(1);
+    const [a] = await addMessages(1);
+    const work = sql.$transaction(async (tx) => {
+      const [row] = await tx.$queryRawUnsafe<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+      await db.prisma.$queryRawUnsafe('SELECT pg_terminate_backend($1)', row!.pid);
+      await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, a!.id);
+    });
+    await expect(work).rejects.toThrow();
+    expect(await statusOf(a!.id)).toBe('pending');
+    // The pool of one connection replaced it.
+    await eventually(async () => {
+      try {
+        await sql.$transaction(async (tx) => tx.$queryRawUnsafe('SELECT 1'));
+        return true;
+      } catch {
+        return false;
+      }
+    }, 5_000);
+  });
+});
