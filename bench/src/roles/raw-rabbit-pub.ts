@@ -1,5 +1,6 @@
 // amqplib alone, publishing side: persistent 1 KB messages on a confirm channel with a window
 // of unconfirmed messages (the same window Herald's transport uses by default).
+import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { nowMs } from '../histogram.ts';
 import { rawBody } from '../payload.ts';
@@ -11,6 +12,27 @@ export interface Config {
   routingKey: string;
   count: number;
   window: number;
+}
+
+// BENCH_RAW_HERALD_HEADERS=1: the properties and header table a Herald message carries (what the
+// broker then parses per message), to separate the broker's cost of Herald's headers from the relay's.
+const heraldShaped = process.env.BENCH_RAW_HERALD_HEADERS === '1';
+
+function heraldShapedOptions(seq: number) {
+  const now = new Date();
+  return {
+    persistent: true,
+    messageId: randomUUID(),
+    type: 'bench.event',
+    contentType: 'application/json',
+    timestamp: Math.floor(now.getTime() / 1000),
+    headers: {
+      'herald-version': '1',
+      'herald-occurred-at': now.toISOString(),
+      'herald-source': 'bench',
+      'herald-sequence': String(seq),
+    },
+  };
 }
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
@@ -33,7 +55,9 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       config.exchange,
       config.routingKey,
       rawBody(seq),
-      { persistent: true, messageId: String(seq), contentType: 'application/json' },
+      heraldShaped
+        ? heraldShapedOptions(seq)
+        : { persistent: true, messageId: String(seq), contentType: 'application/json' },
       (error: unknown) => {
         if (error) failed++;
         settle();
