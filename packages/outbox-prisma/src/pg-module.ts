@@ -9,6 +9,8 @@ export interface PgModule {
 export interface PgQueryResult {
   rows: unknown[];
   rowCount: number | null;
+  /** The command tag, e.g. `COMMIT`, or `ROLLBACK` for a COMMIT of an aborted transaction. */
+  command: string;
 }
 
 /** A single connection (`LISTEN`). */

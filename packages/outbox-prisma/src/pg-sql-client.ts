@@ -113,7 +113,7 @@ class TransactionState {
   readonly #timeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
   #expired = false;
-  /** COMMIT or ROLLBACK sent (once; the timeout may send ROLLBACK while the work still runs). */
+  /** COMMIT or ROLLBACK sent (once; the timeout may send ROLLBACK while the work still runs); never rejects. */
   #end: Promise<void> | undefined;
   /** Set when the connection's state is unknown (a failed COMMIT or ROLLBACK): destroyed, not reused. */
   #broken: Error | undefined;
@@ -149,14 +149,34 @@ class TransactionState {
     this.#timer.unref?.();
   }
 
-  commit(): Promise<void> {
+  /** Sends COMMIT; rejects when it fails or when the server answers that it rolled back instead. */
+  async commit(): Promise<void> {
     this.#checkOpen();
-    this.#end = this.#send('COMMIT', true);
-    return this.#end;
+    const sent = this.#client.query('COMMIT');
+    this.#end = sent.then(
+      () => undefined,
+      (error: Error) => {
+        this.#broken = error;
+      },
+    );
+    const result = await sent;
+    // A transaction with a failed statement that the work caught commits as ROLLBACK, without an error.
+    if (result.command === 'ROLLBACK') {
+      throw new HeraldError(
+        'HERALD_RELAY_TRANSACTION_ABORTED',
+        "The relay's transaction had a failed statement and was rolled back instead of committed",
+      );
+    }
   }
 
+  /** Sends ROLLBACK once (never rejects: a failure marks the connection for destruction). */
   rollback(): Promise<void> {
-    this.#end ??= this.#send('ROLLBACK', false);
+    this.#end ??= this.#client.query('ROLLBACK').then(
+      () => undefined,
+      (error: Error) => {
+        this.#broken = error;
+      },
+    );
     return this.#end;
   }
 
@@ -166,15 +186,6 @@ class TransactionState {
     await this.rollback(); // no-op once ended; closes a transaction BEGIN left open (its BEGIN failed)
     this.#client.removeListener('error', this.#onError);
     this.#client.release(this.#broken);
-  }
-
-  async #send(statement: 'COMMIT' | 'ROLLBACK', rethrow: boolean): Promise<void> {
-    try {
-      await this.#client.query(statement);
-    } catch (error) {
-      this.#broken = error as Error;
-      if (rethrow) throw error;
-    }
   }
 
   #checkOpen(): void {

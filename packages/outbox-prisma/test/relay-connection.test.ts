@@ -307,6 +307,31 @@ describe('PgSqlClient transactions', () => {
     ).toEqual([{ one: 1 }]);
   });
 
+  it('refuses to report a commit when the server rolled the transaction back instead', async () => {
+    const sql = client(1);
+    const [a] = await addMessages(1);
+    const work = sql.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, a!.id);
+      await Promise.resolve(tx.$queryRawUnsafe('SELECT 1 / 0')).catch(() => undefined); // a failed statement, swallowed
+    });
+    await expect(work).rejects.toMatchObject({ code: 'HERALD_RELAY_TRANSACTION_ABORTED' });
+    expect(await statusOf(a!.id)).toBe('pending');
+    expect(await sql.$transaction(async (tx) => tx.$queryRawUnsafe('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+  });
+
+  it('rejects when COMMIT fails and gives its one connection back usable', async () => {
+    const sql = client(1);
+    const work = sql.$transaction(async (tx) => {
+      // A deferred foreign key is checked at COMMIT: the commit itself fails.
+      await tx.$executeRawUnsafe(
+        'CREATE TEMP TABLE relay_commit_check (id int PRIMARY KEY, ref int REFERENCES relay_commit_check (id) DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
+      );
+      await tx.$executeRawUnsafe('INSERT INTO relay_commit_check VALUES (1, 2)');
+    });
+    await expect(work).rejects.toThrow(/foreign key/);
+    expect(await sql.$transaction(async (tx) => tx.$queryRawUnsafe('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+  });
+
   it('drops a connection killed in the middle of a transaction and goes on with a new one', async () => {
     const sql = client(1);
     const [a] = await addMessages(1);
