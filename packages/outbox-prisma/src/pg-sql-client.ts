@@ -97,8 +97,11 @@ export class PgSqlClient implements PrismaClientLike {
         allowExitOnIdle: true,
       });
       // An idle connection's error (server restart) is reported here, not thrown: the pool replaces it.
+      // Only code and message: pg attaches the whole client (its connection parameters) to these errors.
       pool.on('error', (error) =>
-        this.#options.logger.warn('A relay database connection failed; it will be replaced', { error }),
+        this.#options.logger.warn('A relay database connection failed; it will be replaced', {
+          error: describePgError(error),
+        }),
       );
       return pool;
     });
@@ -198,4 +201,10 @@ class TransactionState {
     if (this.#end)
       throw new HeraldError('HERALD_RELAY_TRANSACTION_ENDED', "The relay's transaction has already ended");
   }
+}
+
+/** `57P01: terminating connection …`: what an operator needs, and nothing of the client it came from. */
+function describePgError(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
 }

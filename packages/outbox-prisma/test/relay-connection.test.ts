@@ -143,6 +143,32 @@ describe('relayConnection', () => {
     await eventually(() => handled.size === 50, 10_000);
   });
 
+  it('replaces idle connections the server closed, and logs that without the password', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (message, fields) => void warnings.push(`${message} ${JSON.stringify(fields ?? {})}`),
+    };
+    const log = relayLog({ logger });
+    await addMessages(1);
+    expect(await lockedClaim(log)).toHaveLength(1);
+    // As a server restart or an idle-session timeout would: every idle relay connection of this database ends.
+    await db.prisma.$queryRawUnsafe(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'herald-relay' AND datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    await addMessages(2);
+    await eventually(async () => (await lockedClaim(log).catch(() => [])).length === 2, 5_000);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const warning of warnings) {
+      expect(warning).toContain('57P01'); // the server's reason, by code
+      expect(warning).not.toContain('connectionParameters'); // never the client pg attaches to the error
+    }
+    const { username, password } = new URL(db.url);
+    if (password && password !== username)
+      for (const warning of warnings) expect(warning).not.toContain(password);
+  });
+
   it('closes its pool with the store: later claims fail with a typed error', async () => {
     const log = relayLog();
     await addMessages(1);
