@@ -54,6 +54,13 @@ afterEach(async () => {
   await Promise.allSettled(closers.splice(0).map((close) => close()));
 });
 
+/** A promise to wait on and the function that resolves it. */
+function signal(): { fire: () => void; fired: Promise<void> } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return { fire, fired };
+}
+
 function relayLog(extra: Parameters<EngineHandle['log']>[0] = {}, prisma = db.prisma) {
   const log = db.log({ relayConnection: { connectionString: db.url }, ...extra }, prisma);
   closers.push(() => log.outbox.close());
@@ -104,25 +111,23 @@ describe('relayConnection', () => {
     closers.push(() => app.$disconnect());
     const log = relayLog({}, app);
     await addMessages(3);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const isHolding = new Promise<void>((resolve) => (holding = resolve));
+    const released = signal();
+    const holding = signal();
     const business = app.$transaction(
       async (tx) => {
         await tx.$queryRawUnsafe('SELECT 1');
-        holding();
-        await held;
+        holding.fire();
+        await released.fired;
       },
       { timeout: 20_000 },
     );
-    await isHolding;
+    await holding.fired;
     try {
       const started = Date.now();
       expect(await lockedClaim(log)).toHaveLength(3);
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
-      release();
+      released.fire();
       await business;
     }
   });
@@ -303,27 +308,25 @@ describe('PgSqlClient transactions', () => {
   it('rolls back at its timeout, releasing the row locks while the work still waits, and refuses the commit', async () => {
     const sql = client();
     const [a] = await addMessages(1);
-    let finish!: () => void;
-    const waiting = new Promise<void>((resolve) => (finish = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const confirmed = signal();
+    const locked = signal();
     const work = sql.$transaction(
       async (tx) => {
         await tx.$queryRawUnsafe('SELECT id FROM herald_outbox WHERE id = $1 FOR UPDATE', a!.id);
         await tx.$executeRawUnsafe(`UPDATE herald_outbox SET status = 'published' WHERE id = $1`, a!.id);
-        locked();
-        await waiting; // the broker's confirms, taking too long
+        locked.fire();
+        await confirmed.fired; // the broker's confirms, taking too long
         return 'done';
       },
       { timeout: 300 },
     );
     try {
-      await isLocked;
+      await locked.fired;
       expect(await otherSessionLocks(a!.id)).toBe(false);
       await sleep(600);
       expect(await otherSessionLocks(a!.id)).toBe(true); // released at the timeout
     } finally {
-      finish();
+      confirmed.fire();
     }
     await expect(work).rejects.toMatchObject({ code: 'HERALD_RELAY_TRANSACTION_TIMEOUT' });
     expect(await statusOf(a!.id)).toBe('pending');
