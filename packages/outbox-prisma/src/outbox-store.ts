@@ -2,6 +2,7 @@ import {
   type ClaimRequest,
   ConfigurationError,
   type Fence,
+  HeraldError,
   type LockedBatchOutcome,
   type OutboxEntry,
   type OutboxFailure,
@@ -406,7 +407,23 @@ export class PrismaOutboxStore implements OutboxStore {
     /** Since when the oldest due record waits (creation, or due time of a delayed/requeued one); null when none waits. */
     oldestCreatedAt: Date | null;
   }> {
-    const [row] = await query<{ pending: bigint | number; oldest: bigint | number | null }>(
+    // With its own pool, the relay's connection is checked too: health is not ready at once
+    // when the relay cannot reach the database, not only once its backlog has aged.
+    const [[row]] = await Promise.all([
+      this.#backlogRows(),
+      this.#relayPool?.ping().catch((error: unknown) => {
+        throw new HeraldError('HERALD_RELAY_CONNECTION', `relay connection: ${(error as Error).message}`);
+      }),
+    ]);
+    return {
+      pending: Number(row?.pending ?? 0),
+      oldestCreatedAt:
+        row?.oldest === null || row?.oldest === undefined ? null : new Date(Number(row.oldest)),
+    };
+  }
+
+  #backlogRows() {
+    return query<{ pending: bigint | number; oldest: bigint | number | null }>(
       this.#s.reader,
       this.#s.dialect,
       // A pending row with a due time (delayed publish, requeue) waits from then; not yet due, not at all.
@@ -417,11 +434,6 @@ export class PrismaOutboxStore implements OutboxStore {
        FROM ${this.#table} WHERE status IN ${OPEN}`,
       [Date.now()],
     );
-    return {
-      pending: Number(row?.pending ?? 0),
-      oldestCreatedAt:
-        row?.oldest === null || row?.oldest === undefined ? null : new Date(Number(row.oldest)),
-    };
   }
 
   /** Stops the LISTEN connection and the relay's pool, if any (the user's PrismaClient is never closed here). */

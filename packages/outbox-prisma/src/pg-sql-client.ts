@@ -73,6 +73,11 @@ export class PgSqlClient implements PrismaClientLike {
     }
   }
 
+  /** Checks that the pool can reach the database (one `SELECT 1`). */
+  async ping(): Promise<void> {
+    await this.$queryRawUnsafe('SELECT 1');
+  }
+
   /** Closes the pool (in-flight statements finish first). */
   async close(): Promise<void> {
     this.#closed = true;

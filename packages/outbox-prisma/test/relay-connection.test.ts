@@ -203,6 +203,23 @@ describe('relayConnection', () => {
     expect(shown).not.toContain('not-the-Secret-42');
   });
 
+  it('is not ready at once while the relay cannot log in, saying why without the password; ready when it can', async () => {
+    const url = new URL(db.url);
+    url.password = 'not-the-Secret-43';
+    const broken = builder('ordering', new InProcessTransport({ broker: new InProcessBroker() }))
+      .useEventLog(relayLog({ relayConnection: { connectionString: url.toString() } }))
+      .build();
+    const working = builder('ordering', new InProcessTransport({ broker: new InProcessBroker() }))
+      .useEventLog(relayLog())
+      .build();
+    await buses.start(broken, working);
+    const health = await broken.health();
+    expect(health.ready).toBe(false);
+    expect(health.reasons.join('\n')).toMatch(/relay connection: .*(password|28P01)/i);
+    expect(JSON.stringify(health)).not.toContain('not-the-Secret-43');
+    expect(await working.health()).toMatchObject({ ready: true, reasons: [] });
+  });
+
   it('refuses a broken configuration with a typed error, naming no password', () => {
     const attempt = (options: Record<string, unknown>) => () =>
       prismaEventLog(db.prisma, { provider: 'postgresql', ...options } as never);
