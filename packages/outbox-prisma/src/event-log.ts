@@ -70,7 +70,6 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
   const settings: StoreSettings = {
     prisma,
     reader: options.readClient ?? prisma,
-    relay: relayPool ?? prisma,
     dialect: new Dialect(provider),
     provider,
     databaseName,

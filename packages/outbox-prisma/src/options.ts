@@ -36,8 +36,6 @@ export interface StoreSettings {
   readonly prisma: PrismaClientLike;
   /** Where read-only statements go (the user's client unless `readClient` was given). */
   readonly reader: PrismaClientLike;
-  /** Where the relay's claims and marks go (the user's client unless `relayConnection` was given). */
-  readonly relay: PrismaClientLike;
   readonly dialect: Dialect;
   readonly provider: Provider;
   readonly databaseName: string;

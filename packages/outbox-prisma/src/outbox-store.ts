@@ -24,7 +24,7 @@ import { FenceTable } from './fencing.js';
 import type { StoreSettings } from './options.js';
 import type { PgListener } from './pg-listener.js';
 import type { PgSqlClient } from './pg-sql-client.js';
-import { asExecutor, type SqlExecutor } from './prisma-client.js';
+import { asExecutor, type PrismaClientLike, type SqlExecutor } from './prisma-client.js';
 import {
   errorHistoryLine,
   MAX_ERROR_HISTORY,
@@ -93,10 +93,13 @@ export class PrismaOutboxStore implements OutboxStore {
 
   /** The relay's own pool (`relayConnection`), closed with the store. */
   readonly #relayPool: PgSqlClient | undefined;
+  /** Where the relay's claims, marks and releases go: its own pool, or the user's client. */
+  readonly #relay: PrismaClientLike;
 
   constructor(settings: StoreSettings, notify: OutboxNotify, relayPool?: PgSqlClient) {
     this.#s = settings;
     this.#relayPool = relayPool;
+    this.#relay = relayPool ?? settings.prisma;
     if (settings.provider !== 'sqlite')
       this.claimLocked = (request, send) => this.#claimLocked(request, send);
     this.name = `prisma-${settings.provider}`;
@@ -186,7 +189,7 @@ export class PrismaOutboxStore implements OutboxStore {
     send: (records: readonly OutboxRecord[]) => Promise<LockedBatchOutcome>,
   ): Promise<OutboxRecord[]> {
     const { dialect } = this.#s;
-    await this.#fences.enter(this.#s.relay, request.fence);
+    await this.#fences.enter(this.#relay, request.fence);
     const { where, params } = this.#claimable(request);
     // One plain statement when there is nothing to do (idle polls, wake-ups that find nothing),
     // rather than BEGIN, SELECT and COMMIT. After a NOTIFY, records were committed: the probe
@@ -195,14 +198,14 @@ export class PrismaOutboxStore implements OutboxStore {
     this.#notified = false;
     if (!notified) {
       const probe = await query<{ one: unknown }>(
-        this.#s.relay,
+        this.#relay,
         dialect,
         `SELECT 1 AS one FROM ${this.#table} o WHERE ${where} LIMIT 1`,
         params,
       );
       if (probe.length === 0) return [];
     }
-    return this.#s.relay.$transaction(
+    return this.#relay.$transaction(
       async (tx: SqlExecutor) => {
         const rows = await query<OutboxRow>(
           tx,
@@ -245,11 +248,11 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async claim(request: ClaimRequest): Promise<OutboxRecord[]> {
-    await this.#fences.enter(this.#s.relay, request.fence);
+    await this.#fences.enter(this.#relay, request.fence);
     const now = request.now.getTime();
     const { where, params } = this.#claimable(request);
     const rows = await claimRows<OutboxRow>({
-      prisma: this.#s.relay,
+      prisma: this.#relay,
       dialect: this.#s.dialect,
       table: this.#table,
       columns: this.#columns,
@@ -265,22 +268,22 @@ export class PrismaOutboxStore implements OutboxStore {
   }
 
   async markPublished(ids: readonly string[], now: Date, fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.relay, fence);
+    await this.#fences.enter(this.#relay, fence);
     const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
       const marked = await execute(
-        this.#s.relay,
+        this.#relay,
         this.#s.dialect,
         `UPDATE ${this.#table} SET status = 'published', published_at = ?, lease_until = 0, lease_owner = NULL
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         [now.getTime(), ...part, ...guard.params],
       );
-      if (marked < part.length) await this.#fences.check(this.#s.relay, fence);
+      if (marked < part.length) await this.#fences.check(this.#relay, fence);
     }
   }
 
   async markFailed(failures: readonly OutboxFailure[], now: Date, fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.relay, fence);
+    await this.#fences.enter(this.#relay, fence);
     const guard = this.#fences.guard(fence);
     const latest = [...new Map(failures.map((failure) => [failure.id, failure])).values()];
     const { dialect } = this.#s;
@@ -294,7 +297,7 @@ export class PrismaOutboxStore implements OutboxStore {
       params.push(...part.map((f) => f.id), ...guard.params);
       // `status IN (pending, failed)`: a record another relay already published is never downgraded.
       const marked = await execute(
-        this.#s.relay,
+        this.#relay,
         dialect,
         `UPDATE ${this.#table} SET attempts = attempts + 1,
            last_error = ${cases('?')},
@@ -305,22 +308,22 @@ export class PrismaOutboxStore implements OutboxStore {
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         params,
       );
-      if (marked < part.length) await this.#fences.check(this.#s.relay, fence);
+      if (marked < part.length) await this.#fences.check(this.#relay, fence);
     }
   }
 
   async release(ids: readonly string[], fence?: Fence): Promise<void> {
-    await this.#fences.enter(this.#s.relay, fence);
+    await this.#fences.enter(this.#relay, fence);
     const guard = this.#fences.guard(fence);
     for (const part of chunks(ids, ID_CHUNK)) {
       const released = await execute(
-        this.#s.relay,
+        this.#relay,
         this.#s.dialect,
         `UPDATE ${this.#table} SET lease_until = 0, lease_owner = NULL
          WHERE id IN (${placeholders(part.length)}) AND status IN ${OPEN} AND ${guard.sql}`,
         [...part, ...guard.params],
       );
-      if (released < part.length) await this.#fences.check(this.#s.relay, fence);
+      if (released < part.length) await this.#fences.check(this.#relay, fence);
     }
   }
 
