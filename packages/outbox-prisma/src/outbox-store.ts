@@ -415,7 +415,9 @@ export class PrismaOutboxStore implements OutboxStore {
     const [[row]] = await Promise.all([
       this.#backlogRows(),
       this.#relayPool?.ping().catch((error: unknown) => {
-        throw new HeraldError('HERALD_RELAY_CONNECTION', `relay connection: ${(error as Error).message}`);
+        throw new HeraldError('HERALD_RELAY_CONNECTION', `relay connection: ${(error as Error).message}`, {
+          cause: error,
+        });
       }),
     ]);
     return {

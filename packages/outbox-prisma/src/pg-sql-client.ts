@@ -65,11 +65,8 @@ export class PgSqlClient implements PrismaClientLike {
       const result = await work(state.executor);
       await state.commit();
       return result;
-    } catch (error) {
-      await state.rollback();
-      throw error;
     } finally {
-      await state.finish();
+      await state.finish(); // rolls back whatever did not commit, before an error propagates
     }
   }
 
@@ -191,7 +188,7 @@ class TransactionState {
   /** Gives the connection back to the pool, or destroys it when its state is unknown. */
   async finish(): Promise<void> {
     clearTimeout(this.#timer);
-    await this.rollback(); // no-op once ended; closes a transaction BEGIN left open (its BEGIN failed)
+    await this.rollback(); // no-op once COMMIT or ROLLBACK was sent; else the work (or BEGIN) failed
     this.#client.removeListener('error', this.#onError);
     this.#client.release(this.#broken);
   }
