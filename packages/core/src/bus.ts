@@ -195,7 +195,7 @@ export class IntegrationEventBus {
         for (const relay of this.#relays.get(config) ?? []) {
           // A delayed record: one wake-up when the earliest is due (restarts and other processes poll).
           if (dueAt && dueAt.getTime() > Date.now()) relay.wakeAt(dueAt);
-          else if (committed) relay.wake();
+          else if (committed) relay.committed();
           else relay.nudge();
         }
       },

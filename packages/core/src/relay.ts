@@ -74,6 +74,12 @@ export class OutboxRelay {
    * idle until a pass has looked again.
    */
   #recheckAfterCommit = false;
+  /**
+   * False after a locked claim that found fewer records than its limit: it
+   * took everything claimable then, so the relay waits for a wake-up (a
+   * commit's, or its own batch's commit) instead of claiming again at once.
+   */
+  #lastClaimFull = true;
   #started = false;
   #unsubscribeWake: (() => void) | undefined;
   readonly #shard: { index: number; count: number } | undefined;
@@ -124,6 +130,7 @@ export class OutboxRelay {
           this.#logger.warn('Could not release claimed records on stop; their lease will expire', { error });
         });
       },
+      passAgain: () => this.#lastClaimFull,
       pendingWork: () => this.#localRetries.size > 0 || this.#inFlight.size > 0 || this.#recheckAfterCommit,
       onError: (error) => {
         this.#monitor.emit('error', { where: `outbox relay "${this.#config.name}"`, error });
@@ -161,8 +168,19 @@ export class OutboxRelay {
     this.#loop.wakeAt(at);
   }
 
-  /** Records were written in a transaction that commits later: look a few times soon. */
+  /** Records were committed in this process: look now, unless the store's own commit signal wakes the relay. */
+  committed(): void {
+    if (this.#outbox.wakesOnCommit?.() === true) return;
+    this.wake();
+  }
+
+  /**
+   * Records were written in a transaction that commits later: look a few
+   * times soon, unless the store will wake the relay when it commits (the
+   * looks would only find nothing, at a statement or more each).
+   */
   nudge(): void {
+    if (this.#outbox.wakesOnCommit?.() === true) return;
     this.wake();
     for (const delay of NUDGE_DELAYS_MS) setTimeout(() => this.wake(), delay).unref?.();
   }
@@ -310,7 +328,9 @@ export class OutboxRelay {
       rejectClaimed = reject;
     });
     let sent: SentBatch | undefined;
+    this.#lastClaimFull = true;
     const batch = this.#outbox.claimLocked!(request, async (claimedRecords) => {
+      this.#lastClaimFull = claimedRecords.length >= request.limit;
       // The store leases what we hold for a retry; should it hand one back anyway, it is not sent twice.
       const records = this.#withoutHeld(claimedRecords);
       this.#assertLeaseValid();

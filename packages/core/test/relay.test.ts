@@ -764,6 +764,83 @@ describe('outbox relay', () => {
     expect(await log.outbox.list({ limit: 100 })).toHaveLength(0);
   });
 
+  it('after a publish inside an open transaction, looks a few times for its commit, unless the store wakes the relay on commit', async () => {
+    /** Claims of a relay (10 s polling) while a transaction that published stays open for 300 ms. */
+    async function claimsWhileOpen(wakesOnCommit: boolean) {
+      const log = memoryEventLog();
+      let claims = 0;
+      const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
+      log.outbox.claimLocked = async (request, send) => {
+        claims++;
+        return claimLocked(request, send);
+      };
+      // The memory store wakes the relay at the commit itself (like PostgreSQL's with LISTEN/NOTIFY).
+      // Without wakesOnCommit, the relay cannot count on that and looks for the commit meanwhile.
+      if (!wakesOnCommit) Object.assign(log.outbox, { wakesOnCommit: undefined });
+      const broker = new InProcessBroker();
+      const received: string[] = [];
+      const producer = testBuilder('svc', broker)
+        .useEventLog(log)
+        .configure({ pollingInterval: 10_000 })
+        .build();
+      const consumer = testBuilder('billing', broker)
+        .handle(Ping, async (event) => void received.push(String(event.n)))
+        .build();
+      running.push(producer, consumer);
+      await consumer.start();
+      await producer.start();
+      await eventually(() => claims > 0); // the first look at start
+      claims = 0;
+      await log.database.transaction(async (tx) => {
+        await producer.publish(new Ping({ n: 1 }), { tx });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      const whileOpen = claims;
+      await eventually(() => received.length === 1, 2_000);
+      return whileOpen;
+    }
+    // The record commits only after every nudge (0, 2, 10, 50, 200 ms): each finds nothing.
+    expect(await claimsWhileOpen(false)).toBeGreaterThanOrEqual(4);
+    expect(await claimsWhileOpen(true)).toBe(0);
+  });
+
+  it('after a partial locked batch, claims again only once it committed (nothing else was claimable), and at once after a full one', async () => {
+    const log = memoryEventLog();
+    /** What happened, in order: `claim:N` (a batch of N handed over), `commit:N` (its transaction ends). */
+    const steps: string[] = [];
+    let looks = 0;
+    const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
+    log.outbox.claimLocked = async (request, send) => {
+      looks++;
+      return claimLocked(request, async (records) => {
+        if (records.length > 0) steps.push(`claim:${records.length}`);
+        const result = await send(records);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the batch's transaction stays open a while
+        if (records.length > 0) steps.push(`commit:${records.length}`);
+        return result;
+      });
+    };
+    const bus = testBuilder('svc')
+      .useEventLog(log)
+      .configure({ pollingInterval: 10_000, batchSize: 4 })
+      .build();
+    running.push(bus);
+    await bus.start();
+    await eventually(() => looks > 0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    looks = 0;
+    await bus.publish([1, 2, 3].map((n) => new Ping({ n })));
+    await eventually(() => steps.includes('commit:3'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // One claim took all three; the look after its commit found nothing. No claim in between.
+    expect(looks).toBe(2);
+    steps.length = 0;
+    await bus.publish([4, 5, 6, 7, 8, 9].map((n) => new Ping({ n })));
+    await eventually(() => steps.includes('commit:2'), 2_000);
+    // A full batch: maybe more is waiting, so the next claim does not wait for its commit.
+    expect(steps).toEqual(['claim:4', 'claim:2', 'commit:4', 'commit:2']);
+  });
+
   it('does no work while idle: no claims beyond the polling interval', async () => {
     const log = memoryEventLog();
     let claims = 0;

@@ -90,6 +90,12 @@ export class PrismaOutboxStore implements OutboxStore {
    * that long would stop every writer), so it has no `claimLocked`.
    */
   readonly claimLocked?: OutboxStore['claimLocked'];
+  /**
+   * PostgreSQL with `notify.connectionString`: every insert sends `NOTIFY` at
+   * its commit, and this is true while the LISTEN connection hears them.
+   * Absent without a listener (the relay then looks again after a publish).
+   */
+  readonly wakesOnCommit?: () => boolean;
 
   /** The relay's own pool (`relayConnection`), closed with the store. */
   readonly #relayPool: PgSqlClient | undefined;
@@ -108,6 +114,8 @@ export class PrismaOutboxStore implements OutboxStore {
     this.#fences = new FenceTable(settings.dialect, settings.dialect.quote(settings.names.fences));
     this.#columns = outboxColumns(settings.provider);
     this.#notify = notify;
+    const { channel, listener } = notify;
+    if (channel !== undefined && listener) this.wakesOnCommit = () => listener.listening;
   }
 
   async add(messages: readonly OutboxEntry[], tx?: unknown): Promise<void> {

@@ -43,6 +43,11 @@ export class PgListener {
     };
   }
 
+  /** True while `LISTEN` is in effect on a live connection. */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
   /** Resolves once `LISTEN` is in effect (at once when nobody subscribed). */
   whenListening(): Promise<void> {
     if (this.#listening || !this.#active) return Promise.resolve();

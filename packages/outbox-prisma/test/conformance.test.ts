@@ -12,7 +12,13 @@ for (const provider of PROVIDERS) {
     create: async () => {
       const db = await engine.get();
       await db.reset();
-      return { store: db.log().outbox, transaction: (work) => db.prisma.$transaction(work) };
+      // PostgreSQL as recommended: NOTIFY on commit and a LISTEN connection (the wakesOnCommit case).
+      const log = provider === 'postgresql' ? db.log({ notify: { connectionString: db.url } }) : db.log();
+      return {
+        store: log.outbox,
+        transaction: (work) => db.prisma.$transaction(work),
+        cleanup: () => log.outbox.close(),
+      };
     },
   });
 

@@ -94,6 +94,62 @@ describe('LISTEN/NOTIFY', () => {
     expect(warnings).toEqual(['PostgreSQL LISTEN connection lost; reconnecting (polling covers the gap)']);
   });
 
+  it('wakesOnCommit: present only with a listener, true while LISTEN is in effect, false while its connection is down', async () => {
+    expect(db.log().outbox.wakesOnCommit, 'no LISTEN connection').toBeUndefined();
+    expect(db.log({ notify: false }).outbox.wakesOnCommit).toBeUndefined();
+    const log = db.log({ notify: { connectionString: db.url } });
+    try {
+      expect(log.outbox.wakesOnCommit?.(), 'nobody subscribed: not listening yet').toBe(false);
+      const stop = log.outbox.onWake(() => undefined);
+      await log.outbox.whenListening();
+      expect(log.outbox.wakesOnCommit?.()).toBe(true);
+      await db.prisma.$queryRawUnsafe(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = 'herald-listen' AND datname = current_database()`,
+      );
+      await eventually(() => log.outbox.wakesOnCommit?.() === false, 5_000);
+      await eventually(() => log.outbox.wakesOnCommit?.() === true, 5_000);
+      stop();
+      expect(log.outbox.wakesOnCommit?.(), 'the last subscriber left').toBe(false);
+    } finally {
+      await log.outbox.close();
+    }
+  });
+
+  it('a relay that publishes in its own process waits for the NOTIFY of the commit instead of probing meanwhile', async () => {
+    const broker = new InProcessBroker();
+    const log = db.log({ notify: { connectionString: db.url } });
+    let claims = 0;
+    const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
+    Object.assign(log.outbox, {
+      claimLocked: (...args: Parameters<typeof claimLocked>) => {
+        claims++;
+        return claimLocked(...args);
+      },
+    });
+    const service = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog(log)
+      .configure({ pollingInterval: 10_000 })
+      .build();
+    const handled: string[] = [];
+    const billing = builder('billing', new InProcessTransport({ broker }))
+      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: `b-${unique()}` })
+      .build();
+    await buses.start(billing, service);
+    await log.outbox.whenListening();
+    await sleep(100); // the relay's first look found nothing
+    claims = 0;
+    const committedAt = await db.prisma.$transaction(async (tx) => {
+      await service.publish(new OrderPlaced({ orderId: 'o-own', n: 1 }), { tx });
+      await sleep(300); // a slow transaction: looking for its record meanwhile would find nothing
+      expect(claims, 'no claim while the transaction is open').toBe(0);
+      return Date.now();
+    });
+    await eventually(() => handled.length === 1, 5_000);
+    expect(Date.now() - committedAt, 'woken by the NOTIFY, not the 10 s poll').toBeLessThan(1_000);
+    expect(claims).toBeLessThanOrEqual(2);
+  });
+
   it('notifies on commit only: a rolled-back publish sends nothing', async () => {
     const listener = new pg.Client({ connectionString: db.url });
     const received: string[] = [];

@@ -31,7 +31,10 @@ describeOutboxStoreConformance({
   create: async () => {
     const db = await conformanceEngine.get();
     await db.reset();
-    const log = db.log({ relayConnection: { connectionString: db.url, poolSize: 4 } });
+    const log = db.log({
+      relayConnection: { connectionString: db.url, poolSize: 4 },
+      notify: { connectionString: db.url },
+    });
     return {
       store: log.outbox,
       transaction: (work) => db.prisma.$transaction(work),

@@ -186,6 +186,58 @@ describe('the outbox suite catches broken stores', () => {
     await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
   });
 
+  it('a store that claims commit wake-ups but fires them early, on rollback or never fails the wakesOnCommit case', async () => {
+    /** A memory store with commit wake-ups; `fire` says when a transaction that added records wakes. */
+    function waking(fire: 'on commit' | 'on add' | 'also on rollback' | 'never') {
+      return async () => {
+        const database = new MemoryDatabase();
+        const inner = new MemoryOutboxStore({ database });
+        const listeners = new Set<() => void>();
+        const wake = () => {
+          for (const listener of listeners) listener();
+        };
+        let added = false;
+        const store = override<OutboxStore>(inner, {
+          wakesOnCommit: () => true,
+          onWake: (listener) => {
+            listeners.add(listener);
+            return () => void listeners.delete(listener);
+          },
+          add: async (messages, tx) => {
+            await inner.add(messages, tx);
+            added = true;
+            if (fire === 'on add') wake();
+          },
+        });
+        const transaction = async <T>(work: (tx: unknown) => Promise<T>): Promise<T> => {
+          added = false;
+          try {
+            const result = await database.transaction(work);
+            if (added && fire !== 'never') wake();
+            return result;
+          } catch (error) {
+            if (added && fire === 'also on rollback') wake();
+            throw error;
+          }
+        };
+        return { store, transaction };
+      };
+    }
+    const testCase = caseNamed(outboxStoreCases, 'wakesOnCommit (optional)');
+    for (const broken of ['on add', 'also on rollback', 'never'] as const) {
+      await expect(runOutboxStoreCase(testCase, waking(broken)), broken).rejects.toThrow();
+    }
+    await expect(runOutboxStoreCase(testCase, waking('on commit'))).resolves.toBeUndefined();
+    // The memory store wakes at the commit itself.
+    await expect(runOutboxStoreCase(testCase, correct)).resolves.toBeUndefined();
+    const without = memoryOutbox((store) => override<OutboxStore>(store, { wakesOnCommit: undefined }));
+    const skipped: string[] = [];
+    await runOutboxStoreCase(testCase, without, (reason) => void skipped.push(reason));
+    expect(skipped, 'no wake-ups at all: skipped, not passed').toEqual([
+      'the store has no commit wake-ups (wakesOnCommit)',
+    ]);
+  }, 30_000);
+
   it('a store that writes at once, ignoring the transaction, fails the rollback case', async () => {
     const eager = memoryOutbox((store) =>
       override<OutboxStore>(store, { add: (messages) => store.add(messages) }),

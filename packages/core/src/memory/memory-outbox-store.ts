@@ -199,6 +199,11 @@ export class MemoryOutboxStore implements OutboxStore {
     return deleted;
   }
 
+  /** Records are inserted at their transaction's commit, which wakes the `onWake` listeners then. */
+  wakesOnCommit(): boolean {
+    return true;
+  }
+
   onWake(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

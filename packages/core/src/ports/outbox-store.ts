@@ -187,6 +187,14 @@ export interface OutboxStore {
   deleteExpired(before: Date, limit: number): Promise<number>;
   /** Subscribes to "new records committed" wake-ups where the engine has them; returns an unsubscribe. */
   onWake?(listener: () => void): () => void;
+  /**
+   * True while `onWake` fires for every commit of records added through this
+   * store, this process's own commits included (PostgreSQL: `NOTIFY` sent by
+   * the insert and `LISTEN` in effect). The relay then waits for that signal
+   * after a publish inside the caller's transaction instead of looking again
+   * a few times in case it committed. Absent or false: it looks.
+   */
+  wakesOnCommit?(): boolean;
   /** Operators: list records. */
   list(query: RecordQuery): Promise<OutboxRecord[]>;
   /** Operators: make `failed`/`dead` records pending and due now; returns how many changed. */

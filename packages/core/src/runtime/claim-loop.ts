@@ -20,6 +20,12 @@ export interface ClaimLoopDeps {
   readonly beforeRelease?: () => Promise<void>;
   /** Runs before each pass while the lock is held; true skips the pass (e.g. a shard handed back). */
   readonly beforePass?: (stop: AbortSignal) => Promise<boolean>;
+  /**
+   * After a pass that claimed: true (the default) passes again at once; false
+   * waits for a wake-up or the poll (e.g. a partial batch took everything
+   * claimable, and what comes next announces itself with a wake-up).
+   */
+  readonly passAgain?: () => boolean;
   /** Work the loop still owes outside passes (e.g. local retries); idle waits for it too. */
   readonly pendingWork?: () => boolean;
   /** A pass threw; `failures` counts consecutive ones. The loop then backs off. */
@@ -136,9 +142,10 @@ export class ClaimLoop {
         this.#lastPassEmpty = claimed === 0;
         if (claimed > 0) {
           this.#worked++;
-          continue;
+          if (this.#deps.passAgain?.() !== false) continue;
+        } else {
+          this.#resolveIdle(seq);
         }
-        this.#resolveIdle(seq);
         const wakeSignals = lease ? AbortSignal.any([stop, lease.signal]) : stop;
         await this.#wake.wait(this.#deps.pollingInterval, wakeSignals);
       } catch (error) {

@@ -24,6 +24,8 @@ export class ChaosOutboxStore implements OutboxStore {
   /** Forwarded when the wrapped store has it. */
   readonly onWake?: (listener: () => void) => () => void;
   /** Forwarded when the wrapped store has it. */
+  readonly wakesOnCommit?: () => boolean;
+  /** Forwarded when the wrapped store has it. */
   readonly purge?: (ids: readonly string[]) => Promise<number>;
   /** Forwarded when the wrapped store has it. */
   readonly backlog?: () => Promise<{
@@ -42,6 +44,7 @@ export class ChaosOutboxStore implements OutboxStore {
     this.transactional = inner.transactional;
     this.#options = options;
     if (inner.onWake) this.onWake = (listener) => inner.onWake!(listener);
+    if (inner.wakesOnCommit) this.wakesOnCommit = () => inner.wakesOnCommit!();
     // Optional members of newer ports, forwarded without depending on them.
     const optional = inner as { purge?: ChaosOutboxStore['purge']; backlog?: ChaosOutboxStore['backlog'] };
     if (optional.purge) this.purge = (ids) => optional.purge!.call(inner, ids);

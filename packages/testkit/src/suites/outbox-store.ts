@@ -35,6 +35,10 @@ type OutboxCase = ConformanceCase<OutboxStoreFixture>;
 const LONG_LEASE = 60_000;
 const OWNER = 'testkit-relay';
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function clock() {
   const now = new Date();
   return { now, at: (offsetMs: number) => new Date(now.getTime() + offsetMs) };
@@ -706,6 +710,47 @@ const bucketPersisted: OutboxCase = {
   },
 };
 
+const wakesOnCommit: OutboxCase = {
+  name: 'wakesOnCommit (optional): while it says true, the commit of a transaction that added records fires onWake, and a rollback does not',
+  async run(fixture, skip) {
+    const { store } = fixture;
+    if (!store.wakesOnCommit || !store.onWake)
+      return skip?.('the store has no commit wake-ups (wakesOnCommit)');
+    let wakes = 0;
+    const unsubscribe = store.onWake(() => void wakes++);
+    try {
+      // Subscribing starts the signal (PostgreSQL: a LISTEN connection); give it a moment.
+      const deadline = Date.now() + 5_000;
+      while (!store.wakesOnCommit() && Date.now() < deadline) await sleep(20);
+      if (!store.wakesOnCommit()) {
+        return skip?.('wakesOnCommit() stays false with this fixture (no commit signal configured)');
+      }
+      const transaction = needsTransaction(fixture);
+      if (!transaction) return skip?.('the store is not transactional: every add commits at once');
+      await sleep(100);
+      wakes = 0;
+      await expect(
+        transaction(async (tx) => {
+          await add(store, messages(1), tx);
+          throw new RollbackSignal();
+        }),
+      ).rejects.toThrow('deliberate rollback');
+      await transaction(async (tx) => {
+        await add(store, messages(2), tx);
+        await sleep(100);
+        expect(wakes, 'no wake-up before the commit').toBe(0);
+      });
+      const committedBy = Date.now() + 3_000;
+      while (wakes === 0 && Date.now() < committedBy) await sleep(5);
+      expect(wakes, 'one wake-up for the commit, none for the rollback').toBe(1);
+      await sleep(200);
+      expect(wakes, 'no wake-up for the rollback').toBe(1);
+    } finally {
+      unsubscribe();
+    }
+  },
+};
+
 /** The optional operator members of newer ports, read without depending on them. */
 interface OptionalOutboxMembers {
   purge?(ids: readonly string[]): Promise<number>;
@@ -814,6 +859,7 @@ export const outboxStoreCases: readonly ConformanceCase<OutboxStoreFixture>[] = 
   purge,
   backlog,
   backlogOfDelayed,
+  wakesOnCommit,
   fencedClaims,
   fencedMarks,
   fencedLockedClaim,
