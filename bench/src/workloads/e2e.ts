@@ -18,7 +18,8 @@ export interface OpenLoopOptions {
 
 /** The stages of one event, ms between consecutive stamps (CLOCK_MONOTONIC, one clock for every process). */
 const STAGES = [
-  ['transaction (scheduled → committed)', 'scheduled', 'committed'],
+  ["start (scheduled → transaction started: the load generator's timer)", 'scheduled', 'started'],
+  ['transaction (started → committed)', 'started', 'committed'],
   ['wake (committed → claim started)', 'committed', 'claimStarted'],
   ['claim (probe, BEGIN, SELECT … FOR UPDATE)', 'claimStarted', 'claimed'],
   ['publish → consumer receives', 'claimed', 'received'],
@@ -32,13 +33,14 @@ type Stamps = Partial<Record<(typeof STAGES)[number][1 | 2], number>>;
 
 /** Joins the producers', the relay's and the consumer's stamps by message id and seq; p50/p99 per stage. */
 function stageBreakdown(
-  producers: Array<{ commits: Array<[number, number, number]>; relay: Array<[string, number[]]> }>,
+  producers: Array<{ commits: Array<[number, number, number, number]>; relay: Array<[string, number[]]> }>,
   consumer: Array<[string, number, ...number[]]>,
 ) {
-  const commits = new Map<number, [number, number]>();
+  const commits = new Map<number, [number, number, number]>();
   const relay = new Map<string, number[]>();
   for (const p of producers) {
-    for (const [seq, scheduled, committed] of p.commits) commits.set(seq, [scheduled, committed]);
+    for (const [seq, scheduled, started, committed] of p.commits)
+      commits.set(seq, [scheduled, started, committed]);
     for (const [id, stamps] of p.relay) relay.set(id, stamps);
   }
   const recorders = STAGES.map(() => new LatencyRecorder());
@@ -51,7 +53,8 @@ function stageBreakdown(
     const [received, inboxBegin, handled] = rest as [number, number, number];
     const stamps: Stamps = {
       scheduled: commit[0],
-      committed: commit[1],
+      started: commit[1],
+      committed: commit[2],
       claimStarted: r[0],
       claimed: r[1],
       confirmed: r[2],
