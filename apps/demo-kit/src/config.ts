@@ -290,6 +290,14 @@ export async function serviceEnvironment(
       provider: database.provider,
       databaseName: `${config.namespace}_${service}`,
       ...(database.readClient ? { readClient: database.readClient } : {}),
+      // PostgreSQL as outbox-prisma's README recommends: the relay is woken by LISTEN/NOTIFY at
+      // each commit (also its own process's) and claims on a small pool of its own.
+      ...(database.url
+        ? {
+            notify: { connectionString: database.url },
+            relayConnection: { connectionString: database.url, poolSize: 2 },
+          }
+        : {}),
       logger,
     },
     transport: await createTransport(config, service, logger, broker),

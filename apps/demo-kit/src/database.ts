@@ -30,6 +30,8 @@ export interface PrismaDatabase {
   readonly prisma: DemoPrisma;
   /** SQLite: a second connection for Herald's read-only statements (see `readClient`). */
   readonly readClient: DemoPrisma | undefined;
+  /** PostgreSQL: the database's URL, for the relay's own connections (LISTEN, `relayConnection`). */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
@@ -145,8 +147,17 @@ export async function openDatabase(config: DemoConfig, service: ServiceName): Pr
     };
   }
   const base = provider === 'postgresql' ? config.urls.postgres : config.urls.mariadb;
-  const prisma = await client(provider, withDatabase(base, name));
-  return { kind: 'prisma', provider, name, prisma, readClient: undefined, close: () => prisma.$disconnect() };
+  const url = withDatabase(base, name);
+  const prisma = await client(provider, url);
+  return {
+    kind: 'prisma',
+    provider,
+    name,
+    prisma,
+    readClient: undefined,
+    ...(provider === 'postgresql' ? { url } : {}),
+    close: () => prisma.$disconnect(),
+  };
 }
 
 /**
