@@ -168,9 +168,14 @@ export class OutboxRelay {
     this.#loop.wakeAt(at);
   }
 
+  /** True while the store's commit signal reaches this relay (it subscribed to `onWake`). */
+  #storeWakesOnCommit(): boolean {
+    return this.#unsubscribeWake !== undefined && this.#outbox.wakesOnCommit?.() === true;
+  }
+
   /** Records were committed in this process: look now, unless the store's own commit signal wakes the relay. */
   committed(): void {
-    if (this.#outbox.wakesOnCommit?.() === true) return;
+    if (this.#storeWakesOnCommit()) return;
     this.wake();
   }
 
@@ -180,7 +185,7 @@ export class OutboxRelay {
    * looks would only find nothing, at a statement or more each).
    */
   nudge(): void {
-    if (this.#outbox.wakesOnCommit?.() === true) return;
+    if (this.#storeWakesOnCommit()) return;
     this.wake();
     for (const delay of NUDGE_DELAYS_MS) setTimeout(() => this.wake(), delay).unref?.();
   }
@@ -203,6 +208,7 @@ export class OutboxRelay {
   /** Stops claiming, waits for the batch in flight, and hands local retries back to the store. */
   async stop(): Promise<void> {
     this.#unsubscribeWake?.();
+    this.#unsubscribeWake = undefined;
     await this.#loop.stop();
   }
 

@@ -804,6 +804,33 @@ describe('outbox relay', () => {
     expect(await claimsWhileOpen(true)).toBe(0);
   });
 
+  it("counts on the store's commit signal only when it subscribed to it (onWake)", async () => {
+    const log = memoryEventLog();
+    // A store that says it wakes on commit but offers no onWake: nothing would ever wake the relay.
+    Object.assign(log.outbox, { onWake: undefined });
+    const broker = new InProcessBroker();
+    const received: number[] = [];
+    const producer = testBuilder('svc', broker)
+      .useEventLog(log)
+      .configure({ pollingInterval: 10_000 })
+      .build();
+    const consumer = testBuilder('billing', broker)
+      .handle(Ping, async (event) => void received.push(event.n))
+      .build();
+    running.push(producer, consumer);
+    await consumer.start();
+    await producer.start();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first look found nothing
+    await log.database.transaction(async (tx) => {
+      await producer.publish(new Ping({ n: 1 }), { tx });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    // Found by the looks after the publish (the last at 200 ms), not the 10 s poll.
+    await eventually(() => received.length === 1, 2_000);
+    await producer.publish(new Ping({ n: 2 }));
+    await eventually(() => received.length === 2, 2_000);
+  });
+
   it('after a partial locked batch, claims again only once it committed (nothing else was claimable), and at once after a full one', async () => {
     const log = memoryEventLog();
     /** What happened, in order: `claim:N` (a batch of N handed over), `commit:N` (its transaction ends). */

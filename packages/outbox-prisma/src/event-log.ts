@@ -96,6 +96,12 @@ export function prismaEventLog(prisma: PrismaClientLike, options: PrismaEventLog
       connectionString: notify.connectionString,
       channel: channel!,
       logger: redactingLogger(logger, secretsOfUrl(url)),
+      outboxDatabase: async () => {
+        const rows = await prisma.$queryRawUnsafe<Array<{ name?: unknown }>>(
+          'SELECT current_database() AS name',
+        );
+        return typeof rows[0]?.name === 'string' ? rows[0].name : undefined;
+      },
     });
   }
   return {

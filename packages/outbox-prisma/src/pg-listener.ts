@@ -23,11 +23,20 @@ export class PgListener {
   #retryTimer: NodeJS.Timeout | undefined;
   #readyWaiters: Array<() => void> = [];
   #listening = false;
+  /** The database the outbox is in, as the store's own client sees it (undefined: unknown). */
+  readonly #outboxDatabase: (() => Promise<string | undefined>) | undefined;
 
-  constructor(options: { connectionString: string; channel: string; logger: Logger }) {
+  constructor(options: {
+    connectionString: string;
+    channel: string;
+    logger: Logger;
+    /** Where the outbox's inserts notify: a LISTEN on another database would never hear them. */
+    outboxDatabase?: () => Promise<string | undefined>;
+  }) {
     this.#connectionString = options.connectionString;
     this.#channel = options.channel;
     this.#logger = options.logger;
+    this.#outboxDatabase = options.outboxDatabase;
   }
 
   /** Calls `listener` on every notification; returns an unsubscribe. */
@@ -74,6 +83,7 @@ export class PgListener {
       current.on('error', (error) => this.#lost(current, error));
       current.on('end', () => this.#lost(current, new Error('The LISTEN connection ended')));
       await current.connect();
+      await this.#checkDatabase(current);
       await current.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`);
       if (this.#client !== current) return; // stopped or replaced meanwhile
       this.#listening = true;
@@ -84,10 +94,33 @@ export class PgListener {
       this.#releaseWaiters();
     } catch (error) {
       if (client && !(error instanceof ConfigurationError)) return this.#lost(client, error);
-      // No `pg`, or a connection string it cannot even parse: retrying would not help.
+      // No `pg`, a connection string it cannot even parse, or another database: retrying would not help.
+      if (client && this.#client === client) {
+        this.#client = undefined;
+        void retire(client);
+      }
       this.#logger.error('Cannot listen for outbox notifications; relying on polling', { error });
       this.#releaseWaiters();
     }
+  }
+
+  /**
+   * NOTIFY reaches only listeners of the same database. A connection string
+   * naming another database than the outbox's would listen forever in vain
+   * (and the relay would count on wake-ups that never come): refuse it.
+   */
+  async #checkDatabase(client: PgClient): Promise<void> {
+    if (!this.#outboxDatabase) return;
+    // Unknown (the store's client failed): checked again on the next connection.
+    const expected = await this.#outboxDatabase().catch(() => undefined);
+    if (expected === undefined) return;
+    const result = await client.query('SELECT current_database() AS name');
+    const actual = (result.rows[0] as { name?: unknown } | undefined)?.name;
+    if (typeof actual !== 'string' || actual === expected) return;
+    throw new ConfigurationError(
+      `notify.connectionString points at database "${actual}", but the outbox is in "${expected}": ` +
+        'PostgreSQL delivers NOTIFY only within one database, so no wake-up would ever arrive',
+    );
   }
 
   #lost(client: PgClient, error: unknown): void {

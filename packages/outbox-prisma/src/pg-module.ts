@@ -16,7 +16,7 @@ export interface PgQueryResult {
 /** A single connection (`LISTEN`). */
 export interface PgClient {
   connect(): Promise<unknown>;
-  query(sql: string): Promise<unknown>;
+  query(sql: string): Promise<PgQueryResult>;
   end(): Promise<void>;
   on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;

@@ -150,6 +150,46 @@ describe('LISTEN/NOTIFY', () => {
     expect(claims).toBeLessThanOrEqual(2);
   });
 
+  it('refuses a LISTEN connection on another database than the outbox: an error names both, and the relay keeps looking for its own commits', async () => {
+    const errors: Array<{ message: string; error: string }> = [];
+    const logger: Logger = {
+      ...silentLogger,
+      error: (message, fields) => void errors.push({ message, error: String(fields?.error) }),
+    };
+    const elsewhere = new URL(db.url);
+    elsewhere.pathname = '/postgres'; // PostgreSQL's maintenance database: NOTIFY never crosses databases
+    const broker = new InProcessBroker();
+    const log = db.log({ notify: { connectionString: elsewhere.toString() }, logger });
+    const service = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog(log)
+      .configure({ pollingInterval: 10_000 })
+      .build();
+    const handled: string[] = [];
+    const billing = builder('billing', new InProcessTransport({ broker }))
+      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: `b-${unique()}` })
+      .build();
+    await buses.start(billing, service);
+    await log.outbox.whenListening();
+    expect(errors).toEqual([
+      {
+        message: 'Cannot listen for outbox notifications; relying on polling',
+        // The outbox's database is named too, redacted where its name contains the password.
+        error: expect.stringContaining('points at database "postgres", but the outbox is in "'),
+      },
+    ]);
+    expect(errors[0]!.error).not.toContain(new URL(db.url).password || '\u0000');
+    expect(log.outbox.wakesOnCommit?.()).toBe(false);
+    const committedAt = await db.prisma.$transaction(async (tx) => {
+      await service.publish(new OrderPlaced({ orderId: 'o-elsewhere', n: 1 }), { tx });
+      return Date.now();
+    });
+    await eventually(() => handled.length === 1, 5_000);
+    expect(
+      Date.now() - committedAt,
+      'found by the relay looking after the publish, not the 10 s poll',
+    ).toBeLessThan(1_000);
+  });
+
   it('notifies on commit only: a rolled-back publish sends nothing', async () => {
     const listener = new pg.Client({ connectionString: db.url });
     const received: string[] = [];

@@ -257,6 +257,7 @@ describe('the relay skips its emptiness probe after a NOTIFY', () => {
     const stop = log.outbox.onWake(() => void wakes++);
     closers.push(async () => stop());
     await log.outbox.whenListening();
+    seen.length = 0; // the LISTEN connection's check of the outbox's database
     const probes = () => seen.filter((s) => s.sql.includes('SELECT 1 AS one')).length;
 
     expect(await lockedClaim(log)).toEqual([]); // a poll with nothing to do: the probe alone
