@@ -94,6 +94,21 @@ describe('LISTEN/NOTIFY', () => {
     expect(warnings).toEqual(['PostgreSQL LISTEN connection lost; reconnecting (polling covers the gap)']);
   });
 
+  /** A service relaying `log` (polling only every 10 s) to a billing handler, on an in-process broker. */
+  async function relayingService(log: ReturnType<EngineHandle['log']>) {
+    const broker = new InProcessBroker();
+    const service = builder('ordering', new InProcessTransport({ broker }))
+      .useEventLog(log)
+      .configure({ pollingInterval: 10_000 })
+      .build();
+    const handled: string[] = [];
+    const billing = builder('billing', new InProcessTransport({ broker }))
+      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: `b-${unique()}` })
+      .build();
+    await buses.start(billing, service);
+    return { service, handled };
+  }
+
   it('wakesOnCommit: present only with a listener, true while LISTEN is in effect, false while its connection is down', async () => {
     expect(db.log().outbox.wakesOnCommit, 'no LISTEN connection').toBeUndefined();
     expect(db.log({ notify: false }).outbox.wakesOnCommit).toBeUndefined();
@@ -117,7 +132,6 @@ describe('LISTEN/NOTIFY', () => {
   });
 
   it('a relay that publishes in its own process waits for the NOTIFY of the commit instead of probing meanwhile', async () => {
-    const broker = new InProcessBroker();
     const log = db.log({ notify: { connectionString: db.url } });
     let claims = 0;
     const claimLocked = log.outbox.claimLocked!.bind(log.outbox);
@@ -127,15 +141,7 @@ describe('LISTEN/NOTIFY', () => {
         return claimLocked(...args);
       },
     });
-    const service = builder('ordering', new InProcessTransport({ broker }))
-      .useEventLog(log)
-      .configure({ pollingInterval: 10_000 })
-      .build();
-    const handled: string[] = [];
-    const billing = builder('billing', new InProcessTransport({ broker }))
-      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: `b-${unique()}` })
-      .build();
-    await buses.start(billing, service);
+    const { service, handled } = await relayingService(log);
     await log.outbox.whenListening();
     await sleep(100); // the relay's first look found nothing
     claims = 0;
@@ -158,17 +164,8 @@ describe('LISTEN/NOTIFY', () => {
     };
     const elsewhere = new URL(db.url);
     elsewhere.pathname = '/postgres'; // PostgreSQL's maintenance database: NOTIFY never crosses databases
-    const broker = new InProcessBroker();
     const log = db.log({ notify: { connectionString: elsewhere.toString() }, logger });
-    const service = builder('ordering', new InProcessTransport({ broker }))
-      .useEventLog(log)
-      .configure({ pollingInterval: 10_000 })
-      .build();
-    const handled: string[] = [];
-    const billing = builder('billing', new InProcessTransport({ broker }))
-      .handle(OrderPlaced, async (event) => void handled.push(event.orderId), { name: `b-${unique()}` })
-      .build();
-    await buses.start(billing, service);
+    const { service, handled } = await relayingService(log);
     await log.outbox.whenListening();
     expect(errors).toEqual([
       {
