@@ -132,11 +132,12 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
         // counted as the system's latency. At low rates, sleep until ~1.5 ms before the
         // scheduled time and then yield to the event loop (the relay in this process keeps
         // running) until it comes; at higher rates the ~1 ms spin per interval would cost a core.
-        if (interval >= PRECISE_START_MIN_INTERVAL_MS && wait < PRECISE_START_SPIN_MS)
-          await new Promise((resolve) => setImmediate(resolve));
-        else if (interval >= PRECISE_START_MIN_INTERVAL_MS)
-          await new Promise((resolve) => setTimeout(resolve, Math.floor(wait - PRECISE_START_SPIN_MS)));
-        else await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.floor(wait))));
+        const precise = interval >= PRECISE_START_MIN_INTERVAL_MS;
+        if (precise && wait < PRECISE_START_SPIN_MS) await new Promise((resolve) => setImmediate(resolve));
+        else {
+          const sleepMs = precise ? Math.floor(wait - PRECISE_START_SPIN_MS) : Math.max(1, Math.floor(wait));
+          await new Promise((resolve) => setTimeout(resolve, sleepMs));
+        }
       }
       await Promise.all(inFlight);
     } else {

@@ -778,17 +778,11 @@ describe('outbox relay', () => {
       // Without wakesOnCommit, the relay cannot count on that and looks for the commit meanwhile.
       if (!wakesOnCommit) Object.assign(log.outbox, { wakesOnCommit: undefined });
       const broker = new InProcessBroker();
-      const received: string[] = [];
       const producer = testBuilder('svc', broker)
         .useEventLog(log)
         .configure({ pollingInterval: 10_000 })
         .build();
-      const consumer = testBuilder('billing', broker)
-        .handle(Ping, async (event) => void received.push(String(event.n)))
-        .build();
-      running.push(producer, consumer);
-      await consumer.start();
-      await producer.start();
+      const { got: received } = await startWithReceiver(producer, broker);
       await eventually(() => claims > 0); // the first look at start
       claims = 0;
       await log.database.transaction(async (tx) => {
@@ -809,17 +803,11 @@ describe('outbox relay', () => {
     // A store that says it wakes on commit but offers no onWake: nothing would ever wake the relay.
     Object.assign(log.outbox, { onWake: undefined });
     const broker = new InProcessBroker();
-    const received: number[] = [];
     const producer = testBuilder('svc', broker)
       .useEventLog(log)
       .configure({ pollingInterval: 10_000 })
       .build();
-    const consumer = testBuilder('billing', broker)
-      .handle(Ping, async (event) => void received.push(event.n))
-      .build();
-    running.push(producer, consumer);
-    await consumer.start();
-    await producer.start();
+    const { got: received } = await startWithReceiver(producer, broker);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the first look found nothing
     await log.database.transaction(async (tx) => {
       await producer.publish(new Ping({ n: 1 }), { tx });

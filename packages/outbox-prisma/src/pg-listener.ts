@@ -25,6 +25,8 @@ export class PgListener {
   #listening = false;
   /** The database the outbox is in, as the store's own client sees it (undefined: unknown). */
   readonly #outboxDatabase: (() => Promise<string | undefined>) | undefined;
+  /** The check passed once: the same connection string reaches the same database on reconnects. */
+  #databaseChecked = false;
 
   constructor(options: {
     connectionString: string;
@@ -110,13 +112,17 @@ export class PgListener {
    * (and the relay would count on wake-ups that never come): refuse it.
    */
   async #checkDatabase(client: PgClient): Promise<void> {
-    if (!this.#outboxDatabase) return;
+    if (!this.#outboxDatabase || this.#databaseChecked) return;
     // Unknown (the store's client failed): checked again on the next connection.
     const expected = await this.#outboxDatabase().catch(() => undefined);
     if (expected === undefined) return;
     const result = await client.query('SELECT current_database() AS name');
     const actual = (result.rows[0] as { name?: unknown } | undefined)?.name;
-    if (typeof actual !== 'string' || actual === expected) return;
+    if (typeof actual !== 'string') return;
+    if (actual === expected) {
+      this.#databaseChecked = true;
+      return;
+    }
     throw new ConfigurationError(
       `notify.connectionString points at database "${actual}", but the outbox is in "${expected}": ` +
         'PostgreSQL delivers NOTIFY only within one database, so no wake-up would ever arrive',
