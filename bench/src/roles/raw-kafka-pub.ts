@@ -1,4 +1,5 @@
 // kafkajs alone, producing side: batches of `batch` 1 KB messages, acks = all, `inFlight` sends at a time.
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { nowMs } from '../histogram.ts';
 import { rawBody } from '../payload.ts';
@@ -10,6 +11,27 @@ export interface Config {
   count: number;
   batch: number;
   inFlight: number;
+  /** The key and the seven record headers a Herald message carries (kafkajs encodes each header on its own). */
+  heraldHeaders?: boolean;
+}
+
+/** A record as raw-kafka sends it, or with the key and the seven headers of a Herald message. */
+function record(seq: number, heraldHeaders: boolean | undefined) {
+  if (!heraldHeaders) return { key: String(seq), value: rawBody(seq + 1) };
+  const id = randomUUID();
+  return {
+    key: id,
+    value: rawBody(seq + 1),
+    headers: {
+      'herald-id': id,
+      'herald-name': 'bench.event',
+      'herald-version': '1',
+      'herald-occurred-at': new Date().toISOString(),
+      'herald-source': 'bench',
+      'content-type': 'application/json',
+      'herald-sequence': String(seq),
+    },
+  };
 }
 
 export default async function run(config: Config, ctx: WorkerContext): Promise<void> {
@@ -28,10 +50,7 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       await producer.send({
         topic: config.topic,
         acks: -1,
-        messages: Array.from({ length: size }, (_, i) => ({
-          key: String(from + i),
-          value: rawBody(from + i + 1),
-        })),
+        messages: Array.from({ length: size }, (_, i) => record(from + i, config.heraldHeaders)),
       });
     }
   };

@@ -12,11 +12,9 @@ export interface Config {
   routingKey: string;
   count: number;
   window: number;
+  /** The properties and header table a Herald message carries (what the broker then parses per message). */
+  heraldHeaders?: boolean;
 }
-
-// BENCH_RAW_HERALD_HEADERS=1: the properties and header table a Herald message carries (what the
-// broker then parses per message), to separate the broker's cost of Herald's headers from the relay's.
-const heraldShaped = process.env.BENCH_RAW_HERALD_HEADERS === '1';
 
 function heraldShapedOptions(seq: number) {
   const now = new Date();
@@ -55,7 +53,7 @@ export default async function run(config: Config, ctx: WorkerContext): Promise<v
       config.exchange,
       config.routingKey,
       rawBody(seq),
-      heraldShaped
+      config.heraldHeaders
         ? heraldShapedOptions(seq)
         : { persistent: true, messageId: String(seq), contentType: 'application/json' },
       (error: unknown) => {
