@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 /** A message between the runner and a worker process: `type` plus any JSON fields. */
 export type Message = { type: string; [key: string]: any };
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+/** The worker's entry: the TypeScript source unless the runner compiled the workers (`useWorkerEntry`). */
+let workerEntry = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+
+/** Starts later workers from `entry` (the compiled `worker.js`). */
+export function useWorkerEntry(entry: string): void {
+  workerEntry = entry;
+}
 
 /**
  * Buffered, typed message queue over an IPC pipe: `next(type)` returns the first
@@ -105,7 +111,7 @@ export class Worker {
     if (options.nodeArgs) execArgv.push(...options.nodeArgs);
     if (options.cpuProf)
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`);
-    this.#child = fork(WORKER, [role, JSON.stringify(config)], {
+    this.#child = fork(workerEntry, [role, JSON.stringify(config)], {
       execArgv,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: options.env ? { ...process.env, ...options.env } : process.env,

@@ -5,10 +5,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileWorkers } from './compiled-workers.ts';
 import { benchUrl, prepareDatabase } from './db.ts';
 import { migrateHerald } from './herald.ts';
 import { machineInfo } from './machine.ts';
-import { WorkerGroup } from './proc.ts';
+import { useWorkerEntry, WorkerGroup } from './proc.ts';
 import { renderTable } from './report.ts';
 import { engines as readEngines, startServices } from './services.ts';
 import type { WorkloadResult } from './workload.ts';
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
     await prepareDatabase(engines.pgUrl);
     await migrateHerald(dbUrl);
   }
+  // BENCH_TS_WORKERS=1: workers run from the TypeScript sources (no compile step; more RSS, see compiled-workers.ts).
+  if (process.env.BENCH_TS_WORKERS !== '1') useWorkerEntry(compileWorkers());
   const machine = await machineInfo(engines, new Set(services));
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const cpuProf = args.cpuProf ? resolve(BENCH_ROOT, 'results', `profiles-${runId}`) : undefined;
