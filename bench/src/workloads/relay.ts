@@ -28,7 +28,9 @@ function toHeraldHeaders(
 ): { ratioToHeraldHeaders?: number; summary?: string } {
   const variants = ctx.results[raw]?.variants as Record<string, WorkloadResult> | undefined;
   const ratio = ratioOf(result.eventsPerSec, variants?.['herald-headers']?.eventsPerSec);
-  return ratio === undefined ? {} : { ratioToHeraldHeaders: ratio, summary: `${ratio} × ${raw} with Herald's headers` };
+  return ratio === undefined
+    ? {}
+    : { ratioToHeraldHeaders: ratio, summary: `${ratio} × ${raw} with Herald's headers` };
 }
 
 /** Row updates of the outbox table so far (PostgreSQL's statistics; HOT updates included). */
