@@ -53,6 +53,8 @@ describe('event catalog page (headless Chromium)', () => {
       expect((await fetch(`${server.url}/api/catalog`)).status).toBe(401);
 
       const page = await browser.newPage();
+      // A stalled step fails with Playwright's error naming it, before the test's own limit.
+      page.setDefaultTimeout(60_000);
       await page.goto(server.loginUrl);
       await page.getByTestId('tab-catalog').click();
       const rows = page.getByTestId('event');
@@ -77,5 +79,7 @@ describe('event catalog page (headless Chromium)', () => {
     } finally {
       await server.close();
     }
-  });
+    // As the console test's: a headless Chromium on a loaded 2-core CI machine (every package's
+    // engines busy at once) took over 30 s for what takes under 1 s alone.
+  }, 90_000);
 });
