@@ -243,7 +243,7 @@ export async function heraldBuilder(config: HeraldConfig, role: { relay: boolean
 }
 
 /** Stamps when the transport hands each delivery to core (the first entry of `received`). */
-function stampDeliveries(transport: Transport, received: Map<string, number[]>): Transport {
+export function stampDeliveries(transport: Transport, received: Map<string, number[]>): Transport {
   return new Proxy(transport, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
