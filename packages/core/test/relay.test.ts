@@ -94,6 +94,19 @@ async function startWithReceiver(
 }
 
 /**
+ * A producer on `log` that polls only every 10 s, and a receiver of its pings, both running: what
+ * the producer relays within a test's few seconds was found by a wake-up or a look, not a poll.
+ */
+async function startWithSlowPolling(
+  log: ReturnType<typeof memoryEventLog>,
+): Promise<{ producer: IntegrationEventBus; received: number[] }> {
+  const broker = new InProcessBroker();
+  const producer = testBuilder('svc', broker).useEventLog(log).configure({ pollingInterval: 10_000 }).build();
+  const { got } = await startWithReceiver(producer, broker);
+  return { producer, received: got };
+}
+
+/**
  * A sender on a `Transport` over a fresh broker and a receiver of the pings on that broker, both
  * running; then the broker goes down (`transport.down`) and the sender publishes pings 0 to 19,
  * which stay in its outbox (`log`) while `got` stays empty. `options` are the sender's relay
@@ -777,12 +790,7 @@ describe('outbox relay', () => {
       // The memory store wakes the relay at the commit itself (like PostgreSQL's with LISTEN/NOTIFY).
       // Without wakesOnCommit, the relay cannot count on that and looks for the commit meanwhile.
       if (!wakesOnCommit) Object.assign(log.outbox, { wakesOnCommit: undefined });
-      const broker = new InProcessBroker();
-      const producer = testBuilder('svc', broker)
-        .useEventLog(log)
-        .configure({ pollingInterval: 10_000 })
-        .build();
-      const { got: received } = await startWithReceiver(producer, broker);
+      const { producer, received } = await startWithSlowPolling(log);
       await eventually(() => claims > 0); // the first look at start
       claims = 0;
       await log.database.transaction(async (tx) => {
@@ -802,12 +810,7 @@ describe('outbox relay', () => {
     const log = memoryEventLog();
     // A store that says it wakes on commit but offers no onWake: nothing would ever wake the relay.
     Object.assign(log.outbox, { onWake: undefined });
-    const broker = new InProcessBroker();
-    const producer = testBuilder('svc', broker)
-      .useEventLog(log)
-      .configure({ pollingInterval: 10_000 })
-      .build();
-    const { got: received } = await startWithReceiver(producer, broker);
+    const { producer, received } = await startWithSlowPolling(log);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the first look found nothing
     await log.database.transaction(async (tx) => {
       await producer.publish(new Ping({ n: 1 }), { tx });
